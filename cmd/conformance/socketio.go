@@ -1,0 +1,8 @@
+package main
+
+import (
+	"log/slog"
+	"net/http"
+)
+
+func newSocketIO(log *slog.Logger) http.Handler { return http.NotFoundHandler() }

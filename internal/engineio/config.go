@@ -1,0 +1,85 @@
+package engineio
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Defaults of the reference server, used for zero Config fields.
+const (
+	DefaultPingInterval   = 25 * time.Second
+	DefaultPingTimeout    = 20 * time.Second
+	DefaultMaxPayload     = 1_000_000
+	DefaultUpgradeTimeout = 10 * time.Second
+	DefaultWriteTimeout   = 10 * time.Second
+	// DefaultMaxQueueBytes bounds a session's send queue: twice the largest
+	// message a client may send, so that one echo of it always fits.
+	DefaultMaxQueueBytes = 2 * DefaultMaxPayload
+)
+
+// Config configures a Server. Zero fields take the documented defaults.
+type Config struct {
+	// PingInterval is how often the server sends a ping (default 25 s).
+	PingInterval time.Duration
+	// PingTimeout is how long the server waits for the pong before closing
+	// the session (default 20 s).
+	PingTimeout time.Duration
+	// MaxPayload is the largest message, or polling payload, a client may
+	// send, in bytes (default 1,000,000).
+	MaxPayload int
+	// MaxQueueBytes bounds each session's send queue; a session that would
+	// exceed it is closed as a slow consumer (default 2,000,000).
+	MaxQueueBytes int
+	// UpgradeTimeout bounds the polling-to-WebSocket upgrade (default 10 s).
+	UpgradeTimeout time.Duration
+	// WriteTimeout bounds one WebSocket write (default 10 s).
+	WriteTimeout time.Duration
+	// AllowedOrigins lists the origins (scheme://host[:port]) allowed to
+	// connect from a browser; "*" allows any. When empty, only same-origin
+	// requests (and requests without an Origin header) are allowed.
+	AllowedOrigins []string
+	// DisableWebSocket turns the WebSocket transport off.
+	DisableWebSocket bool
+	// DisablePolling turns the HTTP long-polling transport off.
+	DisablePolling bool
+	// NewSession is called once per session, after the handshake and before
+	// any message; the Handler it returns receives the session's messages.
+	// It must not block.
+	NewSession func(s *Session) Handler
+	// Logger receives connection-level logs (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Handler receives the messages and the close of one session.
+type Handler interface {
+	// HandleMessage is called for each message, in order, never
+	// concurrently for one session. The handler owns data.
+	HandleMessage(data []byte, binary bool)
+	// HandleClose is called once, when the session closes, with its reason.
+	HandleClose(reason CloseReason)
+}
+
+func (c Config) withDefaults() Config {
+	if c.PingInterval <= 0 {
+		c.PingInterval = DefaultPingInterval
+	}
+	if c.PingTimeout <= 0 {
+		c.PingTimeout = DefaultPingTimeout
+	}
+	if c.MaxPayload <= 0 {
+		c.MaxPayload = DefaultMaxPayload
+	}
+	if c.MaxQueueBytes <= 0 {
+		c.MaxQueueBytes = 2 * c.MaxPayload
+	}
+	if c.UpgradeTimeout <= 0 {
+		c.UpgradeTimeout = DefaultUpgradeTimeout
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}

@@ -1,0 +1,25 @@
+// Package engineio implements the server side of the Engine.IO protocol,
+// version 4: the transport layer beneath Socket.IO.
+//
+// A Server is an http.Handler mounted at a path such as "/socket.io/". It
+// opens a Session per client over HTTP long-polling or WebSocket, upgrades
+// polling sessions to WebSocket, keeps them alive with heartbeats, and hands
+// each message to the Handler that Config.NewSession returns for the session.
+//
+// # Sending
+//
+// Session.Send never blocks: it appends to the session's send queue, which is
+// bounded in bytes (Config.MaxQueueBytes). A session whose queue would grow
+// past the bound is closed as a slow consumer. On WebSocket, a short-lived
+// flush goroutine, started only while the queue is non-empty, writes every
+// queued frame in one write call. On polling, the pending GET request drains
+// the queue into one payload.
+//
+// # Concurrency and lock order
+//
+// Server.mu guards the session map; Session.mu guards a session's state,
+// queue and transport. Server.mu may be taken before Session.mu, never the
+// reverse. Session.dispatchMu serialises calls into the Handler for one
+// session and is taken before Session.mu. No lock is held during network
+// I/O, and no lock but dispatchMu is held while calling the Handler.
+package engineio

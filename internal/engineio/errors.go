@@ -1,0 +1,46 @@
+package engineio
+
+import (
+	"errors"
+)
+
+// Errors returned by Session.Send and by the packet decoders.
+var (
+	ErrClosed         = errors.New("engineio: session closed")
+	ErrSlowConsumer   = errors.New("engineio: send queue full")
+	ErrInvalidPacket  = errors.New("engineio: invalid packet")
+	ErrInvalidPayload = errors.New("engineio: invalid payload")
+)
+
+// CloseReason says why a session closed. Its values are the reference
+// server's reason strings.
+type CloseReason string
+
+// The reasons a session closes.
+const (
+	ReasonTransportClose CloseReason = "transport close"
+	ReasonTransportError CloseReason = "transport error"
+	ReasonPingTimeout    CloseReason = "ping timeout"
+	ReasonParseError     CloseReason = "parse error"
+	ReasonForcedClose    CloseReason = "forced close"
+	ReasonServerShutdown CloseReason = "server shutting down"
+	ReasonSlowConsumer   CloseReason = "slow consumer"
+)
+
+// requestError is an HTTP error the reference server answers with.
+type requestError struct {
+	status  int
+	code    int
+	message string
+}
+
+// The reference server's request errors.
+var (
+	errUnknownTransport = requestError{400, 0, "Transport unknown"}
+	errUnknownSID       = requestError{400, 1, "Session ID unknown"}
+	errBadHandshake     = requestError{400, 2, "Bad handshake method"}
+	errBadRequest       = requestError{400, 3, "Bad request"}
+	errForbidden        = requestError{403, 4, "Forbidden"}
+	errBadVersion       = requestError{400, 5, "Unsupported protocol version"}
+	errTooLarge         = requestError{413, 3, "Payload too large"}
+)

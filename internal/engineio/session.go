@@ -1,0 +1,362 @@
+package engineio
+
+import (
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// transportKind is the transport a session currently uses.
+type transportKind uint8
+
+const (
+	transportPolling transportKind = iota
+	transportWebSocket
+)
+
+func (k transportKind) String() string {
+	if k == transportWebSocket {
+		return "websocket"
+	}
+	return "polling"
+}
+
+// sessionState is the life cycle of a session.
+type sessionState uint8
+
+const (
+	stateOpen sessionState = iota
+	// stateClosing: closed for the handler, flushing what is queued.
+	stateClosing
+	stateClosed
+)
+
+// queued is one entry of a send queue: an Engine.IO packet, or, when op is
+// non-zero, a WebSocket control frame with opcode op.
+type queued struct {
+	pkt Packet
+	op  byte
+}
+
+// Session is one Engine.IO connection. Its methods are safe for concurrent
+// use.
+type Session struct {
+	id      string
+	srv     *Server
+	req     *http.Request
+	log     *slog.Logger
+	handler Handler
+
+	// dispatchMu serialises calls into handler; taken before mu.
+	dispatchMu sync.Mutex
+
+	mu        sync.Mutex
+	state     sessionState
+	transport transportKind
+	upgrading bool // a WebSocket probe is under way
+	pollNoop  bool // the probe succeeded: polls are answered with noop
+	queue     []queued
+	spare     []queued // reused backing array for queue
+	queued    int      // bytes in queue
+	// polling
+	polling    bool          // a GET is pending
+	posting    bool          // a POST is being read
+	pollNotify chan struct{} // wakes the pending GET; capacity 1
+	pollFinal  PacketType    // what a pending GET answers once closed
+	// websocket
+	ws       *wsConn
+	flushing bool // a flush goroutine owns ws writes
+	// heartbeat
+	timer        *time.Timer
+	timerAt      time.Time
+	awaitingPong bool
+	closeReason  CloseReason
+	closeOnce    sync.Once
+}
+
+func newSession(srv *Server, id string, r *http.Request, kind transportKind) *Session {
+	s := &Session{
+		id:         id,
+		srv:        srv,
+		req:        trimRequest(r),
+		transport:  kind,
+		pollNotify: make(chan struct{}, 1),
+	}
+	s.log = srv.log.With(logKeySID, id)
+	return s
+}
+
+// trimRequest keeps what handlers may need of the handshake request: its
+// URL, headers, remote address and TLS state, without the body.
+func trimRequest(r *http.Request) *http.Request {
+	return &http.Request{
+		Method:     r.Method,
+		URL:        r.URL,
+		Proto:      r.Proto,
+		Header:     r.Header,
+		Host:       r.Host,
+		RemoteAddr: r.RemoteAddr,
+		RequestURI: r.RequestURI,
+		TLS:        r.TLS,
+	}
+}
+
+// ID returns the session id (the "sid" of the handshake).
+func (s *Session) ID() string { return s.id }
+
+// Request returns the handshake request, without its body.
+func (s *Session) Request() *http.Request { return s.req }
+
+// Transport returns the name of the current transport: "polling" or
+// "websocket".
+func (s *Session) Transport() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.transport.String()
+}
+
+// Send queues messages to be sent in order, with no other message between
+// them. It never blocks. It returns ErrClosed once the session is closed,
+// and ErrSlowConsumer, closing the session, when the queue would exceed its
+// bound. The session keeps references to the data until it is written: the
+// caller must not modify it.
+func (s *Session) Send(msgs ...Packet) error {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	n := 0
+	for _, m := range msgs {
+		n += payloadSize(m)
+	}
+	if s.queued+n > s.srv.cfg.MaxQueueBytes {
+		s.mu.Unlock()
+		s.log.Warn("closing slow consumer", logKeyQueued, s.queued, logKeyBytes, n)
+		s.closeWith(ReasonSlowConsumer, PacketClose, false)
+		return ErrSlowConsumer
+	}
+	for _, m := range msgs {
+		if m.Type == 0 {
+			m.Type = PacketMessage
+		}
+		s.queue = append(s.queue, queued{pkt: m})
+	}
+	s.queued += n
+	s.kickLocked()
+	s.mu.Unlock()
+	return nil
+}
+
+// enqueueLocked queues a packet without checking the bound: control packets
+// are small and must not be refused. s.mu must be held.
+func (s *Session) enqueueLocked(q queued) {
+	s.queue = append(s.queue, q)
+	s.queued += payloadSize(q.pkt)
+	s.kickLocked()
+}
+
+// kickLocked starts the writer for the current transport. s.mu must be held.
+func (s *Session) kickLocked() {
+	if len(s.queue) == 0 {
+		return
+	}
+	if s.transport == transportWebSocket && s.ws != nil {
+		if !s.flushing {
+			s.flushing = true
+			go s.flushWebSocket(s.ws)
+		}
+		return
+	}
+	s.wakePoll()
+}
+
+// takeQueueLocked returns the queued entries and empties the queue.
+// s.mu must be held.
+func (s *Session) takeQueueLocked() []queued {
+	q := s.queue
+	s.queue = s.spare[:0]
+	s.spare = nil
+	s.queued = 0
+	return q
+}
+
+// recycleLocked hands a drained queue's backing array back for reuse.
+// s.mu must be held.
+func (s *Session) recycleLocked(q []queued) {
+	if cap(q) > 1024 {
+		return
+	}
+	clear(q)
+	if s.spare == nil {
+		s.spare = q[:0]
+	}
+}
+
+// Close closes the session from the server side: what is already queued is
+// still sent, then the transport is closed.
+func (s *Session) Close() {
+	s.closeWith(ReasonForcedClose, PacketClose, true)
+}
+
+// closeWith closes the session once. With flush, the queue is still written
+// before the transport closes, and a polling session stays reachable until
+// its next GET collects the queue and a close packet. Without flush, the
+// queue is dropped and a pending GET is answered with pollFinal.
+func (s *Session) closeWith(reason CloseReason, pollFinal PacketType, flush bool) {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return
+	}
+	s.closeReason = reason
+	s.pollFinal = pollFinal
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	var closeNow *wsConn
+	keep := false
+	switch {
+	case flush && s.transport == transportPolling:
+		s.state = stateClosing
+		s.enqueueLocked(queued{pkt: Packet{Type: PacketClose}})
+		s.timer = time.AfterFunc(s.srv.cfg.PingInterval+s.srv.cfg.PingTimeout, s.finish)
+		keep = true
+	case flush && s.ws != nil:
+		// The flush goroutine writes the queue, then the close frame, then
+		// closes the connection.
+		s.state = stateClosing
+		s.enqueueLocked(queued{op: opClose, pkt: Packet{Data: closePayload(closeNormal)}})
+	default:
+		s.state = stateClosed
+		s.takeQueueLocked()
+		closeNow = s.ws
+	}
+	s.mu.Unlock()
+
+	s.wakePoll()
+	if closeNow != nil {
+		closeNow.close()
+	}
+	if !keep {
+		s.srv.remove(s)
+	}
+	s.notifyClose(reason)
+}
+
+// wakePoll wakes the pending GET, if any.
+func (s *Session) wakePoll() {
+	select {
+	case s.pollNotify <- struct{}{}:
+	default:
+	}
+}
+
+// finish ends a closing session: it is forgotten and its transport closed.
+func (s *Session) finish() {
+	s.mu.Lock()
+	s.state = stateClosed
+	s.takeQueueLocked()
+	ws := s.ws
+	s.mu.Unlock()
+	s.wakePoll()
+	if ws != nil {
+		ws.close()
+	}
+	s.srv.remove(s)
+}
+
+// notifyClose calls the handler's HandleClose once.
+func (s *Session) notifyClose(reason CloseReason) {
+	s.closeOnce.Do(func() {
+		s.log.Debug("session closed", logKeyReason, string(reason))
+		if s.handler != nil {
+			s.dispatchMu.Lock()
+			defer s.dispatchMu.Unlock()
+			s.handler.HandleClose(reason)
+		}
+	})
+}
+
+// dispatch hands one received packet to the session.
+func (s *Session) dispatch(p Packet) {
+	switch p.Type {
+	case PacketMessage:
+		s.dispatchMu.Lock()
+		defer s.dispatchMu.Unlock()
+		s.mu.Lock()
+		open := s.state == stateOpen
+		s.mu.Unlock()
+		if open && s.handler != nil {
+			s.handler.HandleMessage(p.Data, p.Binary)
+		}
+	case PacketPong:
+		s.onPong()
+	case PacketPing:
+		s.mu.Lock()
+		if s.state == stateOpen {
+			s.enqueueLocked(queued{pkt: Packet{Type: PacketPong, Data: p.Data}})
+		}
+		s.mu.Unlock()
+	case PacketClose:
+		s.closeWith(ReasonTransportClose, PacketNoop, false)
+		s.mu.Lock()
+		linger := s.transport == transportPolling && !s.polling
+		s.mu.Unlock()
+		if linger {
+			// A poll sent just before the close packet may arrive just
+			// after it, on another connection: keep answering it.
+			s.srv.linger(s)
+		}
+	default:
+		// Other packets (open, upgrade, noop) mean nothing here; the
+		// reference server ignores them too.
+	}
+}
+
+// startHeartbeat arms the session's one timer: ping after PingInterval.
+func (s *Session) startHeartbeat() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.timerAt = time.Now().Add(s.srv.cfg.PingInterval)
+	s.timer = time.AfterFunc(s.srv.cfg.PingInterval, s.onTimer)
+}
+
+// onTimer sends a ping, or closes the session when the last ping got no pong.
+func (s *Session) onTimer() {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return
+	}
+	if d := time.Until(s.timerAt); d > 0 {
+		// Re-armed while this call waited for the lock: wait on.
+		s.timer.Reset(d)
+		s.mu.Unlock()
+		return
+	}
+	if s.awaitingPong {
+		s.mu.Unlock()
+		s.closeWith(ReasonPingTimeout, PacketClose, false)
+		return
+	}
+	s.awaitingPong = true
+	s.enqueueLocked(queued{pkt: Packet{Type: PacketPing}})
+	s.rearmLocked(s.srv.cfg.PingTimeout)
+	s.mu.Unlock()
+}
+
+func (s *Session) rearmLocked(d time.Duration) {
+	s.timerAt = time.Now().Add(d)
+	s.timer.Reset(d)
+}
+
+func (s *Session) onPong() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == stateOpen && s.awaitingPong {
+		s.awaitingPong = false
+		s.rearmLocked(s.srv.cfg.PingInterval)
+	}
+}
