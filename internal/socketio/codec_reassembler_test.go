@@ -1,0 +1,283 @@
+package socketio
+
+import (
+	"errors"
+	"testing"
+)
+
+// codecMsg is one Engine.IO message fed to a PacketReassembler.
+type codecMsg struct {
+	binary bool
+	data   string
+}
+
+func codecText(s string) codecMsg   { return codecMsg{data: s} }
+func codecBinary(s string) codecMsg { return codecMsg{binary: true, data: s} }
+
+func codecFeed(r *PacketReassembler, m codecMsg) (*Packet, error) {
+	if m.binary {
+		return r.AddBinary([]byte(m.data))
+	}
+	return r.AddText([]byte(m.data))
+}
+
+func TestPacketReassembler(t *testing.T) {
+	const ph0, ph1 = `{"_placeholder":true,"num":0}`, `{"_placeholder":true,"num":1}`
+	type want struct {
+		text        string // re-encoded packet
+		attachments []string
+	}
+	tests := []struct {
+		name     string
+		max      int
+		msgs     []codecMsg
+		want     []want // the packets completed, in order
+		wantErr  error  // from the last message
+		pendingN int    // Pending() at the end
+	}{
+		{
+			name: "plain packets pass through",
+			msgs: []codecMsg{codecText(`0`), codecText(`2["a"]`), codecText(`3/x,1[]`)},
+			want: []want{{text: `0`}, {text: `2["a"]`}, {text: `3/x,1[]`}},
+		},
+		{
+			name: "suite binary event",
+			msgs: []codecMsg{
+				codecText(`52-["message",` + ph0 + `,` + ph1 + `]`),
+				codecBinary("\x01\x02\x03"),
+				codecBinary("\x04\x05\x06"),
+				codecText(`2["next"]`),
+			},
+			want: []want{
+				{text: `52-["message",` + ph0 + `,` + ph1 + `]`, attachments: []string{"\x01\x02\x03", "\x04\x05\x06"}},
+				{text: `2["next"]`},
+			},
+		},
+		{
+			name: "suite binary event with ack",
+			msgs: []codecMsg{
+				codecText(`52-789["message-with-ack",` + ph0 + `,` + ph1 + `]`),
+				codecBinary("\x01\x02\x03"),
+				codecBinary("\x04\x05\x06"),
+			},
+			want: []want{{text: `52-789["message-with-ack",` + ph0 + `,` + ph1 + `]`, attachments: []string{"\x01\x02\x03", "\x04\x05\x06"}}},
+		},
+		{
+			name: "binary ack custom namespace",
+			msgs: []codecMsg{codecText(`61-/admin,1[` + ph0 + `]`), codecBinary("\x01\x02\x03\x04")},
+			want: []want{{text: `61-/admin,1[` + ph0 + `]`, attachments: []string{"\x01\x02\x03\x04"}}},
+		},
+		{
+			name: "empty attachment",
+			msgs: []codecMsg{codecText(`51-["a",` + ph0 + `]`), codecBinary("")},
+			want: []want{{text: `51-["a",` + ph0 + `]`, attachments: []string{""}}},
+		},
+		{
+			name: "zero attachments completes at once",
+			msgs: []codecMsg{codecText(`50-["a"]`)},
+			want: []want{{text: `50-["a"]`, attachments: []string{}}},
+		},
+		{
+			name:     "awaiting attachments",
+			msgs:     []codecMsg{codecText(`52-["a",` + ph0 + `,` + ph1 + `]`), codecBinary("x")},
+			pendingN: 1,
+		},
+		{
+			name:    "binary without packet",
+			msgs:    []codecMsg{codecBinary("x")},
+			wantErr: ErrUnexpectedAttachment,
+		},
+		{
+			name:    "binary after complete packet",
+			msgs:    []codecMsg{codecText(`51-["a",` + ph0 + `]`), codecBinary("x"), codecBinary("y")},
+			want:    []want{{text: `51-["a",` + ph0 + `]`, attachments: []string{"x"}}},
+			wantErr: ErrUnexpectedAttachment,
+		},
+		{
+			name:    "text while pending",
+			msgs:    []codecMsg{codecText(`52-["a",` + ph0 + `,` + ph1 + `]`), codecBinary("x"), codecText(`2["b"]`)},
+			wantErr: ErrAttachmentsPending,
+		},
+		{
+			name:    "invalid text",
+			msgs:    []codecMsg{codecText(`2{}`)},
+			wantErr: ErrInvalidPacketPayload,
+		},
+		{
+			name:    "attachments too large",
+			max:     4,
+			msgs:    []codecMsg{codecText(`52-["a",` + ph0 + `,` + ph1 + `]`), codecBinary("abc"), codecBinary("de")},
+			wantErr: ErrAttachmentsTooLarge,
+		},
+		{
+			name: "attachments at limit",
+			max:  5,
+			msgs: []codecMsg{codecText(`52-["a",` + ph0 + `,` + ph1 + `]`), codecBinary("abc"), codecBinary("de")},
+			want: []want{{text: `52-["a",` + ph0 + `,` + ph1 + `]`, attachments: []string{"abc", "de"}}},
+		},
+		{
+			name:    "placeholder out of range",
+			msgs:    []codecMsg{codecText(`51-["a",{"_placeholder":true,"num":1}]`), codecBinary("x")},
+			wantErr: ErrInvalidPlaceholder,
+		},
+		{
+			name:    "placeholder with zero attachments",
+			msgs:    []codecMsg{codecText(`50-["a",` + ph0 + `]`)},
+			wantErr: ErrInvalidPlaceholder,
+		},
+		{
+			name:    "placeholder num string",
+			msgs:    []codecMsg{codecText(`51-["a",{"_placeholder":true,"num":"0"}]`), codecBinary("x")},
+			wantErr: ErrInvalidPlaceholder,
+		},
+		{
+			name:    "placeholder num fraction",
+			msgs:    []codecMsg{codecText(`51-["a",{"_placeholder":true,"num":0.5}]`), codecBinary("x")},
+			wantErr: ErrInvalidPlaceholder,
+		},
+		{
+			name:    "placeholder num missing",
+			msgs:    []codecMsg{codecText(`51-["a",{"_placeholder":true}]`), codecBinary("x")},
+			wantErr: ErrInvalidPlaceholder,
+		},
+		{
+			name:    "escaped placeholder key nested",
+			msgs:    []codecMsg{codecText(`51-["a",{"b":[{"\u005fplaceholder":true,"num":3}]}]`), codecBinary("x")},
+			wantErr: ErrInvalidPlaceholder,
+		},
+		{
+			name: "not a placeholder",
+			msgs: []codecMsg{codecText(`51-["a",{"_placeholder":false,"num":9},{"_placeholder":"true"},` + ph0 + `]`), codecBinary("x")},
+			want: []want{{text: `51-["a",{"_placeholder":false,"num":9},{"_placeholder":"true"},` + ph0 + `]`, attachments: []string{"x"}}},
+		},
+		{
+			name: "unreferenced attachment",
+			msgs: []codecMsg{codecText(`52-["a",` + ph1 + `]`), codecBinary("x"), codecBinary("y")},
+			want: []want{{text: `52-["a",` + ph1 + `]`, attachments: []string{"x", "y"}}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := NewPacketReassembler(tc.max)
+			var got []*Packet
+			var err error
+			for i, m := range tc.msgs {
+				var p *Packet
+				p, err = codecFeed(r, m)
+				if err != nil && i != len(tc.msgs)-1 {
+					t.Fatalf("message %d: %v", i, err)
+				}
+				if p != nil {
+					got = append(got, p)
+				}
+			}
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("error = %v, want %v", err, tc.wantErr)
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %d packets, want %d", len(got), len(tc.want))
+			}
+			for i, p := range got {
+				if enc := EncodePacket(nil, p); string(enc) != tc.want[i].text {
+					t.Errorf("packet %d = %q, want %q", i, enc, tc.want[i].text)
+				}
+				if tc.want[i].attachments == nil {
+					if p.Attachments != nil {
+						t.Errorf("packet %d has attachments %q", i, p.Attachments)
+					}
+					continue
+				}
+				if len(p.Attachments) != len(tc.want[i].attachments) {
+					t.Fatalf("packet %d: %d attachments, want %d", i, len(p.Attachments), len(tc.want[i].attachments))
+				}
+				for j, a := range p.Attachments {
+					if string(a) != tc.want[i].attachments[j] {
+						t.Errorf("packet %d attachment %d = %q, want %q", i, j, a, tc.want[i].attachments[j])
+					}
+				}
+			}
+			if n := r.Pending(); n != tc.pendingN {
+				t.Errorf("Pending() = %d, want %d", n, tc.pendingN)
+			}
+		})
+	}
+}
+
+func TestPacketReassemblerCopiesHeldText(t *testing.T) {
+	r := NewPacketReassembler(0)
+	buf := []byte(`51-["a",{"_placeholder":true,"num":0}]`)
+	if p, err := r.AddText(buf); p != nil || err != nil {
+		t.Fatalf("AddText = %v, %v", p, err)
+	}
+	for i := range buf {
+		buf[i] = 'x' // the caller reuses its read buffer
+	}
+	p, err := r.AddBinary([]byte{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `["a",{"_placeholder":true,"num":0}]`; string(p.Data) != want {
+		t.Errorf("Data = %q, want %q", p.Data, want)
+	}
+}
+
+func TestPacketReassemblerResetAfterError(t *testing.T) {
+	tests := []struct {
+		name string
+		msgs []codecMsg
+	}{
+		{"text while pending", []codecMsg{codecText(`52-["a"]`), codecText(`2["b"]`)}},
+		{"too large", []codecMsg{codecText(`52-["a"]`), codecBinary("0123456789")}},
+		{"bad placeholder", []codecMsg{codecText(`51-["a",{"_placeholder":true,"num":5}]`), codecBinary("x")}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := NewPacketReassembler(8)
+			var err error
+			for _, m := range tc.msgs {
+				_, err = codecFeed(r, m)
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if n := r.Pending(); n != 0 {
+				t.Errorf("Pending() = %d after error", n)
+			}
+			// The reassembler works again after an error.
+			p, err := r.AddText([]byte(`2["c"]`))
+			if err != nil || p == nil {
+				t.Fatalf("AddText after error = %v, %v", p, err)
+			}
+		})
+	}
+}
+
+func TestPacketReassemblerReset(t *testing.T) {
+	r := NewPacketReassembler(0)
+	if _, err := r.AddText([]byte(`51-["a",{"_placeholder":true,"num":0}]`)); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.Pending(); n != 1 {
+		t.Fatalf("Pending() = %d, want 1", n)
+	}
+	r.Reset()
+	if n := r.Pending(); n != 0 {
+		t.Fatalf("Pending() = %d after Reset", n)
+	}
+	if _, err := r.AddBinary([]byte{1}); !errors.Is(err, ErrUnexpectedAttachment) {
+		t.Fatalf("AddBinary after Reset: %v, want %v", err, ErrUnexpectedAttachment)
+	}
+}
+
+func TestPacketReassemblerDefaultLimit(t *testing.T) {
+	r := NewPacketReassembler(0)
+	if _, err := r.AddText([]byte(`52-["a"]`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.AddBinary(make([]byte, codecDefaultMaxAttachmentBytes)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.AddBinary([]byte{1}); !errors.Is(err, ErrAttachmentsTooLarge) {
+		t.Fatalf("error = %v, want %v", err, ErrAttachmentsTooLarge)
+	}
+}

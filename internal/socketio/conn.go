@@ -1,0 +1,193 @@
+package socketio
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/parley-chat/parley/internal/engineio"
+)
+
+// Log attribute keys.
+const (
+	logKeySID       = "sid"
+	logKeyNamespace = "nsp"
+	logKeyError     = "err"
+	logKeyEvent     = "event"
+)
+
+// conn is the Socket.IO side of one Engine.IO session: it decodes packets
+// and routes them to the sockets it holds, one per joined namespace.
+type conn struct {
+	srv   *Server
+	eio   *engineio.Session
+	log   *slog.Logger
+	reasm *PacketReassembler // used only by HandleMessage, never concurrently
+
+	mu           sync.Mutex
+	sockets      map[string]*Socket // by namespace name
+	closed       bool
+	connectTimer *time.Timer
+}
+
+// newConn is the engineio.Config.NewSession hook.
+func (s *Server) newConn(es *engineio.Session) engineio.Handler {
+	c := &conn{
+		srv:     s,
+		eio:     es,
+		log:     s.log.With(logKeySID, es.ID()),
+		reasm:   NewPacketReassembler(s.cfg.MaxAttachmentBytes),
+		sockets: make(map[string]*Socket, 1),
+	}
+	c.connectTimer = time.AfterFunc(s.cfg.ConnectTimeout, c.onConnectTimeout)
+	return c
+}
+
+func (c *conn) onConnectTimeout() {
+	c.mu.Lock()
+	idle := len(c.sockets) == 0 && !c.closed
+	c.mu.Unlock()
+	if idle {
+		c.log.Debug("no namespace joined in time")
+		c.eio.Close()
+	}
+}
+
+// send queues encoded packets on the session.
+func (c *conn) send(msgs ...engineio.Packet) error {
+	return c.eio.Send(msgs...)
+}
+
+// sendPacket encodes p and queues it.
+func (c *conn) sendPacket(p *Packet) error {
+	return c.send(encodeForEngine(p)...)
+}
+
+// encodeForEngine encodes p as Engine.IO messages: the text packet, then
+// one binary message per attachment.
+func encodeForEngine(p *Packet) []engineio.Packet {
+	msgs := make([]engineio.Packet, 1+len(p.Attachments))
+	msgs[0] = engineio.Packet{Type: engineio.PacketMessage, Data: EncodePacket(nil, p)}
+	for i, a := range p.Attachments {
+		msgs[i+1] = engineio.Packet{Type: engineio.PacketMessage, Data: a, Binary: true}
+	}
+	return msgs
+}
+
+// HandleMessage implements engineio.Handler.
+func (c *conn) HandleMessage(data []byte, binary bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("handler panicked; closing connection", "panic", r, "stack", string(debug.Stack()))
+			c.eio.Close()
+		}
+	}()
+	var (
+		p   *Packet
+		err error
+	)
+	if binary {
+		p, err = c.reasm.AddBinary(data)
+	} else {
+		p, err = c.reasm.AddText(data)
+	}
+	if err != nil {
+		c.log.Debug("invalid packet", logKeyError, err)
+		c.eio.Close()
+		return
+	}
+	if p == nil {
+		return // waiting for attachments
+	}
+	switch p.Type {
+	case PacketConnect:
+		c.onConnect(p)
+	case PacketDisconnect:
+		if so := c.socket(p.Namespace); so != nil {
+			so.onClose(ReasonClientDisconnect)
+		}
+	case PacketEvent, PacketBinaryEvent:
+		if so := c.socket(p.Namespace); so != nil {
+			so.onEvent(p)
+		}
+	case PacketAck, PacketBinaryAck:
+		if so := c.socket(p.Namespace); so != nil {
+			so.onAck(p)
+		}
+	default:
+		c.log.Debug("unexpected packet from client", "type", p.Type.String())
+		c.eio.Close()
+	}
+}
+
+// HandleClose implements engineio.Handler.
+func (c *conn) HandleClose(reason engineio.CloseReason) {
+	c.mu.Lock()
+	c.closed = true
+	c.connectTimer.Stop()
+	sockets := make([]*Socket, 0, len(c.sockets))
+	for _, so := range c.sockets {
+		sockets = append(sockets, so)
+	}
+	c.mu.Unlock()
+	for _, so := range sockets {
+		so.onClose(DisconnectReason(reason))
+	}
+}
+
+func (c *conn) socket(nsp string) *Socket {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sockets[nsp]
+}
+
+func (c *conn) removeSocket(so *Socket) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sockets[so.nsp.name] == so {
+		delete(c.sockets, so.nsp.name)
+	}
+}
+
+// errInvalidNamespace is what the reference server answers for a namespace
+// that does not exist.
+var errInvalidNamespace = &ConnectError{Message: "Invalid namespace"}
+
+// onConnect joins the namespace a CONNECT packet names.
+func (c *conn) onConnect(p *Packet) {
+	n := c.srv.namespace(p.Namespace)
+	if n == nil {
+		c.refuse(p.Namespace, errInvalidNamespace)
+		return
+	}
+	c.mu.Lock()
+	_, dup := c.sockets[n.name]
+	closed := c.closed
+	c.mu.Unlock()
+	if dup || closed {
+		c.log.Debug("duplicate connect", logKeyNamespace, n.name)
+		return
+	}
+	auth := p.Data
+	if len(auth) == 0 {
+		auth = json.RawMessage("{}")
+	}
+	so, err := n.connect(c, auth)
+	if err != nil {
+		var ce *ConnectError
+		if !errors.As(err, &ce) {
+			ce = &ConnectError{Message: err.Error()}
+		}
+		c.refuse(n.name, ce)
+		return
+	}
+	c.connectTimer.Stop()
+	_ = so
+}
+
+func (c *conn) refuse(nsp string, e *ConnectError) {
+	_ = c.sendPacket(&Packet{Type: PacketConnectError, Namespace: nsp, Data: e.payload()})
+}

@@ -1,0 +1,23 @@
+// Package socketio implements the server side of the Socket.IO protocol,
+// version 5, on top of package engineio.
+//
+// A Server multiplexes namespaces over each Engine.IO session. A client
+// joins a Namespace with a CONNECT packet, passes its middleware, and gets a
+// Socket: the handle through which the application receives events (On),
+// emits events (Emit, EmitWithAck), joins rooms and broadcasts.
+//
+// # Broadcasting
+//
+// Broadcasts go through the namespace's Adapter. A broadcast is encoded
+// once, then handed to every recipient's send queue, which never blocks (see
+// package engineio). The in-memory adapter serves one node; a cluster
+// adapter can wrap it without the socket code changing.
+//
+// # Concurrency and lock order
+//
+// Event handlers of one connection run one at a time, on the goroutine that
+// read the packet; a handler that blocks holds up only its own connection.
+// Locks, in the order they may be taken: Server.mu, conn.mu,
+// Namespace.mu, memoryAdapter.mu, Socket.mu. No lock is held while calling
+// application code or while sending.
+package socketio

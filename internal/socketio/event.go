@@ -1,0 +1,131 @@
+package socketio
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+)
+
+// Message is the arguments of an event or an acknowledgement.
+type Message struct {
+	// Args are the arguments, as sent; binary ones are placeholders.
+	Args []json.RawMessage
+	// Attachments are the binary arguments the placeholders refer to.
+	Attachments [][]byte
+}
+
+// Len returns the number of arguments.
+func (m *Message) Len() int { return len(m.Args) }
+
+// Bind decodes argument i into v. A binary argument decodes into a *[]byte.
+func (m *Message) Bind(i int, v any) error {
+	if i < 0 || i >= len(m.Args) {
+		return fmt.Errorf("%w: no argument %d", ErrArgument, i)
+	}
+	if b, ok := ResolvePlaceholder(m.Args[i], m.Attachments); ok {
+		if dst, ok := v.(*[]byte); ok {
+			*dst = b
+			return nil
+		}
+		return fmt.Errorf("%w: argument %d is binary", ErrArgument, i)
+	}
+	if err := json.Unmarshal(m.Args[i], v); err != nil {
+		return fmt.Errorf("%w: argument %d: %v", ErrArgument, i, err)
+	}
+	return nil
+}
+
+// String returns argument i when it is a JSON string.
+func (m *Message) String(i int) (string, bool) {
+	if i < 0 || i >= len(m.Args) {
+		return "", false
+	}
+	var s string
+	a := m.Args[i]
+	if len(a) == 0 || a[0] != '"' || json.Unmarshal(a, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// Event is one event received from a client.
+type Event struct {
+	Name string
+	Message
+
+	socket *Socket
+	ackID  uint64
+	hasAck bool
+	acked  sync.Once
+}
+
+// HasAck reports whether the client waits for an acknowledgement.
+func (e *Event) HasAck() bool { return e.hasAck }
+
+// Ack acknowledges the event with args. It returns ErrNoAck when the client
+// asked for none, and ErrAcked after the first call.
+func (e *Event) Ack(args ...any) error {
+	data, atts, err := AppendEventArgs(nil, nil, args...)
+	if err != nil {
+		return err
+	}
+	return e.sendAck(data, atts)
+}
+
+// AckRaw acknowledges the event with already encoded arguments.
+func (e *Event) AckRaw(args []json.RawMessage, attachments [][]byte) error {
+	return e.sendAck(appendRawArray(nil, args), attachments)
+}
+
+func (e *Event) sendAck(data []byte, atts [][]byte) error {
+	if !e.hasAck {
+		return ErrNoAck
+	}
+	err := ErrAcked
+	e.acked.Do(func() {
+		p := &Packet{Type: PacketAck, Namespace: e.socket.nsp.name, ID: e.ackID, HasID: true, Data: data, Attachments: atts}
+		if len(atts) > 0 {
+			p.Type = PacketBinaryAck
+		}
+		err = e.socket.send(p)
+	})
+	return err
+}
+
+// newEventPacket encodes an event with its arguments.
+func newEventPacket(nsp, event string, args []any) (*Packet, error) {
+	all := make([]any, 0, 1+len(args))
+	all = append(all, event)
+	all = append(all, args...)
+	data, atts, err := AppendEventArgs(nil, nil, all...)
+	if err != nil {
+		return nil, fmt.Errorf("socketio: encoding %q: %w", event, err)
+	}
+	p := &Packet{Type: PacketEvent, Namespace: nsp, Data: data, Attachments: atts}
+	if len(atts) > 0 {
+		p.Type = PacketBinaryEvent
+	}
+	return p, nil
+}
+
+// newRawEventPacket builds an event from encoded arguments.
+func newRawEventPacket(nsp, event string, args []json.RawMessage, atts [][]byte) *Packet {
+	name, _ := json.Marshal(event)
+	data := appendRawArray(nil, append([]json.RawMessage{name}, args...))
+	p := &Packet{Type: PacketEvent, Namespace: nsp, Data: data, Attachments: atts}
+	if len(atts) > 0 {
+		p.Type = PacketBinaryEvent
+	}
+	return p
+}
+
+func appendRawArray(dst []byte, elems []json.RawMessage) []byte {
+	dst = append(dst, '[')
+	for i, e := range elems {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, e...)
+	}
+	return append(dst, ']')
+}

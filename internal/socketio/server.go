@@ -1,0 +1,117 @@
+package socketio
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/parley-chat/parley/internal/engineio"
+)
+
+// DefaultConnectTimeout is how long a new connection may take to join a
+// namespace before it is closed, as in the reference server.
+const DefaultConnectTimeout = 45 * time.Second
+
+// DefaultMaxAttachmentBytes bounds the binary attachments of one packet.
+const DefaultMaxAttachmentBytes = 10 << 20
+
+// Config configures a Server. Zero fields take the documented defaults.
+type Config struct {
+	// Engine configures the Engine.IO layer; its NewSession is set by the
+	// Server.
+	Engine engineio.Config
+	// ConnectTimeout closes a connection that has joined no namespace in
+	// time (default 45 s).
+	ConnectTimeout time.Duration
+	// MaxAttachmentBytes bounds the binary attachments of one incoming
+	// packet (default 10 MiB).
+	MaxAttachmentBytes int
+	// NewAdapter makes the adapter of each namespace (default: in memory).
+	NewAdapter func(n *Namespace) Adapter
+	// Logger receives logs (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Server is a Socket.IO v5 server: an http.Handler to mount at the
+// Socket.IO path, "/socket.io/" by default. It is safe for concurrent use.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+	eio *engineio.Server
+
+	mu         sync.RWMutex
+	namespaces map[string]*Namespace
+}
+
+// NewServer returns a Server with the main namespace "/" created.
+func NewServer(cfg Config) *Server {
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = DefaultConnectTimeout
+	}
+	if cfg.MaxAttachmentBytes <= 0 {
+		cfg.MaxAttachmentBytes = DefaultMaxAttachmentBytes
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.NewAdapter == nil {
+		cfg.NewAdapter = func(n *Namespace) Adapter { return NewMemoryAdapter() }
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, namespaces: make(map[string]*Namespace)}
+	ecfg := cfg.Engine
+	if ecfg.Logger == nil {
+		ecfg.Logger = cfg.Logger
+	}
+	ecfg.NewSession = s.newConn
+	s.eio = engineio.NewServer(ecfg)
+	s.Of("/")
+	return s
+}
+
+// ServeHTTP serves the Socket.IO endpoint.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.eio.ServeHTTP(w, r)
+}
+
+// Of returns the namespace called name, creating it on first use. Names
+// start with "/".
+func (s *Server) Of(name string) *Namespace {
+	if name == "" || name[0] != '/' {
+		name = "/" + name
+	}
+	s.mu.RLock()
+	n := s.namespaces[name]
+	s.mu.RUnlock()
+	if n != nil {
+		return n
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n = s.namespaces[name]; n == nil {
+		n = newNamespace(s, name)
+		s.namespaces[name] = n
+	}
+	return n
+}
+
+// namespace returns an existing namespace, or nil.
+func (s *Server) namespace(name string) *Namespace {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.namespaces[name]
+}
+
+// ConnectionCount returns the number of open Engine.IO connections.
+func (s *Server) ConnectionCount() int { return s.eio.SessionCount() }
+
+// Shutdown closes every connection, after flushing what is queued for it,
+// and waits until they are gone or ctx is done.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if err := s.eio.Shutdown(ctx); err != nil {
+		return fmt.Errorf("socketio: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,331 @@
+package socketio
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/parley-chat/parley/internal/engineio"
+)
+
+// Handshake is what the client sent when it connected.
+type Handshake struct {
+	// Auth is the CONNECT packet's payload, "{}" when it had none.
+	Auth json.RawMessage
+	// Headers and Query are those of the Engine.IO handshake request.
+	Headers http.Header
+	Query   url.Values
+	// Address is the client's remote address.
+	Address string
+	// Secure is true when the connection uses TLS.
+	Secure bool
+	// Time is when the socket connected.
+	Time time.Time
+}
+
+// EventHandler handles one event received on a socket.
+type EventHandler func(so *Socket, e *Event)
+
+// Socket is one client's membership of one namespace. It is safe for
+// concurrent use.
+type Socket struct {
+	id        string
+	nsp       *Namespace
+	conn      *conn
+	handshake Handshake
+
+	mu           sync.Mutex
+	connected    bool
+	handlers     map[string]EventHandler
+	anyHandler   EventHandler
+	onDisconnect []func(*Socket, DisconnectReason)
+	acks         map[uint64]*pendingAck
+	nextAckID    uint64
+	data         any
+}
+
+func newSocket(n *Namespace, c *conn, auth json.RawMessage) (*Socket, error) {
+	id, err := newSocketID()
+	if err != nil {
+		return nil, err
+	}
+	r := c.eio.Request()
+	return &Socket{
+		id:   id,
+		nsp:  n,
+		conn: c,
+		handshake: Handshake{
+			Auth:    auth,
+			Headers: r.Header,
+			Query:   r.URL.Query(),
+			Address: r.RemoteAddr,
+			Secure:  r.TLS != nil,
+			Time:    time.Now(),
+		},
+		connected: true,
+		handlers:  make(map[string]EventHandler),
+	}, nil
+}
+
+// newSocketID returns 20 random URL-safe characters.
+func newSocketID() (string, error) {
+	var b [15]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("socketio: socket id: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// ID returns the socket's id, which is also the name of its own room.
+func (so *Socket) ID() string { return so.id }
+
+// Namespace returns the socket's namespace.
+func (so *Socket) Namespace() *Namespace { return so.nsp }
+
+// Handshake returns what the client sent when it connected.
+func (so *Socket) Handshake() *Handshake { return &so.handshake }
+
+// Transport returns the name of the connection's current transport.
+func (so *Socket) Transport() string { return so.conn.eio.Transport() }
+
+// Connected reports whether the socket is still in its namespace.
+func (so *Socket) Connected() bool {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	return so.connected
+}
+
+// SetData attaches application data to the socket.
+func (so *Socket) SetData(v any) {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	so.data = v
+}
+
+// Data returns what SetData attached.
+func (so *Socket) Data() any {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	return so.data
+}
+
+// On sets the handler of an event, replacing any earlier one.
+func (so *Socket) On(event string, h EventHandler) {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	so.handlers[event] = h
+}
+
+// OnAny sets the handler of events that have no handler of their own.
+func (so *Socket) OnAny(h EventHandler) {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	so.anyHandler = h
+}
+
+// OnDisconnect adds a handler called once when the socket leaves its
+// namespace, with the reason.
+func (so *Socket) OnDisconnect(h func(*Socket, DisconnectReason)) {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	so.onDisconnect = append(so.onDisconnect, h)
+}
+
+// Join adds the socket to rooms.
+func (so *Socket) Join(rooms ...string) { so.nsp.adapter.Join(so, rooms...) }
+
+// Leave removes the socket from a room.
+func (so *Socket) Leave(room string) { so.nsp.adapter.Leave(so, room) }
+
+// Rooms returns the rooms the socket is in, its own room included.
+func (so *Socket) Rooms() []string { return so.nsp.adapter.Rooms(so) }
+
+// To starts a broadcast to rooms that leaves this socket out.
+func (so *Socket) To(rooms ...string) *BroadcastOperator {
+	return so.nsp.To(rooms...).Except(so.id)
+}
+
+// Broadcast starts a broadcast to the whole namespace but this socket.
+func (so *Socket) Broadcast() *BroadcastOperator {
+	return so.nsp.Except(so.id)
+}
+
+// Emit sends an event to this socket. []byte arguments, also inside
+// []any and map[string]any values, are sent as binary attachments.
+func (so *Socket) Emit(event string, args ...any) error {
+	p, err := newEventPacket(so.nsp.name, event, args)
+	if err != nil {
+		return err
+	}
+	return so.send(p)
+}
+
+// EmitRaw sends an event whose arguments are already encoded; attachments
+// are those the arguments' placeholders refer to.
+func (so *Socket) EmitRaw(event string, args []json.RawMessage, attachments [][]byte) error {
+	return so.send(newRawEventPacket(so.nsp.name, event, args, attachments))
+}
+
+// AckHandler receives the client's acknowledgement of an event, or an
+// error: ErrAckTimeout, or ErrDisconnected.
+type AckHandler func(reply *Message, err error)
+
+// EmitWithAck sends an event that the client acknowledges; h is called
+// once, with the acknowledgement or with an error after timeout (no
+// timeout when it is zero) or on disconnect.
+func (so *Socket) EmitWithAck(event string, timeout time.Duration, h AckHandler, args ...any) error {
+	p, err := newEventPacket(so.nsp.name, event, args)
+	if err != nil {
+		return err
+	}
+	so.mu.Lock()
+	if !so.connected {
+		so.mu.Unlock()
+		return ErrDisconnected
+	}
+	so.nextAckID++
+	id := so.nextAckID
+	pa := &pendingAck{handler: h}
+	if so.acks == nil {
+		so.acks = make(map[uint64]*pendingAck)
+	}
+	so.acks[id] = pa
+	if timeout > 0 {
+		pa.timer = time.AfterFunc(timeout, func() {
+			if pa := so.takeAck(id); pa != nil {
+				pa.handler(nil, ErrAckTimeout)
+			}
+		})
+	}
+	so.mu.Unlock()
+	p.ID, p.HasID = id, true
+	if err := so.send(p); err != nil {
+		so.takeAck(id)
+		return err
+	}
+	return nil
+}
+
+// pendingAck is an acknowledgement the server waits for.
+type pendingAck struct {
+	handler AckHandler
+	timer   *time.Timer
+}
+
+// takeAck removes and returns a pending acknowledgement, stopping its timer.
+func (so *Socket) takeAck(id uint64) *pendingAck {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	pa := so.acks[id]
+	if pa == nil {
+		return nil
+	}
+	delete(so.acks, id)
+	if pa.timer != nil {
+		pa.timer.Stop()
+	}
+	return pa
+}
+
+// send queues one packet for this socket.
+func (so *Socket) send(p *Packet) error {
+	if !so.Connected() {
+		return ErrDisconnected
+	}
+	return so.conn.sendPacket(p)
+}
+
+// deliver queues an encoded broadcast for this socket.
+func (so *Socket) deliver(frames []engineio.Packet) {
+	// A full queue closes the connection; the socket is then removed by
+	// HandleClose, so there is nothing more to do here.
+	_ = so.conn.send(frames...)
+}
+
+// Disconnect removes the socket from its namespace, telling the client;
+// with closeConn, the whole connection is closed too.
+func (so *Socket) Disconnect(closeConn bool) {
+	if so.Connected() {
+		_ = so.conn.sendPacket(&Packet{Type: PacketDisconnect, Namespace: so.nsp.name})
+		so.onClose(ReasonServerDisconnect)
+	}
+	if closeConn {
+		so.conn.eio.Close()
+	}
+}
+
+// onEvent dispatches an event packet to its handler.
+func (so *Socket) onEvent(p *Packet) {
+	name, args, err := EventName(p.Data)
+	if err != nil {
+		so.conn.log.Debug("invalid event", logKeyError, err)
+		so.conn.eio.Close()
+		return
+	}
+	so.mu.Lock()
+	h := so.handlers[name]
+	if h == nil {
+		h = so.anyHandler
+	}
+	connected := so.connected
+	so.mu.Unlock()
+	if h == nil || !connected {
+		so.conn.log.Debug("event without handler", logKeyEvent, name)
+		return
+	}
+	e := &Event{Name: name, Message: Message{Args: args, Attachments: p.Attachments}, socket: so}
+	if p.HasID {
+		e.ackID, e.hasAck = p.ID, true
+	}
+	h(so, e)
+}
+
+// onAck hands an acknowledgement to the handler waiting for it.
+func (so *Socket) onAck(p *Packet) {
+	if !p.HasID {
+		return
+	}
+	pa := so.takeAck(p.ID)
+	if pa == nil {
+		return // late (timed out) or unknown: ignore, as the reference does
+	}
+	args, err := SplitArgs(p.Data)
+	if err != nil {
+		pa.handler(nil, fmt.Errorf("socketio: decoding ack: %w", err))
+		return
+	}
+	pa.handler(&Message{Args: args, Attachments: p.Attachments}, nil)
+}
+
+// onClose removes the socket once, fails its pending acknowledgements and
+// calls its disconnect handlers.
+func (so *Socket) onClose(reason DisconnectReason) {
+	so.mu.Lock()
+	if !so.connected {
+		so.mu.Unlock()
+		return
+	}
+	so.connected = false
+	acks := so.acks
+	so.acks = nil
+	handlers := so.onDisconnect
+	so.mu.Unlock()
+
+	so.nsp.adapter.LeaveAll(so)
+	so.nsp.remove(so)
+	so.conn.removeSocket(so)
+	for _, pa := range acks {
+		if pa.timer != nil {
+			pa.timer.Stop()
+		}
+		pa.handler(nil, ErrDisconnected)
+	}
+	for _, h := range handlers {
+		h(so, reason)
+	}
+}
