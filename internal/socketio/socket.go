@@ -259,6 +259,12 @@ func (so *Socket) Disconnect(closeConn bool) {
 	}
 }
 
+// CloseTransport closes the socket's underlying connection, after flushing
+// what is queued, without a DISCONNECT packet: the client sees "transport
+// close" and, by default, reconnects. Every socket of the connection
+// disconnects with reason "forced close".
+func (so *Socket) CloseTransport() { so.conn.eio.Close() }
+
 // onEvent dispatches an event packet to its handler.
 func (so *Socket) onEvent(p *Packet) {
 	name, args, err := EventName(p.Data)
