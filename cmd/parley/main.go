@@ -1,0 +1,122 @@
+// Command parley is a real-time chat server that speaks Socket.IO v4, with
+// its own browser client and chat page, in one binary.
+//
+// Usage:
+//
+//	parley [flags]
+//
+// Every flag has an environment variable equivalent (PARLEY_ADDR, ...);
+// a flag given on the command line wins.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/engineio"
+	"github.com/parley-chat/parley/internal/socketio"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "parley:", err)
+		os.Exit(1)
+	}
+}
+
+// run parses the configuration, serves until ctx is done or a signal
+// arrives, then shuts down gracefully.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	app, err := newApp(cfg, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
+	}
+	httpSrv := &http.Server{
+		Handler:           app.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+	fmt.Fprintf(stdout, "parley is running: open %s in your browser\n", browserURL(ln.Addr()))
+	log.Info("listening", "addr", ln.Addr().String(), "origins", cfg.Origins, "dev", cfg.Dev)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	// Close the Socket.IO connections first, flushing what is queued: long
+	// polls are requests that http.Server.Shutdown would wait for.
+	if err := app.sio.Shutdown(shutdownCtx); err != nil {
+		log.Warn("closing connections", "err", err)
+	}
+	if err := httpSrv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// browserURL is the address to print for people to open.
+func browserURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() || ip.IsLoopback() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// app is the wired server: Socket.IO, the chat and the web files.
+type app struct {
+	sio     *socketio.Server
+	chat    *chat.Chat
+	handler http.Handler
+}
+
+func newApp(cfg config, log *slog.Logger) (*app, error) {
+	sio := socketio.NewServer(socketio.Config{
+		Engine: engineio.Config{AllowedOrigins: cfg.Origins},
+		Logger: log,
+	})
+	c := chat.New(chat.Config{
+		MaxNameLength:    cfg.MaxNameLength,
+		MaxMessageLength: cfg.MaxMessageLength,
+		Logger:           log,
+	}, sio.Of("/"))
+	files, err := webFiles(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &app{sio: sio, chat: c, handler: routes(sio, files)}, nil
+}

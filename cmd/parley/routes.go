@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+
+	"github.com/parley-chat/parley/web"
+)
+
+// webFiles returns the page's files: embedded, or from disk with --dev.
+func webFiles(cfg config) (fs.FS, error) {
+	if !cfg.Dev {
+		return web.Static(), nil
+	}
+	if _, err := os.Stat(cfg.DevDir); err != nil {
+		return nil, fmt.Errorf("--dev: %w (run from the repository root or set --dev-dir)", err)
+	}
+	return os.DirFS(cfg.DevDir), nil
+}
+
+// contentSecurityPolicy keeps the page to its own scripts and server.
+const contentSecurityPolicy = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+
+// routes maps the server's paths.
+func routes(sio http.Handler, files fs.FS) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/socket.io/", sio)
+	mux.HandleFunc("GET /socket.io/socket.io.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-cache")
+		http.ServeFileFS(w, r, files, web.ClientScript)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		fmt.Fprintln(w, "ok")
+	})
+	static := http.FileServerFS(files)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		h := w.Header()
+		h.Set("Cache-Control", "no-cache")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		static.ServeHTTP(w, r)
+	})
+	return mux
+}
