@@ -28,8 +28,8 @@ const (
 const (
 	DefaultMaxNameLength    = 32
 	DefaultMaxMessageLength = 2000
-	DefaultRate             = 10 // events per second, per connection
-	DefaultBurst            = 20
+	DefaultRate             = 20 // events per second, per connection
+	DefaultBurst            = 60
 )
 
 // Config configures a Chat. Zero fields take the documented defaults.
@@ -38,8 +38,8 @@ type Config struct {
 	MaxNameLength int
 	// MaxMessageLength is the longest message, in characters (default 2000).
 	MaxMessageLength int
-	// Rate and Burst limit the events one connection may send (default 10
-	// per second, bursts of 20).
+	// Rate and Burst limit the events one connection may send (default 20
+	// per second, bursts of 60).
 	Rate  rate.Limit
 	Burst int
 	// Now returns the current time (default time.Now).

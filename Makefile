@@ -1,0 +1,47 @@
+# parley: common tasks. `make test` is the project's test command.
+
+GO ?= go
+FUZZTIME ?= 10s
+
+.PHONY: all build test test-go fuzz js-deps fmt lint bench conformance
+
+all: build
+
+build:
+	$(GO) build ./...
+
+# test runs everything: Go unit, integration, interop and browser tests
+# (with the race detector), then a short run of every fuzzer.
+test: js-deps test-go fuzz
+
+test-go:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+# fuzz runs each fuzz target for FUZZTIME.
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "fuzz $$pkg $$target ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+# js-deps installs the test-only JavaScript peers from the lockfile.
+js-deps:
+	@if [ ! -d test/js/node_modules ] || [ test/js/package-lock.json -nt test/js/node_modules/.package-lock.json ]; then \
+		npm ci --prefix test/js --no-audit --no-fund; \
+	fi
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+conformance:
+	$(GO) run ./cmd/conformance
