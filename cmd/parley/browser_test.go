@@ -3,7 +3,11 @@ package main
 import (
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,4 +38,47 @@ func TestBrowserChat(t *testing.T) {
 	testjs.RequireBrowser(t)
 	ts := newTestApp(t, config{})
 	testjs.Run(t, 3*time.Minute, "browser-chat.mjs", "PARLEY_URL="+ts.URL, "PARLEY_SHOTS="+t.TempDir())
+}
+
+// TestTutorialPage runs the tutorial's own page, unchanged, against parley
+// from another origin that --origins allows, and checks that an origin it
+// does not allow is refused.
+func TestTutorialPage(t *testing.T) {
+	testjs.RequireBrowser(t)
+	page := func() *httptest.Server {
+		ts := httptest.NewServer(nil)
+		t.Cleanup(ts.Close)
+		return ts
+	}
+	allowed, blocked := page(), page()
+	parley := newTestApp(t, config{Origins: []string{allowed.URL}})
+	// The tutorial page connects to http://localhost:3000: point it at the
+	// server under test, by name as the tutorial does.
+	parleyURL := strings.Replace(parley.URL, "127.0.0.1", "localhost", 1)
+	fixture := tutorialFixture(t, parleyURL)
+	allowed.Config.Handler = fixture
+	blocked.Config.Handler = fixture
+	testjs.Run(t, 2*time.Minute, "tutorial-page.mjs",
+		"PARLEY_TUTORIAL_URL="+allowed.URL+"/index.html",
+		"PARLEY_BLOCKED_URL="+blocked.URL+"/index.html")
+}
+
+// tutorialFixture serves test/js/tutorial with the tutorial's server address
+// replaced by serverURL.
+func tutorialFixture(t *testing.T, serverURL string) http.Handler {
+	dir := filepath.Join(testjs.Dir(t), "tutorial")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := filepath.Base(r.URL.Path)
+		body, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		if strings.HasSuffix(name, ".js") {
+			w.Header().Set("Content-Type", "text/javascript")
+		} else {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		}
+		_, _ = w.Write([]byte(strings.ReplaceAll(string(body), "http://localhost:3000", serverURL)))
+	})
 }

@@ -186,18 +186,18 @@ func (srv *Server) open(r *http.Request, kind transportKind, ws *wsConn) (*Sessi
 	s.mu.Lock()
 	s.enqueueLocked(queued{pkt: Packet{Type: PacketOpen, Data: open}})
 	s.mu.Unlock()
+	if srv.cfg.NewSession != nil {
+		s.handler = srv.cfg.NewSession(s)
+	}
 
 	srv.mu.Lock()
 	if srv.shutdown {
 		srv.mu.Unlock()
+		s.closeWith(ReasonServerShutdown, PacketClose, false)
 		return nil, ErrClosed
 	}
 	srv.sessions[id] = s
 	srv.mu.Unlock()
-
-	if srv.cfg.NewSession != nil {
-		s.handler = srv.cfg.NewSession(s)
-	}
 	s.startHeartbeat()
 	s.log.Debug("session opened", "transport", kind.String(), "remote", r.RemoteAddr)
 	return s, nil

@@ -267,15 +267,20 @@ func (s *Session) finish() {
 	s.srv.remove(s)
 }
 
-// notifyClose calls the handler's HandleClose once.
+// notifyClose calls the handler's HandleClose once, after any HandleMessage
+// under way. It runs on its own goroutine: the close may come from inside
+// HandleMessage, which holds dispatchMu.
 func (s *Session) notifyClose(reason CloseReason) {
 	s.closeOnce.Do(func() {
 		s.log.Debug("session closed", logKeyReason, string(reason))
-		if s.handler != nil {
+		if s.handler == nil {
+			return
+		}
+		go func() {
 			s.dispatchMu.Lock()
 			defer s.dispatchMu.Unlock()
 			s.handler.HandleClose(reason)
-		}
+		}()
 	})
 }
 
@@ -319,6 +324,9 @@ func (s *Session) dispatch(p Packet) {
 func (s *Session) startHeartbeat() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.state != stateOpen {
+		return
+	}
 	s.timerAt = time.Now().Add(s.srv.cfg.PingInterval)
 	s.timer = time.AfterFunc(s.srv.cfg.PingInterval, s.onTimer)
 }

@@ -233,6 +233,7 @@
       const li = h('li', 'user');
       li.dataset.name = name;
       const label = h('span', 'user-name', name);
+      label.title = name;
       li.append(avatar(name), label);
       if (name === state.name) {
         li.classList.add('me');
@@ -368,6 +369,7 @@
     state.joined = true;
     state.everJoined = true;
     state.rejoinTries = 0;
+    state.serverKicks = 0;
     state.users = new Set(Array.isArray(users) ? users.filter((u) => typeof u === 'string') : []);
     state.users.add(name);
     ui.sidebar.classList.remove('stale');
@@ -385,7 +387,7 @@
   }
 
   socket.on('connect', () => {
-    state.serverKicks = 0;
+    state.rejoinTries = 0;
     setStatus('connected', 'Connected');
     const name = state.everJoined ? state.name : state.wantedName;
     if (name) join(name, state.everJoined);
