@@ -96,10 +96,7 @@ func ResolvePlaceholder(raw json.RawMessage, attachments [][]byte) ([]byte, bool
 		if !ok {
 			return nil, false
 		}
-		key, ok := codecUnquote(raw[i:end])
-		if !ok {
-			return nil, false
-		}
+		key := raw[i:end]
 		i = codecSkipWS(raw, end)
 		if i >= len(raw) || raw[i] != ':' {
 			return nil, false
@@ -110,12 +107,12 @@ func ResolvePlaceholder(raw json.RawMessage, attachments [][]byte) ([]byte, bool
 		}
 		val := raw[i:end]
 		switch {
-		case key == "_placeholder" && !sawFlag:
+		case !sawFlag && codecKeyIs(key, "_placeholder"):
 			if string(val) != "true" {
 				return nil, false
 			}
 			sawFlag = true
-		case key == "num" && !sawNum:
+		case !sawNum && codecKeyIs(key, "num"):
 			if num, ok = codecPlaceholderIndex(val, len(attachments)); !ok {
 				return nil, false
 			}

@@ -186,13 +186,53 @@ func FuzzReassembler(f *testing.F) {
 	})
 }
 
+// codecCheckPlaceholdersRef is codecCheckPlaceholders written with
+// encoding/json.
+func codecCheckPlaceholdersRef(data []byte, n int) error {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return err
+	}
+	var walk func(v any) error
+	walk = func(v any) error {
+		switch v := v.(type) {
+		case []any:
+			for _, e := range v {
+				if err := walk(e); err != nil {
+					return err
+				}
+			}
+		case map[string]any:
+			if v["_placeholder"] == true {
+				num, _ := v["num"].(json.Number)
+				if _, ok := codecPlaceholderIndex([]byte(num), n); !ok {
+					return ErrInvalidPlaceholder
+				}
+				return nil
+			}
+			for _, e := range v {
+				if err := walk(e); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return walk(v)
+}
+
 // FuzzCodecJSON checks the JSON scanner against encoding/json: validity as
 // json.Valid, SplitArgs as unmarshaling into []json.RawMessage, EventName's
-// name as unmarshaling into a string.
+// name as unmarshaling into a string, and the placeholder check against
+// codecCheckPlaceholdersRef.
 func FuzzCodecJSON(f *testing.F) {
 	for _, s := range []string{
 		`[]`, `["a",1,{"b":[true,false,null]},-1.5e-3,"\u00e9\n"]`, ` [ "x" ] `, `{"a":1}`, `"s"`, `[1,]`, `[01]`,
 		`["\ud800"]`, "[\"\xff\"]", `[1e400]`, `[[[[[]]]]]`, `{"_placeholder":true,"num":0}`,
+		`["a",{"x":{"_placeholder":true,"num":5},"_placeholder":true,"num":1}]`, `[{"\u005fplaceholder":true,"num":2}]`,
+		`{"_placeholder":true,"_placeholder":false,"num":9}`, `[{"_placeholder":true}]`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -200,6 +240,13 @@ func FuzzCodecJSON(f *testing.F) {
 		valid := json.Valid(data)
 		if got := codecValidJSON(data); got != valid {
 			t.Fatalf("codecValidJSON(%q) = %v, json.Valid says %v", data, got, valid)
+		}
+		if valid {
+			got := codecCheckPlaceholders(data, 2)
+			want := codecCheckPlaceholdersRef(data, 2)
+			if (got == nil) != (want == nil) {
+				t.Fatalf("codecCheckPlaceholders(%q) = %v, want %v", data, got, want)
+			}
 		}
 		args, err := SplitArgs(data)
 		var want []json.RawMessage

@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"strconv"
@@ -252,6 +253,19 @@ func codecUnquote(q []byte) (string, bool) {
 		return "", false
 	}
 	return s, true
+}
+
+// codecKeyIs reports whether the valid JSON string literal q (quotes
+// included) has the value s, without allocating unless q holds escapes.
+func codecKeyIs(q []byte, s string) bool {
+	if len(q) == len(s)+2 && string(q[1:len(q)-1]) == s {
+		return true
+	}
+	if bytes.IndexByte(q, '\\') < 0 {
+		return false
+	}
+	v, ok := codecUnquote(q)
+	return ok && v == s
 }
 
 const codecHex = "0123456789abcdef"

@@ -2,7 +2,6 @@ package socketio
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 )
 
@@ -111,48 +110,87 @@ func (r *PacketReassembler) Reset() {
 // reconstructs a binary packet, that every object in data whose
 // "_placeholder" member is true has a "num" member indexing one of the n
 // attachments (written as digits: 0, 1, ...). Attachments no placeholder
-// refers to are allowed.
+// refers to are allowed. data must be valid JSON, as DecodePacket ensures.
 func codecCheckPlaceholders(data []byte, n int) error {
 	// Without the key spelled out or a \u escape, which could spell it,
-	// there is no placeholder: skip the decoding.
+	// there is no placeholder: skip the walk.
 	if !bytes.Contains(data, []byte("_placeholder")) && !bytes.Contains(data, []byte(`\u`)) {
 		return nil
 	}
-	d := json.NewDecoder(bytes.NewReader(data))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidPacketPayload, err) // unreachable: data was validated
-	}
-	return codecWalkPlaceholders(v, n)
+	_, err := codecWalkPlaceholders(data, codecSkipWS(data, 0), n)
+	return err
 }
 
-func codecWalkPlaceholders(v any, n int) error {
-	switch v := v.(type) {
-	case []any:
-		for _, e := range v {
-			if err := codecWalkPlaceholders(e, n); err != nil {
-				return err
+// codecWalkPlaceholders checks the placeholders in the valid JSON value
+// starting at data[i]. It returns the index just past the value, even with
+// an error, and the first error found.
+func codecWalkPlaceholders(data []byte, i, n int) (int, error) {
+	switch data[i] {
+	case '[':
+		var firstErr error
+		i = codecSkipWS(data, i+1)
+		for data[i] != ']' {
+			end, err := codecWalkPlaceholders(data, i, n)
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			i = codecSkipWS(data, end)
+			if data[i] == ',' {
+				i = codecSkipWS(data, i+1)
 			}
 		}
-	case map[string]any:
-		if v["_placeholder"] == true {
-			num, ok := v["num"].(json.Number)
-			if !ok {
-				return fmt.Errorf("placeholder without numeric num: %w", ErrInvalidPlaceholder)
+		return i + 1, firstErr
+	case '{':
+		// As in JavaScript, the last of duplicate members counts, and the
+		// members of a placeholder are not themselves checked.
+		var (
+			flag bool
+			num  []byte
+			errs map[string]error // members with bad placeholders, by key
+		)
+		i = codecSkipWS(data, i+1)
+		for data[i] != '}' {
+			keyEnd, _ := codecScanString(data, i)
+			key := data[i:keyEnd]
+			i = codecSkipWS(data, codecSkipWS(data, keyEnd)+1) // past ':'
+			end, err := codecWalkPlaceholders(data, i, n)
+			if err != nil || len(errs) > 0 {
+				k, _ := codecUnquote(key)
+				if err != nil {
+					if errs == nil {
+						errs = make(map[string]error)
+					}
+					errs[k] = err
+				} else {
+					delete(errs, k) // a later duplicate shadows the bad member
+				}
 			}
-			if _, ok := codecPlaceholderIndex([]byte(num), n); !ok {
-				return fmt.Errorf("placeholder num %s with %d attachments: %w", num, n, ErrInvalidPlaceholder)
+			switch {
+			case codecKeyIs(key, "_placeholder"):
+				flag = string(data[i:end]) == "true"
+			case codecKeyIs(key, "num"):
+				num = data[i:end]
 			}
-			return nil
+			i = codecSkipWS(data, end)
+			if data[i] == ',' {
+				i = codecSkipWS(data, i+1)
+			}
 		}
-		for _, e := range v {
-			if err := codecWalkPlaceholders(e, n); err != nil {
-				return err
+		i++ // past '}'
+		if !flag {
+			for _, err := range errs {
+				return i, err
 			}
+			return i, nil
 		}
+		if _, ok := codecPlaceholderIndex(num, n); !ok {
+			return i, fmt.Errorf("placeholder num %.20q with %d attachments: %w", num, n, ErrInvalidPlaceholder)
+		}
+		return i, nil
+	default:
+		end, _ := codecScanValue(data, i, 0)
+		return end, nil
 	}
-	return nil
 }
 
 // codecPlaceholderIndex parses the JSON number num as an attachment index,

@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -279,5 +280,56 @@ func TestPacketReassemblerDefaultLimit(t *testing.T) {
 	}
 	if _, err := r.AddBinary([]byte{1}); !errors.Is(err, ErrAttachmentsTooLarge) {
 		t.Fatalf("error = %v, want %v", err, ErrAttachmentsTooLarge)
+	}
+}
+
+func TestCodecCheckPlaceholders(t *testing.T) {
+	tests := []struct {
+		data string
+		ok   bool
+	}{
+		{`["a",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`, true},
+		{`[{"_placeholder":true,"num":2}]`, false},
+		{` [ { "num" : 1 , "_placeholder" : true } ] `, true},
+		{`[{"a":[{"b":{"_placeholder":true,"num":2}}]}]`, false},
+		{`[{"\u005fplaceholder":true,"num":2}]`, false},
+		{`[{"_placeholder":true,"_placeholder":false,"num":2}]`, true}, // last member counts
+		{`[{"_placeholder":false,"_placeholder":true,"num":2}]`, false},
+		{`[{"_placeholder":true,"num":0,"x":{"_placeholder":true,"num":9}}]`, true}, // a placeholder's members are not checked
+		{`[{"x":{"_placeholder":true,"num":9},"_placeholder":true,"num":0}]`, true},
+		{`[{"x":{"_placeholder":true,"num":9}}]`, false},
+		{`[{"x":{"_placeholder":true,"num":9},"x":0}]`, true}, // shadowed by a duplicate key
+		{`[{"x":0,"x":{"_placeholder":true,"num":9}}]`, false},
+		{`[{"x":[{"_placeholder":true,"num":9}],"x":0}]`, true},
+		{`[{"_placeholder":true,"num":1.0}]`, false},
+		{`[{"_placeholder":true,"num":null}]`, false},
+		{`[{"_placeholder":true}]`, false},
+		{`[{"_placeholder":"true","num":7}]`, true},
+		{`"\u0041"`, true},
+		{`{}`, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.data, func(t *testing.T) {
+			err := codecCheckPlaceholders([]byte(tc.data), 2)
+			if (err == nil) != tc.ok {
+				t.Fatalf("codecCheckPlaceholders = %v, want ok %v", err, tc.ok)
+			}
+			if err != nil && !errors.Is(err, ErrInvalidPlaceholder) {
+				t.Fatalf("error %v does not wrap %v", err, ErrInvalidPlaceholder)
+			}
+		})
+	}
+}
+
+// TestCodecCheckPlaceholdersDeep checks that a bad placeholder deep inside
+// nested objects costs linear time.
+func TestCodecCheckPlaceholdersDeep(t *testing.T) {
+	const depth = codecMaxJSONDepth - 2
+	data := []byte(`[` + strings.Repeat(`{"a":{"x":0},"b":`, depth) + `{"_placeholder":true,"num":9}` + strings.Repeat(`}`, depth) + `]`)
+	if !codecValidJSON(data) {
+		t.Fatal("test data not valid")
+	}
+	if err := codecCheckPlaceholders(data, 1); !errors.Is(err, ErrInvalidPlaceholder) {
+		t.Fatalf("error = %v, want %v", err, ErrInvalidPlaceholder)
 	}
 }
