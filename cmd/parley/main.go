@@ -60,8 +60,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- httpSrv.Serve(ln) }()
+	if cfg.DebugAddr != "" {
+		debugSrv := &http.Server{Addr: cfg.DebugAddr, Handler: debugRoutes(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { errc <- debugSrv.ListenAndServe() }()
+		defer debugSrv.Close()
+		log.Info("debug endpoints", "addr", cfg.DebugAddr)
+	}
 	fmt.Fprintf(stdout, "parley is running: open %s in your browser\n", browserURL(ln.Addr()))
 	log.Info("listening", "addr", ln.Addr().String(), "origins", cfg.Origins, "dev", cfg.Dev)
 

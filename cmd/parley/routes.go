@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"net/http/pprof"
 	"os"
 
 	"github.com/parley-chat/parley/web"
@@ -50,5 +51,16 @@ func routes(sio http.Handler, files fs.FS) http.Handler {
 		h.Set("Content-Security-Policy", contentSecurityPolicy)
 		static.ServeHTTP(w, r)
 	})
+	return mux
+}
+
+// debugRoutes serves the runtime profiles, on their own listener.
+func debugRoutes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return mux
 }

@@ -62,9 +62,15 @@ func NewServer(cfg Config) *Server {
 		CheckOrigin: func(*http.Request) bool { return true },
 		// Writes bypass gorilla's buffers; a pool keeps it from allocating one.
 		WriteBufferPool: noWrites{},
+		// A small read buffer of its own rather than net/http's 4 KiB one:
+		// chat messages are small, and idle connections are many.
+		ReadBufferSize: readBufferSize,
 	}
 	return srv
 }
+
+// readBufferSize is the read buffer of each WebSocket connection.
+const readBufferSize = 512
 
 // noWrites is a websocket.BufferPool for connections whose writes never go
 // through gorilla/websocket's buffered writer.

@@ -159,7 +159,10 @@ func (srv *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		ws.close()
 		return
 	}
-	srv.readWebSocket(s, ws)
+	// Read on a fresh goroutine and let this one, whose stack grew while
+	// serving the HTTP request, end: an idle connection then holds only a
+	// small stack.
+	go srv.readWebSocket(s, ws)
 }
 
 // readWebSocket reads frames until the connection or the session ends.
@@ -245,7 +248,7 @@ func (srv *Server) serveUpgrade(w http.ResponseWriter, r *http.Request, s *Sessi
 		return
 	}
 	s.log.Debug("upgraded to websocket")
-	srv.readWebSocket(s, ws)
+	go srv.readWebSocket(s, ws)
 }
 
 // probe runs the upgrade's probe exchange on ws, within UpgradeTimeout.
@@ -279,11 +282,18 @@ func (s *Session) endUpgrade(ws *wsConn) bool {
 	defer s.mu.Unlock()
 	s.upgrading = false
 	s.pollNoop = false
-	if ws == nil || s.state != stateOpen {
+	if ws == nil || s.state == stateClosed {
 		return false
 	}
 	s.transport = transportWebSocket
 	s.ws = ws
+	if s.state == stateClosing {
+		// Closed with a flush during the upgrade: the client polls no
+		// more, so the queue and its close packet go over the WebSocket,
+		// then a close frame, after which the flush finishes the session.
+		s.enqueueLocked(queued{op: opClose, pkt: Packet{Data: closePayload(closeNormal)}})
+		return true
+	}
 	s.kickLocked()
 	s.wakePoll()
 	return true
