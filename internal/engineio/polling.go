@@ -17,7 +17,7 @@ func (srv *Server) servePoll(w http.ResponseWriter, r *http.Request, s *Session)
 		return
 	case s.polling:
 		s.mu.Unlock()
-		s.log.Debug("duplicate poll")
+		s.logger().Debug("duplicate poll")
 		s.closeWith(ReasonTransportError, PacketClose, false)
 		writeError(w, errBadRequest)
 		return
@@ -101,7 +101,7 @@ func (srv *Server) servePost(w http.ResponseWriter, r *http.Request, s *Session)
 		return
 	case s.posting:
 		s.mu.Unlock()
-		s.log.Debug("overlapping post")
+		s.logger().Debug("overlapping post")
 		s.closeWith(ReasonTransportError, PacketClose, false)
 		writeError(w, errBadRequest)
 		return
@@ -118,7 +118,7 @@ func (srv *Server) servePost(w http.ResponseWriter, r *http.Request, s *Session)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			s.log.Debug("payload too large")
+			s.logger().Debug("payload too large")
 			s.closeWith(ReasonTransportError, PacketClose, false)
 			writeError(w, errTooLarge)
 			return
@@ -128,7 +128,7 @@ func (srv *Server) servePost(w http.ResponseWriter, r *http.Request, s *Session)
 	}
 	packets, err := DecodePayload(body)
 	if err != nil {
-		s.log.Debug("invalid payload", logKeyError, err)
+		s.logger().Debug("invalid payload", logKeyError, err)
 		s.closeWith(ReasonParseError, PacketClose, false)
 		writeError(w, errBadRequest)
 		return

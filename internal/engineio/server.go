@@ -205,7 +205,7 @@ func (srv *Server) open(r *http.Request, kind transportKind, ws *wsConn) (*Sessi
 	srv.sessions[id] = s
 	srv.mu.Unlock()
 	s.startHeartbeat()
-	s.log.Debug("session opened", "transport", kind.String(), "remote", r.RemoteAddr)
+	s.logger().Debug("session opened", "transport", kind.String(), "remote", r.RemoteAddr)
 	return s, nil
 }
 

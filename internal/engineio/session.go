@@ -45,7 +45,6 @@ type Session struct {
 	id      string
 	srv     *Server
 	req     *http.Request
-	log     *slog.Logger
 	handler Handler
 
 	// dispatchMu serialises calls into handler; taken before mu.
@@ -83,7 +82,6 @@ func newSession(srv *Server, id string, r *http.Request, kind transportKind) *Se
 		transport:  kind,
 		pollNotify: make(chan struct{}, 1),
 	}
-	s.log = srv.log.With(logKeySID, id)
 	return s
 }
 
@@ -101,6 +99,10 @@ func trimRequest(r *http.Request) *http.Request {
 		TLS:        r.TLS,
 	}
 }
+
+// logger returns a logger for this session. It is made on demand, as logs
+// are rare: an idle session holds none.
+func (s *Session) logger() *slog.Logger { return s.srv.log.With(logKeySID, s.id) }
 
 // ID returns the session id (the "sid" of the handshake).
 func (s *Session) ID() string { return s.id }
@@ -133,7 +135,7 @@ func (s *Session) Send(msgs ...Packet) error {
 	}
 	if s.queued+n > s.srv.cfg.MaxQueueBytes {
 		s.mu.Unlock()
-		s.log.Warn("closing slow consumer", logKeyQueued, s.queued, logKeyBytes, n)
+		s.logger().Warn("closing slow consumer", logKeyQueued, s.queued, logKeyBytes, n)
 		s.closeWith(ReasonSlowConsumer, PacketClose, false)
 		return ErrSlowConsumer
 	}
@@ -272,7 +274,7 @@ func (s *Session) finish() {
 // HandleMessage, which holds dispatchMu.
 func (s *Session) notifyClose(reason CloseReason) {
 	s.closeOnce.Do(func() {
-		s.log.Debug("session closed", logKeyReason, string(reason))
+		s.logger().Debug("session closed", logKeyReason, string(reason))
 		if s.handler == nil {
 			return
 		}

@@ -126,7 +126,7 @@ func (s *Session) flushWebSocket(ws *wsConn) {
 		}
 		s.mu.Unlock()
 		if err != nil {
-			s.log.Debug("websocket write failed", logKeyError, err)
+			s.logger().Debug("websocket write failed", logKeyError, err)
 			s.closeWith(ReasonTransportError, PacketClose, false)
 			ws.close()
 			return
@@ -174,7 +174,7 @@ func (srv *Server) readWebSocket(s *Session, ws *wsConn) {
 			reason := ReasonTransportClose
 			var ce *websocket.CloseError
 			if !errors.As(err, &ce) && !errors.Is(err, net.ErrClosed) {
-				s.log.Debug("websocket read failed", logKeyError, err)
+				s.logger().Debug("websocket read failed", logKeyError, err)
 				if errors.Is(err, websocket.ErrReadLimit) {
 					reason = ReasonTransportError
 				}
@@ -189,7 +189,7 @@ func (srv *Server) readWebSocket(s *Session, ws *wsConn) {
 		}
 		p, err := DecodeText(data)
 		if err != nil {
-			s.log.Debug("invalid packet", logKeyError, err)
+			s.logger().Debug("invalid packet", logKeyError, err)
 			s.closeWith(ReasonParseError, PacketClose, false)
 			ws.close()
 			return
@@ -247,7 +247,7 @@ func (srv *Server) serveUpgrade(w http.ResponseWriter, r *http.Request, s *Sessi
 		ws.close()
 		return
 	}
-	s.log.Debug("upgraded to websocket")
+	s.logger().Debug("upgraded to websocket")
 	go srv.readWebSocket(s, ws)
 }
 

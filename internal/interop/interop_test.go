@@ -383,7 +383,7 @@ func (a *app) whoami(so *socketio.Socket, e *socketio.Event) {
 	h := so.Handshake()
 	tr := so.Transport()
 	a.rec.add(keyTransport, tr)
-	mux := h.Query.Get("mux")
+	mux := h.Query().Get("mux")
 	if mux != "" {
 		a.rec.add(keyMux, so.Namespace().Name()+" "+mux)
 	}

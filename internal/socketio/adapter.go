@@ -44,11 +44,13 @@ func (b *Broadcast) Frames() []engineio.Packet {
 	return b.frames
 }
 
-// memoryAdapter is the single-node Adapter.
+// memoryAdapter is the single-node Adapter. A socket's own room (its id)
+// is implicit: it costs the socket one entry in sockets, not a set of its own.
 type memoryAdapter struct {
 	mu      sync.RWMutex
-	rooms   map[string]map[*Socket]struct{}
-	members map[*Socket]map[string]struct{}
+	sockets map[string]*Socket              // every local socket, by id
+	rooms   map[string]map[*Socket]struct{} // named rooms
+	joined  map[*Socket][]string            // each socket's named rooms
 }
 
 var _ Adapter = (*memoryAdapter)(nil)
@@ -57,36 +59,50 @@ var _ Adapter = (*memoryAdapter)(nil)
 // delivers broadcasts to local sockets.
 func NewMemoryAdapter() Adapter {
 	return &memoryAdapter{
+		sockets: make(map[string]*Socket),
 		rooms:   make(map[string]map[*Socket]struct{}),
-		members: make(map[*Socket]map[string]struct{}),
+		joined:  make(map[*Socket][]string),
 	}
 }
 
 func (a *memoryAdapter) Join(so *Socket, rooms ...string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	mine := a.members[so]
-	if mine == nil {
-		mine = make(map[string]struct{}, len(rooms))
-		a.members[so] = mine
-	}
+	a.sockets[so.id] = so
 	for _, r := range rooms {
+		if r == so.id {
+			continue
+		}
 		set := a.rooms[r]
 		if set == nil {
 			set = make(map[*Socket]struct{})
 			a.rooms[r] = set
 		}
-		set[so] = struct{}{}
-		mine[r] = struct{}{}
+		if _, in := set[so]; !in {
+			set[so] = struct{}{}
+			a.joined[so] = append(a.joined[so], r)
+		}
 	}
 }
 
 func (a *memoryAdapter) Leave(so *Socket, room string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if _, in := a.rooms[room][so]; !in {
+		return
+	}
 	a.leaveLocked(so, room)
-	if mine := a.members[so]; mine != nil {
-		delete(mine, room)
+	rooms := a.joined[so]
+	for i, r := range rooms {
+		if r == room {
+			rooms = append(rooms[:i], rooms[i+1:]...)
+			break
+		}
+	}
+	if len(rooms) == 0 {
+		delete(a.joined, so)
+	} else {
+		a.joined[so] = rooms
 	}
 }
 
@@ -102,20 +118,22 @@ func (a *memoryAdapter) leaveLocked(so *Socket, room string) {
 func (a *memoryAdapter) LeaveAll(so *Socket) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for r := range a.members[so] {
+	for _, r := range a.joined[so] {
 		a.leaveLocked(so, r)
 	}
-	delete(a.members, so)
+	delete(a.joined, so)
+	if a.sockets[so.id] == so {
+		delete(a.sockets, so.id)
+	}
 }
 
 func (a *memoryAdapter) Rooms(so *Socket) []string {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	rooms := make([]string, 0, len(a.members[so]))
-	for r := range a.members[so] {
-		rooms = append(rooms, r)
+	if a.sockets[so.id] != so {
+		return nil
 	}
-	return rooms
+	return append([]string{so.id}, a.joined[so]...)
 }
 
 func (a *memoryAdapter) Sockets(rooms, except []string) []*Socket {
@@ -124,39 +142,57 @@ func (a *memoryAdapter) Sockets(rooms, except []string) []*Socket {
 	return a.appendTargetsLocked(nil, rooms, except)
 }
 
+// inRoomLocked reports whether so is in room r, its own room included.
+func (a *memoryAdapter) inRoomLocked(so *Socket, r string) bool {
+	if a.sockets[r] == so {
+		return true
+	}
+	_, in := a.rooms[r][so]
+	return in
+}
+
+// appendRoomLocked appends the members of room r that pass keep.
+func (a *memoryAdapter) appendRoomLocked(dst []*Socket, r string, keep func(*Socket) bool) []*Socket {
+	if so := a.sockets[r]; so != nil && keep(so) {
+		dst = append(dst, so)
+	}
+	for so := range a.rooms[r] {
+		if keep(so) {
+			dst = append(dst, so)
+		}
+	}
+	return dst
+}
+
 // appendTargetsLocked appends the sockets a broadcast reaches.
 func (a *memoryAdapter) appendTargetsLocked(dst []*Socket, rooms, except []string) []*Socket {
-	excluded := func(so *Socket) bool {
+	keep := func(so *Socket) bool {
 		for _, r := range except {
-			if _, in := a.rooms[r][so]; in {
-				return true
+			if a.inRoomLocked(so, r) {
+				return false
 			}
 		}
-		return false
+		return true
 	}
 	switch len(rooms) {
 	case 0:
-		for so := range a.members {
-			if !excluded(so) {
+		for _, so := range a.sockets {
+			if keep(so) {
 				dst = append(dst, so)
 			}
 		}
 	case 1:
-		for so := range a.rooms[rooms[0]] {
-			if !excluded(so) {
-				dst = append(dst, so)
-			}
-		}
+		dst = a.appendRoomLocked(dst, rooms[0], keep)
 	default:
 		seen := make(map[*Socket]struct{})
 		for _, r := range rooms {
-			for so := range a.rooms[r] {
-				if _, dup := seen[so]; dup || excluded(so) {
-					continue
+			dst = a.appendRoomLocked(dst, r, func(so *Socket) bool {
+				if _, dup := seen[so]; dup || !keep(so) {
+					return false
 				}
 				seen[so] = struct{}{}
-				dst = append(dst, so)
-			}
+				return true
+			})
 		}
 	}
 	return dst

@@ -24,7 +24,6 @@ const (
 type conn struct {
 	srv   *Server
 	eio   *engineio.Session
-	log   *slog.Logger
 	reasm *PacketReassembler // used only by HandleMessage, never concurrently
 
 	mu           sync.Mutex
@@ -38,7 +37,6 @@ func (s *Server) newConn(es *engineio.Session) engineio.Handler {
 	c := &conn{
 		srv:     s,
 		eio:     es,
-		log:     s.log.With(logKeySID, es.ID()),
 		reasm:   NewPacketReassembler(s.cfg.MaxAttachmentBytes),
 		sockets: make(map[string]*Socket, 1),
 	}
@@ -46,12 +44,15 @@ func (s *Server) newConn(es *engineio.Session) engineio.Handler {
 	return c
 }
 
+// logger returns a logger for this connection, made on demand.
+func (c *conn) logger() *slog.Logger { return c.srv.log.With(logKeySID, c.eio.ID()) }
+
 func (c *conn) onConnectTimeout() {
 	c.mu.Lock()
 	idle := len(c.sockets) == 0 && !c.closed
 	c.mu.Unlock()
 	if idle {
-		c.log.Debug("no namespace joined in time")
+		c.logger().Debug("no namespace joined in time")
 		c.eio.Close()
 	}
 }
@@ -81,7 +82,7 @@ func encodeForEngine(p *Packet) []engineio.Packet {
 func (c *conn) HandleMessage(data []byte, binary bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			c.log.Error("handler panicked; closing connection", "panic", r, "stack", string(debug.Stack()))
+			c.logger().Error("handler panicked; closing connection", "panic", r, "stack", string(debug.Stack()))
 			c.eio.Close()
 		}
 	}()
@@ -95,7 +96,7 @@ func (c *conn) HandleMessage(data []byte, binary bool) {
 		p, err = c.reasm.AddText(data)
 	}
 	if err != nil {
-		c.log.Debug("invalid packet", logKeyError, err)
+		c.logger().Debug("invalid packet", logKeyError, err)
 		c.eio.Close()
 		return
 	}
@@ -118,7 +119,7 @@ func (c *conn) HandleMessage(data []byte, binary bool) {
 			so.onAck(p)
 		}
 	default:
-		c.log.Debug("unexpected packet from client", "type", p.Type.String())
+		c.logger().Debug("unexpected packet from client", "type", p.Type.String())
 		c.eio.Close()
 	}
 }
@@ -127,7 +128,10 @@ func (c *conn) HandleMessage(data []byte, binary bool) {
 func (c *conn) HandleClose(reason engineio.CloseReason) {
 	c.mu.Lock()
 	c.closed = true
-	c.connectTimer.Stop()
+	if c.connectTimer != nil {
+		c.connectTimer.Stop()
+		c.connectTimer = nil
+	}
 	sockets := make([]*Socket, 0, len(c.sockets))
 	for _, so := range c.sockets {
 		sockets = append(sockets, so)
@@ -168,7 +172,7 @@ func (c *conn) onConnect(p *Packet) {
 	closed := c.closed
 	c.mu.Unlock()
 	if dup || closed {
-		c.log.Debug("duplicate connect", logKeyNamespace, n.name)
+		c.logger().Debug("duplicate connect", logKeyNamespace, n.name)
 		return
 	}
 	auth := p.Data
@@ -184,7 +188,6 @@ func (c *conn) onConnect(p *Packet) {
 		c.refuse(n.name, ce)
 		return
 	}
-	c.connectTimer.Stop()
 	_ = so
 }
 

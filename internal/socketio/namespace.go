@@ -103,6 +103,10 @@ func (n *Namespace) connect(c *conn, auth json.RawMessage) (*Socket, error) {
 		return nil, ErrDisconnected
 	}
 	c.sockets[n.name] = so
+	if c.connectTimer != nil {
+		c.connectTimer.Stop()
+		c.connectTimer = nil
+	}
 	c.mu.Unlock()
 	n.mu.Lock()
 	n.sockets[so.id] = so

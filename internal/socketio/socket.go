@@ -17,9 +17,9 @@ import (
 type Handshake struct {
 	// Auth is the CONNECT packet's payload, "{}" when it had none.
 	Auth json.RawMessage
-	// Headers and Query are those of the Engine.IO handshake request.
+	// Headers and URL are those of the Engine.IO handshake request.
 	Headers http.Header
-	Query   url.Values
+	URL     *url.URL
 	// Address is the client's remote address.
 	Address string
 	// Secure is true when the connection uses TLS.
@@ -27,6 +27,9 @@ type Handshake struct {
 	// Time is when the socket connected.
 	Time time.Time
 }
+
+// Query returns the query parameters of the handshake request.
+func (h *Handshake) Query() url.Values { return h.URL.Query() }
 
 // EventHandler handles one event received on a socket.
 type EventHandler func(so *Socket, e *Event)
@@ -62,7 +65,7 @@ func newSocket(n *Namespace, c *conn, auth json.RawMessage) (*Socket, error) {
 		handshake: Handshake{
 			Auth:    auth,
 			Headers: r.Header,
-			Query:   r.URL.Query(),
+			URL:     r.URL,
 			Address: r.RemoteAddr,
 			Secure:  r.TLS != nil,
 			Time:    time.Now(),
@@ -269,7 +272,7 @@ func (so *Socket) CloseTransport() { so.conn.eio.Close() }
 func (so *Socket) onEvent(p *Packet) {
 	name, args, err := EventName(p.Data)
 	if err != nil {
-		so.conn.log.Debug("invalid event", logKeyError, err)
+		so.conn.logger().Debug("invalid event", logKeyError, err)
 		so.conn.eio.Close()
 		return
 	}
@@ -281,7 +284,7 @@ func (so *Socket) onEvent(p *Packet) {
 	connected := so.connected
 	so.mu.Unlock()
 	if h == nil || !connected {
-		so.conn.log.Debug("event without handler", logKeyEvent, name)
+		so.conn.logger().Debug("event without handler", logKeyEvent, name)
 		return
 	}
 	e := &Event{Name: name, Message: Message{Args: args, Attachments: p.Attachments}, socket: so}
