@@ -45,19 +45,24 @@ func TestBrowserChat(t *testing.T) {
 // does not allow is refused.
 func TestTutorialPage(t *testing.T) {
 	testjs.RequireBrowser(t)
+	// The pages' servers are started once their handler is set; their
+	// listeners give their origins before that.
 	page := func() *httptest.Server {
-		ts := httptest.NewServer(nil)
+		ts := httptest.NewUnstartedServer(nil)
 		t.Cleanup(ts.Close)
 		return ts
 	}
 	allowed, blocked := page(), page()
-	parley := newTestApp(t, config{Origins: []string{allowed.URL}})
+	allowedURL := "http://" + allowed.Listener.Addr().String()
+	parley := newTestApp(t, config{Origins: []string{allowedURL}})
 	// The tutorial page connects to http://localhost:3000: point it at the
 	// server under test, by name as the tutorial does.
 	parleyURL := strings.Replace(parley.URL, "127.0.0.1", "localhost", 1)
 	fixture := tutorialFixture(t, parleyURL)
 	allowed.Config.Handler = fixture
 	blocked.Config.Handler = fixture
+	allowed.Start()
+	blocked.Start()
 	testjs.Run(t, 2*time.Minute, "tutorial-page.mjs",
 		"PARLEY_TUTORIAL_URL="+allowed.URL+"/index.html",
 		"PARLEY_BLOCKED_URL="+blocked.URL+"/index.html")

@@ -30,14 +30,14 @@ func (b *BroadcastOperator) Emit(event string, args ...any) error {
 	if err != nil {
 		return err
 	}
-	b.nsp.adapter.Broadcast(&Broadcast{Packet: p, Rooms: b.rooms, Except: b.except})
+	b.nsp.broadcast(&Broadcast{Packet: p, Rooms: b.rooms, Except: b.except})
 	return nil
 }
 
 // EmitRaw broadcasts an event whose arguments are already encoded.
 func (b *BroadcastOperator) EmitRaw(event string, args []json.RawMessage, attachments [][]byte) {
 	p := newRawEventPacket(b.nsp.name, event, args, attachments)
-	b.nsp.adapter.Broadcast(&Broadcast{Packet: p, Rooms: b.rooms, Except: b.except})
+	b.nsp.broadcast(&Broadcast{Packet: p, Rooms: b.rooms, Except: b.except})
 }
 
 // Sockets returns the selected local sockets.

@@ -19,6 +19,11 @@ type Namespace struct {
 	srv     *Server
 	adapter Adapter
 
+	// recovery is nil unless connection state recovery is on; orderMu then
+	// serialises broadcasts, so that offsets reach every socket in order.
+	recovery *recoveryLog
+	orderMu  sync.Mutex
+
 	mu          sync.RWMutex
 	middlewares []Middleware
 	onConnect   []func(*Socket)
@@ -28,6 +33,9 @@ type Namespace struct {
 func newNamespace(srv *Server, name string) *Namespace {
 	n := &Namespace{name: name, srv: srv, sockets: make(map[string]*Socket)}
 	n.adapter = srv.cfg.NewAdapter(n)
+	if srv.cfg.Recovery != nil {
+		n.recovery = newRecoveryLog(*srv.cfg.Recovery)
+	}
 	return n
 }
 
@@ -80,10 +88,34 @@ func (n *Namespace) Emit(event string, args ...any) error {
 	return (&BroadcastOperator{nsp: n}).Emit(event, args...)
 }
 
+// broadcast hands b to the adapter; with recovery on, it first gives the
+// event its offset and keeps it for replay.
+func (n *Namespace) broadcast(b *Broadcast) {
+	if n.recovery == nil {
+		n.adapter.Broadcast(b)
+		return
+	}
+	n.orderMu.Lock()
+	defer n.orderMu.Unlock()
+	n.recovery.record(b)
+	n.adapter.Broadcast(b)
+}
+
 // connect runs the middleware for a new socket and, if it passes, adds the
-// socket to the namespace, answers the CONNECT and calls the handlers.
+// socket to the namespace, answers the CONNECT and calls the handlers. With
+// recovery on, a client that sends the private id and offset of a session
+// still kept gets that socket back, with the events it missed.
 func (n *Namespace) connect(c *conn, auth json.RawMessage) (*Socket, error) {
-	so, err := newSocket(n, c, auth)
+	var (
+		restored *SessionState
+		missed   []*Packet
+	)
+	if n.recovery != nil {
+		if pid, offset, ok := parseRecoveryAuth(auth); ok {
+			restored, missed, _ = n.recovery.restore(pid, offset)
+		}
+	}
+	so, err := newSocket(n, c, auth, restored)
 	if err != nil {
 		return nil, err
 	}
@@ -91,9 +123,11 @@ func (n *Namespace) connect(c *conn, auth json.RawMessage) (*Socket, error) {
 	middlewares := n.middlewares
 	handlers := n.onConnect
 	n.mu.RUnlock()
-	for _, m := range middlewares {
-		if err := m(so); err != nil {
-			return nil, err
+	if restored == nil || n.recovery.cfg.RunMiddlewares {
+		for _, m := range middlewares {
+			if err := m(so); err != nil {
+				return nil, err
+			}
 		}
 	}
 
@@ -111,17 +145,27 @@ func (n *Namespace) connect(c *conn, auth json.RawMessage) (*Socket, error) {
 	n.mu.Lock()
 	n.sockets[so.id] = so
 	n.mu.Unlock()
-	n.adapter.Join(so, so.id)
+	rooms := []string{so.id}
+	if restored != nil {
+		rooms = restored.Rooms
+	}
+	n.adapter.Join(so, rooms...)
 
 	reply, err := json.Marshal(struct {
 		SID string `json:"sid"`
-	}{so.id})
+		PID string `json:"pid,omitempty"`
+	}{so.id, so.pid})
 	if err != nil {
 		return nil, fmt.Errorf("socketio: encoding connect reply: %w", err)
 	}
 	if err := c.sendPacket(&Packet{Type: PacketConnect, Namespace: n.name, Data: reply}); err != nil {
 		so.onClose(ReasonServerDisconnect)
 		return nil, err
+	}
+	for _, p := range missed {
+		if err := c.sendPacket(p); err != nil {
+			return so, nil // the connection is closing; onClose follows
+		}
 	}
 	for _, h := range handlers {
 		h(so)

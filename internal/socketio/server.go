@@ -29,6 +29,8 @@ type Config struct {
 	// MaxAttachmentBytes bounds the binary attachments of one incoming
 	// packet (default 10 MiB).
 	MaxAttachmentBytes int
+	// Recovery, when set, switches on connection state recovery.
+	Recovery *RecoveryConfig
 	// NewAdapter makes the adapter of each namespace (default: in memory).
 	NewAdapter func(n *Namespace) Adapter
 	// Logger receives logs (default slog.Default()).

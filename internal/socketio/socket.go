@@ -38,6 +38,8 @@ type EventHandler func(so *Socket, e *Event)
 // concurrent use.
 type Socket struct {
 	id        string
+	pid       string // private session id, with recovery on
+	recovered bool
 	nsp       *Namespace
 	conn      *conn
 	handshake Handshake
@@ -52,27 +54,40 @@ type Socket struct {
 	data         any
 }
 
-func newSocket(n *Namespace, c *conn, auth json.RawMessage) (*Socket, error) {
-	id, err := newSocketID()
-	if err != nil {
-		return nil, err
-	}
-	r := c.eio.Request()
-	return &Socket{
-		id:   id,
-		nsp:  n,
-		conn: c,
-		handshake: Handshake{
-			Auth:    auth,
-			Headers: r.Header,
-			URL:     r.URL,
-			Address: r.RemoteAddr,
-			Secure:  r.TLS != nil,
-			Time:    time.Now(),
-		},
+func newSocket(n *Namespace, c *conn, auth json.RawMessage, restored *SessionState) (*Socket, error) {
+	so := &Socket{
+		nsp:       n,
+		conn:      c,
 		connected: true,
 		handlers:  make(map[string]EventHandler),
-	}, nil
+	}
+	switch {
+	case restored != nil:
+		so.id, so.pid, so.data, so.recovered = restored.SID, restored.PID, restored.Data, true
+	case n.recovery != nil:
+		id, err := newSocketID()
+		if err != nil {
+			return nil, err
+		}
+		so.pid = id
+		fallthrough
+	default:
+		id, err := newSocketID()
+		if err != nil {
+			return nil, err
+		}
+		so.id = id
+	}
+	r := c.eio.Request()
+	so.handshake = Handshake{
+		Auth:    auth,
+		Headers: r.Header,
+		URL:     r.URL,
+		Address: r.RemoteAddr,
+		Secure:  r.TLS != nil,
+		Time:    time.Now(),
+	}
+	return so, nil
 }
 
 // newSocketID returns 20 random URL-safe characters.
@@ -89,6 +104,10 @@ func (so *Socket) ID() string { return so.id }
 
 // Namespace returns the socket's namespace.
 func (so *Socket) Namespace() *Namespace { return so.nsp }
+
+// Recovered reports whether the socket was restored by connection state
+// recovery: it kept its id, rooms and data, and got the events it missed.
+func (so *Socket) Recovered() bool { return so.recovered }
 
 // Handshake returns what the client sent when it connected.
 func (so *Socket) Handshake() *Handshake { return &so.handshake }
@@ -164,6 +183,15 @@ func (so *Socket) Emit(event string, args ...any) error {
 	p, err := newEventPacket(so.nsp.name, event, args)
 	if err != nil {
 		return err
+	}
+	if so.nsp.recovery != nil && p.Type == PacketEvent {
+		// Through the namespace, so that the event gets an offset and is
+		// kept for replay, like a broadcast to the socket's own room.
+		if !so.Connected() {
+			return ErrDisconnected
+		}
+		so.nsp.broadcast(&Broadcast{Packet: p, Rooms: []string{so.id}})
+		return nil
 	}
 	return so.send(p)
 }
@@ -323,8 +351,12 @@ func (so *Socket) onClose(reason DisconnectReason) {
 	acks := so.acks
 	so.acks = nil
 	handlers := so.onDisconnect
+	data := so.data
 	so.mu.Unlock()
 
+	if so.nsp.recovery != nil && so.pid != "" && recoverable(reason) {
+		so.nsp.recovery.persist(&SessionState{SID: so.id, PID: so.pid, Rooms: so.Rooms(), Data: data})
+	}
 	so.nsp.adapter.LeaveAll(so)
 	so.nsp.remove(so)
 	so.conn.removeSocket(so)

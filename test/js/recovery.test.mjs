@@ -1,0 +1,91 @@
+// recovery.test.mjs: connection state recovery with the official client.
+// Alice's transport is dropped; while she is away Bob has 100 events sent
+// to their room; Alice reconnects with socket.recovered === true and gets
+// each of them once, in order, then the live ones after them.
+//
+//   PARLEY_URL        server under test (started by internal/interop)
+//   PARLEY_TRANSPORT  websocket | polling | upgrade
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { io } from 'socket.io-client';
+
+const URL = process.env.PARLEY_URL;
+const MODE = process.env.PARLEY_TRANSPORT || 'websocket';
+const transports = { websocket: ['websocket'], polling: ['polling'], upgrade: ['polling', 'websocket'] }[MODE];
+
+function until(fn, ms = 10_000, what = 'condition') {
+  return new Promise((resolve, reject) => {
+    const end = Date.now() + ms;
+    const tick = () => {
+      let v;
+      try { v = fn(); } catch (e) { return reject(e); }
+      if (v) return resolve(v);
+      if (Date.now() > end) return reject(new Error(`timed out waiting for ${what}`));
+      setTimeout(tick, 10);
+    };
+    tick();
+  });
+}
+
+function client(opts = {}) {
+  const socket = io(URL, {
+    transports, upgrade: MODE === 'upgrade', forceNew: true,
+    reconnectionDelay: 1500, reconnectionDelayMax: 1500, randomizationFactor: 0, ...opts,
+  });
+  socket.seqs = [];
+  socket.welcomes = [];
+  socket.on('seq', (i, text) => socket.seqs.push([i, text]));
+  socket.on('welcome', (id, recovered) => socket.welcomes.push({ id, recovered }));
+  return socket;
+}
+
+test(`missed events are replayed once, in order (${MODE})`, { skip: !URL && 'PARLEY_URL is not set', timeout: 30_000 }, async () => {
+  const alice = client();
+  const bob = client();
+  try {
+    await until(() => alice.welcomes.length && bob.welcomes.length, 10_000, 'welcome');
+    await alice.timeout(5000).emitWithAck('join', 'room');
+    await bob.timeout(5000).emitWithAck('join', 'room');
+    const firstID = alice.id;
+    assert.equal(alice.recovered, false);
+
+    // Live events reach Alice, and give her an offset.
+    await bob.timeout(5000).emitWithAck('burst', 'room', 0, 5);
+    await until(() => alice.seqs.length === 5, 5000, 'live events');
+
+    const disconnected = new Promise((resolve) => alice.once('disconnect', resolve));
+    alice.emit('drop-me');
+    assert.equal(await disconnected, 'transport close');
+
+    // While she is away.
+    await bob.timeout(5000).emitWithAck('burst', 'room', 5, 100);
+
+    await until(() => alice.connected, 10_000, 'reconnection');
+    assert.equal(alice.recovered, true, 'socket.recovered');
+    assert.equal(alice.id, firstID, 'the socket keeps its id');
+    await until(() => alice.seqs.length >= 105, 5000, 'missed events');
+
+    // And live again, in the room she was in.
+    await bob.timeout(5000).emitWithAck('burst', 'room', 105, 10);
+    await until(() => alice.seqs.length >= 115, 5000, 'live events after recovery');
+    const want = Array.from({ length: 115 }, (_, i) => [i, String(i)]);
+    assert.deepEqual(alice.seqs, want, 'every event once, in order');
+    assert.equal(bob.seqs.length, 115);
+    assert.deepEqual(alice.welcomes.map((w) => w.recovered), [false, true]);
+  } finally {
+    alice.close();
+    bob.close();
+  }
+});
+
+test(`an unknown session is not recovered (${MODE})`, { skip: !URL && 'PARLEY_URL is not set', timeout: 30_000 }, async () => {
+  const carol = client({ auth: { pid: 'not-a-session', offset: 'nothing' } });
+  try {
+    await until(() => carol.welcomes.length, 10_000, 'welcome');
+    assert.equal(carol.recovered, false);
+    assert.deepEqual(carol.welcomes.map((w) => w.recovered), [false]);
+  } finally {
+    carol.close();
+  }
+});
