@@ -171,13 +171,14 @@ func (srv *Server) readWebSocket(s *Session, ws *wsConn) {
 	for {
 		mt, data, err := ws.conn.ReadMessage()
 		if err != nil {
+			// A client that says goodbye with a close frame closed the
+			// transport; one that vanished (reset, EOF without a close
+			// frame, oversized message) is a transport error.
 			reason := ReasonTransportClose
 			var ce *websocket.CloseError
 			if !errors.As(err, &ce) && !errors.Is(err, net.ErrClosed) {
 				s.logger().Debug("websocket read failed", logKeyError, err)
-				if errors.Is(err, websocket.ErrReadLimit) {
-					reason = ReasonTransportError
-				}
+				reason = ReasonTransportError
 			}
 			s.closeWith(reason, PacketClose, false)
 			ws.close()
