@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -23,10 +24,14 @@ func newTestApp(t *testing.T, cfg config) *httptest.Server {
 	if cfg.MaxMessageLength == 0 {
 		cfg.MaxMessageLength = 2000
 	}
-	a, err := newApp(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if cfg.Store == "" {
+		cfg.Store = filepath.Join(t.TempDir(), "parley.db")
+	}
+	a, err := newApp(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = a.close() })
 	ts := httptest.NewServer(a.handler)
 	t.Cleanup(ts.Close)
 	return ts

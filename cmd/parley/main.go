@@ -25,6 +25,8 @@ import (
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/socketio"
+	"github.com/parley-chat/parley/internal/store"
+	"github.com/parley-chat/parley/internal/store/sqlite"
 )
 
 func main() {
@@ -46,10 +48,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	app, err := newApp(cfg, log)
+	app, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if err := app.close(); err != nil {
+			log.Error("closing the store", "err", err)
+		}
+	}()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
@@ -103,26 +110,54 @@ func browserURL(addr net.Addr) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
-// app is the wired server: Socket.IO, the chat and the web files.
+// app is the wired server: Socket.IO, the chat, its store and the web
+// files.
 type app struct {
 	sio     *socketio.Server
 	chat    *chat.Chat
+	store   store.Store
 	handler http.Handler
 }
 
-func newApp(cfg config, log *slog.Logger) (*app, error) {
-	sio := socketio.NewServer(socketio.Config{
-		Engine: engineio.Config{AllowedOrigins: cfg.Origins},
-		Logger: log,
-	})
-	c := chat.New(chat.Config{
-		MaxNameLength:    cfg.MaxNameLength,
-		MaxMessageLength: cfg.MaxMessageLength,
-		Logger:           log,
-	}, sio.Of("/"))
+func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	files, err := webFiles(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &app{sio: sio, chat: c, handler: routes(sio, files)}, nil
+	st, err := openStore(ctx, cfg.Store)
+	if err != nil {
+		return nil, err
+	}
+	sio := socketio.NewServer(socketio.Config{
+		Engine:   engineio.Config{AllowedOrigins: cfg.Origins},
+		Recovery: &socketio.RecoveryConfig{},
+		Logger:   log,
+	})
+	c, err := chat.New(chat.Config{
+		Store:            st,
+		MaxNameLength:    cfg.MaxNameLength,
+		MaxMessageLength: cfg.MaxMessageLength,
+		Logger:           log,
+	}, sio.Of("/"))
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	return &app{sio: sio, chat: c, store: st, handler: routes(sio, files)}, nil
+}
+
+// close stops the chat's writer, after what it holds is stored, then the
+// store.
+func (a *app) close() error {
+	return errors.Join(a.chat.Close(), a.store.Close())
+}
+
+// openStore opens the message store named by dsn: a postgres:// URL, or
+// the path of a SQLite file.
+func openStore(ctx context.Context, dsn string) (store.Store, error) {
+	s, err := sqlite.Open(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("opening the message store: %w", err)
+	}
+	return s, nil
 }

@@ -36,6 +36,7 @@ var defaults = config{
 	MaxNameLength:    32,
 	MaxMessageLength: 2000,
 	ShutdownTimeout:  10 * time.Second,
+	Store:            "parley.db",
 }
 
 // with returns defaults changed by f.
@@ -64,6 +65,7 @@ func TestParseConfig(t *testing.T) {
 		"PARLEY_DEV_DIR=/env/static",
 		"PARLEY_MAX_NAME=20",
 		"PARLEY_MAX_MESSAGE=500",
+		"PARLEY_STORE=postgres://db.example/parley",
 	}
 	fromAllEnv := with(func(c *config) {
 		c.Addr = "127.0.0.1:4000"
@@ -73,6 +75,7 @@ func TestParseConfig(t *testing.T) {
 		c.DevDir = "/env/static"
 		c.MaxNameLength = 20
 		c.MaxMessageLength = 500
+		c.Store = "postgres://db.example/parley"
 	})
 	tests := []struct {
 		name    string
@@ -88,6 +91,7 @@ func TestParseConfig(t *testing.T) {
 				"--addr", "127.0.0.1:8080", "--origins", "http://a.example,https://b.example:8443",
 				"--log-level", "debug", "--dev", "--dev-dir", "/tmp/static",
 				"--max-name", "10", "--max-message", "100", "--shutdown-timeout", "3s",
+				"--store", "/tmp/history.db",
 			},
 			want: config{
 				Addr:             "127.0.0.1:8080",
@@ -98,6 +102,7 @@ func TestParseConfig(t *testing.T) {
 				MaxNameLength:    10,
 				MaxMessageLength: 100,
 				ShutdownTimeout:  3 * time.Second,
+				Store:            "/tmp/history.db",
 			},
 		},
 		{
@@ -111,9 +116,11 @@ func TestParseConfig(t *testing.T) {
 			args: []string{
 				"--addr", ":5000", "--origins", "*", "--log-level", "error", "--dev=false",
 				"--dev-dir", "/flag/static", "--max-name", "5", "--max-message", "50",
+				"--store", "flag.db",
 			},
 			env: allEnv,
 			want: with(func(c *config) {
+				c.Store = "flag.db"
 				c.Addr = ":5000"
 				c.Origins = []string{"*"}
 				c.LogLevel = slog.LevelError
@@ -244,6 +251,8 @@ func startRun(t *testing.T, args []string, getenv func(string) string) *server {
 		log:    &lockedBuffer{},
 		http:   &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{}},
 	}
+	// Each run keeps its history in a database of its own.
+	args = append([]string{"--store", filepath.Join(t.TempDir(), "parley.db")}, args...)
 	go func() {
 		err := run(ctx, args, getenv, pw, s.log)
 		pw.Close()
@@ -623,7 +632,8 @@ func TestRunErrors(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			var stdout, stderr lockedBuffer
-			err := run(ctx, tt.args, env(), &stdout, &stderr)
+			args := append([]string{"--store", filepath.Join(t.TempDir(), "parley.db")}, tt.args...)
+			err := run(ctx, args, env(), &stdout, &stderr)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("run(%q) = %v, want an error containing %q", tt.args, err, tt.wantErr)
 			}

@@ -1,20 +1,21 @@
 package chat
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/time/rate"
 
 	"github.com/parley-chat/parley/internal/socketio"
+	"github.com/parley-chat/parley/internal/store"
 )
 
-// The tutorial's events, and parley's error event.
+// The tutorial's events, and parley's.
 const (
 	EventNewUser          = "new-user"
 	EventSendChatMessage  = "send-chat-message"
@@ -22,18 +23,38 @@ const (
 	EventUserConnected    = "user-connected"
 	EventUserDisconnected = "user-disconnected"
 	EventError            = "error"
+	EventJoinRoom         = "join-room"
+	EventLeaveRoom        = "leave-room"
+	EventListRooms        = "list-rooms"
+	EventListUsers        = "list-users"
+	EventHistory          = "history"
+	EventTyping           = "typing"
 )
 
 // Defaults for zero Config fields.
 const (
+	DefaultRoom             = "general"
 	DefaultMaxNameLength    = 32
 	DefaultMaxMessageLength = 2000
 	DefaultRate             = 20 // events per second, per connection
 	DefaultBurst            = 60
+	DefaultHistoryLimit     = 50
+	DefaultPresenceGrace    = 10 * time.Second
+	// MaxHistoryLimit bounds a history request.
+	MaxHistoryLimit = 200
+	// maxCatchUp bounds the messages sent to catch a client up.
+	maxCatchUp = 500
+	// storeTimeout bounds one read of the store.
+	storeTimeout = 5 * time.Second
 )
 
 // Config configures a Chat. Zero fields take the documented defaults.
 type Config struct {
+	// Store keeps the history; it is required.
+	Store store.Store
+	// Committer stores new messages with group commit; by default the Chat
+	// makes one over Store (and closes it in Close).
+	Committer *store.Committer
 	// MaxNameLength is the longest name, in characters (default 32).
 	MaxNameLength int
 	// MaxMessageLength is the longest message, in characters (default 2000).
@@ -42,8 +63,13 @@ type Config struct {
 	// per second, bursts of 60).
 	Rate  rate.Limit
 	Burst int
-	// Now returns the current time (default time.Now).
-	Now func() time.Time
+	// HistoryLimit is how many past messages a room sends to whoever
+	// joins it (default 50).
+	HistoryLimit int
+	// PresenceGrace is how long someone whose connection dropped (rather
+	// than closed) stays online, so that a reconnection within it goes
+	// unannounced (default 10 s; negative: none).
+	PresenceGrace time.Duration
 	// Logger receives logs (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -61,8 +87,11 @@ func (c Config) withDefaults() Config {
 	if c.Burst <= 0 {
 		c.Burst = DefaultBurst
 	}
-	if c.Now == nil {
-		c.Now = time.Now
+	if c.HistoryLimit <= 0 {
+		c.HistoryLimit = DefaultHistoryLimit
+	}
+	if c.PresenceGrace == 0 {
+		c.PresenceGrace = DefaultPresenceGrace
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -70,7 +99,8 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Errors sent to clients, as ack errors or error events.
+// Errors sent to clients, as ack errors or error events. Their texts are
+// what people read.
 var (
 	ErrNameType       = errors.New("name must be a string")
 	ErrNameEmpty      = errors.New("name must not be empty")
@@ -82,30 +112,116 @@ var (
 	ErrMessageEmpty   = errors.New("message must not be empty")
 	ErrMessageTooLong = errors.New("message is too long")
 	ErrRateLimited    = errors.New("too many events; slow down")
+	ErrRoomInvalid    = errors.New("room name must be 1 to 32 letters, digits, spaces, '-', '_' or '.'")
+	ErrNotInRoom      = errors.New("you are not in that room")
+	ErrBadRequest     = errors.New("malformed request")
+	ErrNameInvalid    = errors.New("name contains a character that cannot be used")
+	ErrMessageInvalid = errors.New("message contains a character that cannot be stored")
+	ErrNotStored      = errors.New("message could not be stored; try again")
+	ErrUnavailable    = errors.New("history is unavailable; try again")
 )
 
-// ChatMessage is the payload of chat-message: the tutorial's name and
-// message, plus a server-assigned id and time (milliseconds since the epoch).
-type ChatMessage struct {
-	Name    string `json:"name"`
-	Message string `json:"message"`
-	ID      uint64 `json:"id"`
-	Time    int64  `json:"time"`
+// Chat holds the people online and the rooms, and handles their events.
+// It is safe for concurrent use.
+type Chat struct {
+	cfg       Config
+	log       *slog.Logger
+	nsp       *socketio.Namespace
+	store     store.Store
+	committer *store.Committer
+	ownCommit bool
+
+	mu     sync.Mutex
+	people map[string]*person // by folded name
+	rooms  map[string]*room   // rooms with state loaded
 }
 
-// joinReply acknowledges new-user.
-type joinReply struct {
-	OK    bool     `json:"ok"`
-	Name  string   `json:"name"`
-	Users []string `json:"users"`
+// New returns a Chat serving the sockets of nsp.
+func New(cfg Config, nsp *socketio.Namespace) (*Chat, error) {
+	cfg = cfg.withDefaults()
+	if cfg.Store == nil {
+		return nil, errors.New("chat: Config.Store is required")
+	}
+	c := &Chat{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		nsp:       nsp,
+		store:     cfg.Store,
+		committer: cfg.Committer,
+		people:    make(map[string]*person),
+		rooms:     make(map[string]*room),
+	}
+	if c.committer == nil {
+		c.committer = store.NewCommitter(cfg.Store, store.CommitterConfig{Logger: cfg.Logger})
+		c.ownCommit = true
+	}
+	nsp.OnConnection(c.onConnection)
+	return c, nil
 }
 
-// sendReply acknowledges send-chat-message.
-type sendReply struct {
-	OK   bool   `json:"ok"`
-	ID   uint64 `json:"id"`
-	Time int64  `json:"time"`
+// Close stops storing messages, after those already submitted. It does not
+// close the Store.
+func (c *Chat) Close() error {
+	if c.ownCommit {
+		return c.committer.Close()
+	}
+	return nil
 }
+
+// session is the chat's state for one socket, kept across a recovered
+// reconnection (it is the socket's data).
+type session struct {
+	limiter *rate.Limiter
+	mu      sync.Mutex
+	p       *person // nil before new-user
+}
+
+func sessionOf(so *socketio.Socket) *session {
+	s, _ := so.Data().(*session)
+	return s
+}
+
+func (s *session) person() *person {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.p
+}
+
+func (c *Chat) onConnection(so *socketio.Socket) {
+	s := sessionOf(so)
+	if s == nil {
+		s = &session{limiter: rate.NewLimiter(c.cfg.Rate, c.cfg.Burst)}
+		so.SetData(s)
+		// Like the tutorial's, every connection hears the default room
+		// from the start, named or not; it first gets the room's history,
+		// or what it missed since the id its handshake names.
+		if err := c.listen(so, DefaultRoom, sinceFromAuth(so)); err != nil {
+			_ = so.Emit(EventError, errorReply{Error: err.Error(), Message: err.Error()})
+		}
+	} else if so.Recovered() {
+		c.resume(so, s)
+	}
+	for name, h := range map[string]handler{
+		EventNewUser:         c.onNewUser,
+		EventSendChatMessage: c.onSendChatMessage,
+		EventJoinRoom:        c.onJoinRoom,
+		EventLeaveRoom:       c.onLeaveRoom,
+		EventListRooms:       c.onListRooms,
+		EventListUsers:       c.onListUsers,
+		EventHistory:         c.onHistory,
+		EventTyping:          c.onTyping,
+	} {
+		so.On(name, c.limited(h))
+	}
+	so.OnDisconnect(c.onDisconnect)
+}
+
+// handler handles one event; it answers by calling reply once, now or
+// later (after a store commit).
+type handler func(so *socketio.Socket, s *session, e *socketio.Event, reply replyFunc)
+
+// replyFunc answers an event: with its ack payload, or with an error.
+type replyFunc func(payload any, err error)
 
 // errorReply is an ack error and the payload of the error event.
 type errorReply struct {
@@ -114,174 +230,51 @@ type errorReply struct {
 	Message string `json:"message"`
 }
 
-// Chat holds the people online and handles their events. It is safe for
-// concurrent use.
-type Chat struct {
-	cfg    Config
-	log    *slog.Logger
-	nextID atomic.Uint64
-
-	mu    sync.Mutex
-	names map[string]*socketio.Socket // folded name → socket
-}
-
-// user is the per-socket state.
-type user struct {
-	limiter *rate.Limiter
-	mu      sync.Mutex
-	name    string
-}
-
-// New returns a Chat serving the sockets of nsp.
-func New(cfg Config, nsp *socketio.Namespace) *Chat {
-	cfg = cfg.withDefaults()
-	c := &Chat{cfg: cfg, log: cfg.Logger, names: make(map[string]*socketio.Socket)}
-	nsp.OnConnection(c.onConnection)
-	return c
-}
-
-// Online returns the names of the people online.
-func (c *Chat) Online() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	names := make([]string, 0, len(c.names))
-	for _, so := range c.names {
-		names = append(names, userOf(so).Name())
-	}
-	return names
-}
-
-func userOf(so *socketio.Socket) *user {
-	u, _ := so.Data().(*user)
-	return u
-}
-
-// Name returns the user's name, "" before new-user.
-func (u *user) Name() string {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.name
-}
-
-func (c *Chat) onConnection(so *socketio.Socket) {
-	so.SetData(&user{limiter: rate.NewLimiter(c.cfg.Rate, c.cfg.Burst)})
-	so.On(EventNewUser, c.limited(c.onNewUser))
-	so.On(EventSendChatMessage, c.limited(c.onSendChatMessage))
-	so.OnDisconnect(c.onDisconnect)
-}
-
-// handler handles one event and returns the ack payload or an error.
-type handler func(so *socketio.Socket, e *socketio.Event) (any, error)
-
-// limited wraps h with the connection's rate limit and answers its result:
+// limited wraps h with the connection's rate limit, and answers its result:
 // as the ack when the client asked for one, as an error event otherwise.
 func (c *Chat) limited(h handler) socketio.EventHandler {
 	return func(so *socketio.Socket, e *socketio.Event) {
-		var (
-			reply any
-			err   error
-		)
-		if !userOf(so).limiter.Allow() {
-			err = ErrRateLimited
-		} else {
-			reply, err = h(so, e)
-		}
-		if err != nil {
-			c.log.Debug("refused event", "event", e.Name, "err", err, "sid", so.ID())
-			r := errorReply{Error: err.Error(), Message: err.Error()}
-			if e.HasAck() {
-				_ = e.Ack(r)
-			} else {
-				_ = so.Emit(EventError, r)
+		reply := func(payload any, err error) {
+			if err != nil {
+				c.log.Debug("refused event", "event", e.Name, "err", err, "sid", so.ID())
+				r := errorReply{Error: err.Error(), Message: err.Error()}
+				if e.HasAck() {
+					_ = e.Ack(r)
+				} else {
+					_ = so.Emit(EventError, r)
+				}
+				return
 			}
+			if e.HasAck() {
+				_ = e.Ack(payload)
+			}
+		}
+		s := sessionOf(so)
+		if !s.limiter.Allow() {
+			reply(nil, ErrRateLimited)
 			return
 		}
-		if e.HasAck() {
-			_ = e.Ack(reply)
-		}
+		h(so, s, e, reply)
 	}
 }
 
-func (c *Chat) onNewUser(so *socketio.Socket, e *socketio.Event) (any, error) {
-	name, ok := e.String(0)
-	if !ok {
-		return nil, ErrNameType
-	}
-	name = strings.TrimSpace(name)
-	switch n := utf8.RuneCountInString(name); {
-	case n == 0:
-		return nil, ErrNameEmpty
-	case n > c.cfg.MaxNameLength:
-		return nil, ErrNameTooLong
-	}
-	u := userOf(so)
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.name != "" {
-		return nil, ErrAlreadyJoined
-	}
-	key := foldName(name)
-	c.mu.Lock()
-	if _, taken := c.names[key]; taken {
-		c.mu.Unlock()
-		return nil, ErrNameTaken
-	}
-	c.names[key] = so
-	users := make([]string, 0, len(c.names))
-	for k, other := range c.names {
-		if k == key {
-			users = append(users, name)
-		} else {
-			users = append(users, userOf(other).Name())
-		}
-	}
-	c.mu.Unlock()
-	u.name = name
-	c.log.Info("user joined", "name", name, "sid", so.ID())
-	_ = so.Broadcast().Emit(EventUserConnected, name)
-	return joinReply{OK: true, Name: name, Users: users}, nil
+// storeContext bounds one read of the store.
+func storeContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), storeTimeout)
 }
 
-func (c *Chat) onSendChatMessage(so *socketio.Socket, e *socketio.Event) (any, error) {
-	name := userOf(so).Name()
-	if name == "" {
-		return nil, ErrNotJoined
+// sinceFromAuth returns the "since" of the handshake's auth payload: the id
+// of the last message of the default room the client saw.
+func sinceFromAuth(so *socketio.Socket) int64 {
+	var auth struct {
+		Since int64 `json:"since"`
 	}
-	text, ok := e.String(0)
-	if !ok {
-		return nil, ErrMessageType
+	if a := so.Handshake().Auth; len(a) > 0 && a[0] == '{' {
+		_ = json.Unmarshal(a, &auth)
 	}
-	switch {
-	case strings.TrimSpace(text) == "":
-		return nil, ErrMessageEmpty
-	case utf8.RuneCountInString(text) > c.cfg.MaxMessageLength:
-		return nil, ErrMessageTooLong
-	}
-	m := ChatMessage{Name: name, Message: text, ID: c.nextID.Add(1), Time: c.cfg.Now().UnixMilli()}
-	if err := so.Broadcast().Emit(EventChatMessage, m); err != nil {
-		return nil, err
-	}
-	return sendReply{OK: true, ID: m.ID, Time: m.Time}, nil
+	return max(auth.Since, 0)
 }
 
-func (c *Chat) onDisconnect(so *socketio.Socket, reason socketio.DisconnectReason) {
-	u := userOf(so)
-	u.mu.Lock()
-	name := u.name
-	u.name = ""
-	u.mu.Unlock()
-	if name == "" {
-		return
-	}
-	c.mu.Lock()
-	if c.names[foldName(name)] == so {
-		delete(c.names, foldName(name))
-	}
-	c.mu.Unlock()
-	c.log.Info("user left", "name", name, "sid", so.ID(), "reason", string(reason))
-	_ = so.Namespace().Emit(EventUserDisconnected, name)
-}
-
-// foldName is the form in which names must be unique: "Alice" and "alice"
-// are the same person.
-func foldName(name string) string { return strings.ToLower(name) }
+// storable reports whether s can be stored and sent as it is: the stores
+// keep no NUL characters.
+func storable(s string) bool { return !strings.ContainsRune(s, 0) }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +17,8 @@ import (
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/sioclient"
 	"github.com/parley-chat/parley/internal/socketio"
+	"github.com/parley-chat/parley/internal/store"
+	"github.com/parley-chat/parley/internal/store/sqlite"
 )
 
 var transports = []sioclient.Transport{sioclient.TransportWebSocket, sioclient.TransportPolling, sioclient.TransportUpgrade}
@@ -30,16 +33,42 @@ func forEachTransport(t *testing.T, f func(t *testing.T, tr sioclient.Transport)
 	}
 }
 
-// newServer serves a chat on a loopback test server.
+// newServer serves a chat on a loopback test server, with its history in
+// a new SQLite database.
 func newServer(t *testing.T, cfg chat.Config) *httptest.Server {
+	t.Helper()
+	ts, _ := newChat(t, cfg)
+	return ts
+}
+
+func newChat(t *testing.T, cfg chat.Config) (*httptest.Server, *chat.Chat) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg.Logger = log
+	if cfg.Store == nil {
+		cfg.Store = openStore(t, filepath.Join(t.TempDir(), "chat.db"))
+	}
 	sio := socketio.NewServer(socketio.Config{Logger: log})
-	chat.New(cfg, sio.Of("/"))
+	c, err := chat.New(cfg, sio.Of("/"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ts := httptest.NewServer(sio)
-	t.Cleanup(ts.Close)
-	return ts
+	t.Cleanup(func() {
+		ts.Close()
+		_ = c.Close()
+	})
+	return ts, c
+}
+
+func openStore(t *testing.T, path string) store.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
 }
 
 // received is one event a client got.
@@ -203,9 +232,9 @@ func TestChatMessageGoesToEveryoneButTheSender(t *testing.T) {
 		alice.sync() // her message is handled before bob sends his
 		// With an acknowledgement: it carries the message's id and time.
 		var sent struct {
-			OK   bool   `json:"ok"`
-			ID   uint64 `json:"id"`
-			Time int64  `json:"time"`
+			OK   bool  `json:"ok"`
+			ID   int64 `json:"id"`
+			Time int64 `json:"time"`
 		}
 		before := time.Now().UnixMilli()
 		bob.ack(&sent, chat.EventSendChatMessage, "hi Alice")
@@ -377,14 +406,10 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestOnline(t *testing.T) {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	sio := socketio.NewServer(socketio.Config{Logger: log})
-	c := chat.New(chat.Config{Logger: log}, sio.Of("/"))
-	ts := httptest.NewServer(sio)
-	t.Cleanup(ts.Close)
+	ts, c := newChat(t, chat.Config{})
 	alice := join(t, ts, sioclient.TransportWebSocket, "Alice")
 	join(t, ts, sioclient.TransportWebSocket, "Bob")
-	if got := c.Online(); !slices.Equal(sorted(got), []string{"Alice", "Bob"}) {
+	if got := c.Online(); !slices.Equal(got, []string{"Alice", "Bob"}) {
 		t.Errorf("Online() = %q", got)
 	}
 	_ = alice.c.Close()
@@ -395,10 +420,4 @@ func TestOnline(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-func sorted(s []string) []string {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return s
 }

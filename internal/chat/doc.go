@@ -1,5 +1,16 @@
-// Package chat is parley's chat application: the event handlers of the
-// Socket.IO chat tutorial's contract (new-user, send-chat-message,
-// chat-message, user-connected, user-disconnected), with validation, unique
-// names, rate limits and acknowledgements.
+// Package chat is parley's chat application. It keeps the Socket.IO chat
+// tutorial's contract (new-user, send-chat-message, chat-message,
+// user-connected, user-disconnected) and adds rooms, persistent history,
+// presence and typing indicators, with validation, unique names, rate
+// limits and acknowledgements.
+//
+// Every socket that joins with new-user enters the default room, "general",
+// where the tutorial's events live. Messages are stored durably (package
+// store) before they are broadcast and acknowledged, and are broadcast in
+// the order of their ids.
+//
+// Lock order: Chat.mu, then session.mu. Chat.mu is held while delivering a
+// room's history and its live messages (so that a joining socket misses
+// none and gets none twice), never while waiting on the network or on the
+// store's writer.
 package chat

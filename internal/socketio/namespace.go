@@ -158,17 +158,18 @@ func (n *Namespace) connect(c *conn, auth json.RawMessage) (*Socket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("socketio: encoding connect reply: %w", err)
 	}
-	if err := c.sendPacket(&Packet{Type: PacketConnect, Namespace: n.name, Data: reply}); err != nil {
-		so.onClose(ReasonServerDisconnect)
-		return nil, err
-	}
-	for _, p := range missed {
-		if err := c.sendPacket(p); err != nil {
-			return so, nil // the connection is closing; onClose follows
-		}
-	}
+	// The handlers run before the client hears it is connected, so that
+	// whatever they set up (rooms joined, say) is in place by then, as in
+	// the reference server; what they send follows the CONNECT reply.
 	for _, h := range handlers {
 		h(so)
+	}
+	first := encodeForEngine(&Packet{Type: PacketConnect, Namespace: n.name, Data: reply})
+	for _, p := range missed {
+		first = append(first, encodeForEngine(p)...)
+	}
+	if err := so.release(first); err != nil {
+		return so, nil // the connection is closing; onClose follows
 	}
 	return so, nil
 }

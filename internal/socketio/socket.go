@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley-chat/parley/internal/engineio"
@@ -52,6 +53,10 @@ type Socket struct {
 	acks         map[uint64]*pendingAck
 	nextAckID    uint64
 	data         any
+	// connecting is set until the CONNECT reply is sent; held keeps what
+	// is sent to the socket until then.
+	connecting atomic.Bool
+	held       []engineio.Packet
 }
 
 func newSocket(n *Namespace, c *conn, auth json.RawMessage, restored *SessionState) (*Socket, error) {
@@ -61,6 +66,7 @@ func newSocket(n *Namespace, c *conn, auth json.RawMessage, restored *SessionSta
 		connected: true,
 		handlers:  make(map[string]EventHandler),
 	}
+	so.connecting.Store(true)
 	switch {
 	case restored != nil:
 		so.id, so.pid, so.data, so.recovered = restored.SID, restored.PID, restored.Data, true
@@ -268,21 +274,49 @@ func (so *Socket) send(p *Packet) error {
 	if !so.Connected() {
 		return ErrDisconnected
 	}
-	return so.conn.sendPacket(p)
+	return so.queue(encodeForEngine(p))
 }
 
 // deliver queues an encoded broadcast for this socket.
 func (so *Socket) deliver(frames []engineio.Packet) {
 	// A full queue closes the connection; the socket is then removed by
 	// HandleClose, so there is nothing more to do here.
-	_ = so.conn.send(frames...)
+	_ = so.queue(frames)
+}
+
+// queue sends frames, or holds them while the socket is connecting: what
+// the middleware and connection handlers send, and what is broadcast to the
+// socket meanwhile, follows the CONNECT reply, which goes out once the
+// handlers have run (see Namespace.connect).
+func (so *Socket) queue(frames []engineio.Packet) error {
+	if so.connecting.Load() {
+		so.mu.Lock()
+		if so.connecting.Load() {
+			so.held = append(so.held, frames...)
+			so.mu.Unlock()
+			return nil
+		}
+		so.mu.Unlock()
+	}
+	return so.conn.send(frames...)
+}
+
+// release sends first, then what was held while connecting, and ends the
+// connecting phase.
+func (so *Socket) release(first []engineio.Packet) error {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	frames := append(first, so.held...)
+	so.held = nil
+	so.connecting.Store(false)
+	return so.conn.send(frames...)
 }
 
 // Disconnect removes the socket from its namespace, telling the client;
 // with closeConn, the whole connection is closed too.
 func (so *Socket) Disconnect(closeConn bool) {
 	if so.Connected() {
-		_ = so.conn.sendPacket(&Packet{Type: PacketDisconnect, Namespace: so.nsp.name})
+		_ = so.queue(encodeForEngine(&Packet{Type: PacketDisconnect, Namespace: so.nsp.name}))
 		so.onClose(ReasonServerDisconnect)
 	}
 	if closeConn {

@@ -610,7 +610,7 @@ for (const mode of SERVER ? SELECTED : []) {
         'Zoë 🌍 日本語 עברית العربية Ελληνικά',
         '👩‍👩‍👧‍👦 e\u0301 \u200b\u2028\u2029 \ufeff',
         'line\nbreak\r\ntab\t"quotes"',
-        '\u0000 nul \u001f',
+        'control \u0001 \u001f \u007f',
         '  spaces kept  ',
         '42',
         'true',
@@ -623,6 +623,10 @@ for (const mode of SERVER ? SELECTED : []) {
         const [m] = await receiver.waitFor('chat-message', (x) => x?.id === a.id);
         checkChatMessage(m, names[0], t);
       }
+      // NUL cannot be stored: it is refused, with a clear error.
+      const nul = await sender.socket.timeout(5000).emitWithAck('send-chat-message', 'nul \u0000 here');
+      assert.equal(nul.ok, false);
+      assert.match(nul.error, /cannot be stored/);
       await room.barrier(sender, [receiver]);
       const got = receiver.messagesFrom(names[0]).map((m) => m.message).filter((m) => !m.startsWith('sync '));
       assert.deepEqual(got, texts);

@@ -1,0 +1,191 @@
+package chat
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/parley-chat/parley/internal/socketio"
+	"github.com/parley-chat/parley/internal/store"
+)
+
+// maxClientIDLength bounds the id a client gives a message.
+const maxClientIDLength = 64
+
+// ChatMessage is the payload of chat-message: the tutorial's name and
+// message, plus the room, the message's id (increasing within its room),
+// the server's time (milliseconds since the epoch), the client's own id of
+// the message when it gave one, and whether it is history rather than
+// live.
+type ChatMessage struct {
+	Name     string `json:"name"`
+	Message  string `json:"message"`
+	Room     string `json:"room"`
+	ID       int64  `json:"id"`
+	Time     int64  `json:"time"`
+	ClientID string `json:"clientId,omitempty"`
+	History  bool   `json:"history,omitempty"`
+}
+
+func wireMessage(m store.Message) ChatMessage {
+	return ChatMessage{Name: m.Author, Message: m.Text, Room: m.Room, ID: m.ID, Time: m.Time.UnixMilli(), ClientID: m.ClientID}
+}
+
+// sendOptions is the optional second argument of send-chat-message.
+type sendOptions struct {
+	Room     string `json:"room"`
+	ClientID string `json:"clientId"`
+}
+
+// sendReply acknowledges send-chat-message, once the message is stored.
+type sendReply struct {
+	OK   bool   `json:"ok"`
+	ID   int64  `json:"id"`
+	Time int64  `json:"time"`
+	Room string `json:"room"`
+}
+
+func (c *Chat) onSendChatMessage(so *socketio.Socket, s *session, e *socketio.Event, reply replyFunc) {
+	p := s.person()
+	if p == nil {
+		reply(nil, ErrNotJoined)
+		return
+	}
+	text, ok := e.String(0)
+	if !ok {
+		reply(nil, ErrMessageType)
+		return
+	}
+	switch {
+	case strings.TrimSpace(text) == "":
+		reply(nil, ErrMessageEmpty)
+		return
+	case utf8.RuneCountInString(text) > c.cfg.MaxMessageLength:
+		reply(nil, ErrMessageTooLong)
+		return
+	case !storable(text):
+		reply(nil, ErrMessageInvalid)
+		return
+	}
+	opts := sendOptions{Room: DefaultRoom}
+	if e.Len() > 1 {
+		if err := e.Bind(1, &opts); err != nil || len(opts.ClientID) > maxClientIDLength {
+			reply(nil, ErrBadRequest)
+			return
+		}
+		if opts.Room == "" {
+			opts.Room = DefaultRoom
+		}
+	}
+	c.mu.Lock()
+	r := p.rooms[opts.Room]
+	c.mu.Unlock()
+	if r == nil {
+		reply(nil, ErrNotInRoom)
+		return
+	}
+	m := store.Message{Room: r.name, Author: p.name, Text: text, ClientID: opts.ClientID}
+	c.committer.Submit(m, func(m store.Message, err error) {
+		if err != nil {
+			c.log.Error("storing message", "room", r.name, "err", err)
+			reply(nil, ErrNotStored)
+			return
+		}
+		r.deliverMu.Lock()
+		if m.ID > r.lastID {
+			r.lastID = m.ID
+			_ = so.To(r.key).Emit(EventChatMessage, wireMessage(m))
+		}
+		r.deliverMu.Unlock()
+		reply(sendReply{OK: true, ID: m.ID, Time: m.Time.UnixMilli(), Room: m.Room}, nil)
+	})
+}
+
+// historyRequest is the argument of history.
+type historyRequest struct {
+	Room   string `json:"room"`
+	Before int64  `json:"before"`
+	Limit  int    `json:"limit"`
+}
+
+// historyReply answers history: messages oldest first.
+type historyReply struct {
+	OK       bool          `json:"ok"`
+	Room     string        `json:"room"`
+	Messages []ChatMessage `json:"messages"`
+}
+
+func (c *Chat) onHistory(so *socketio.Socket, s *session, e *socketio.Event, reply replyFunc) {
+	p := s.person()
+	if p == nil {
+		reply(nil, ErrNotJoined)
+		return
+	}
+	req := historyRequest{Room: DefaultRoom}
+	if e.Len() > 0 && e.Bind(0, &req) != nil {
+		reply(nil, ErrBadRequest)
+		return
+	}
+	if req.Limit <= 0 || req.Limit > MaxHistoryLimit {
+		req.Limit = c.cfg.HistoryLimit
+	}
+	c.mu.Lock()
+	_, in := p.rooms[req.Room]
+	c.mu.Unlock()
+	if !in {
+		reply(nil, ErrNotInRoom)
+		return
+	}
+	ctx, cancel := storeContext()
+	defer cancel()
+	msgs, err := c.store.History(ctx, req.Room, req.Before, req.Limit)
+	if err != nil {
+		c.log.Error("reading history", "room", req.Room, "err", err)
+		reply(nil, ErrUnavailable)
+		return
+	}
+	out := make([]ChatMessage, len(msgs))
+	for i, m := range msgs {
+		out[i] = wireMessage(m)
+		out[i].History = true
+	}
+	reply(historyReply{OK: true, Room: req.Room, Messages: out}, nil)
+}
+
+// typingRequest is the argument of typing, from a client.
+type typingRequest struct {
+	Room   string `json:"room"`
+	Typing bool   `json:"typing"`
+}
+
+// Typing is the payload of typing, to the others in the room. Clients show
+// it for a few seconds unless it is repeated: senders repeat it every few
+// seconds while typing, and send typing false when they stop or send.
+type Typing struct {
+	Room   string `json:"room"`
+	Name   string `json:"name"`
+	Typing bool   `json:"typing"`
+}
+
+func (c *Chat) onTyping(so *socketio.Socket, s *session, e *socketio.Event, reply replyFunc) {
+	p := s.person()
+	if p == nil {
+		reply(nil, ErrNotJoined)
+		return
+	}
+	req := typingRequest{Room: DefaultRoom, Typing: true}
+	if e.Len() > 0 && e.Bind(0, &req) != nil {
+		reply(nil, ErrBadRequest)
+		return
+	}
+	c.mu.Lock()
+	r := p.rooms[req.Room]
+	c.mu.Unlock()
+	if r == nil {
+		reply(nil, ErrNotInRoom)
+		return
+	}
+	_ = so.To(r.key).Emit(EventTyping, Typing{Room: r.name, Name: p.name, Typing: req.Typing})
+	reply(struct {
+		OK bool `json:"ok"`
+	}{true}, nil)
+}

@@ -1,0 +1,285 @@
+package chat
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/parley-chat/parley/internal/socketio"
+	"github.com/parley-chat/parley/internal/store"
+)
+
+// maxRoomNameLength is the longest room name, in characters.
+const maxRoomNameLength = 32
+
+// room is a chat room with its state loaded.
+type room struct {
+	name string
+	key  string // the Socket.IO room of its members
+
+	// deliverMu orders what the room's members get: the history sent to
+	// someone joining, and the live messages, so that nobody misses one or
+	// gets one twice. Taken before Chat.mu.
+	deliverMu sync.Mutex
+	lastID    int64 // newest message broadcast; guarded by deliverMu
+
+	members map[*person]struct{} // guarded by Chat.mu
+}
+
+// validRoomName reports whether name may name a room.
+func validRoomName(name string) bool {
+	if n := utf8.RuneCountInString(name); n == 0 || n > maxRoomNameLength || strings.TrimSpace(name) != name {
+		return false
+	}
+	for _, r := range name {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune(" -_.", r) {
+			return false
+		}
+	}
+	return store.ValidateRoomName(name) == nil
+}
+
+// loadRoom returns the room called name, creating it in the store on first
+// use.
+func (c *Chat) loadRoom(name string) (*room, error) {
+	c.mu.Lock()
+	r := c.rooms[name]
+	c.mu.Unlock()
+	if r != nil {
+		return r, nil
+	}
+	ctx, cancel := storeContext()
+	defer cancel()
+	stored, err := c.store.CreateRoom(ctx, name)
+	if err != nil {
+		c.log.Error("loading room", "room", name, "err", err)
+		return nil, ErrUnavailable
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r = c.rooms[name]; r == nil {
+		r = &room{name: name, key: "room:" + name, lastID: stored.LastID, members: make(map[*person]struct{})}
+		c.rooms[name] = r
+	}
+	return r, nil
+}
+
+// membersLocked returns the names of a room's members, sorted.
+func (r *room) membersLocked() []string {
+	names := make([]string, 0, len(r.members))
+	for p := range r.members {
+		names = append(names, p.name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// listen makes a socket hear a room: it first gets the room's recent
+// history, or what came after since, as chat-message events marked as
+// history, then the room's live messages. A socket already listening gets
+// nothing again.
+func (c *Chat) listen(so *socketio.Socket, name string, since int64) error {
+	r, err := c.loadRoom(name)
+	if err != nil {
+		return err
+	}
+	return c.listenRoom(so, r, since)
+}
+
+func (c *Chat) listenRoom(so *socketio.Socket, r *room, since int64) error {
+	r.deliverMu.Lock()
+	defer r.deliverMu.Unlock()
+	if slices.Contains(so.Rooms(), r.key) {
+		return nil
+	}
+	if err := c.sendHistory(so, r, since); err != nil {
+		return err
+	}
+	so.Join(r.key)
+	return nil
+}
+
+// enter makes p a member of a room: its socket listens to the room (see
+// listen), p appears in the room's presence, and the others are told. It
+// returns the room's members.
+func (c *Chat) enter(so *socketio.Socket, p *person, name string, since int64) ([]string, error) {
+	r, err := c.loadRoom(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.listenRoom(so, r, since); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	_, already := p.rooms[name]
+	p.rooms[name] = r
+	r.members[p] = struct{}{}
+	users := r.membersLocked()
+	c.mu.Unlock()
+	if !already {
+		_ = so.To(r.key).Emit(EventUserConnected, p.name, r.name)
+	}
+	return users, nil
+}
+
+// sendHistory sends a room's messages up to the last one broadcast.
+// r.deliverMu must be held.
+func (c *Chat) sendHistory(so *socketio.Socket, r *room, since int64) error {
+	if r.lastID == 0 {
+		return nil
+	}
+	ctx, cancel := storeContext()
+	defer cancel()
+	var (
+		msgs []store.Message
+		err  error
+	)
+	if since > 0 {
+		msgs, err = c.store.Since(ctx, r.name, since, maxCatchUp)
+	} else {
+		msgs, err = c.store.History(ctx, r.name, r.lastID+1, c.cfg.HistoryLimit)
+	}
+	if err != nil {
+		c.log.Error("reading history", "room", r.name, "err", err)
+		return ErrUnavailable
+	}
+	for _, m := range msgs {
+		if m.ID > r.lastID {
+			break
+		}
+		w := wireMessage(m)
+		w.History = true
+		if err := so.Emit(EventChatMessage, w); err != nil {
+			return nil // the socket is gone
+		}
+	}
+	return nil
+}
+
+// roomRequest is the argument of the room events: a room's name, or an
+// object with it.
+type roomRequest struct {
+	Room  string `json:"room"`
+	Since int64  `json:"since"`
+}
+
+// parseRoomRequest reads argument 0 as a room name or a roomRequest.
+func parseRoomRequest(e *socketio.Event) (roomRequest, error) {
+	var req roomRequest
+	if name, ok := e.String(0); ok {
+		req.Room = name
+	} else if e.Len() == 0 || e.Bind(0, &req) != nil {
+		return req, ErrBadRequest
+	}
+	if !validRoomName(req.Room) {
+		return req, ErrRoomInvalid
+	}
+	return req, nil
+}
+
+// roomReply acknowledges join-room, leave-room and list-users.
+type roomReply struct {
+	OK    bool     `json:"ok"`
+	Room  string   `json:"room"`
+	Users []string `json:"users"`
+}
+
+func (c *Chat) onJoinRoom(so *socketio.Socket, s *session, e *socketio.Event, reply replyFunc) {
+	p := s.person()
+	if p == nil {
+		reply(nil, ErrNotJoined)
+		return
+	}
+	req, err := parseRoomRequest(e)
+	if err != nil {
+		reply(nil, err)
+		return
+	}
+	users, err := c.enter(so, p, req.Room, req.Since)
+	if err != nil {
+		reply(nil, err)
+		return
+	}
+	reply(roomReply{OK: true, Room: req.Room, Users: users}, nil)
+}
+
+func (c *Chat) onLeaveRoom(so *socketio.Socket, s *session, e *socketio.Event, reply replyFunc) {
+	p := s.person()
+	if p == nil {
+		reply(nil, ErrNotJoined)
+		return
+	}
+	req, err := parseRoomRequest(e)
+	if err != nil {
+		reply(nil, err)
+		return
+	}
+	c.mu.Lock()
+	r, in := p.rooms[req.Room]
+	if in {
+		delete(p.rooms, req.Room)
+		delete(r.members, p)
+	}
+	c.mu.Unlock()
+	if !in {
+		reply(nil, ErrNotInRoom)
+		return
+	}
+	so.Leave(r.key)
+	_ = c.nsp.To(r.key).Emit(EventUserDisconnected, p.name, r.name)
+	reply(roomReply{OK: true, Room: r.name, Users: []string{}}, nil)
+}
+
+func (c *Chat) onListUsers(so *socketio.Socket, s *session, e *socketio.Event, reply replyFunc) {
+	req, err := parseRoomRequest(e)
+	if err != nil {
+		reply(nil, err)
+		return
+	}
+	c.mu.Lock()
+	users := []string{}
+	if r := c.rooms[req.Room]; r != nil {
+		users = r.membersLocked()
+	}
+	c.mu.Unlock()
+	reply(roomReply{OK: true, Room: req.Room, Users: users}, nil)
+}
+
+// roomInfo describes a room in list-rooms.
+type roomInfo struct {
+	Name   string `json:"name"`
+	Users  int    `json:"users"`
+	LastID int64  `json:"lastId"`
+}
+
+func (c *Chat) onListRooms(so *socketio.Socket, s *session, e *socketio.Event, reply replyFunc) {
+	ctx, cancel := storeContext()
+	defer cancel()
+	stored, err := c.store.Rooms(ctx)
+	if err != nil {
+		c.log.Error("listing rooms", "err", err)
+		reply(nil, ErrUnavailable)
+		return
+	}
+	rooms := make([]roomInfo, 0, len(stored)+1)
+	seen := make(map[string]bool, len(stored))
+	c.mu.Lock()
+	for _, sr := range stored {
+		info := roomInfo{Name: sr.Name, LastID: sr.LastID}
+		if r := c.rooms[sr.Name]; r != nil {
+			info.Users = len(r.members)
+		}
+		rooms = append(rooms, info)
+		seen[sr.Name] = true
+	}
+	c.mu.Unlock()
+	if !seen[DefaultRoom] {
+		rooms = append(rooms, roomInfo{Name: DefaultRoom})
+	}
+	reply(struct {
+		OK    bool       `json:"ok"`
+		Rooms []roomInfo `json:"rooms"`
+	}{true, rooms}, nil)
+}
