@@ -26,7 +26,7 @@ import (
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/socketio"
 	"github.com/parley-chat/parley/internal/store"
-	"github.com/parley-chat/parley/internal/store/sqlite"
+	"github.com/parley-chat/parley/internal/store/open"
 )
 
 func main() {
@@ -155,7 +155,7 @@ func (a *app) close() error {
 // openStore opens the message store named by dsn: a postgres:// URL, or
 // the path of a SQLite file.
 func openStore(ctx context.Context, dsn string) (store.Store, error) {
-	s, err := sqlite.Open(ctx, dsn)
+	s, err := open.Open(ctx, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("opening the message store: %w", err)
 	}

@@ -1,0 +1,217 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+)
+
+// Defaults used for zero CommitterConfig fields.
+const (
+	DefaultMaxBatch      = 256
+	DefaultQueueSize     = 4096
+	DefaultCommitTimeout = 10 * time.Second
+)
+
+// CommitterConfig configures a Committer. Zero fields take the documented
+// defaults.
+type CommitterConfig struct {
+	// MaxBatch is the most messages stored in one transaction (default
+	// 256).
+	MaxBatch int
+	// QueueSize bounds the messages waiting for the writer; a Submit that
+	// finds the queue full fails with ErrOverloaded (default 4096).
+	QueueSize int
+	// CommitTimeout bounds one Store.Append (default 10 s). When it
+	// expires, the batch fails; whether it was committed is then unknown,
+	// which a client's retry with the same ClientID resolves.
+	CommitTimeout time.Duration
+	// Logger receives the panics of done callbacks (default
+	// slog.Default()).
+	Logger *slog.Logger
+}
+
+func (c CommitterConfig) withDefaults() CommitterConfig {
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = DefaultMaxBatch
+	}
+	if c.QueueSize <= 0 {
+		c.QueueSize = DefaultQueueSize
+	}
+	if c.CommitTimeout <= 0 {
+		c.CommitTimeout = DefaultCommitTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// Committer stores messages submitted from many goroutines with group
+// commit: one writer goroutine takes every message waiting (up to
+// MaxBatch), stores them with one Store.Append, that is one transaction and
+// one sync to disk, then reports each message's outcome in commit order.
+// While a transaction commits, the next batch gathers in the queue, so the
+// rate of messages stored grows with the load rather than being bounded by
+// the rate of transactions.
+//
+// A Committer is safe for concurrent use. It does not own its Store: close
+// the Committer first, then the Store.
+type Committer struct {
+	s   Store
+	cfg CommitterConfig
+
+	// mu guards closed against the sends to queue; Close takes it to close
+	// queue, so no Submit can send on a closed channel.
+	mu     sync.RWMutex
+	closed bool
+	queue  chan request
+	exited chan struct{} // closed when the writer returns
+}
+
+// request is a submitted message and its callback.
+type request struct {
+	m    Message
+	done func(Message, error)
+}
+
+// NewCommitter starts a Committer that appends to s. Stop it with Close.
+func NewCommitter(s Store, cfg CommitterConfig) *Committer {
+	cfg = cfg.withDefaults()
+	c := &Committer{
+		s:      s,
+		cfg:    cfg,
+		queue:  make(chan request, cfg.QueueSize),
+		exited: make(chan struct{}),
+	}
+	go c.run()
+	return c
+}
+
+// Submit queues m to be stored and calls done exactly once with the
+// outcome: the message as stored (with its ID and Time, or the message
+// stored earlier with the same ClientID) and a nil error, or m and an
+// error.
+//
+// Submit does not wait for the commit. When the message is refused at
+// once, done is called before Submit returns, on the caller's goroutine:
+// with ErrInvalid for an invalid message, ErrOverloaded when the queue is
+// full and ErrClosed after Close. Otherwise done is called on the writer
+// goroutine, after the message's transaction committed (or failed, with an
+// error wrapping the Store's), in commit order: for two messages of one
+// room, the one with the smaller ID is reported first. A caller that
+// broadcasts and acknowledges from done thus sends messages in ID order.
+//
+// done must not block and should be quick: the next batch is committed only
+// after every callback of this one returned. A panic in done is recovered
+// and logged. done may be nil.
+func (c *Committer) Submit(m Message, done func(Message, error)) {
+	if done == nil {
+		done = func(Message, error) {}
+	}
+	if err := m.Validate(); err != nil {
+		done(m, fmt.Errorf("store: submit: %w", err))
+		return
+	}
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		done(m, fmt.Errorf("store: submit: %w", ErrClosed))
+		return
+	}
+	select {
+	case c.queue <- request{m, done}:
+		c.mu.RUnlock()
+	default:
+		c.mu.RUnlock()
+		done(m, fmt.Errorf("store: submit: %d messages waiting: %w", c.cfg.QueueSize, ErrOverloaded))
+	}
+}
+
+// Close stops accepting messages, waits for the queued ones to be committed
+// and reported, and stops the writer. It does not close the Store. It
+// returns nil, also when called again.
+func (c *Committer) Close() error {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		close(c.queue)
+	}
+	c.mu.Unlock()
+	<-c.exited
+	return nil
+}
+
+// run is the writer goroutine: it commits batches until the queue is
+// closed and drained.
+func (c *Committer) run() {
+	defer close(c.exited)
+	batch := make([]request, 0, c.cfg.MaxBatch)
+	msgs := make([]Message, 0, c.cfg.MaxBatch)
+	for {
+		r, ok := <-c.queue
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], r)
+		open := true
+	gather:
+		for len(batch) < c.cfg.MaxBatch {
+			select {
+			case r, ok := <-c.queue:
+				if !ok {
+					open = false
+					break gather
+				}
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		msgs = msgs[:0]
+		for _, r := range batch {
+			msgs = append(msgs, r.m)
+		}
+		c.commit(batch, msgs)
+		clear(batch) // drop the callbacks' references until reused
+		if !open {
+			return
+		}
+	}
+}
+
+// commit appends one batch and reports the outcome of each message, in
+// order.
+func (c *Committer) commit(batch []request, msgs []Message) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.CommitTimeout)
+	stored, err := c.s.Append(ctx, msgs)
+	cancel()
+	if err == nil && len(stored) != len(batch) {
+		err = fmt.Errorf("store returned %d messages for %d", len(stored), len(batch))
+	}
+	if err != nil {
+		err = fmt.Errorf("store: commit batch of %d messages: %w", len(batch), err)
+		for _, r := range batch {
+			c.report(r, r.m, err)
+		}
+		return
+	}
+	for i, r := range batch {
+		c.report(r, stored[i], nil)
+	}
+}
+
+// report calls r.done, recovering and logging a panic so that one bad
+// callback does not stop the writer.
+func (c *Committer) report(r request, m Message, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.cfg.Logger.Error("store: panic in commit callback",
+				"panic", p, "room", m.Room, "id", m.ID, "stack", string(debug.Stack()))
+		}
+	}()
+	r.done(m, err)
+}

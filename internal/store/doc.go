@@ -1,0 +1,30 @@
+// Package store is parley's message history: the Store interface that the
+// chat writes messages to and reads scrollback from, the Message and Room
+// types, and Committer, which batches messages from many connections into
+// few durable transactions.
+//
+// The backends are leaf packages that depend on this one and on nothing
+// else of parley: store/sqlite (an embedded database file) and
+// store/postgres (a shared server, for several parley nodes). Package
+// store/open picks one from a DSN; storetest is the conformance suite every
+// backend runs.
+//
+// # Identifiers and order
+//
+// Each room has its own sequence of message IDs: 1, 2, 3, ... with no gap,
+// assigned by the backend when the message is committed. A client that has
+// seen message n of a room asks Since(room, n) after a reconnect and misses
+// nothing; History(room, before, limit) pages backwards for scrollback.
+// Message.ClientID makes retries idempotent: a client that resends a
+// message whose acknowledgement it never got, with the same ClientID, gets
+// back the message stored the first time instead of a duplicate.
+//
+// # Durability
+//
+// When Append returns without error, its messages are committed: they
+// survive a crash of the process (and, as far as the backend's storage
+// honours fsync, of the machine). Acknowledge a message to its sender only
+// after that. Committer keeps that rule while amortising the cost of a
+// commit over everything that arrived during the previous one (group
+// commit).
+package store

@@ -1,0 +1,45 @@
+package open
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/parley-chat/parley/internal/store"
+	"github.com/parley-chat/parley/internal/store/postgres"
+	"github.com/parley-chat/parley/internal/store/sqlite"
+)
+
+// DefaultPath is the SQLite database file Open uses for an empty DSN, in
+// the working directory.
+const DefaultPath = "parley.db"
+
+// Open opens the store that dsn names: a PostgreSQL database for a URL
+// whose scheme is postgres or postgresql (as pgx parses it), otherwise the
+// SQLite database file at path dsn, created if missing (DefaultPath when
+// dsn is empty). The schema is migrated either way. The caller closes the
+// store. PostgreSQL's key=value connection strings ("host=... dbname=...")
+// are not recognised: use the URL form.
+func Open(ctx context.Context, dsn string) (store.Store, error) {
+	if IsPostgres(dsn) {
+		s, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		return s, nil
+	}
+	if dsn == "" {
+		dsn = DefaultPath
+	}
+	s, err := sqlite.Open(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return s, nil
+}
+
+// IsPostgres reports whether Open takes dsn for a PostgreSQL URL.
+func IsPostgres(dsn string) bool {
+	scheme, _, ok := strings.Cut(dsn, "://")
+	return ok && (strings.EqualFold(scheme, "postgres") || strings.EqualFold(scheme, "postgresql"))
+}

@@ -1,0 +1,31 @@
+// Package postgres is the store.Store of a cluster of parley nodes: a
+// PostgreSQL database shared by all of them, through pgx (pgxpool).
+//
+// # Concurrency between nodes
+//
+// Appends from several nodes, or from several connections of one node, to
+// one room are serialised by a row lock on the room's row in rooms: the
+// first statement of Append reserves as many IDs as the batch has messages
+// in the room with INSERT ... ON CONFLICT DO UPDATE ... RETURNING last_id,
+// an update that locks the row until commit. Only then does Append look up
+// the ClientIDs already stored, in a new snapshot (READ COMMITTED), so a
+// retry that raced with its original sees it. A batch locks its rooms in
+// name order, so that two batches with rooms in common cannot deadlock.
+// IDs left unused by duplicates are given back before commit, so IDs stay
+// dense. Reads take no locks.
+//
+// # Durability
+//
+// A commit returns after PostgreSQL has flushed its write-ahead log, as
+// long as the server runs with its defaults (fsync on,
+// synchronous_commit on). Group commit (store.Committer) makes one commit,
+// and one flush, per batch.
+//
+// # Schema
+//
+// The schema is versioned: each migration in migrate.go is applied once, in
+// order, in one transaction on Open, recorded in schema_migrations and
+// serialised between nodes by an advisory lock. The tables live in the
+// first schema of the connection's search_path, so that several databases
+// of parley (or the tests) can share one PostgreSQL database.
+package postgres

@@ -1,0 +1,90 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/parley-chat/parley/internal/store"
+)
+
+// migration is one step of the schema, applied once.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations returns the schema's steps in order. Append new ones; never
+// edit one that has shipped.
+func migrations() []migration {
+	return []migration{
+		{1, "rooms and messages", `
+CREATE TABLE rooms (
+	name    text        NOT NULL PRIMARY KEY,
+	created timestamptz NOT NULL,
+	last_id bigint      NOT NULL DEFAULT 0  -- ID of the newest message
+);
+CREATE TABLE messages (
+	room      text        NOT NULL REFERENCES rooms (name),
+	id        bigint      NOT NULL,
+	author    text        NOT NULL,
+	text      text        NOT NULL,
+	time      timestamptz NOT NULL,
+	client_id text        NOT NULL DEFAULT '',
+	PRIMARY KEY (room, id)
+);
+CREATE UNIQUE INDEX messages_room_client_id ON messages (room, client_id)
+	WHERE client_id <> '';
+`},
+	}
+}
+
+// migrate brings the schema up to date in one transaction.
+func migrate(ctx context.Context, pool *pgxpool.Pool) (err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("migrate schema: %w", err)
+		}
+	}()
+	tx, err := pool.BeginTx(ctx, pgx.TxOptions{})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.Background())
+	// Nodes starting together take turns; the lock is released at commit.
+	if _, err := tx.Exec(ctx,
+		`SELECT pg_advisory_xact_lock(hashtext('parley/store/migrate/' || coalesce(current_schema(), '')))`); err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `
+CREATE TABLE IF NOT EXISTS schema_migrations (
+	version integer     NOT NULL PRIMARY KEY,
+	name    text        NOT NULL,
+	applied timestamptz NOT NULL DEFAULT now()
+)`); err != nil {
+		return err
+	}
+	var current int
+	if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return err
+	}
+	ms := migrations()
+	if latest := ms[len(ms)-1].version; current > latest {
+		return fmt.Errorf("version %d, this program knows up to %d: %w", current, latest, store.ErrSchemaTooNew)
+	}
+	for _, m := range ms {
+		if m.version <= current {
+			continue
+		}
+		if _, err := tx.Exec(ctx, m.sql); err != nil {
+			return fmt.Errorf("version %d (%s): %w", m.version, m.name, err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name); err != nil {
+			return fmt.Errorf("record version %d: %w", m.version, err)
+		}
+	}
+	return tx.Commit(ctx)
+}

@@ -1,0 +1,349 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/parley-chat/parley/internal/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// Store is a store.Store in a PostgreSQL database. It is safe for
+// concurrent use, and several Stores, in several processes, may share one
+// database.
+type Store struct {
+	pool *pgxpool.Pool
+
+	// mu guards closed; the calls hold it shared while they run, so that
+	// Close waits for them and none starts on a closed pool.
+	mu     sync.RWMutex
+	closed bool
+}
+
+// Open connects to the database that dsn names, a URL
+// ("postgres://user@host:5432/db?sslmode=disable") or key=value string as
+// pgx accepts, and migrates its schema.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	return OpenConfig(ctx, cfg)
+}
+
+// OpenConfig is Open with a parsed configuration, for settings a DSN cannot
+// carry; set ConnConfig.RuntimeParams["search_path"] to keep parley's
+// tables in a schema of their own.
+func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	if err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	return &Store{pool: pool}, nil
+}
+
+// begin checks that s is open and holds it open until the returned func
+// is called.
+func (s *Store) begin(ctx context.Context, op string) (func(), error) {
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return nil, fmt.Errorf("postgres: %s: %w", op, store.ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		s.mu.RUnlock()
+		return nil, fmt.Errorf("postgres: %s: %w", op, err)
+	}
+	return s.mu.RUnlock, nil
+}
+
+// Append implements store.Store with one transaction of four round trips
+// whatever the number of messages: BEGIN; the room locks and ID
+// reservations with the look-up of the ClientIDs, pipelined; the insert of
+// all new messages; COMMIT.
+func (s *Store) Append(ctx context.Context, msgs []store.Message) (_ []store.Message, err error) {
+	end, err := s.begin(ctx, "append")
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	now := time.Now()
+	out, err := store.Prepare(msgs, now)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: append: %w", err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("postgres: append %d messages: %w", len(out), err)
+		}
+	}()
+
+	counts := make(map[string]int64)
+	type key struct{ room, clientID string }
+	var keyRooms, keyIDs []string
+	keys := make(map[key]bool)
+	for _, m := range out {
+		counts[m.Room]++
+		if k := (key{m.Room, m.ClientID}); m.ClientID != "" && !keys[k] {
+			keys[k] = true
+			keyRooms = append(keyRooms, m.Room)
+			keyIDs = append(keyIDs, m.ClientID)
+		}
+	}
+	rooms := make([]string, 0, len(counts))
+	for r := range counts {
+		rooms = append(rooms, r)
+	}
+	slices.Sort(rooms) // the lock order
+
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(context.Background())
+
+	// Lock each room's row and reserve its IDs, then look up the
+	// ClientIDs, which sees every commit made before the locks were taken.
+	b := &pgx.Batch{}
+	created := store.Timestamp(now)
+	for _, r := range rooms {
+		b.Queue(`
+INSERT INTO rooms (name, created, last_id) VALUES ($1, $2, $3)
+ON CONFLICT (name) DO UPDATE SET last_id = rooms.last_id + excluded.last_id
+RETURNING last_id`, r, created, counts[r])
+	}
+	if len(keyIDs) > 0 {
+		b.Queue(`
+SELECT m.room, m.client_id, m.id, m.author, m.text, m.time
+FROM messages m JOIN unnest($1::text[], $2::text[]) AS k (room, client_id)
+	ON m.room = k.room AND m.client_id = k.client_id`, keyRooms, keyIDs)
+	}
+	next := make(map[string]int64, len(rooms))     // next ID to give
+	reserved := make(map[string]int64, len(rooms)) // last ID reserved
+	seen := make(map[key]store.Message)
+	if err := func() error {
+		br := tx.SendBatch(ctx, b)
+		defer br.Close()
+		for _, r := range rooms {
+			var last int64
+			if err := br.QueryRow().Scan(&last); err != nil {
+				return fmt.Errorf("reserve ids in room %q: %w", r, err)
+			}
+			reserved[r] = last
+			next[r] = last - counts[r] + 1
+		}
+		if len(keyIDs) > 0 {
+			rows, err := br.Query()
+			if err != nil {
+				return fmt.Errorf("look up client ids: %w", err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var m store.Message
+				if err := rows.Scan(&m.Room, &m.ClientID, &m.ID, &m.Author, &m.Text, &m.Time); err != nil {
+					return fmt.Errorf("look up client ids: %w", err)
+				}
+				m.Time = m.Time.UTC()
+				seen[key{m.Room, m.ClientID}] = m
+			}
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("look up client ids: %w", err)
+			}
+		}
+		return br.Close()
+	}(); err != nil {
+		return nil, err
+	}
+
+	// Give IDs; a message whose ClientID is stored, or was earlier in the
+	// batch, is the stored one.
+	n := len(out)
+	ins := struct {
+		room, author, text, clientID []string
+		id                           []int64
+		time                         []time.Time
+	}{
+		make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n),
+		make([]int64, 0, n), make([]time.Time, 0, n),
+	}
+	for i := range out {
+		m := &out[i]
+		if m.ClientID != "" {
+			if prev, ok := seen[key{m.Room, m.ClientID}]; ok {
+				*m = prev
+				continue
+			}
+		}
+		m.ID = next[m.Room]
+		next[m.Room]++
+		if m.ClientID != "" {
+			seen[key{m.Room, m.ClientID}] = *m
+		}
+		ins.room = append(ins.room, m.Room)
+		ins.id = append(ins.id, m.ID)
+		ins.author = append(ins.author, m.Author)
+		ins.text = append(ins.text, m.Text)
+		ins.time = append(ins.time, m.Time)
+		ins.clientID = append(ins.clientID, m.ClientID)
+	}
+
+	b = &pgx.Batch{}
+	if len(ins.id) > 0 {
+		b.Queue(`
+INSERT INTO messages (room, id, author, text, time, client_id)
+SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::text[])`,
+			ins.room, ins.id, ins.author, ins.text, ins.time, ins.clientID)
+	}
+	// Give back the IDs that duplicates did not use, so that IDs stay
+	// dense.
+	for _, r := range rooms {
+		if last := next[r] - 1; last != reserved[r] {
+			b.Queue(`UPDATE rooms SET last_id = $2 WHERE name = $1`, r, last)
+		}
+	}
+	if b.Len() > 0 {
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return nil, fmt.Errorf("insert: %w", err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	return out, nil
+}
+
+// History implements store.Store.
+func (s *Store) History(ctx context.Context, room string, before int64, limit int) ([]store.Message, error) {
+	if before <= 0 {
+		before = 1<<63 - 1
+	}
+	msgs, err := s.query(ctx, "history", room, limit, `
+SELECT id, author, text, time, client_id FROM messages
+WHERE room = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, room, before, limit)
+	slices.Reverse(msgs)
+	return msgs, err
+}
+
+// Since implements store.Store.
+func (s *Store) Since(ctx context.Context, room string, after int64, limit int) ([]store.Message, error) {
+	return s.query(ctx, "since", room, limit, `
+SELECT id, author, text, time, client_id FROM messages
+WHERE room = $1 AND id > $2 ORDER BY id LIMIT $3`, room, after, limit)
+}
+
+// query reads up to limit messages of room with q.
+func (s *Store) query(ctx context.Context, op, room string, limit int, q string, args ...any) ([]store.Message, error) {
+	end, err := s.begin(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	if limit <= 0 {
+		return []store.Message{}, nil
+	}
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %s of room %q: %w", op, room, err)
+	}
+	defer rows.Close()
+	msgs := make([]store.Message, 0, min(limit, 256))
+	for rows.Next() {
+		m := store.Message{Room: room}
+		if err := rows.Scan(&m.ID, &m.Author, &m.Text, &m.Time, &m.ClientID); err != nil {
+			return nil, fmt.Errorf("postgres: %s of room %q: %w", op, room, err)
+		}
+		m.Time = m.Time.UTC()
+		msgs = append(msgs, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: %s of room %q: %w", op, room, err)
+	}
+	return msgs, nil
+}
+
+// CreateRoom implements store.Store.
+func (s *Store) CreateRoom(ctx context.Context, name string) (_ store.Room, err error) {
+	end, err := s.begin(ctx, "create room")
+	if err != nil {
+		return store.Room{}, err
+	}
+	defer end()
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("postgres: create room %q: %w", name, err)
+		}
+	}()
+	if err := store.ValidateRoomName(name); err != nil {
+		return store.Room{}, err
+	}
+	// Two statements, so that the second one's snapshot sees a room that
+	// a concurrent CreateRoom committed while the first one waited.
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO rooms (name, created, last_id) VALUES ($1, $2, 0) ON CONFLICT (name) DO NOTHING`,
+		name, store.Timestamp(time.Now()))
+	r := store.Room{Name: name}
+	b.Queue(`SELECT created, last_id FROM rooms WHERE name = $1`, name).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&r.Created, &r.LastID)
+	})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return store.Room{}, err
+	}
+	r.Created = r.Created.UTC()
+	return r, nil
+}
+
+// Rooms implements store.Store.
+func (s *Store) Rooms(ctx context.Context) (_ []store.Room, err error) {
+	end, err := s.begin(ctx, "rooms")
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("postgres: list rooms: %w", err)
+		}
+	}()
+	// Byte order, as SQLite and Go sort, whatever the database's locale.
+	rows, err := s.pool.Query(ctx, `SELECT name, created, last_id FROM rooms ORDER BY name COLLATE "C"`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	rooms := []store.Room{}
+	for rows.Next() {
+		var r store.Room
+		if err := rows.Scan(&r.Name, &r.Created, &r.LastID); err != nil {
+			return nil, err
+		}
+		r.Created = r.Created.UTC()
+		rooms = append(rooms, r)
+	}
+	return rooms, rows.Err()
+}
+
+// Close implements store.Store: it waits for the calls in progress, then
+// closes the connections.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.closed = true
+		s.pool.Close()
+	}
+	return nil
+}

@@ -1,0 +1,393 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parley-chat/parley/internal/store"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// busyTimeout is how long a connection waits for a lock held by another
+// process (or by the writer, for a reader during a checkpoint) before
+// failing with SQLITE_BUSY.
+const busyTimeout = 5 * time.Second
+
+var _ store.Store = (*Store)(nil)
+
+// Store is a store.Store in an SQLite database file. It is safe for
+// concurrent use.
+type Store struct {
+	w *sql.DB // the writer: one connection
+	r *sql.DB // read-only connections
+
+	// Statements prepared once: with one writer connection, a transaction
+	// reuses the writer's compiled statements (Tx.StmtContext).
+	reserve, find, insert, setLast *sql.Stmt // on w
+	history, since, rooms          *sql.Stmt // on r
+
+	// mu guards closed; the calls hold it shared while they run, so that
+	// Close waits for them and none starts on a closed database.
+	mu     sync.RWMutex
+	closed bool
+}
+
+// Open opens the SQLite database at path, creating the file if it does not
+// exist, and migrates its schema. path is a file name, not a URI: it must
+// not be ":memory:", start with "file:" or contain '?'.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") || strings.ContainsRune(path, '?') {
+		return nil, fmt.Errorf("sqlite: open %q: not a database file path", path)
+	}
+	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)", busyTimeout.Milliseconds())
+	// journal_mode is a property of the file: the writer sets it, first.
+	w, err := sql.Open("sqlite", path+"?"+common+
+		"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	s := &Store{w: w}
+	if err := s.init(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", path+"?"+common+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	s.r = r
+	if err := s.prepare(ctx); err != nil {
+		s.closeAll()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// prepare compiles the statements the Store runs.
+func (s *Store) prepare(ctx context.Context) error {
+	for _, p := range []struct {
+		dst **sql.Stmt
+		db  *sql.DB
+		q   string
+	}{
+		// Creates the room, or moves its last_id on by the third argument.
+		{&s.reserve, s.w, `
+INSERT INTO rooms (name, created, last_id) VALUES (?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET last_id = rooms.last_id + excluded.last_id
+RETURNING last_id`},
+		{&s.find, s.w, `SELECT id, author, text, time FROM messages WHERE room = ? AND client_id = ?`},
+		{&s.insert, s.w, `
+INSERT INTO messages (room, id, author, text, time, client_id) VALUES (?, ?, ?, ?, ?, ?)`},
+		{&s.setLast, s.w, `UPDATE rooms SET last_id = ? WHERE name = ?`},
+		{&s.history, s.r, `
+SELECT id, author, text, time, client_id FROM messages
+WHERE room = ? AND id < ? ORDER BY id DESC LIMIT ?`},
+		{&s.since, s.r, `
+SELECT id, author, text, time, client_id FROM messages
+WHERE room = ? AND id > ? ORDER BY id LIMIT ?`},
+		{&s.rooms, s.r, `SELECT name, created, last_id FROM rooms ORDER BY name`},
+	} {
+		st, err := p.db.PrepareContext(ctx, p.q)
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", strings.Join(strings.Fields(p.q), " "), err)
+		}
+		*p.dst = st
+	}
+	return nil
+}
+
+// closeAll closes the statements and the databases.
+func (s *Store) closeAll() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{s.reserve, s.find, s.insert, s.setLast, s.history, s.since, s.rooms} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	errs = append(errs, s.r.Close(), s.w.Close())
+	return errors.Join(errs...)
+}
+
+// init checks the writer's settings and migrates the schema.
+func (s *Store) init(ctx context.Context) error {
+	var mode string
+	if err := s.w.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
+		return fmt.Errorf("read journal mode: %w", err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("journal mode is %q, not wal (is the file system local?)", mode)
+	}
+	return migrate(ctx, s.w)
+}
+
+// begin checks that s is open and holds it open until the returned func
+// is called.
+func (s *Store) begin(ctx context.Context, op string) (func(), error) {
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return nil, fmt.Errorf("sqlite: %s: %w", op, store.ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		s.mu.RUnlock()
+		return nil, fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	return s.mu.RUnlock, nil
+}
+
+// Append implements store.Store. It runs one write transaction: it reserves
+// IDs in each room, skips the messages whose ClientID is already stored,
+// inserts the others and commits, which syncs the log to disk.
+func (s *Store) Append(ctx context.Context, msgs []store.Message) (_ []store.Message, err error) {
+	end, err := s.begin(ctx, "append")
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	now := time.Now()
+	out, err := store.Prepare(msgs, now)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: append: %w", err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("sqlite: append %d messages: %w", len(out), err)
+		}
+	}()
+
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	reserve := tx.StmtContext(ctx, s.reserve)
+	find := tx.StmtContext(ctx, s.find)
+	insert := tx.StmtContext(ctx, s.insert)
+	created := store.Timestamp(now).UnixMilli()
+
+	// Reserve as many IDs in each room as it has messages: one upsert per
+	// room creates it or moves its last_id on.
+	counts := make(map[string]int64)
+	var rooms []string
+	for _, m := range out {
+		if counts[m.Room] == 0 {
+			rooms = append(rooms, m.Room)
+		}
+		counts[m.Room]++
+	}
+	next := make(map[string]int64, len(rooms))     // next ID to give
+	reserved := make(map[string]int64, len(rooms)) // last ID reserved
+	for _, room := range rooms {
+		var last int64
+		if err := reserve.QueryRowContext(ctx, room, created, counts[room]).Scan(&last); err != nil {
+			return nil, fmt.Errorf("reserve ids in room %q: %w", room, err)
+		}
+		reserved[room] = last
+		next[room] = last - counts[room] + 1
+	}
+
+	type key struct{ room, clientID string }
+	seen := make(map[key]store.Message)
+	for i := range out {
+		m := &out[i]
+		if m.ClientID != "" {
+			k := key{m.Room, m.ClientID}
+			if prev, ok := seen[k]; ok {
+				*m = prev
+				continue
+			}
+			prev, err := scanMessage(find.QueryRowContext(ctx, m.Room, m.ClientID), m.Room, m.ClientID)
+			switch {
+			case err == nil:
+				*m = prev
+				seen[k] = prev
+				continue
+			case !errors.Is(err, sql.ErrNoRows):
+				return nil, fmt.Errorf("look up client id %q in room %q: %w", m.ClientID, m.Room, err)
+			}
+		}
+		m.ID = next[m.Room]
+		next[m.Room]++
+		if _, err := insert.ExecContext(ctx, m.Room, m.ID, m.Author, m.Text, m.Time.UnixMilli(), m.ClientID); err != nil {
+			return nil, fmt.Errorf("insert message %d of room %q: %w", m.ID, m.Room, err)
+		}
+		if m.ClientID != "" {
+			seen[key{m.Room, m.ClientID}] = *m
+		}
+	}
+
+	// Give back the IDs that duplicates did not use, so that IDs stay
+	// dense.
+	for _, room := range rooms {
+		if last := next[room] - 1; last != reserved[room] {
+			if _, err := tx.StmtContext(ctx, s.setLast).ExecContext(ctx, last, room); err != nil {
+				return nil, fmt.Errorf("update room %q: %w", room, err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	return out, nil
+}
+
+// scanMessage reads the id, author, text and time columns of a message of
+// room with clientID.
+func scanMessage(row interface{ Scan(...any) error }, room, clientID string) (store.Message, error) {
+	m := store.Message{Room: room, ClientID: clientID}
+	var ms int64
+	if err := row.Scan(&m.ID, &m.Author, &m.Text, &ms); err != nil {
+		return store.Message{}, err
+	}
+	m.Time = time.UnixMilli(ms).UTC()
+	return m, nil
+}
+
+// History implements store.Store.
+func (s *Store) History(ctx context.Context, room string, before int64, limit int) ([]store.Message, error) {
+	if before <= 0 {
+		before = 1<<63 - 1
+	}
+	msgs, err := s.query(ctx, "history", room, limit, s.history, room, before, limit)
+	slices.Reverse(msgs)
+	return msgs, err
+}
+
+// Since implements store.Store.
+func (s *Store) Since(ctx context.Context, room string, after int64, limit int) ([]store.Message, error) {
+	return s.query(ctx, "since", room, limit, s.since, room, after, limit)
+}
+
+// query reads up to limit messages of room with q, a statement on the
+// readers.
+func (s *Store) query(ctx context.Context, op, room string, limit int, q *sql.Stmt, args ...any) (_ []store.Message, err error) {
+	end, err := s.begin(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	if limit <= 0 {
+		return []store.Message{}, nil
+	}
+	rows, err := q.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %s of room %q: %w", op, room, err)
+	}
+	defer rows.Close()
+	msgs := make([]store.Message, 0, min(limit, 256))
+	for rows.Next() {
+		m := store.Message{Room: room}
+		var ms int64
+		if err := rows.Scan(&m.ID, &m.Author, &m.Text, &ms, &m.ClientID); err != nil {
+			return nil, fmt.Errorf("sqlite: %s of room %q: %w", op, room, err)
+		}
+		m.Time = time.UnixMilli(ms).UTC()
+		msgs = append(msgs, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: %s of room %q: %w", op, room, err)
+	}
+	return msgs, nil
+}
+
+// CreateRoom implements store.Store.
+func (s *Store) CreateRoom(ctx context.Context, name string) (_ store.Room, err error) {
+	end, err := s.begin(ctx, "create room")
+	if err != nil {
+		return store.Room{}, err
+	}
+	defer end()
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("sqlite: create room %q: %w", name, err)
+		}
+	}()
+	if err := store.ValidateRoomName(name); err != nil {
+		return store.Room{}, err
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return store.Room{}, err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `
+INSERT INTO rooms (name, created, last_id) VALUES (?, ?, 0) ON CONFLICT (name) DO NOTHING`,
+		name, store.Timestamp(time.Now()).UnixMilli()); err != nil {
+		return store.Room{}, err
+	}
+	r := store.Room{Name: name}
+	var ms int64
+	if err := tx.QueryRowContext(ctx, `SELECT created, last_id FROM rooms WHERE name = ?`, name).Scan(&ms, &r.LastID); err != nil {
+		return store.Room{}, err
+	}
+	r.Created = time.UnixMilli(ms).UTC()
+	if err := tx.Commit(); err != nil {
+		return store.Room{}, fmt.Errorf("commit: %w", err)
+	}
+	return r, nil
+}
+
+// Rooms implements store.Store.
+func (s *Store) Rooms(ctx context.Context) (_ []store.Room, err error) {
+	end, err := s.begin(ctx, "rooms")
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("sqlite: list rooms: %w", err)
+		}
+	}()
+	rows, err := s.rooms.QueryContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	rooms := []store.Room{}
+	for rows.Next() {
+		var r store.Room
+		var ms int64
+		if err := rows.Scan(&r.Name, &ms, &r.LastID); err != nil {
+			return nil, err
+		}
+		r.Created = time.UnixMilli(ms).UTC()
+		rooms = append(rooms, r)
+	}
+	return rooms, rows.Err()
+}
+
+// Close implements store.Store: it waits for the calls in progress, then
+// closes the readers and the writer; the last connection to close
+// checkpoints the log into the database file.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if err := s.closeAll(); err != nil {
+		return fmt.Errorf("sqlite: close: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,148 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/internal/store"
+)
+
+// Submitters is the number of concurrent senders in the parallel
+// benchmarks: a busy chat server's worth of clients with a message in
+// flight.
+const Submitters = 64
+
+// Bench runs the throughput benchmarks against the backend f makes, each on
+// a new database. ns/op, B/op and allocs/op are per message, and msgs/s is
+// the rate of messages stored:
+//
+//   - Committer: Submitters goroutines send through a store.Committer, each
+//     waiting for its message to be acknowledged before sending the next, as
+//     a client does; msgs/batch is the mean batch size.
+//   - AppendOne: one goroutine appends 1-message batches, one transaction
+//     per message.
+//   - AppendOneParallel: Submitters goroutines append 1-message batches
+//     directly, without group commit.
+func Bench(b *testing.B, f Factory) {
+	b.Run(fmt.Sprintf("Committer/submitters=%d", Submitters), func(b *testing.B) {
+		benchCommitter(b, f, Submitters)
+	})
+	b.Run("AppendOne", func(b *testing.B) {
+		benchAppendOne(b, f)
+	})
+	b.Run(fmt.Sprintf("AppendOneParallel/submitters=%d", Submitters), func(b *testing.B) {
+		benchAppendParallel(b, f, Submitters)
+	})
+}
+
+// benchRooms is the number of rooms the benchmarks spread messages over.
+const benchRooms = 8
+
+// benchMessage returns the i-th message of a benchmark.
+func benchMessage(i int64) store.Message {
+	return store.Message{
+		Room:   fmt.Sprintf("room-%d", i%benchRooms),
+		Author: "user-" + fmt.Sprint(i%100),
+		Text:   "a typical chat message, about sixty bytes long, no more.",
+	}
+}
+
+// counter is a Store that counts Append calls.
+type counter struct {
+	store.Store
+	appends atomic.Int64
+}
+
+func (c *counter) Append(ctx context.Context, msgs []store.Message) ([]store.Message, error) {
+	c.appends.Add(1)
+	return c.Store.Append(ctx, msgs)
+}
+
+// openBench opens a store on a new database, closed when b's run ends.
+func openBench(b *testing.B, f Factory) store.Store {
+	b.Helper()
+	s := f(b)()
+	b.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			b.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// parallel runs send on n goroutines until b.N messages are sent, and
+// reports msgs/s.
+func parallel(b *testing.B, n int, send func(i int64) error) {
+	b.Helper()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for range n {
+		wg.Go(func() {
+			for {
+				i := next.Add(1)
+				if i > int64(b.N) {
+					return
+				}
+				if err := send(i); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
+}
+
+func benchCommitter(b *testing.B, f Factory, submitters int) {
+	s := &counter{Store: openBench(b, f)}
+	c := store.NewCommitter(s, store.CommitterConfig{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	defer c.Close()
+	var acks sync.Pool
+	acks.New = func() any { return make(chan error, 1) }
+	parallel(b, submitters, func(i int64) error {
+		ack := acks.Get().(chan error)
+		defer acks.Put(ack)
+		c.Submit(benchMessage(i), func(_ store.Message, err error) { ack <- err })
+		return <-ack
+	})
+	if n := s.appends.Load(); n > 0 {
+		b.ReportMetric(float64(b.N)/float64(n), "msgs/batch")
+	}
+}
+
+func benchAppendOne(b *testing.B, f Factory) {
+	s := openBench(b, f)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := range int64(b.N) {
+		if _, err := s.Append(ctx, []store.Message{benchMessage(i)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
+}
+
+func benchAppendParallel(b *testing.B, f Factory, submitters int) {
+	s := openBench(b, f)
+	ctx := context.Background()
+	parallel(b, submitters, func(i int64) error {
+		_, err := s.Append(ctx, []store.Message{benchMessage(i)})
+		return err
+	})
+}
