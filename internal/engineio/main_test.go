@@ -3,7 +3,6 @@ package engineio_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,56 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/sioclient/siotest"
+
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/sioclient"
 	"github.com/parley-chat/parley/internal/sioclient/leaktest"
 )
 
 func TestMain(m *testing.M) { leaktest.Main(m) }
-
-// allModes are the ways a client reaches the server.
-var allModes = []sioclient.Transport{
-	sioclient.TransportWebSocket,
-	sioclient.TransportPolling,
-	sioclient.TransportUpgrade,
-}
-
-// run runs f as a parallel subtest for each mode (all of them when none is
-// given).
-func run(t *testing.T, f func(t *testing.T, mode sioclient.Transport), modes ...sioclient.Transport) {
-	t.Helper()
-	if len(modes) == 0 {
-		modes = allModes
-	}
-	for _, m := range modes {
-		t.Run(string(m), func(t *testing.T) {
-			t.Parallel()
-			f(t, m)
-		})
-	}
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
-// testCtx returns a context that ends with the test, or after 10 s.
-func testCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// discardLogger drops all logs.
-var discardLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // event is what a recorder saw of a session: a message or the close.
 type event struct {
@@ -100,7 +57,7 @@ func newTestServer(t testing.TB, cfg engineio.Config, echo bool) *testServer {
 	t.Helper()
 	ts := &testServer{echo: echo, sessions: make(map[string]*testSession)}
 	if cfg.Logger == nil {
-		cfg.Logger = discardLogger
+		cfg.Logger = siotest.DiscardLogger()
 	}
 	cfg.NewSession = func(s *engineio.Session) engineio.Handler {
 		h := &testSession{srv: ts, s: s, opened: time.Now()}
@@ -157,7 +114,7 @@ func (h *testSession) HandleClose(reason engineio.CloseReason) {
 func (ts *testServer) session(t testing.TB, sid string) *testSession {
 	t.Helper()
 	var h *testSession
-	waitFor(t, "session "+sid, 5*time.Second, func() bool {
+	siotest.WaitFor(t, "session "+sid, 5*time.Second, func() bool {
 		ts.mu.Lock()
 		defer ts.mu.Unlock()
 		h = ts.sessions[sid]
@@ -202,7 +159,7 @@ func (h *testSession) closes() []event {
 // waitClosed waits for HandleClose and checks it came once, with reason.
 func (h *testSession) waitClosed(t *testing.T, reason engineio.CloseReason) event {
 	t.Helper()
-	waitFor(t, "HandleClose", 5*time.Second, func() bool { return len(h.closes()) > 0 })
+	siotest.WaitFor(t, "HandleClose", 5*time.Second, func() bool { return len(h.closes()) > 0 })
 	// Give a second call the time to show up.
 	time.Sleep(10 * time.Millisecond)
 	cl := h.closes()
@@ -232,7 +189,7 @@ func dial(t *testing.T, ctx context.Context, ts *testServer, mode sioclient.Tran
 	t.Cleanup(func() { _ = ec.Close() })
 	if mode == sioclient.TransportUpgrade {
 		s := ts.session(t, ec.SID()).s
-		waitFor(t, "upgrade on the server", 5*time.Second, func() bool { return s.Transport() == "websocket" })
+		siotest.WaitFor(t, "upgrade on the server", 5*time.Second, func() bool { return s.Transport() == "websocket" })
 	}
 	return ec
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/sioclient/siotest"
+
 	"github.com/gorilla/websocket"
 
 	"github.com/parley-chat/parley/internal/engineio"
@@ -48,7 +50,7 @@ func TestDuplicateGET(t *testing.T) {
 	sid := pollHandshake(t, srv)
 	h := srv.session(t, sid)
 	first := pollAsync(t, srv, sid)
-	waitFor(t, "pending poll", 2*time.Second, h.s.PollPending)
+	siotest.WaitFor(t, "pending poll", 2*time.Second, h.s.PollPending)
 	code, body, _ := httpDo(t, "GET", pollURL(srv.URL, sid), "", nil)
 	if code != http.StatusBadRequest || body != `{"code":3,"message":"Bad request"}` {
 		t.Errorf("second GET: %d %s", code, body)
@@ -87,7 +89,7 @@ func TestOverlappingPOST(t *testing.T) {
 	if _, err := pw.Write([]byte("4first")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "first POST being read", 2*time.Second, h.s.PostPending)
+	siotest.WaitFor(t, "first POST being read", 2*time.Second, h.s.PostPending)
 	code, body, _ := httpDo(t, "POST", pollURL(srv.URL, sid), "4second", nil)
 	if code != http.StatusBadRequest || body != `{"code":3,"message":"Bad request"}` {
 		t.Errorf("second POST: %d %s", code, body)

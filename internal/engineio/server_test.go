@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/sioclient/siotest"
+
 	"github.com/gorilla/websocket"
 
 	"github.com/parley-chat/parley/internal/engineio"
@@ -18,8 +20,8 @@ import (
 func TestHandshake(t *testing.T) {
 	cfg := engineio.Config{PingInterval: 300 * time.Millisecond, PingTimeout: 200 * time.Millisecond, MaxPayload: 1234}
 	srv := newTestServer(t, cfg, false)
-	run(t, func(t *testing.T, mode sioclient.Transport) {
-		ec := dial(t, testCtx(t), srv, mode, nil)
+	siotest.Run(t, func(t *testing.T, mode sioclient.Transport) {
+		ec := dial(t, siotest.Context(t), srv, mode, nil)
 		open := ec.Open()
 		var keys map[string]json.RawMessage
 		if err := json.Unmarshal(open.Raw, &keys); err != nil {
@@ -55,7 +57,7 @@ func TestHandshake(t *testing.T) {
 
 func TestHandshakeDefaults(t *testing.T) {
 	srv := newTestServer(t, engineio.Config{}, false)
-	ec := dial(t, testCtx(t), srv, sioclient.TransportPolling, nil)
+	ec := dial(t, siotest.Context(t), srv, sioclient.TransportPolling, nil)
 	open := ec.Open()
 	if open.PingInterval != 25000 || open.PingTimeout != 20000 || open.MaxPayload != 1_000_000 {
 		t.Errorf("open packet %s", open.Raw)
@@ -64,7 +66,7 @@ func TestHandshakeDefaults(t *testing.T) {
 
 func TestHandshakeWithoutWebSocket(t *testing.T) {
 	srv := newTestServer(t, engineio.Config{DisableWebSocket: true}, false)
-	ec := dial(t, testCtx(t), srv, sioclient.TransportPolling, nil)
+	ec := dial(t, siotest.Context(t), srv, sioclient.TransportPolling, nil)
 	if up := ec.Open().Upgrades; len(up) != 0 {
 		t.Errorf("upgrades %v with WebSocket disabled", up)
 	}
@@ -234,9 +236,9 @@ func TestWebSocketOrigin(t *testing.T) {
 
 func TestShutdown(t *testing.T) {
 	srv := newTestServer(t, engineio.Config{}, false)
-	ctx := testCtx(t)
+	ctx := siotest.Context(t)
 	var conns []*sioclient.EngineConn
-	for _, mode := range allModes {
+	for _, mode := range siotest.Transports {
 		for range 2 {
 			conns = append(conns, dial(t, ctx, srv, mode, nil))
 		}

@@ -10,14 +10,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/sioclient/siotest"
+
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/sioclient"
 )
 
 func TestEcho(t *testing.T) {
 	srv := newTestServer(t, engineio.Config{}, true)
-	run(t, func(t *testing.T, mode sioclient.Transport) {
-		ctx := testCtx(t)
+	siotest.Run(t, func(t *testing.T, mode sioclient.Transport) {
+		ctx := siotest.Context(t)
 		ec := dial(t, ctx, srv, mode, nil)
 		msgs := []engineio.Packet{
 			{Type: engineio.PacketMessage, Data: []byte("hello")},
@@ -83,8 +85,8 @@ func TestHeartbeat(t *testing.T) {
 	srv := newTestServer(t, engineio.Config{PingInterval: interval, PingTimeout: timeout}, false)
 
 	t.Run("timeout", func(t *testing.T) {
-		run(t, func(t *testing.T, mode sioclient.Transport) {
-			ctx := testCtx(t)
+		siotest.Run(t, func(t *testing.T, mode sioclient.Transport) {
+			ctx := siotest.Context(t)
 			ec := dial(t, ctx, srv, mode, &sioclient.Options{NoPong: true, ReadControl: true})
 			h := srv.session(t, ec.SID())
 			var pingAt time.Time
@@ -112,8 +114,8 @@ func TestHeartbeat(t *testing.T) {
 		// A pong has to make a round trip within PingTimeout: leave room
 		// for the race detector.
 		srv := newTestServer(t, engineio.Config{PingInterval: interval, PingTimeout: 500 * time.Millisecond}, false)
-		run(t, func(t *testing.T, mode sioclient.Transport) {
-			ctx := testCtx(t)
+		siotest.Run(t, func(t *testing.T, mode sioclient.Transport) {
+			ctx := siotest.Context(t)
 			ec := dial(t, ctx, srv, mode, &sioclient.Options{ReadControl: true})
 			h := srv.session(t, ec.SID())
 			pings := 0
@@ -132,13 +134,13 @@ func TestHeartbeat(t *testing.T) {
 			if err := ec.SendMessage([]byte("still here"), false); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "message", time.Second, func() bool { return len(h.messages()) == 1 })
+			siotest.WaitFor(t, "message", time.Second, func() bool { return len(h.messages()) == 1 })
 		})
 	})
 
 	t.Run("client ping", func(t *testing.T) {
-		run(t, func(t *testing.T, mode sioclient.Transport) {
-			ctx := testCtx(t)
+		siotest.Run(t, func(t *testing.T, mode sioclient.Transport) {
+			ctx := siotest.Context(t)
 			ec := dial(t, ctx, srv, mode, &sioclient.Options{ReadControl: true})
 			if err := ec.Send(engineio.Packet{Type: engineio.PacketPing, Data: []byte("x")}); err != nil {
 				t.Fatal(err)
@@ -159,8 +161,8 @@ func TestHeartbeat(t *testing.T) {
 // TestClientClose checks the reason a close packet from the client gives.
 func TestClientClose(t *testing.T) {
 	srv := newTestServer(t, engineio.Config{}, false)
-	run(t, func(t *testing.T, mode sioclient.Transport) {
-		ec := dial(t, testCtx(t), srv, mode, nil)
+	siotest.Run(t, func(t *testing.T, mode sioclient.Transport) {
+		ec := dial(t, siotest.Context(t), srv, mode, nil)
 		h := srv.session(t, ec.SID())
 		if err := ec.Close(); err != nil {
 			t.Fatal(err)
@@ -198,7 +200,7 @@ func TestTransportDrop(t *testing.T) {
 				resp.Body.Close()
 			}
 		}()
-		waitFor(t, "pending poll", 2*time.Second, h.s.PollPending)
+		siotest.WaitFor(t, "pending poll", 2*time.Second, h.s.PollPending)
 		cancel()
 		<-done
 		h.waitClosed(t, engineio.ReasonTransportClose)
@@ -209,8 +211,8 @@ func TestTransportDrop(t *testing.T) {
 // closes.
 func TestSessionClose(t *testing.T) {
 	srv := newTestServer(t, engineio.Config{}, false)
-	run(t, func(t *testing.T, mode sioclient.Transport) {
-		ctx := testCtx(t)
+	siotest.Run(t, func(t *testing.T, mode sioclient.Transport) {
+		ctx := siotest.Context(t)
 		ec := dial(t, ctx, srv, mode, nil)
 		h := srv.session(t, ec.SID())
 		var want []string
@@ -234,7 +236,7 @@ func TestSessionClose(t *testing.T) {
 			t.Errorf("after the queue: %v %q, want ErrServerClosed", err, p.Data)
 		}
 		h.waitClosed(t, engineio.ReasonForcedClose)
-		waitFor(t, "session removed", 2*time.Second, func() bool { return srv.SessionCount() == 0 })
+		siotest.WaitFor(t, "session removed", 2*time.Second, func() bool { return srv.SessionCount() == 0 })
 	}, sioclient.TransportWebSocket, sioclient.TransportPolling)
 }
 
@@ -243,10 +245,10 @@ func TestSessionClose(t *testing.T) {
 func TestSlowConsumer(t *testing.T) {
 	const maxQueue = 64 << 10
 	srv := newTestServer(t, engineio.Config{MaxQueueBytes: maxQueue}, false)
-	ctx := testCtx(t)
+	ctx := siotest.Context(t)
 
 	var healthy []*sioclient.EngineConn
-	for _, mode := range allModes {
+	for _, mode := range siotest.Transports {
 		healthy = append(healthy, dial(t, ctx, srv, mode, nil))
 	}
 

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/sioclient/siotest"
+
 	"github.com/gorilla/websocket"
 
 	"github.com/parley-chat/parley/internal/engineio"
@@ -38,7 +40,7 @@ func probeByHand(t *testing.T, srv *testServer) (*websocket.Conn, *testSession) 
 	sid := pollHandshake(t, srv)
 	h := srv.session(t, sid)
 	pending := pollAsync(t, srv, sid)
-	waitFor(t, "pending poll", 2*time.Second, h.s.PollPending)
+	siotest.WaitFor(t, "pending poll", 2*time.Second, h.s.PollPending)
 
 	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "?EIO=4&transport=websocket&sid=" + sid
 	ws, _, err := websocket.DefaultDialer.Dial(url, nil)
@@ -118,7 +120,7 @@ func TestUpgrade(t *testing.T) {
 	if err := ws.WriteMessage(websocket.TextMessage, []byte("4after")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "message over WebSocket", 2*time.Second, func() bool { return len(h.messages()) == 2 })
+	siotest.WaitFor(t, "message over WebSocket", 2*time.Second, func() bool { return len(h.messages()) == 2 })
 	if m := h.messages(); m[0].data != "during" || m[1].data != "after" {
 		t.Errorf("messages %+v", m)
 	}
@@ -132,7 +134,7 @@ func TestUpgrade(t *testing.T) {
 func TestUpgradeStream(t *testing.T) {
 	const n = 300
 	srv := newTestServer(t, engineio.Config{}, false)
-	ctx := testCtx(t)
+	ctx := siotest.Context(t)
 	ec := dial(t, ctx, srv, sioclient.TransportPolling, nil)
 	h := srv.session(t, ec.SID())
 
@@ -172,7 +174,7 @@ func TestUpgradeStream(t *testing.T) {
 			t.Fatalf("client received %q, want %d", p.Data, i)
 		}
 	}
-	waitFor(t, "client messages", 5*time.Second, func() bool { return len(h.messages()) >= n })
+	siotest.WaitFor(t, "client messages", 5*time.Second, func() bool { return len(h.messages()) >= n })
 	for i, m := range h.messages() {
 		if m.data != strconv.Itoa(i) {
 			t.Fatalf("server received %q at %d", m.data, i)
@@ -231,7 +233,7 @@ func TestUpgradeFails(t *testing.T) {
 // without harm to the first.
 func TestUpgradeTwice(t *testing.T) {
 	srv := newTestServer(t, engineio.Config{}, true)
-	ctx := testCtx(t)
+	ctx := siotest.Context(t)
 	for _, mode := range []sioclient.Transport{sioclient.TransportWebSocket, sioclient.TransportUpgrade} {
 		t.Run(string(mode), func(t *testing.T) {
 			ec := dial(t, ctx, srv, mode, nil)
@@ -273,7 +275,7 @@ func TestCloseDuringUpgrade(t *testing.T) {
 					defer cancel()
 					shut <- srv.Shutdown(ctx)
 				}()
-				waitFor(t, "close", 2*time.Second, func() bool { return len(h.closes()) > 0 })
+				siotest.WaitFor(t, "close", 2*time.Second, func() bool { return len(h.closes()) > 0 })
 			}
 			if err := ws.WriteMessage(websocket.TextMessage, []byte("5")); err != nil {
 				t.Fatal(err)
@@ -290,7 +292,7 @@ func TestCloseDuringUpgrade(t *testing.T) {
 			if strings.Join(got, " ") != "4bye 1" {
 				t.Errorf("after the upgrade packet: %q, want the queue then a close packet", got)
 			}
-			waitFor(t, "session removed", 2*time.Second, func() bool { return srv.SessionCount() == 0 })
+			siotest.WaitFor(t, "session removed", 2*time.Second, func() bool { return srv.SessionCount() == 0 })
 			if how == "Shutdown" {
 				if err := <-shut; err != nil {
 					t.Errorf("Shutdown: %v", err)

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/sioclient/siotest"
+
 	"github.com/gorilla/websocket"
 
 	"github.com/parley-chat/parley/internal/engineio"
@@ -45,7 +47,7 @@ func newSink(b *testing.B, n int) *sink {
 	}
 	srv := socketio.NewServer(socketio.Config{
 		Engine: engineio.Config{PingInterval: time.Hour, PingTimeout: time.Hour},
-		Logger: discardLogger,
+		Logger: siotest.DiscardLogger(),
 	})
 	hs := httptest.NewServer(srv)
 	s := &sink{srv: srv, reached: make(chan struct{}, 1)}

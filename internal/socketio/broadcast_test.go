@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/sioclient/siotest"
+
 	"github.com/parley-chat/parley/internal/sioclient"
 	"github.com/parley-chat/parley/internal/socketio"
 )
@@ -17,7 +19,7 @@ type member struct {
 }
 
 func TestRooms(t *testing.T) {
-	run(t, func(t *testing.T, mode sioclient.Transport) {
+	siotest.Run(t, func(t *testing.T, mode sioclient.Transport) {
 		srv := newTestServer(t, socketio.Config{})
 		nsp := srv.Of("/")
 		// a in r1; b in r1 and r2; c in r2; d in none.
@@ -81,7 +83,7 @@ func TestRooms(t *testing.T) {
 		}
 		// A disconnected socket leaves its rooms.
 		_ = members["c"].so.Disconnect()
-		waitFor(t, "c gone", 5*time.Second, func() bool { return !members["c"].ss.Connected() })
+		siotest.WaitFor(t, "c gone", 5*time.Second, func() bool { return !members["c"].ss.Connected() })
 		if got := len(nsp.To("r2").Sockets()); got != 1 {
 			t.Errorf("%d sockets in r2 after c left, want 1", got)
 		}

@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/parley-chat/parley/internal/sioclient/siotest"
 
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/sioclient"
@@ -19,46 +19,6 @@ import (
 )
 
 func TestMain(m *testing.M) { leaktest.Main(m) }
-
-var allModes = []sioclient.Transport{
-	sioclient.TransportWebSocket,
-	sioclient.TransportPolling,
-	sioclient.TransportUpgrade,
-}
-
-// run runs f as a parallel subtest for each mode (all when none is given).
-func run(t *testing.T, f func(t *testing.T, mode sioclient.Transport), modes ...sioclient.Transport) {
-	t.Helper()
-	if len(modes) == 0 {
-		modes = allModes
-	}
-	for _, m := range modes {
-		t.Run(string(m), func(t *testing.T) {
-			t.Parallel()
-			f(t, m)
-		})
-	}
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
-func testCtx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-var discardLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // testServer is a Socket.IO server over httptest, shut down at the end of
 // the test after the test's own cleanups.
@@ -70,7 +30,7 @@ type testServer struct {
 func newTestServer(t testing.TB, cfg socketio.Config) *testServer {
 	t.Helper()
 	if cfg.Logger == nil {
-		cfg.Logger = discardLogger
+		cfg.Logger = siotest.DiscardLogger()
 	}
 	srv := socketio.NewServer(cfg)
 	hs := httptest.NewServer(srv)
@@ -93,7 +53,7 @@ func (ts *testServer) dial(t testing.TB, mode sioclient.Transport, opts *sioclie
 		o = *opts
 	}
 	o.Transport = mode
-	c, err := sioclient.Dial(testCtx(t), ts.URL, &o)
+	c, err := sioclient.Dial(siotest.Context(t), ts.URL, &o)
 	if err != nil {
 		t.Fatalf("dial %s: %v", mode, err)
 	}
@@ -105,17 +65,17 @@ func (ts *testServer) dial(t testing.TB, mode sioclient.Transport, opts *sioclie
 // side. In upgrade mode it waits for the server to see the upgrade.
 func (ts *testServer) connect(t testing.TB, c *sioclient.Client, nsp string, auth any) (*sioclient.Socket, *socketio.Socket) {
 	t.Helper()
-	so, err := c.Connect(testCtx(t), nsp, auth)
+	so, err := c.Connect(siotest.Context(t), nsp, auth)
 	if err != nil {
 		t.Fatalf("connect %s: %v", nsp, err)
 	}
 	var ss *socketio.Socket
-	waitFor(t, "server socket", 5*time.Second, func() bool {
+	siotest.WaitFor(t, "server socket", 5*time.Second, func() bool {
 		ss = ts.Of(nsp).Socket(so.ID())
 		return ss != nil
 	})
 	if c.Engine().Transport() == sioclient.TransportWebSocket {
-		waitFor(t, "upgrade on the server", 5*time.Second, func() bool { return ss.Transport() == "websocket" })
+		siotest.WaitFor(t, "upgrade on the server", 5*time.Second, func() bool { return ss.Transport() == "websocket" })
 	}
 	return so, ss
 }
@@ -170,7 +130,7 @@ func (r *serverEvents) add(e *socketio.Event) {
 func (r *serverEvents) wait(t testing.TB, n int) []*socketio.Event {
 	t.Helper()
 	var got []*socketio.Event
-	waitFor(t, "server events", 5*time.Second, func() bool {
+	siotest.WaitFor(t, "server events", 5*time.Second, func() bool {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		got = append([]*socketio.Event(nil), r.events...)
@@ -194,7 +154,7 @@ func TestConnect(t *testing.T) {
 			connected[so.ID()] = seen{so.Namespace().Name(), string(so.Handshake().Auth)}
 		})
 	}
-	run(t, func(t *testing.T, mode sioclient.Transport) {
+	siotest.Run(t, func(t *testing.T, mode sioclient.Transport) {
 		c := srv.dial(t, mode, nil)
 		main, mainSrv := srv.connect(t, c, "/", nil)
 		custom, customSrv := srv.connect(t, c, "/custom", map[string]string{"token": "abc"})
@@ -202,7 +162,7 @@ func TestConnect(t *testing.T) {
 			t.Errorf("socket ids %q and %q", main.ID(), custom.ID())
 		}
 		var got []seen
-		waitFor(t, "connection handlers", 5*time.Second, func() bool {
+		siotest.WaitFor(t, "connection handlers", 5*time.Second, func() bool {
 			mu.Lock()
 			defer mu.Unlock()
 			got = []seen{connected[main.ID()], connected[custom.ID()]}
@@ -222,7 +182,7 @@ func TestConnect(t *testing.T) {
 		if err := custom.Disconnect(); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "custom socket gone", 2*time.Second, func() bool { return !customSrv.Connected() })
+		siotest.WaitFor(t, "custom socket gone", 2*time.Second, func() bool { return !customSrv.Connected() })
 		if !mainSrv.Connected() || !main.Connected() {
 			t.Error("leaving /custom disconnected /")
 		}
@@ -233,8 +193,8 @@ func TestConnect(t *testing.T) {
 
 func TestInvalidNamespace(t *testing.T) {
 	srv := newTestServer(t, socketio.Config{})
-	run(t, func(t *testing.T, mode sioclient.Transport) {
-		ctx := testCtx(t)
+	siotest.Run(t, func(t *testing.T, mode sioclient.Transport) {
+		ctx := siotest.Context(t)
 		ec, err := sioclient.DialEngine(ctx, srv.URL, &sioclient.Options{Transport: mode})
 		if err != nil {
 			t.Fatal(err)
@@ -294,9 +254,9 @@ func TestMiddleware(t *testing.T) {
 	nsp.OnConnection(func(so *socketio.Socket) { tokens <- so.Data() })
 
 	t.Run("connect", func(t *testing.T) {
-		run(t, func(t *testing.T, mode sioclient.Transport) {
+		siotest.Run(t, func(t *testing.T, mode sioclient.Transport) {
 			c := srv.dial(t, mode, nil)
-			ctx := testCtx(t)
+			ctx := siotest.Context(t)
 			_, err := c.Connect(ctx, "/private", map[string]string{})
 			var ce *sioclient.ConnectError
 			if !errors.As(err, &ce) || ce.Message != "not authorized" || string(ce.Data) != `{"code":42}` {
@@ -340,8 +300,8 @@ func dataOf(ce *sioclient.ConnectError) string {
 func TestConnectTimeout(t *testing.T) {
 	const timeout = 100 * time.Millisecond
 	srv := newTestServer(t, socketio.Config{ConnectTimeout: timeout})
-	run(t, func(t *testing.T, mode sioclient.Transport) {
-		ctx := testCtx(t)
+	siotest.Run(t, func(t *testing.T, mode sioclient.Transport) {
+		ctx := siotest.Context(t)
 		start := time.Now()
 		idle, err := sioclient.DialEngine(ctx, srv.URL, &sioclient.Options{Transport: mode})
 		if err != nil {
@@ -378,12 +338,12 @@ func TestShutdown(t *testing.T) {
 		so.OnDisconnect(func(_ *socketio.Socket, r socketio.DisconnectReason) { reasons <- r })
 	})
 	var socks []*sioclient.Socket
-	for _, mode := range allModes {
+	for _, mode := range siotest.Transports {
 		c := srv.dial(t, mode, nil)
 		so, _ := srv.connect(t, c, "/", nil)
 		socks = append(socks, so)
 	}
-	if err := srv.Shutdown(testCtx(t)); err != nil {
+	if err := srv.Shutdown(siotest.Context(t)); err != nil {
 		t.Fatal(err)
 	}
 	if n := srv.ConnectionCount(); n != 0 {
@@ -418,7 +378,7 @@ func (c *chanMap) get(key string) chan socketio.DisconnectReason {
 }
 
 func contextWithTimeout(t testing.TB, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(testCtx(t), d)
+	return context.WithTimeout(siotest.Context(t), d)
 }
 
 // recorderOf returns the serverEvents an OnConnection handler attached to
@@ -426,7 +386,7 @@ func contextWithTimeout(t testing.TB, d time.Duration) (context.Context, context
 func recorderOf(t testing.TB, ss *socketio.Socket) *serverEvents {
 	t.Helper()
 	var r *serverEvents
-	waitFor(t, "connection handler", 5*time.Second, func() bool {
+	siotest.WaitFor(t, "connection handler", 5*time.Second, func() bool {
 		r, _ = ss.Data().(*serverEvents)
 		return r != nil
 	})

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/sioclient/siotest"
+
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/sioclient"
 	"github.com/parley-chat/parley/internal/socketio"
@@ -41,13 +43,13 @@ func TestEvents(t *testing.T) {
 		})
 		so.OnAny(func(so *socketio.Socket, e *socketio.Event) { got.add(e) })
 	})
-	run(t, func(t *testing.T, mode sioclient.Transport) {
+	siotest.Run(t, func(t *testing.T, mode sioclient.Transport) {
 		c := srv.dial(t, mode, nil)
 		so := c.Socket("/")
 		in := record(so)
 		so, ss := srv.connect(t, c, "/", nil)
 		got := recorderOf(t, ss)
-		ctx := testCtx(t)
+		ctx := siotest.Context(t)
 
 		if err := so.Emit("chat", map[string]any{"text": "hi <b>", "n": 1.5}); err != nil {
 			t.Fatal(err)
@@ -84,7 +86,7 @@ func TestEvents(t *testing.T) {
 
 func TestServerEmitWithAck(t *testing.T) {
 	srv := newTestServer(t, socketio.Config{})
-	run(t, func(t *testing.T, mode sioclient.Transport) {
+	siotest.Run(t, func(t *testing.T, mode sioclient.Transport) {
 		c := srv.dial(t, mode, nil)
 		so := c.Socket("/")
 		so.On("question", func(e *sioclient.Event) {
@@ -184,13 +186,13 @@ func TestBinary(t *testing.T) {
 			})
 		})
 	})
-	run(t, func(t *testing.T, mode sioclient.Transport) {
+	siotest.Run(t, func(t *testing.T, mode sioclient.Transport) {
 		c := srv.dial(t, mode, nil)
 		so := c.Socket("/")
 		in := record(so)
 		so, ss := srv.connect(t, c, "/", nil)
 		got := recorderOf(t, ss)
-		ctx := testCtx(t)
+		ctx := siotest.Context(t)
 
 		big := bytes.Repeat([]byte{0xab}, 100_000)
 		reply, err := so.EmitWithAck(ctx, "upload", []byte{0, 1}, map[string]any{"blob": big, "list": []any{[]byte("x"), 7}})
@@ -286,10 +288,10 @@ func TestDisconnectReasons(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			run(t, func(t *testing.T, mode sioclient.Transport) {
+			siotest.Run(t, func(t *testing.T, mode sioclient.Transport) {
 				c := srv.dial(t, mode, tt.opts)
 				so, ss := srv.connect(t, c, "/", nil)
-				waitFor(t, "connection handler", 5*time.Second, func() bool { return ss.Data() != nil })
+				siotest.WaitFor(t, "connection handler", 5*time.Second, func() bool { return ss.Data() != nil })
 				ch := mu.get(ss.ID())
 				tt.do(t, c, so, ss)
 				select {
@@ -327,8 +329,8 @@ func TestHandlerPanic(t *testing.T) {
 		so.On("boom", func(*socketio.Socket, *socketio.Event) { panic("boom") })
 		so.On("echo", func(_ *socketio.Socket, e *socketio.Event) { _ = e.AckRaw(e.Args, nil) })
 	})
-	run(t, func(t *testing.T, mode sioclient.Transport) {
-		ctx := testCtx(t)
+	siotest.Run(t, func(t *testing.T, mode sioclient.Transport) {
+		ctx := siotest.Context(t)
 		victim := srv.dial(t, mode, nil)
 		bystander := srv.dial(t, mode, nil)
 		vs, _ := srv.connect(t, victim, "/", nil)
@@ -367,7 +369,7 @@ func TestInvalidPackets(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			run(t, func(t *testing.T, mode sioclient.Transport) {
+			siotest.Run(t, func(t *testing.T, mode sioclient.Transport) {
 				c := srv.dial(t, mode, nil)
 				so, _ := srv.connect(t, c, "/", nil)
 				for _, m := range tt.msgs {
