@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"reflect"
 	"runtime"
 	"slices"
@@ -21,13 +19,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/sioclient/leaktest"
 	"github.com/parley-chat/parley/internal/socketio"
+	"github.com/parley-chat/parley/internal/testjs"
 )
 
 // Environment variables.
 const (
-	// envRequireNode=1 turns a missing node or node_modules into a failure.
-	envRequireNode = "PARLEY_REQUIRE_NODE"
 	// envDebug=1 logs the server at debug level.
 	envDebug = "PARLEY_INTEROP_DEBUG"
 )
@@ -38,8 +36,6 @@ const (
 	// observeTimeout bounds the wait for what the Go handlers record after
 	// node has exited (closes travel a little behind the test's end).
 	observeTimeout = 3 * time.Second
-	// minNodeMajor is the oldest Node.js the test file is written for.
-	minNodeMajor = 20
 )
 
 // modes are the client transport configurations of interop.test.mjs.
@@ -105,113 +101,24 @@ const (
 	keyErrors     = "errors"     // handler failures, as strings
 )
 
-func TestMain(m *testing.M) {
-	before := runtime.NumGoroutine()
-	code := m.Run()
-	if code == 0 {
-		if err := checkGoroutines(before, 5*time.Second); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// checkGoroutines waits for the goroutine count to drop back to before.
-func checkGoroutines(before int, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		n := runtime.NumGoroutine()
-		if n <= before {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			return fmt.Errorf("leaked goroutines: %d, was %d:\n%s", n, before, buf)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+func TestMain(m *testing.M) { leaktest.Main(m) }
 
 // TestOfficialClient runs test/js/interop.test.mjs against a parley server
 // once per transport mode, then checks what the Go handlers received.
 func TestOfficialClient(t *testing.T) {
-	node, root := findNode(t)
+	testjs.RequireNode(t)
 	for _, mode := range modes {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
 			url, rec := startServer(t)
-			runNode(t, node, root, url, mode)
+			testjs.Run(t, nodeTimeout, "interop.test.mjs",
+				"PARLEY_URL="+url,
+				"PARLEY_TRANSPORT="+mode,
+				"PARLEY_DEADLINE_MS="+strconv.FormatInt((nodeTimeout-5*time.Second).Milliseconds(), 10),
+				"NO_COLOR=1")
 			checkObserved(t, rec, mode)
 		})
 	}
-}
-
-// findNode returns the node binary and the repository root, or skips (or
-// fails, with PARLEY_REQUIRE_NODE=1) when they cannot run the test.
-func findNode(t *testing.T) (node, root string) {
-	t.Helper()
-	unavailable := func(format string, args ...any) {
-		t.Helper()
-		msg := fmt.Sprintf(format, args...)
-		if os.Getenv(envRequireNode) == "1" {
-			t.Fatalf("%s (%s=1 requires the interop test)", msg, envRequireNode)
-		}
-		t.Skipf("skipping the official-client interop test: %s (set %s=1 to fail instead)", msg, envRequireNode)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		unavailable("node is not on PATH")
-	}
-	root, err = filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := filepath.Join(root, "test", "js", "node_modules", "socket.io-client", "package.json")
-	if _, err := os.Stat(client); err != nil {
-		unavailable("test/js/node_modules is missing socket.io-client (run `npm ci` in test/js)")
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, node, "--version").Output()
-	if err != nil {
-		unavailable("node --version: %v", err)
-	}
-	v := strings.TrimPrefix(strings.TrimSpace(string(out)), "v")
-	major, _ := strconv.Atoi(strings.Split(v, ".")[0])
-	if major < minNodeMajor {
-		unavailable("node %s is older than %d", v, minNodeMajor)
-	}
-	return node, root
-}
-
-// runNode runs the node test file for one mode against url, failing with
-// node's output if it fails.
-func runNode(t *testing.T, node, root, url, mode string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), nodeTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", filepath.Join("test", "js", "interop.test.mjs"))
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(),
-		"PARLEY_URL="+url,
-		"PARLEY_TRANSPORT="+mode,
-		"PARLEY_DEADLINE_MS="+strconv.FormatInt((nodeTimeout-5*time.Second).Milliseconds(), 10),
-		"NO_COLOR=1",
-	)
-	// node --test runs the file in a child process that may hold the
-	// output pipe open after node itself is killed.
-	cmd.WaitDelay = 5 * time.Second
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	if ctx.Err() != nil {
-		t.Fatalf("node --test did not finish within %v:\n%s", nodeTimeout, out)
-	}
-	if err != nil {
-		t.Fatalf("node --test failed (%v):\n%s", err, out)
-	}
-	t.Logf("node --test, %s, %v:\n%s", mode, time.Since(start).Round(time.Millisecond), out)
 }
 
 // startServer starts a parley server with the test handlers on a loopback
