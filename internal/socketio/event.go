@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -33,6 +34,44 @@ func (m *Message) Bind(i int, v any) error {
 		return fmt.Errorf("%w: argument %d: %v", ErrArgument, i, err)
 	}
 	return nil
+}
+
+// Decode returns argument i as plain Go values, as encoding/json decodes
+// into an any, with two differences: numbers are json.Numbers, so that none
+// loses precision, and binary arguments, at any depth, are []byte.
+func (m *Message) Decode(i int) (any, error) {
+	if i < 0 || i >= len(m.Args) {
+		return nil, fmt.Errorf("%w: no argument %d", ErrArgument, i)
+	}
+	dec := json.NewDecoder(bytes.NewReader(m.Args[i]))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("%w: argument %d: %v", ErrArgument, i, err)
+	}
+	return m.resolve(v), nil
+}
+
+// resolve replaces the binary placeholders in v by their attachments.
+func (m *Message) resolve(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		if len(v) == 2 && v["_placeholder"] == true {
+			if n, ok := v["num"].(json.Number); ok {
+				if i, err := n.Int64(); err == nil && i >= 0 && i < int64(len(m.Attachments)) {
+					return m.Attachments[i]
+				}
+			}
+		}
+		for k, e := range v {
+			v[k] = m.resolve(e)
+		}
+	case []any:
+		for k, e := range v {
+			v[k] = m.resolve(e)
+		}
+	}
+	return v
 }
 
 // String returns argument i when it is a JSON string.

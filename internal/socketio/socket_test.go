@@ -387,3 +387,38 @@ func TestInvalidPackets(t *testing.T) {
 		})
 	}
 }
+
+func TestMessageDecode(t *testing.T) {
+	m := &socketio.Message{
+		Args: []json.RawMessage{
+			json.RawMessage(`{"data":{"_placeholder":true,"num":1},"n":12345678901234567890,"list":[{"_placeholder":true,"num":0},"x"]}`),
+			json.RawMessage(`{"_placeholder":true,"num":7}`),
+		},
+		Attachments: [][]byte{{1}, {2, 3}},
+	}
+	v, err := m.Decode(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := v.(map[string]any)
+	if b, ok := got["data"].([]byte); !ok || string(b) != "\x02\x03" {
+		t.Errorf("data = %#v, want the second attachment", got["data"])
+	}
+	if n, ok := got["n"].(json.Number); !ok || n.String() != "12345678901234567890" {
+		t.Errorf("n = %#v, want the exact number", got["n"])
+	}
+	if b, ok := got["list"].([]any)[0].([]byte); !ok || string(b) != "\x01" {
+		t.Errorf("list[0] = %#v, want the first attachment", got["list"])
+	}
+	// A placeholder pointing past the attachments stays as it was.
+	v, err = m.Decode(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := v.(map[string]any); !ok {
+		t.Errorf("out-of-range placeholder = %#v, want the object", v)
+	}
+	if _, err := m.Decode(2); err == nil {
+		t.Error("Decode(2) of 2 arguments: no error")
+	}
+}
