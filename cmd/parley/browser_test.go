@@ -92,3 +92,12 @@ func tutorialFixture(t *testing.T, serverURL string) http.Handler {
 		_, _ = w.Write([]byte(strings.ReplaceAll(string(body), "http://localhost:3000", serverURL)))
 	})
 }
+
+// TestBrowserRooms drives rooms, history after a reload, scrollback,
+// presence, typing and reconnection without loss through the page in
+// headless Chromium (test/js/browser-rooms.mjs).
+func TestBrowserRooms(t *testing.T) {
+	testjs.RequireBrowser(t)
+	ts := newTestApp(t, config{})
+	testjs.Run(t, 3*time.Minute, "browser-rooms.mjs", "PARLEY_URL="+ts.URL, "PARLEY_SHOTS="+t.TempDir())
+}

@@ -9,8 +9,9 @@
 // store) before they are broadcast and acknowledged, and are broadcast in
 // the order of their ids.
 //
-// Lock order: Chat.mu, then session.mu. Chat.mu is held while delivering a
-// room's history and its live messages (so that a joining socket misses
-// none and gets none twice), never while waiting on the network or on the
-// store's writer.
+// Lock order: a room's deliverMu, then session.mu, then Chat.mu. deliverMu
+// is held while delivering the room's history and its live messages (so
+// that a joining socket misses none and gets none twice): over a read of
+// the store, but never while waiting on the network or on the store's
+// writer.
 package chat

@@ -117,6 +117,21 @@ func (c *Chat) onNewUser(so *socketio.Socket, s *session, e *socketio.Event, rep
 	} else {
 		c.log.Info("user joined", "name", name, "sid", so.ID())
 		users, err = c.enter(so, p, DefaultRoom, 0)
+		if err != nil {
+			// Nobody heard of p: let the name go, so that the client can
+			// try again, unless a returning client took p over meanwhile.
+			c.mu.Lock()
+			mine := c.people[p.key] == p && p.so == so
+			if mine {
+				delete(c.people, p.key)
+			}
+			c.mu.Unlock()
+			if mine {
+				s.mu.Lock()
+				s.p = nil
+				s.mu.Unlock()
+			}
+		}
 	}
 	if err != nil {
 		reply(nil, err)

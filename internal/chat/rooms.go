@@ -92,6 +92,11 @@ func (c *Chat) listenRoom(so *socketio.Socket, r *room, since int64) error {
 	r.deliverMu.Lock()
 	defer r.deliverMu.Unlock()
 	if slices.Contains(so.Rooms(), r.key) {
+		// Already listening: a client that says what it last saw still gets
+		// what came after (it drops what it already has, by id).
+		if since > 0 {
+			return c.sendHistory(so, r, since)
+		}
 		return nil
 	}
 	if err := c.sendHistory(so, r, since); err != nil {
@@ -136,9 +141,15 @@ func (c *Chat) sendHistory(so *socketio.Socket, r *room, since int64) error {
 		msgs []store.Message
 		err  error
 	)
-	if since > 0 {
+	switch {
+	case since > 0 && r.lastID-since > maxCatchUp:
+		// Too much was missed to send it all: send the latest, so that
+		// there is no hole between them and the live messages that follow;
+		// the client pages back for the rest with history requests.
+		msgs, err = c.store.History(ctx, r.name, r.lastID+1, maxCatchUp)
+	case since > 0:
 		msgs, err = c.store.Since(ctx, r.name, since, maxCatchUp)
-	} else {
+	default:
 		msgs, err = c.store.History(ctx, r.name, r.lastID+1, c.cfg.HistoryLimit)
 	}
 	if err != nil {
