@@ -421,3 +421,33 @@ func TestOnline(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestClientIDsArePerAuthor checks that two people who happen to pick the
+// same clientId send two messages, while one person's retry stays one.
+func TestClientIDsArePerAuthor(t *testing.T) {
+	ts := newServer(t, chat.Config{})
+	alice := join(t, ts, sioclient.TransportWebSocket, "Alice")
+	bob := join(t, ts, sioclient.TransportWebSocket, "Bob")
+	carol := join(t, ts, sioclient.TransportWebSocket, "Carol")
+	type sent struct {
+		OK bool  `json:"ok"`
+		ID int64 `json:"id"`
+	}
+	var a, a2, b sent
+	opts := map[string]string{"clientId": "1"}
+	alice.ack(&a, chat.EventSendChatMessage, "from alice", opts)
+	alice.ack(&a2, chat.EventSendChatMessage, "from alice", opts) // a retry
+	bob.ack(&b, chat.EventSendChatMessage, "from bob", opts)
+	if !a.OK || !b.OK || a2.ID != a.ID || b.ID == a.ID {
+		t.Fatalf("acks alice %+v, retry %+v, bob %+v: want the retry to keep alice's id and bob a new one", a, a2, b)
+	}
+	got := carol.waitFor(chat.EventChatMessage, 2)
+	carol.sync()
+	if got = carol.got(chat.EventChatMessage); len(got) != 2 {
+		t.Fatalf("carol got %d messages, want 2", len(got))
+	}
+	var m chat.ChatMessage
+	if err := json.Unmarshal(got[1].args[0], &m); err != nil || m.ClientID != "1" || m.Name != "Bob" {
+		t.Errorf("bob's message %s: want clientId \"1\" as he sent it", got[1].args[0])
+	}
+}

@@ -27,7 +27,22 @@ type ChatMessage struct {
 }
 
 func wireMessage(m store.Message) ChatMessage {
-	return ChatMessage{Name: m.Author, Message: m.Text, Room: m.Room, ID: m.ID, Time: m.Time.UnixMilli(), ClientID: m.ClientID}
+	return ChatMessage{Name: m.Author, Message: m.Text, Room: m.Room, ID: m.ID, Time: m.Time.UnixMilli(), ClientID: clientIDOf(m)}
+}
+
+// storedClientID is the id a message's retries share in the store, which
+// keeps one message per id and room: the author's name and the id the
+// client gave, so that two people's ids never collide.
+func storedClientID(author, clientID string) string {
+	if clientID == "" {
+		return ""
+	}
+	return author + "|" + clientID
+}
+
+// clientIDOf returns the id the client gave m.
+func clientIDOf(m store.Message) string {
+	return strings.TrimPrefix(m.ClientID, m.Author+"|")
 }
 
 // sendOptions is the optional second argument of send-chat-message.
@@ -83,7 +98,7 @@ func (c *Chat) onSendChatMessage(so *socketio.Socket, s *session, e *socketio.Ev
 		reply(nil, ErrNotInRoom)
 		return
 	}
-	m := store.Message{Room: r.name, Author: p.name, Text: text, ClientID: opts.ClientID}
+	m := store.Message{Room: r.name, Author: p.name, Text: text, ClientID: storedClientID(p.name, opts.ClientID)}
 	c.committer.Submit(m, func(m store.Message, err error) {
 		if err != nil {
 			c.log.Error("storing message", "room", r.name, "err", err)
@@ -125,8 +140,11 @@ func (c *Chat) onHistory(so *socketio.Socket, s *session, e *socketio.Event, rep
 		reply(nil, ErrBadRequest)
 		return
 	}
-	if req.Limit <= 0 || req.Limit > MaxHistoryLimit {
+	switch {
+	case req.Limit <= 0:
 		req.Limit = c.cfg.HistoryLimit
+	case req.Limit > MaxHistoryLimit:
+		req.Limit = MaxHistoryLimit
 	}
 	c.mu.Lock()
 	_, in := p.rooms[req.Room]

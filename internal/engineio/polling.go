@@ -57,9 +57,10 @@ func (srv *Server) servePoll(w http.ResponseWriter, r *http.Request, s *Session)
 		select {
 		case <-s.pollNotify:
 		case <-r.Context().Done():
-			// The client gave up its poll: the reference server closes
-			// the session.
-			s.closeWith(ReasonTransportClose, PacketNoop, false)
+			// The poll was cut before it was answered: like the reference
+			// server ("poll connection closed prematurely"), the session
+			// ends with a transport error.
+			s.closeWith(ReasonTransportError, PacketNoop, false)
 			return
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/parley-chat/parley/internal/sioclient/siotest"
 
 	"github.com/parley-chat/parley/internal/engineio"
@@ -175,17 +177,25 @@ func TestClientClose(t *testing.T) {
 }
 
 // TestTransportDrop checks the reason for a connection that goes away
-// without a close packet.
+// without a close packet: a WebSocket closed with a close frame closed its
+// transport; one that vanished without, or a poll cut short, is a
+// transport error.
 func TestTransportDrop(t *testing.T) {
 	srv := newTestServer(t, engineio.Config{}, false)
+	t.Run("websocket close frame", func(t *testing.T) {
+		ws, h := dialRawWebSocket(t, srv)
+		_ = ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+		h.waitClosed(t, engineio.ReasonTransportClose)
+		_ = ws.Close()
+	})
 	t.Run("websocket", func(t *testing.T) {
 		ws, h := dialRawWebSocket(t, srv)
 		_ = ws.Close()
-		h.waitClosed(t, engineio.ReasonTransportClose)
+		h.waitClosed(t, engineio.ReasonTransportError)
 	})
 	t.Run("polling", func(t *testing.T) {
 		// A poll the client abandons closes the session, as in the
-		// reference server.
+		// reference server ("poll connection closed prematurely").
 		sid := pollHandshake(t, srv)
 		h := srv.session(t, sid)
 		ctx, cancel := context.WithCancel(context.Background())
@@ -203,7 +213,7 @@ func TestTransportDrop(t *testing.T) {
 		siotest.WaitFor(t, "pending poll", 2*time.Second, h.s.PollPending)
 		cancel()
 		<-done
-		h.waitClosed(t, engineio.ReasonTransportClose)
+		h.waitClosed(t, engineio.ReasonTransportError)
 	})
 }
 

@@ -174,9 +174,11 @@ func (srv *Server) readWebSocket(s *Session, ws *wsConn) {
 			// A client that says goodbye with a close frame closed the
 			// transport; one that vanished (reset, EOF without a close
 			// frame, oversized message) is a transport error.
+			// (gorilla reports the lack of a close frame as code 1006.)
 			reason := ReasonTransportClose
 			var ce *websocket.CloseError
-			if !errors.As(err, &ce) && !errors.Is(err, net.ErrClosed) {
+			if errors.As(err, &ce) && ce.Code == websocket.CloseAbnormalClosure ||
+				!errors.As(err, &ce) && !errors.Is(err, net.ErrClosed) {
 				s.logger().Debug("websocket read failed", logKeyError, err)
 				reason = ReasonTransportError
 			}

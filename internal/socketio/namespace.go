@@ -112,13 +112,32 @@ func (n *Namespace) connect(c *conn, auth json.RawMessage) (*Socket, error) {
 	)
 	if n.recovery != nil {
 		if pid, offset, ok := parseRecoveryAuth(auth); ok {
+			// Broadcasts wait from the restore until the socket is back in
+			// its rooms, so that it misses none and gets none twice; what
+			// reaches it is held until its CONNECT reply is sent.
+			n.orderMu.Lock()
 			restored, missed, _ = n.recovery.restore(pid, offset)
+			if restored == nil {
+				n.orderMu.Unlock()
+			}
 		}
 	}
 	so, err := newSocket(n, c, auth, restored)
+	if restored != nil {
+		if err == nil {
+			n.adapter.Join(so, restored.Rooms...)
+		}
+		n.orderMu.Unlock()
+	}
 	if err != nil {
 		return nil, err
 	}
+	added := false // the socket made it into the namespace
+	defer func() {
+		if restored != nil && !added {
+			n.adapter.LeaveAll(so)
+		}
+	}()
 	n.mu.RLock()
 	middlewares := n.middlewares
 	handlers := n.onConnect
@@ -145,6 +164,7 @@ func (n *Namespace) connect(c *conn, auth json.RawMessage) (*Socket, error) {
 	n.mu.Lock()
 	n.sockets[so.id] = so
 	n.mu.Unlock()
+	added = true
 	rooms := []string{so.id}
 	if restored != nil {
 		rooms = restored.Rooms
