@@ -2,26 +2,20 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/parley-chat/parley/internal/sioclient/leaktest"
 	"github.com/parley-chat/parley/internal/store"
 	"github.com/parley-chat/parley/internal/store/postgres"
+	"github.com/parley-chat/parley/internal/store/postgres/pgtest"
 	"github.com/parley-chat/parley/internal/store/storetest"
 )
 
 func TestMain(m *testing.M) { leaktest.Main(m) }
-
-// envDSN names the variable that holds the DSN of the test database.
-const envDSN = "PARLEY_TEST_POSTGRES"
 
 // testCtx returns a context that ends with the test, or after 20 s.
 func testCtx(t testing.TB) context.Context {
@@ -30,88 +24,29 @@ func testCtx(t testing.TB) context.Context {
 	return ctx
 }
 
-// dsn returns the DSN of the test database, or skips the test.
-func dsn(tb testing.TB) string {
-	tb.Helper()
-	d := os.Getenv(envDSN)
-	if d == "" {
-		tb.Skipf("PostgreSQL tests skipped: set %s to a DSN, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable", envDSN)
-	}
-	return d
-}
-
-// schema creates a schema of its own for the test, dropped at its end, and
-// returns its name.
-func schema(tb testing.TB) string {
-	tb.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn(tb))
-	if err != nil {
-		tb.Fatalf("connect to %s: %v", envDSN, err)
-	}
-	defer conn.Close(ctx)
-	name := "parley_test_" + strings.ToLower(rand.Text()[:12])
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{name}.Sanitize()); err != nil {
-		tb.Fatalf("create schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, dsn(tb))
-		if err != nil {
-			tb.Errorf("connect to drop schema %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{name}.Sanitize()+" CASCADE"); err != nil {
-			tb.Errorf("drop schema %s: %v", name, err)
-		}
-	})
-	return name
-}
-
-// config returns the pool configuration of the test database, in schema.
-func config(tb testing.TB, schema string) *pgxpool.Config {
-	tb.Helper()
-	cfg, err := pgxpool.ParseConfig(dsn(tb))
-	if err != nil {
-		tb.Fatalf("%s: %v", envDSN, err)
-	}
-	cfg.ConnConfig.RuntimeParams["search_path"] = schema
-	return cfg
-}
-
 // factory makes a schema of its own in the test database.
-func factory(tb testing.TB) func() store.Store {
-	name := schema(tb)
-	return func() store.Store {
-		tb.Helper()
-		s, err := postgres.OpenConfig(context.Background(), config(tb, name))
-		if err != nil {
-			tb.Fatalf("Open: %v", err)
-		}
-		return s
-	}
-}
+func factory(tb testing.TB) func() store.Store { return pgtest.Factory(tb) }
 
 func TestStore(t *testing.T) {
-	dsn(t)
+	pgtest.DSN(t)
 	storetest.Run(t, factory)
 }
 
 func BenchmarkStore(b *testing.B) {
-	dsn(b)
+	pgtest.DSN(b)
 	storetest.Bench(b, factory)
 }
 
 func TestMigrations(t *testing.T) {
-	name := schema(t)
+	name := pgtest.Schema(t)
 	for range 2 { // the second Open finds the schema up to date
-		s, err := postgres.OpenConfig(testCtx(t), config(t, name))
+		s, err := postgres.OpenConfig(testCtx(t), pgtest.Config(t, name))
 		if err != nil {
 			t.Fatal(err)
 		}
 		s.Close()
 	}
-	conn, err := pgx.ConnectConfig(testCtx(t), config(t, name).ConnConfig)
+	conn, err := pgx.ConnectConfig(testCtx(t), pgtest.Config(t, name).ConnConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,18 +64,18 @@ func TestMigrations(t *testing.T) {
 	if _, err := conn.Exec(testCtx(t), `INSERT INTO schema_migrations (version, name) VALUES (99, 'future')`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := postgres.OpenConfig(testCtx(t), config(t, name)); !errors.Is(err, store.ErrSchemaTooNew) {
+	if _, err := postgres.OpenConfig(testCtx(t), pgtest.Config(t, name)); !errors.Is(err, store.ErrSchemaTooNew) {
 		t.Errorf("Open of a newer schema: %v, want ErrSchemaTooNew", err)
 	}
 }
 
 // TestConcurrentOpen checks that nodes starting together migrate once.
 func TestConcurrentOpen(t *testing.T) {
-	name := schema(t)
+	name := pgtest.Schema(t)
 	errs := make(chan error, 4)
 	for range cap(errs) {
 		go func() {
-			s, err := postgres.OpenConfig(testCtx(t), config(t, name))
+			s, err := postgres.OpenConfig(testCtx(t), pgtest.Config(t, name))
 			if err == nil {
 				s.Close()
 			}
@@ -157,8 +92,8 @@ func TestConcurrentOpen(t *testing.T) {
 // TestContextWhileLocked checks that an Append waiting for a room's row
 // lock, held here by another transaction, gives up when its context ends.
 func TestContextWhileLocked(t *testing.T) {
-	name := schema(t)
-	s, err := postgres.OpenConfig(testCtx(t), config(t, name))
+	name := pgtest.Schema(t)
+	s, err := postgres.OpenConfig(testCtx(t), pgtest.Config(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +101,7 @@ func TestContextWhileLocked(t *testing.T) {
 	if _, err := s.CreateRoom(testCtx(t), "r"); err != nil {
 		t.Fatal(err)
 	}
-	conn, err := pgx.ConnectConfig(testCtx(t), config(t, name).ConnConfig)
+	conn, err := pgx.ConnectConfig(testCtx(t), pgtest.Config(t, name).ConnConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
