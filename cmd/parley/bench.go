@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"syscall"
+	"time"
+
+	"github.com/parley-chat/parley/internal/bench"
+)
+
+// runBench runs `parley bench [flags]`: a load generator for any Socket.IO
+// chat following the tutorial's contract (see package bench). It writes
+// progress to stderr and the result to stdout: as text, or with --json as
+// one JSON line (the text then goes to stderr).
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var (
+		cfg       bench.Config
+		transport string
+		asJSON    bool
+		quiet     bool
+		profile   string
+	)
+	fs := flag.NewFlagSet("parley bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: parley bench [flags]\n\nLoad-tests a Socket.IO chat that follows the tutorial's contract (new-user,\nsend-chat-message, chat-message) and reports delivery rate, loss and latency.\n\n")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&cfg.URL, "url", bench.DefaultURL, "server base URL")
+	fs.StringVar(&cfg.Path, "path", bench.DefaultPath, "Socket.IO endpoint path")
+	fs.StringVar(&transport, "transport", string(bench.TransportWebSocket), "websocket or polling")
+	fs.IntVar(&cfg.Clients, "clients", bench.DefaultClients, fmt.Sprintf("clients to connect (at most %d)", bench.MaxClients))
+	fs.IntVar(&cfg.Senders, "senders", bench.DefaultSenders, "how many of the clients send")
+	fs.Float64Var(&cfg.Rate, "rate", bench.DefaultRate, "messages per second per sender (parley allows 20 per connection)")
+	fs.DurationVar(&cfg.Duration, "duration", bench.DefaultDuration, fmt.Sprintf("measured window (at most %v)", bench.MaxDuration))
+	fs.DurationVar(&cfg.Warmup, "warmup", bench.DefaultWarmup, "sending before the window, not measured (0 for none)")
+	fs.DurationVar(&cfg.Drain, "drain", bench.DefaultDrain, "longest wait after the window for its last deliveries")
+	fs.DurationVar(&cfg.Settle, "settle", bench.DefaultSettle, "longest wait, once connected, for the server to stop sending events (joins announced to everyone); 0 for none")
+	fs.Float64Var(&cfg.ConnectRate, "connect-rate", bench.DefaultConnectRate, "new connections per second")
+	fs.DurationVar(&cfg.ConnectTimeout, "connect-timeout", bench.DefaultConnectTimeout, "limit on each connection, from dial to Socket.IO CONNECT")
+	fs.IntVar(&cfg.PID, "pid", 0, "server process id (same machine): report its CPU time and memory")
+	fs.BoolVar(&cfg.NoJoin, "no-join", false, "clients that do not send only listen: they emit no new-user, so no join is announced to everyone")
+	fs.BoolVar(&cfg.Idle, "idle", false, "connect, then send nothing: measure the server's memory and CPU over --duration")
+	fs.BoolVar(&asJSON, "json", false, "print the result as one JSON line on stdout")
+	fs.BoolVar(&quiet, "quiet", false, "no progress lines")
+	fs.StringVar(&profile, "cpuprofile", "", "write the generator's own CPU profile to this file")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	cfg.Transport = bench.Transport(transport)
+	if cfg.Warmup == 0 {
+		cfg.Warmup = -1 // none; zero would mean the default
+	}
+	if cfg.Settle == 0 {
+		cfg.Settle = -1
+	}
+	if cfg.Senders == 0 && !cfg.Idle {
+		return errors.New("--senders must be at least 1 (or use --idle)")
+	}
+	if cfg.Drain == 0 {
+		cfg.Drain = time.Nanosecond
+	}
+	if !quiet {
+		cfg.Progress = stderr
+	}
+
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := bench.Run(ctx, cfg)
+	if res == nil {
+		return err
+	}
+	text := stdout
+	if asJSON {
+		text = stderr
+	}
+	if werr := res.WriteText(text); werr != nil && err == nil {
+		err = werr
+	}
+	if asJSON {
+		b, jerr := json.Marshal(res)
+		if jerr != nil {
+			return errors.Join(err, jerr)
+		}
+		if _, werr := fmt.Fprintf(stdout, "%s\n", b); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	return err
+}

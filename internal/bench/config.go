@@ -1,0 +1,200 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"net/url"
+	"time"
+)
+
+// Transport is how clients reach the server.
+type Transport string
+
+// The transports. Clients stay on the one chosen: polling never upgrades.
+const (
+	TransportWebSocket Transport = "websocket"
+	TransportPolling   Transport = "polling"
+)
+
+// Defaults for zero Config fields.
+const (
+	DefaultURL            = "http://127.0.0.1:3000"
+	DefaultPath           = "/socket.io/"
+	DefaultClients        = 100
+	DefaultSenders        = 10
+	DefaultRate           = 10
+	DefaultDuration       = 10 * time.Second
+	DefaultWarmup         = 2 * time.Second
+	DefaultConnectRate    = 500
+	DefaultConnectTimeout = 10 * time.Second
+	DefaultDrain          = 5 * time.Second
+	DefaultSettle         = 30 * time.Second
+	DefaultWriteTimeout   = 5 * time.Second
+	DefaultSampleInterval = 100 * time.Millisecond
+)
+
+// Hard limits, so that a run stays bounded in time and memory.
+const (
+	MaxClients  = 20_000
+	MaxRate     = 1_000 // messages per second per sender
+	MaxDuration = 10 * time.Minute
+	MaxWarmup   = time.Minute
+	MaxDrain    = time.Minute
+	MaxSettle   = 5 * time.Minute
+	// MaxTracked bounds Clients × Senders: each client keeps 8 bytes of
+	// sequence state per sender.
+	MaxTracked = 10_000_000
+)
+
+// Config configures a run. Zero fields take the documented defaults.
+type Config struct {
+	// URL is the server's base URL, http or https (default
+	// http://127.0.0.1:3000).
+	URL string
+	// Path is the Socket.IO endpoint (default /socket.io/).
+	Path string
+	// Transport is TransportWebSocket (the default) or TransportPolling.
+	Transport Transport
+	// Clients is how many clients connect (default 100, at most 20,000).
+	Clients int
+	// Senders is how many of them send (default 10, or Clients if fewer;
+	// at most Clients).
+	// Ignored when Idle.
+	Senders int
+	// Rate is the messages per second each sender sends (default 10, at
+	// most 1,000). Parley refuses more than 20 events per second from one
+	// connection (bursts of 60): beyond that, add senders.
+	Rate float64
+	// Duration is the measured window (default 10 s, at most 10 minutes).
+	Duration time.Duration
+	// Warmup precedes the window: messages are sent but their deliveries
+	// are not counted (default 2 s; negative: none).
+	Warmup time.Duration
+	// Drain is how long, after the window, the run waits for deliveries
+	// of the messages sent in it (default 5 s); it stops early once all
+	// have arrived.
+	Drain time.Duration
+	// Settle bounds the wait, once connected, for the server to go quiet:
+	// until no client has received an event for half a second (default
+	// 30 s; negative: no wait). A tutorial server announces each new user
+	// to everyone, so N joins make N² user-connected events; the window
+	// opens once they are delivered.
+	Settle time.Duration
+	// ConnectRate is how many connections are opened per second (default
+	// 500), so as not to flood the server's accept queue.
+	ConnectRate float64
+	// ConnectTimeout bounds each client's connection, from dialing to the
+	// Socket.IO CONNECT answer (default 10 s).
+	ConnectTimeout time.Duration
+	// WriteTimeout bounds each write (default 5 s).
+	WriteTimeout time.Duration
+	// Idle connects the clients, sends nothing, and measures only the
+	// server's memory and CPU over Duration.
+	Idle bool
+	// NoJoin keeps the clients that do not send from emitting new-user:
+	// they connect and listen, and no join is announced. Senders always
+	// join.
+	NoJoin bool
+	// PID is the server's process id, on this machine: when set, the run
+	// reports its CPU time over the window and its resident memory.
+	PID int
+	// SampleInterval is how often the server's resident memory is read
+	// (default 100 ms).
+	SampleInterval time.Duration
+	// Progress receives a progress line each second; nil for none.
+	Progress io.Writer
+}
+
+func (c Config) withDefaults() Config {
+	if c.URL == "" {
+		c.URL = DefaultURL
+	}
+	if c.Path == "" {
+		c.Path = DefaultPath
+	}
+	if c.Transport == "" {
+		c.Transport = TransportWebSocket
+	}
+	if c.Clients == 0 {
+		c.Clients = DefaultClients
+	}
+	if c.Senders == 0 {
+		c.Senders = min(DefaultSenders, c.Clients)
+	}
+	if c.Rate == 0 {
+		c.Rate = DefaultRate
+	}
+	if c.Duration == 0 {
+		c.Duration = DefaultDuration
+	}
+	switch {
+	case c.Warmup == 0:
+		c.Warmup = DefaultWarmup
+	case c.Warmup < 0:
+		c.Warmup = 0
+	}
+	if c.Drain == 0 {
+		c.Drain = DefaultDrain
+	}
+	switch {
+	case c.Settle == 0:
+		c.Settle = DefaultSettle
+	case c.Settle < 0:
+		c.Settle = 0
+	}
+	if c.ConnectRate == 0 {
+		c.ConnectRate = DefaultConnectRate
+	}
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = DefaultConnectTimeout
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.SampleInterval == 0 {
+		c.SampleInterval = DefaultSampleInterval
+	}
+	if c.Idle {
+		c.Senders = 0
+		c.Warmup = 0
+	}
+	return c
+}
+
+// validate checks a Config that has its defaults.
+func (c Config) validate() error {
+	u, err := url.Parse(c.URL)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: URL: %v", ErrConfig, err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("%w: URL scheme %q, want http or https", ErrConfig, u.Scheme)
+	case u.Host == "":
+		return fmt.Errorf("%w: URL %q has no host", ErrConfig, c.URL)
+	case c.Transport != TransportWebSocket && c.Transport != TransportPolling:
+		return fmt.Errorf("%w: transport %q, want websocket or polling", ErrConfig, c.Transport)
+	case c.Clients < 1 || c.Clients > MaxClients:
+		return fmt.Errorf("%w: clients %d, want 1 to %d", ErrConfig, c.Clients, MaxClients)
+	case c.Senders < 0 || c.Senders > c.Clients:
+		return fmt.Errorf("%w: senders %d, want 1 to clients (%d)", ErrConfig, c.Senders, c.Clients)
+	case !c.Idle && (c.Rate <= 0 || c.Rate > MaxRate):
+		return fmt.Errorf("%w: rate %g, want more than 0 and at most %d", ErrConfig, c.Rate, MaxRate)
+	case c.Duration < 0 || c.Duration > MaxDuration:
+		return fmt.Errorf("%w: duration %v, want at most %v", ErrConfig, c.Duration, MaxDuration)
+	case c.Warmup > MaxWarmup:
+		return fmt.Errorf("%w: warmup %v, want at most %v", ErrConfig, c.Warmup, MaxWarmup)
+	case c.Drain < 0 || c.Drain > MaxDrain:
+		return fmt.Errorf("%w: drain %v, want at most %v", ErrConfig, c.Drain, MaxDrain)
+	case c.Settle > MaxSettle:
+		return fmt.Errorf("%w: settle %v, want at most %v", ErrConfig, c.Settle, MaxSettle)
+	case c.ConnectRate < 0:
+		return fmt.Errorf("%w: connect rate %g, want positive", ErrConfig, c.ConnectRate)
+	case c.ConnectTimeout < 0 || c.WriteTimeout < 0 || c.SampleInterval < 0:
+		return fmt.Errorf("%w: negative timeout or interval", ErrConfig)
+	case c.PID < 0:
+		return fmt.Errorf("%w: pid %d", ErrConfig, c.PID)
+	case int64(c.Clients)*int64(c.Senders) > MaxTracked:
+		return fmt.Errorf("%w: clients × senders = %d, want at most %d", ErrConfig, c.Clients*c.Senders, MaxTracked)
+	}
+	return nil
+}

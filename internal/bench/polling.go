@@ -1,0 +1,161 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+)
+
+// pollLink is a client's HTTP long-polling session. One goroutine polls;
+// POSTs, which the server refuses to overlap, are serialised by mu.
+type pollLink struct {
+	client       *http.Client
+	url          string // the endpoint with the session id
+	writeTimeout time.Duration
+	ctx          context.Context // canceled by close
+	cancel       context.CancelFunc
+
+	// The poller's.
+	deadline time.Time
+	body     bytes.Buffer
+	pending  []byte // packets that came with the open packet
+
+	mu sync.Mutex
+}
+
+var _ link = (*pollLink)(nil)
+
+// newHTTPClient returns the HTTP client of a run's polling connections,
+// with room for each client's pending GET and its POST.
+func newHTTPClient(clients int, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		DialContext:         dial,
+		MaxIdleConnsPerHost: 2*clients + 16,
+		IdleConnTimeout:     time.Minute,
+		DisableCompression:  true,
+	}}
+}
+
+// dialPolling does the Engine.IO handshake over polling within ctx and
+// returns the open packet.
+func dialPolling(ctx context.Context, r *runner) (link, []byte, error) {
+	body, err := pollRequest(ctx, r.http, http.MethodGet, r.pollURL, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrHandshake, err)
+	}
+	open, pending, _ := bytes.Cut(body, []byte{payloadSeparator})
+	info, err := parseOpen(open)
+	if err != nil {
+		return nil, nil, err
+	}
+	lctx, cancel := context.WithCancel(context.Background())
+	l := &pollLink{
+		client:       r.http,
+		url:          r.pollURL + "&sid=" + url.QueryEscape(info.SID),
+		writeTimeout: r.cfg.WriteTimeout,
+		ctx:          lctx,
+		cancel:       cancel,
+		pending:      pending,
+	}
+	if d, ok := ctx.Deadline(); ok {
+		l.deadline = d
+	}
+	return l, open, nil
+}
+
+// pollRequest makes one request and returns the body of its 200 answer.
+func pollRequest(ctx context.Context, c *http.Client, method, endpoint string, body []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := doPoll(ctx, c, method, endpoint, body, &buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// doPoll makes one request and reads the body of its 200 answer into buf.
+func doPoll(ctx context.Context, c *http.Client, method, endpoint string, body []byte, buf *bytes.Buffer) error {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, endpoint, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	buf.Reset()
+	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxFrame+1))
+	switch {
+	case resp.StatusCode != http.StatusOK:
+		return fmt.Errorf("%w: %s: HTTP %d", ErrStatus, method, resp.StatusCode)
+	case err != nil:
+		return err
+	case buf.Len() > maxFrame:
+		return ErrFrameTooLarge
+	}
+	return nil
+}
+
+func (l *pollLink) readLoop(handle func(pkt []byte) bool) error {
+	payload := l.pending
+	l.pending = nil
+	for {
+		for len(payload) > 0 {
+			var p []byte
+			p, payload, _ = bytes.Cut(payload, []byte{payloadSeparator})
+			if !handle(p) {
+				return nil
+			}
+		}
+		ctx, cancel := context.WithDeadline(l.ctx, l.deadline)
+		err := doPoll(ctx, l.client, http.MethodGet, l.url, nil, &l.body)
+		cancel()
+		if err != nil {
+			return err
+		}
+		payload = l.body.Bytes()
+	}
+}
+
+func (l *pollLink) write(pkt []byte) error {
+	return l.post(pkt, l.writeTimeout)
+}
+
+func (l *pollLink) post(payload []byte, timeout time.Duration) error {
+	// The transport may read the body after Do has returned an error:
+	// give it its own copy.
+	payload = bytes.Clone(payload)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ctx, cancel := context.WithTimeout(l.ctx, timeout)
+	defer cancel()
+	var buf bytes.Buffer
+	return doPoll(ctx, l.client, http.MethodPost, l.url, payload, &buf)
+}
+
+func (l *pollLink) extend(d time.Duration) { l.deadline = time.Now().Add(d) }
+
+func (l *pollLink) close(goodbye bool, timeout time.Duration) {
+	if goodbye {
+		// Leave the namespace, then close the session, which answers the
+		// pending GET.
+		_ = l.post(goodbyePayload, timeout)
+	}
+	l.cancel()
+}
+
+// goodbyePayload leaves the namespace and closes the session.
+var goodbyePayload = []byte{eioMessage, sioDisconnect, payloadSeparator, eioClose}

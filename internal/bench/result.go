@@ -1,0 +1,317 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"time"
+)
+
+// Result is what a run measured: a plain value that Run fills in. Its
+// JSON encoding (MarshalJSON) is one line, for scripts.
+type Result struct {
+	RunID     string // the tag in the run's names and messages
+	URL       string
+	Transport Transport
+	Clients   int
+	Senders   int
+	Rate      float64 // per sender, messages per second
+	Warmup    time.Duration
+	Duration  time.Duration
+	Idle      bool
+	NoJoin    bool
+
+	// Connected clients at the end of the connection phase, which took
+	// ConnectTime; ConnectFailures could not connect; Dropped lost their
+	// connection later. ConnectP50... are the connection times, from
+	// dialing to the Socket.IO CONNECT answer.
+	Connected       int
+	ConnectFailures int
+	Dropped         int
+	ConnectTime     time.Duration
+	ConnectP50      time.Duration
+	ConnectP99      time.Duration
+	ConnectMax      time.Duration
+	// SettleTime is how long, once connected, the server took to go
+	// quiet (see Config.Settle); SettleEvents is the events the clients
+	// had received by then, such as user-connected announcements.
+	SettleTime   time.Duration
+	SettleEvents uint64
+
+	// SendersActive is the senders that were connected. Sent is the
+	// messages sent in the measured window, SentTotal with the warm-up;
+	// Unsent were due but not sent, as a sender fell behind (more than
+	// 100 ms: a slow write, or a generator short of CPU) or was
+	// disconnected.
+	// Expected is Sent × (Connected − 1): everyone but the sender hears
+	// each. Received is the distinct deliveries of those messages, Loss
+	// the expected ones missing. Duplicates are deliveries of a message a
+	// client had already had; Reorders are deliveries after a later
+	// message of the same sender (they are also in Received). Echoes are
+	// messages delivered back to their sender, History replayed ones and
+	// Malformed ones with the run's tag but unreadable fields: none of
+	// those are in Received. ServerErrors counts error events.
+	SendersActive int
+	Sent          uint64
+	SentTotal     uint64
+	Unsent        uint64
+	Expected      uint64
+	Received      uint64
+	Loss          uint64
+	Duplicates    uint64
+	Reorders      uint64
+	Echoes        uint64
+	History       uint64
+	Malformed     uint64
+	ServerErrors  uint64
+
+	// Measured is the window's actual length; DeliveriesPerSec is
+	// Received over it. The latencies are those of Received, from the time
+	// in the message to its arrival.
+	Measured         time.Duration
+	DeliveriesPerSec float64
+	LatencyP50       time.Duration
+	LatencyP90       time.Duration
+	LatencyP99       time.Duration
+	LatencyMax       time.Duration
+
+	// Server is measured with Config.PID, nil otherwise.
+	Server *ServerStats
+	// BenchCPU is this process's CPU time over the window; HostBusy the
+	// machine's, as a fraction of all its CPUs; OtherBusy, with a Server,
+	// is the part of HostBusy that neither the server nor the generator
+	// used: other programs, which make the latencies noisier.
+	BenchCPU  time.Duration
+	HostBusy  float64
+	OtherBusy float64
+	// NoFile is the open-files limit the run had.
+	NoFile uint64
+	// Errors counts failures by phase and kind: "connect: timeout", ...
+	Errors   map[string]int
+	Warnings []string
+}
+
+// ServerStats is what a run measured of the server's process.
+type ServerStats struct {
+	PID int
+	// CPU is the server's CPU time over the window; CPUPerDelivery is CPU
+	// over Result.Received.
+	CPU            time.Duration
+	CPUPerDelivery time.Duration
+	// ConnectCPU is the server's CPU time from the first connection until
+	// it settled.
+	ConnectCPU time.Duration
+	// Resident memory before connecting, once connected and settled, at
+	// its peak in the window (sampled every Config.SampleInterval), after
+	// it, and the largest sampled in the whole run.
+	RSSBeforeKiB    int64
+	RSSConnectedKiB int64
+	RSSPeakKiB      int64
+	RSSEndKiB       int64
+	RSSMaxKiB       int64
+	// RSSPerClientKiB is (RSSConnectedKiB − RSSBeforeKiB) / Connected.
+	RSSPerClientKiB float64
+}
+
+func newResult(cfg Config, runID string) *Result {
+	return &Result{
+		RunID:     runID,
+		URL:       cfg.URL,
+		Transport: cfg.Transport,
+		Clients:   cfg.Clients,
+		Senders:   cfg.Senders,
+		Rate:      cfg.Rate,
+		Warmup:    cfg.Warmup,
+		Duration:  cfg.Duration,
+		Idle:      cfg.Idle,
+		NoJoin:    cfg.NoJoin,
+	}
+}
+
+// ms is a duration in milliseconds, for JSON.
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// round keeps 3 decimals.
+func round(f float64) float64 {
+	return float64(int64(f*1000+0.5)) / 1000
+}
+
+// MarshalJSON encodes the result as one flat object with snake_case keys;
+// durations are in milliseconds (keys ending in _ms), except CPU times,
+// in seconds, and CPU per delivery, in microseconds.
+func (r *Result) MarshalJSON() ([]byte, error) {
+	type server struct {
+		PID                  int     `json:"pid"`
+		CPUSeconds           float64 `json:"cpu_s"`
+		CPUMicrosPerDelivery float64 `json:"cpu_us_per_delivery"`
+		ConnectCPUSeconds    float64 `json:"connect_cpu_s"`
+		RSSBeforeKiB         int64   `json:"rss_before_kib"`
+		RSSConnectedKiB      int64   `json:"rss_connected_kib"`
+		RSSPeakKiB           int64   `json:"rss_peak_kib"`
+		RSSEndKiB            int64   `json:"rss_end_kib"`
+		RSSMaxKiB            int64   `json:"rss_max_kib"`
+		RSSPerClientKiB      float64 `json:"rss_per_client_kib"`
+	}
+	out := struct {
+		RunID            string         `json:"run_id"`
+		URL              string         `json:"url"`
+		Transport        Transport      `json:"transport"`
+		Clients          int            `json:"clients"`
+		Senders          int            `json:"senders"`
+		Rate             float64        `json:"rate"`
+		WarmupMS         float64        `json:"warmup_ms"`
+		DurationMS       float64        `json:"duration_ms"`
+		Idle             bool           `json:"idle"`
+		NoJoin           bool           `json:"no_join"`
+		Connected        int            `json:"connected"`
+		ConnectFailures  int            `json:"connect_failures"`
+		Dropped          int            `json:"dropped"`
+		ConnectTimeMS    float64        `json:"connect_time_ms"`
+		ConnectP50MS     float64        `json:"connect_p50_ms"`
+		ConnectP99MS     float64        `json:"connect_p99_ms"`
+		ConnectMaxMS     float64        `json:"connect_max_ms"`
+		SettleMS         float64        `json:"settle_ms"`
+		SettleEvents     uint64         `json:"settle_events"`
+		SendersActive    int            `json:"senders_active"`
+		Sent             uint64         `json:"sent"`
+		SentTotal        uint64         `json:"sent_total"`
+		Unsent           uint64         `json:"unsent"`
+		Expected         uint64         `json:"expected"`
+		Received         uint64         `json:"received"`
+		Loss             uint64         `json:"loss"`
+		Duplicates       uint64         `json:"duplicates"`
+		Reorders         uint64         `json:"reorders"`
+		Echoes           uint64         `json:"echoes"`
+		History          uint64         `json:"history"`
+		Malformed        uint64         `json:"malformed"`
+		ServerErrors     uint64         `json:"server_errors"`
+		MeasuredMS       float64        `json:"measured_ms"`
+		DeliveriesPerSec float64        `json:"deliveries_per_s"`
+		LatencyP50MS     float64        `json:"latency_p50_ms"`
+		LatencyP90MS     float64        `json:"latency_p90_ms"`
+		LatencyP99MS     float64        `json:"latency_p99_ms"`
+		LatencyMaxMS     float64        `json:"latency_max_ms"`
+		Server           *server        `json:"server,omitempty"`
+		BenchCPUSeconds  float64        `json:"bench_cpu_s"`
+		HostBusy         float64        `json:"host_busy"`
+		OtherBusy        float64        `json:"other_busy"`
+		NoFile           uint64         `json:"nofile"`
+		Errors           map[string]int `json:"errors,omitempty"`
+		Warnings         []string       `json:"warnings,omitempty"`
+	}{
+		RunID: r.RunID, URL: r.URL, Transport: r.Transport,
+		Clients: r.Clients, Senders: r.Senders, Rate: r.Rate,
+		WarmupMS: ms(r.Warmup), DurationMS: ms(r.Duration), Idle: r.Idle, NoJoin: r.NoJoin,
+		Connected: r.Connected, ConnectFailures: r.ConnectFailures, Dropped: r.Dropped,
+		ConnectTimeMS: round(ms(r.ConnectTime)), ConnectP50MS: round(ms(r.ConnectP50)),
+		ConnectP99MS: round(ms(r.ConnectP99)), ConnectMaxMS: round(ms(r.ConnectMax)),
+		SettleMS: round(ms(r.SettleTime)), SettleEvents: r.SettleEvents,
+		SendersActive: r.SendersActive, Sent: r.Sent, SentTotal: r.SentTotal, Unsent: r.Unsent,
+		Expected: r.Expected, Received: r.Received, Loss: r.Loss,
+		Duplicates: r.Duplicates, Reorders: r.Reorders, Echoes: r.Echoes,
+		History: r.History, Malformed: r.Malformed, ServerErrors: r.ServerErrors,
+		MeasuredMS: round(ms(r.Measured)), DeliveriesPerSec: round(r.DeliveriesPerSec),
+		LatencyP50MS: round(ms(r.LatencyP50)), LatencyP90MS: round(ms(r.LatencyP90)),
+		LatencyP99MS: round(ms(r.LatencyP99)), LatencyMaxMS: round(ms(r.LatencyMax)),
+		BenchCPUSeconds: round(r.BenchCPU.Seconds()), HostBusy: round(r.HostBusy), OtherBusy: round(r.OtherBusy),
+		NoFile: r.NoFile, Errors: r.Errors, Warnings: r.Warnings,
+	}
+	if s := r.Server; s != nil {
+		out.Server = &server{
+			PID: s.PID, CPUSeconds: round(s.CPU.Seconds()),
+			CPUMicrosPerDelivery: round(float64(s.CPUPerDelivery) / float64(time.Microsecond)),
+			ConnectCPUSeconds:    round(s.ConnectCPU.Seconds()),
+			RSSBeforeKiB:         s.RSSBeforeKiB, RSSConnectedKiB: s.RSSConnectedKiB,
+			RSSPeakKiB: s.RSSPeakKiB, RSSEndKiB: s.RSSEndKiB, RSSMaxKiB: s.RSSMaxKiB,
+			RSSPerClientKiB: round(s.RSSPerClientKiB),
+		}
+	}
+	return json.Marshal(out)
+}
+
+// fmtDuration prints a latency with three significant digits or so.
+func fmtDuration(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return fmt.Sprintf("%.2fs", d.Seconds())
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.2fms", ms(d))
+	default:
+		return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond))
+	}
+}
+
+// WriteText writes the result for people to read.
+func (r *Result) WriteText(w io.Writer) error {
+	ew := &errWriter{w: w}
+	p := ew.printf
+	mode := fmt.Sprintf("%d senders × %g msg/s, %v warm-up + %v measured", r.Senders, r.Rate, r.Warmup, r.Duration)
+	if r.Idle {
+		mode = fmt.Sprintf("idle for %v", r.Duration)
+	}
+	if r.NoJoin {
+		mode += "; only senders join"
+	}
+	p("parley bench %s: %s, %d clients over %s, %s\n", r.RunID, r.URL, r.Clients, r.Transport, mode)
+	p("connect     %d connected, %d failed, %d dropped later; in %v (p50 %s, p99 %s, max %s)\n",
+		r.Connected, r.ConnectFailures, r.Dropped, r.ConnectTime.Round(time.Millisecond),
+		fmtDuration(r.ConnectP50), fmtDuration(r.ConnectP99), fmtDuration(r.ConnectMax))
+	p("settle      %d events received by then; quiet %v later\n", r.SettleEvents, r.SettleTime.Round(time.Millisecond))
+	if !r.Idle {
+		p("messages    %d sent in the window by %d senders (%d in all", r.Sent, r.SendersActive, r.SentTotal)
+		if r.Unsent > 0 {
+			p("; %d due but not sent", r.Unsent)
+		}
+		p(")\n")
+		p("deliveries  %d expected, %d received, %.0f/s; loss %d, duplicates %d, reorders %d\n",
+			r.Expected, r.Received, r.DeliveriesPerSec, r.Loss, r.Duplicates, r.Reorders)
+		if r.Echoes+r.Malformed+r.ServerErrors > 0 {
+			p("            %d echoes to their sender, %d malformed, %d error events from the server\n", r.Echoes, r.Malformed, r.ServerErrors)
+		}
+		p("latency     p50 %s, p90 %s, p99 %s, max %s\n",
+			fmtDuration(r.LatencyP50), fmtDuration(r.LatencyP90), fmtDuration(r.LatencyP99), fmtDuration(r.LatencyMax))
+	}
+	if s := r.Server; s != nil {
+		p("server      pid %d: %.2f s CPU over %v", s.PID, s.CPU.Seconds(), r.Measured.Round(time.Millisecond))
+		if s.CPUPerDelivery > 0 {
+			p(", %.2f µs per delivery", float64(s.CPUPerDelivery)/float64(time.Microsecond))
+		}
+		p("; %.2f s CPU to connect and settle\n", s.ConnectCPU.Seconds())
+		p("            RSS %s before, %s connected, %s peak in the window, %s after it, %s max; %.1f KiB per client\n",
+			kib(s.RSSBeforeKiB), kib(s.RSSConnectedKiB), kib(s.RSSPeakKiB), kib(s.RSSEndKiB), kib(s.RSSMaxKiB), s.RSSPerClientKiB)
+	}
+	p("machine     %.0f%% of all CPUs busy", 100*r.HostBusy)
+	if r.Server != nil {
+		p(" (%.0f%% by other programs)", 100*r.OtherBusy)
+	}
+	p("; bench %.2f s CPU\n", r.BenchCPU.Seconds())
+	for _, k := range slices.Sorted(maps.Keys(r.Errors)) {
+		p("error       %s ×%d\n", k, r.Errors[k])
+	}
+	for _, s := range r.Warnings {
+		p("warning     %s\n", s)
+	}
+	return ew.err
+}
+
+// kib prints an amount of memory.
+func kib(k int64) string {
+	if k >= 10*1024 {
+		return fmt.Sprintf("%.1f MiB", float64(k)/1024)
+	}
+	return fmt.Sprintf("%d KiB", k)
+}
+
+// errWriter keeps the first write error.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, args...)
+	}
+}

@@ -1,0 +1,287 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// Run connects the clients, sends for the warm-up and the measured
+// window (or idles through it), waits for the last deliveries, closes the
+// clients and returns what it measured. It ends by itself; canceling ctx
+// ends it early, with what was measured so far. It returns an error when
+// the configuration is invalid, when the server's process cannot be read,
+// or, with the result, when no client could connect. Clients that fail or
+// are dropped are counted in the result, not returned as errors.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	r, err := newRunner(cfg)
+	if err != nil {
+		return nil, err
+	}
+	res := newResult(cfg, r.runID)
+	if res.NoFile, err = raiseNoFile(); err != nil {
+		res.Warnings = append(res.Warnings, err.Error())
+	}
+	conns := uint64(cfg.Clients)
+	if cfg.Transport == TransportPolling {
+		conns *= 2
+	}
+	if res.NoFile > 0 && conns+64 > res.NoFile {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%d connections need more open files than the limit, %d", conns, res.NoFile))
+	}
+
+	var smp *sampler
+	if cfg.PID > 0 {
+		if _, err := procRSS(cfg.PID); err != nil {
+			return nil, fmt.Errorf("bench: reading the server's memory: %w", err)
+		}
+		smp = startSampler(cfg.PID, cfg.SampleInterval)
+		defer smp.stop()
+		res.Server = &ServerStats{PID: cfg.PID}
+		res.Server.RSSBeforeKiB, _ = smp.sample()
+	}
+	if cfg.Progress != nil {
+		p := startProgress(r, cfg.Progress)
+		defer p.stop()
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(ctx, r.closeAll)()
+
+	// Connect, and wait for the joins' announcements to be delivered.
+	t := time.Now()
+	cpu0 := serverCPU(cfg.PID)
+	r.launch(ctx)
+	r.connecting.Wait()
+	res.ConnectTime = time.Since(t)
+	res.Connected = int(r.nJoined.Load())
+	if res.Connected > 0 {
+		t = time.Now()
+		if !r.settle(ctx) && ctx.Err() == nil {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("the server was still sending events after %v", cfg.Settle))
+		}
+		res.SettleTime = time.Since(t)
+	}
+	res.SettleEvents = r.totals().events
+	if smp != nil {
+		res.Server.ConnectCPU = serverCPU(cfg.PID) - cpu0
+		res.Server.RSSConnectedKiB, _ = smp.sample()
+	}
+
+	var m span
+	if res.Connected == 0 {
+		err = ErrNoClients
+	} else if cfg.Idle {
+		m = r.idle(ctx)
+	} else {
+		m = r.load(ctx, res)
+	}
+	if smp != nil {
+		res.Server.RSSEndKiB, _ = smp.sample()
+	}
+
+	r.phase.Store("closing")
+	r.closeAll()
+	if !waitTimeout(&r.readers, stopTimeout) {
+		res.Warnings = append(res.Warnings, "some connections did not stop within "+stopTimeout.String())
+	}
+	r.finish(res, m, smp)
+	return res, err
+}
+
+// span is the measured window and what was read at its edges.
+type span struct {
+	from, to            time.Time
+	serverCPU           time.Duration
+	selfCPU             time.Duration
+	hostBusy, hostTotal uint64
+	serverErr           error
+}
+
+// snapshot reads the CPU counters at the start (end false) or end of the
+// window.
+func (m *span) snapshot(pid int, end bool) {
+	now := time.Now()
+	self := selfCPU()
+	busy, total, _ := hostCPU()
+	var cpu time.Duration
+	if pid > 0 {
+		var err error
+		if cpu, err = procCPU(pid); err != nil && m.serverErr == nil {
+			m.serverErr = err
+		}
+	}
+	if !end {
+		m.from, m.selfCPU, m.hostBusy, m.hostTotal, m.serverCPU = now, self, busy, total, cpu
+		return
+	}
+	m.to = now
+	m.selfCPU = self - m.selfCPU
+	m.hostBusy, m.hostTotal = busy-m.hostBusy, total-m.hostTotal
+	m.serverCPU = cpu - m.serverCPU
+}
+
+// idle measures the server through the window without sending.
+func (r *runner) idle(ctx context.Context) span {
+	var m span
+	start := time.Now()
+	end := start.Add(r.cfg.Duration)
+	r.winEnd.Store(end.UnixNano())
+	r.winStart.Store(start.UnixNano())
+	r.phase.Store("idle")
+	m.snapshot(r.cfg.PID, false)
+	sleepUntil(ctx, end)
+	m.snapshot(r.cfg.PID, true)
+	return m
+}
+
+// load sends through the warm-up and the window, then drains.
+func (r *runner) load(ctx context.Context, res *Result) span {
+	var m span
+	var senders []*client
+	for _, c := range r.clients[:r.cfg.Senders] {
+		if c.state.Load() == stateConnected {
+			senders = append(senders, c)
+		}
+	}
+	res.SendersActive = len(senders)
+	start := time.Now().Add(sendLead)
+	from := start.Add(r.cfg.Warmup)
+	to := from.Add(r.cfg.Duration)
+	r.winEnd.Store(to.UnixNano())
+	r.winStart.Store(from.UnixNano())
+
+	size := wsGroupSize
+	if r.cfg.Transport == TransportPolling {
+		size = pollingGroupSize
+	}
+	gs, starts := groups(senders, size, r.cfg.Rate, start)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, g := range gs {
+		wg.Go(func() { g.run(starts[i], to, stop) })
+	}
+	r.phase.Store("warm-up")
+	if sleepUntil(ctx, from) {
+		r.phase.Store("measuring")
+		m.snapshot(r.cfg.PID, false)
+		if sleepUntil(ctx, to) {
+			m.snapshot(r.cfg.PID, true)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	for _, g := range gs {
+		res.Unsent += g.unsent.Load()
+	}
+	if m.to.IsZero() {
+		if !m.from.IsZero() {
+			m.snapshot(r.cfg.PID, true)
+		}
+		return m // canceled
+	}
+
+	// Drain: wait for the deliveries of what was sent in the window.
+	r.phase.Store("draining")
+	_, sent := r.sent()
+	expected := sent * uint64(res.Connected-1)
+	deadline := time.Now().Add(r.cfg.Drain)
+	for r.totals().received < expected && r.nDropped.Load() < int64(res.Connected) && time.Now().Before(deadline) {
+		if !sleep(ctx, drainPoll) {
+			break
+		}
+	}
+	return m
+}
+
+// finish fills in the result.
+func (r *runner) finish(res *Result, m span, smp *sampler) {
+	res.ConnectFailures = int(r.nFailed.Load())
+	res.Dropped = int(r.nDropped.Load())
+	res.ConnectP50 = r.connect.Quantile(0.5)
+	res.ConnectP99 = r.connect.Quantile(0.99)
+	res.ConnectMax = r.connect.Max()
+	res.Errors = r.errorCounts()
+
+	all, sent := r.sent()
+	t := r.totals()
+	res.SentTotal, res.Sent = all, sent
+	if res.Connected > 0 {
+		res.Expected = sent * uint64(res.Connected-1)
+	}
+	res.Received = t.received
+	res.Loss = res.Expected - min(res.Expected, t.received)
+	res.Duplicates, res.Reorders, res.Echoes = t.dups, t.late, t.echoes
+	res.History, res.Malformed, res.ServerErrors = t.history, t.malformed, t.serverErrors
+	h := r.latencies()
+	res.LatencyP50, res.LatencyP90 = h.Quantile(0.5), h.Quantile(0.9)
+	res.LatencyP99, res.LatencyMax = h.Quantile(0.99), h.Max()
+
+	if m.to.IsZero() {
+		return
+	}
+	res.Measured = m.to.Sub(m.from)
+	if secs := res.Measured.Seconds(); secs > 0 {
+		res.DeliveriesPerSec = float64(t.received) / secs
+	}
+	res.BenchCPU = m.selfCPU
+	if m.hostTotal > 0 {
+		res.HostBusy = float64(m.hostBusy) / float64(m.hostTotal)
+	}
+	if smp == nil {
+		return
+	}
+	s := res.Server
+	if m.serverErr != nil {
+		res.Warnings = append(res.Warnings, "reading the server's CPU time: "+m.serverErr.Error())
+	}
+	if err := smp.err(); err != nil {
+		res.Warnings = append(res.Warnings, "reading the server's memory: "+err.Error())
+	}
+	s.CPU = m.serverCPU
+	if d := res.Measured.Seconds() * float64(runtime.NumCPU()); d > 0 {
+		res.OtherBusy = max(0, res.HostBusy-(m.serverCPU+m.selfCPU).Seconds()/d)
+	}
+	if t.received > 0 {
+		s.CPUPerDelivery = m.serverCPU / time.Duration(t.received)
+	}
+	s.RSSPeakKiB = smp.peak(m.from, m.to)
+	s.RSSMaxKiB = smp.peak(time.Time{}, time.Now())
+	if res.Connected > 0 && s.RSSConnectedKiB > 0 {
+		s.RSSPerClientKiB = float64(s.RSSConnectedKiB-s.RSSBeforeKiB) / float64(res.Connected)
+	}
+}
+
+// waitTimeout waits for wg, at most d, and reports whether it finished.
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// serverCPU returns the CPU time of process pid, 0 without one or when it
+// cannot be read.
+func serverCPU(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
+	}
+	d, _ := procCPU(pid)
+	return d
+}

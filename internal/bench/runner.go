@@ -1,0 +1,349 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+const (
+	// nShards is how many counter shards clients spread over.
+	nShards = 64
+	// loopbackSources is how many loopback addresses (127.0.0.1, .2, ...)
+	// connections to a loopback server come from, each with its own
+	// ephemeral ports.
+	loopbackSources = 16
+	// closeTimeout bounds the goodbye each client sends at the end.
+	closeTimeout = time.Second
+	// closeWorkers close the clients at the end, in parallel.
+	closeWorkers = 32
+	// stopTimeout bounds the wait for the readers after closing.
+	stopTimeout = 10 * time.Second
+	// drainPoll is how often the drain checks for the last deliveries.
+	drainPoll = 20 * time.Millisecond
+	// sendLead is how long after the connections the senders start.
+	sendLead = 50 * time.Millisecond
+	// quiet is how long no event may arrive for the server to be settled;
+	// settlePoll is how often settle looks.
+	quiet      = 500 * time.Millisecond
+	settlePoll = 50 * time.Millisecond
+)
+
+// runner is the state of one run.
+type runner struct {
+	cfg     Config
+	runID   string
+	marker  []byte
+	dial    dialFunc
+	dialer  *websocket.Dialer
+	http    *http.Client
+	wsURL   string
+	pollURL string
+	srcIP   bool // spread connections over loopback source addresses
+	srcNext atomic.Uint32
+
+	clients []*client
+	shards  []shard
+	connect Histogram // connection times
+
+	// winStart and winEnd bound the measured window, in unix
+	// nanoseconds: messages sent in it count. Zero until it is set.
+	winStart, winEnd atomic.Int64
+
+	connecting sync.WaitGroup // each client until it connected or failed
+	readers    sync.WaitGroup // each client's goroutine
+	closeOnce  sync.Once
+
+	nJoined, nFailed, nDropped atomic.Int64
+	phase                      atomic.Value // string, for progress
+
+	errMu sync.Mutex
+	errs  map[string]int
+}
+
+func newRunner(cfg Config) (*runner, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: URL: %v", ErrConfig, err)
+	}
+	u.Path = cfg.Path
+	u.RawQuery = "EIO=4&transport=polling"
+	u.Fragment = ""
+	pollURL := u.String()
+	u.Scheme = strings.Replace(u.Scheme, "http", "ws", 1)
+	u.RawQuery = "EIO=4&transport=websocket"
+	wsURL := u.String()
+
+	var tag [3]byte
+	_, _ = rand.Read(tag[:])
+	r := &runner{
+		cfg:     cfg,
+		runID:   hex.EncodeToString(tag[:]),
+		wsURL:   wsURL,
+		pollURL: pollURL,
+		shards:  make([]shard, min(nShards, cfg.Clients)),
+		errs:    make(map[string]int),
+	}
+	r.marker = marker(r.runID)
+	if ip := net.ParseIP(u.Hostname()); ip != nil && ip.IsLoopback() && ip.To4() != nil {
+		r.srcIP = true
+	}
+	if cfg.Transport == TransportPolling {
+		r.dial = dialPolling
+		r.http = newHTTPClient(cfg.Clients, r.dialTCP)
+	} else {
+		r.dial = dialWebSocket
+		r.dialer = newDialer(r.dialTCP)
+	}
+	r.clients = make([]*client, cfg.Clients)
+	for i := range r.clients {
+		c := &client{r: r, id: i, sender: -1, shard: &r.shards[i%len(r.shards)], tracks: make([]window, cfg.Senders)}
+		if i < cfg.Senders {
+			c.sender = i
+			c.sendBuf = sendPrefix(r.runID, i)
+			c.prefixLen = len(c.sendBuf)
+		}
+		r.clients[i] = c
+	}
+	r.phase.Store("connecting")
+	return r, nil
+}
+
+// dialTCP dials the server, from the next loopback address when it is on
+// loopback, so that large runs do not run out of ephemeral ports.
+func (r *runner) dialTCP(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	if r.srcIP {
+		n := r.srcNext.Add(1)
+		d.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+n%loopbackSources))}
+	}
+	return d.DialContext(ctx, network, addr)
+}
+
+// newUser is the new-user event of client id: its name is unique to the
+// run.
+func (r *runner) newUser(id int) []byte {
+	return newUserFrame(fmt.Sprintf("bench-%s-%d", r.runID, id))
+}
+
+// measured reports whether a message sent at t (unix nanoseconds) is in
+// the measured window.
+func (r *runner) measured(t int64) bool {
+	s := r.winStart.Load()
+	return s != 0 && t >= s && t < r.winEnd.Load()
+}
+
+// joined records a client's connection.
+func (r *runner) joined(c *client, d time.Duration) {
+	c.state.Store(stateConnected)
+	r.nJoined.Add(1)
+	r.connect.Record(d)
+	r.connecting.Done()
+}
+
+// failed records a client that could not connect.
+func (r *runner) failed(c *client, err error) {
+	c.state.Store(stateFailed)
+	r.nFailed.Add(1)
+	r.noteErr("connect", err)
+	r.connecting.Done()
+}
+
+// dropped records a client whose connection ended before the run did.
+func (r *runner) dropped(c *client, err error) {
+	c.state.Store(stateDropped)
+	r.nDropped.Add(1)
+	r.noteErr("dropped", err)
+}
+
+// noteErr counts an error by phase and kind.
+func (r *runner) noteErr(phase string, err error) {
+	k := phase + ": " + errKind(err)
+	r.errMu.Lock()
+	r.errs[k]++
+	r.errMu.Unlock()
+}
+
+// errKind names an error without what varies between connections
+// (addresses, ports).
+func errKind(err error) string {
+	var (
+		op *net.OpError
+		ne net.Error
+		ce *websocket.CloseError
+		se *os.SyscallError
+	)
+	switch {
+	case err == nil:
+		return "closed"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
+		errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET),
+		errors.As(err, &ce) && ce.Code == websocket.CloseAbnormalClosure:
+		return "connection closed by server"
+	case ce != nil:
+		return fmt.Sprintf("websocket close %d", ce.Code)
+	case errors.As(err, &se):
+		return se.Syscall + ": " + se.Err.Error()
+	case errors.As(err, &op):
+		return op.Op + ": " + op.Err.Error()
+	}
+	s := err.Error()
+	if len(s) > 100 {
+		s = s[:100]
+	}
+	return s
+}
+
+// errors returns a copy of the error counts.
+func (r *runner) errorCounts() map[string]int {
+	r.errMu.Lock()
+	defer r.errMu.Unlock()
+	if len(r.errs) == 0 {
+		return nil
+	}
+	m := make(map[string]int, len(r.errs))
+	for k, v := range r.errs {
+		m[k] = v
+	}
+	return m
+}
+
+// launch starts the clients, ConnectRate per second, until all are
+// started or ctx is done.
+func (r *runner) launch(ctx context.Context) {
+	start := time.Now()
+	for i := 0; i < len(r.clients); {
+		due := min(int(time.Since(start).Seconds()*r.cfg.ConnectRate)+1, len(r.clients))
+		for ; i < due; i++ {
+			r.connecting.Add(1)
+			r.readers.Add(1)
+			go r.clients[i].run(ctx)
+		}
+		if i == len(r.clients) {
+			return
+		}
+		wait := time.Duration(float64(i)/r.cfg.ConnectRate*float64(time.Second)) - time.Since(start)
+		if !sleep(ctx, max(wait, 0)) {
+			return
+		}
+	}
+}
+
+// closeAll closes every client, once.
+func (r *runner) closeAll() {
+	r.closeOnce.Do(func() {
+		var wg sync.WaitGroup
+		next := atomic.Int64{}
+		for range min(closeWorkers, len(r.clients)) {
+			wg.Go(func() {
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= len(r.clients) {
+						return
+					}
+					r.clients[i].close(closeTimeout)
+				}
+			})
+		}
+		wg.Wait()
+	})
+}
+
+// sleep waits for d or until ctx is done, and reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// sleepUntil waits until t or until ctx is done.
+func sleepUntil(ctx context.Context, t time.Time) bool { return sleep(ctx, time.Until(t)) }
+
+// totals sums the shards.
+type totals struct {
+	events, live, received, dups, late, echoes, history, malformed, serverErrors uint64
+}
+
+func (r *runner) totals() totals {
+	var t totals
+	for i := range r.shards {
+		s := &r.shards[i]
+		t.events += s.events.Load()
+		t.live += s.live.Load()
+		t.received += s.received.Load()
+		t.dups += s.dups.Load()
+		t.late += s.late.Load()
+		t.echoes += s.echoes.Load()
+		t.history += s.history.Load()
+		t.malformed += s.malformed.Load()
+		t.serverErrors += s.serverErrors.Load()
+	}
+	return t
+}
+
+// latencies merges the shards' histograms.
+func (r *runner) latencies() *Histogram {
+	h := new(Histogram)
+	for i := range r.shards {
+		h.Merge(&r.shards[i].hist)
+	}
+	return h
+}
+
+// sent returns the messages sent in all and in the window.
+func (r *runner) sent() (all, measured uint64) {
+	for _, c := range r.clients[:r.cfg.Senders] {
+		all += c.sent.Load()
+		measured += c.sentMeasured.Load()
+	}
+	return all, measured
+}
+
+// settle waits until no client has received an event for quiet, at most
+// Config.Settle, and reports whether the server went quiet.
+func (r *runner) settle(ctx context.Context) bool {
+	if r.cfg.Settle <= 0 {
+		return true
+	}
+	r.phase.Store("settling")
+	deadline := time.Now().Add(r.cfg.Settle)
+	last, lastChange := r.totals().events, time.Now()
+	for {
+		now := time.Now()
+		if n := r.totals().events; n != last {
+			last, lastChange = n, now
+		}
+		switch {
+		case now.Sub(lastChange) >= quiet:
+			return true
+		case now.After(deadline):
+			return false
+		}
+		if !sleep(ctx, settlePoll) {
+			return false
+		}
+	}
+}
