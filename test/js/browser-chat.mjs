@@ -16,56 +16,19 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { chromium } from 'playwright-core';
+import {
+  BASE, CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, SHOTS, eventually, skip, withDeadline,
+} from './page-helpers.mjs';
 
-const CHROMIUM = process.env.PARLEY_CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-const SHOTS = process.env.PARLEY_SHOTS || '/tmp/parley-shots';
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 375, height: 740 };
 const XSS = '<img src=x onerror="window.__pwned=1">';
 const FLOOD = 50;
 
-const BASE = process.env.PARLEY_URL;
 
-const skip = !existsSync(CHROMIUM)
-  ? `no browser: ${CHROMIUM} is missing (install the Debian "chromium" package to run this test)`
-  : !BASE
-    ? 'PARLEY_URL is not set: start a fresh parley server and point PARLEY_URL at it'
-    : false;
 
 // ---------- helpers ----------
-
-function withDeadline(label, ms, fn) {
-  let timer;
-  const deadline = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label}: no result within ${ms} ms`)), ms);
-  });
-  return Promise.race([fn(), deadline]).finally(() => clearTimeout(timer));
-}
-
-// eventually polls check() until it returns without throwing, or rethrows its
-// last error at the deadline. No bare sleeps.
-async function eventually(check, ms = 5000, every = 50) {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > end) throw err;
-    }
-    await new Promise((r) => setTimeout(r, every));
-  }
-}
 
 // transcript is what a reader sees in the log since joining, one string
 // per line: "You joined", "Bob connected", "You: hi", "Bob: hello".

@@ -16,56 +16,19 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { chromium } from 'playwright-core';
+import {
+  BASE, CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, SHOTS, eventually, skip, withDeadline,
+} from './page-helpers.mjs';
 import { io } from 'socket.io-client';
 
-const CHROMIUM = process.env.PARLEY_CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-const BASE = process.env.PARLEY_URL;
-const SHOTS = process.env.PARLEY_SHOTS || '/tmp/parley-shots';
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 375, height: 740 };
 const ARCHIVE = 120; // messages in the scrollback room
 const FLOOD = 100; // messages sent while Alice is away
 
-const skip = !existsSync(CHROMIUM)
-  ? `no browser: ${CHROMIUM} is missing (install the Debian "chromium" package to run this test)`
-  : !BASE
-    ? 'PARLEY_URL is not set: start a fresh parley server and point PARLEY_URL at it'
-    : false;
 
 // ---------- helpers ----------
-
-function withDeadline(label, ms, fn) {
-  let timer;
-  const deadline = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label}: no result within ${ms} ms`)), ms);
-  });
-  return Promise.race([fn(), deadline]).finally(() => clearTimeout(timer));
-}
-
-// eventually polls check() until it returns without throwing, or rethrows its
-// last error at the deadline. No bare sleeps.
-async function eventually(check, ms = 5000, every = 50) {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > end) throw err;
-    }
-    await new Promise((r) => setTimeout(r, every));
-  }
-}
 
 // lines is what a reader sees in the current room's log, one string per
 // line: "You joined", "Bob joined", "You: hi", "Bob: hello"; history lines
