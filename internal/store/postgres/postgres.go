@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,10 +20,8 @@ var _ store.Store = (*Store)(nil)
 type Store struct {
 	pool *pgxpool.Pool
 
-	// mu guards closed; the calls hold it shared while they run, so that
-	// Close waits for them and none starts on a closed pool.
-	mu     sync.RWMutex
-	closed bool
+	// gate admits calls while the store is open; Close waits for them.
+	gate store.Gate
 }
 
 // Open connects to the database that dsn names, a URL
@@ -53,19 +50,10 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
 	return &Store{pool: pool}, nil
 }
 
-// begin checks that s is open and holds it open until the returned func
-// is called.
+// begin admits a call while s is open; the call ends it with the
+// returned func.
 func (s *Store) begin(ctx context.Context, op string) (func(), error) {
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
-		return nil, fmt.Errorf("postgres: %s: %w", op, store.ErrClosed)
-	}
-	if err := ctx.Err(); err != nil {
-		s.mu.RUnlock()
-		return nil, fmt.Errorf("postgres: %s: %w", op, err)
-	}
-	return s.mu.RUnlock, nil
+	return s.gate.Enter(ctx, "postgres: "+op)
 }
 
 // Append implements store.Store with one transaction of four round trips
@@ -339,11 +327,8 @@ func (s *Store) Rooms(ctx context.Context) (_ []store.Room, err error) {
 // Close implements store.Store: it waits for the calls in progress, then
 // closes the connections.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.closed {
-		s.closed = true
+	return s.gate.Close(func() error {
 		s.pool.Close()
-	}
-	return nil
+		return nil
+	})
 }

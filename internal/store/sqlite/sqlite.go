@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/parley-chat/parley/internal/store"
@@ -34,10 +33,8 @@ type Store struct {
 	reserve, find, insert, setLast *sql.Stmt // on w
 	history, since, rooms          *sql.Stmt // on r
 
-	// mu guards closed; the calls hold it shared while they run, so that
-	// Close waits for them and none starts on a closed database.
-	mu     sync.RWMutex
-	closed bool
+	// gate admits calls while the store is open; Close waits for them.
+	gate store.Gate
 }
 
 // Open opens the SQLite database at path, creating the file if it does not
@@ -136,19 +133,10 @@ func (s *Store) init(ctx context.Context) error {
 	return migrate(ctx, s.w)
 }
 
-// begin checks that s is open and holds it open until the returned func
-// is called.
+// begin admits a call while s is open; the call ends it with the
+// returned func.
 func (s *Store) begin(ctx context.Context, op string) (func(), error) {
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
-		return nil, fmt.Errorf("sqlite: %s: %w", op, store.ErrClosed)
-	}
-	if err := ctx.Err(); err != nil {
-		s.mu.RUnlock()
-		return nil, fmt.Errorf("sqlite: %s: %w", op, err)
-	}
-	return s.mu.RUnlock, nil
+	return s.gate.Enter(ctx, "sqlite: "+op)
 }
 
 // Append implements store.Store. It runs one write transaction: it reserves
@@ -380,14 +368,10 @@ func (s *Store) Rooms(ctx context.Context) (_ []store.Room, err error) {
 // closes the readers and the writer; the last connection to close
 // checkpoints the log into the database file.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	return s.gate.Close(func() error {
+		if err := s.closeAll(); err != nil {
+			return fmt.Errorf("sqlite: close: %w", err)
+		}
 		return nil
-	}
-	s.closed = true
-	if err := s.closeAll(); err != nil {
-		return fmt.Errorf("sqlite: close: %w", err)
-	}
-	return nil
+	})
 }
