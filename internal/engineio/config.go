@@ -48,6 +48,10 @@ type Config struct {
 	NewSession func(s *Session) Handler
 	// Logger receives connection-level logs (default slog.Default()).
 	Logger *slog.Logger
+
+	// disablePoller makes a goroutine read each WebSocket connection, as
+	// on systems without a poller; for tests.
+	disablePoller bool
 }
 
 // Handler receives the messages and the close of one session.

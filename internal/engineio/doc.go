@@ -15,6 +15,17 @@
 // queued frame in one write call. On polling, the pending GET request drains
 // the queue into one payload.
 //
+// # Receiving
+//
+// The WebSocket transport is ours, on top of net/http's hijacked connection:
+// the opening handshake (wshandshake.go) and an incremental RFC 6455 frame
+// parser (wsframe.go) that holds no buffer between messages. On Linux the
+// server's netpoll.Poller reports which connections have data, and a
+// short-lived goroutine reads them with a shared buffer: an idle connection
+// holds no goroutine and no read buffer. Elsewhere one goroutine reads each
+// connection. Client protocol errors close the connection with the RFC's
+// close code (1002, 1007 invalid UTF-8, 1009 too big).
+//
 // # Concurrency and lock order
 //
 // Server.mu guards the session map; Session.mu guards a session's state,

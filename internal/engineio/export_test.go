@@ -13,3 +13,14 @@ func (s *Session) PostPending() bool {
 	defer s.mu.Unlock()
 	return s.posting
 }
+
+// WithoutPoller returns c set to read each WebSocket connection with a
+// goroutine, as on systems without a poller.
+func WithoutPoller(c Config) Config {
+	c.disablePoller = true
+	return c
+}
+
+// UsesPoller reports whether the server reads WebSocket connections with
+// the poller.
+func (srv *Server) UsesPoller() bool { return srv.poller != nil }

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gorilla/websocket"
+	"github.com/parley-chat/parley/internal/netpoll"
 )
 
 // Log attribute keys.
@@ -29,11 +29,11 @@ const (
 // Server is an Engine.IO v4 server. It is an http.Handler, safe for
 // concurrent use.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	upgrader websocket.Upgrader
-	origins  map[string]bool
-	anyOrig  bool
+	cfg     Config
+	log     *slog.Logger
+	poller  *netpoll.Poller // nil where there is none: a goroutine reads each connection
+	origins map[string]bool
+	anyOrig bool
 
 	mu       sync.Mutex
 	sessions map[string]*Session
@@ -57,27 +57,13 @@ func NewServer(cfg Config) *Server {
 		}
 		srv.origins[strings.TrimSuffix(strings.ToLower(o), "/")] = true
 	}
-	srv.upgrader = websocket.Upgrader{
-		// The origin was checked before the upgrade.
-		CheckOrigin: func(*http.Request) bool { return true },
-		// Writes bypass gorilla's buffers; a pool keeps it from allocating one.
-		WriteBufferPool: noWrites{},
-		// A small read buffer of its own rather than net/http's 4 KiB one:
-		// chat messages are small, and idle connections are many.
-		ReadBufferSize: readBufferSize,
+	if netpoll.Supported && !cfg.disablePoller {
+		if p, err := netpoll.New(); err == nil {
+			srv.poller = p
+		}
 	}
 	return srv
 }
-
-// readBufferSize is the read buffer of each WebSocket connection.
-const readBufferSize = 512
-
-// noWrites is a websocket.BufferPool for connections whose writes never go
-// through gorilla/websocket's buffered writer.
-type noWrites struct{}
-
-func (noWrites) Get() any  { return nil }
-func (noWrites) Put(x any) {}
 
 // SessionCount returns the number of open sessions.
 func (srv *Server) SessionCount() int {
@@ -119,7 +105,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errUnknownTransport)
 		return
 	}
-	isWebSocket := websocket.IsWebSocketUpgrade(r)
+	isWebSocket := isUpgradeRequest(r)
 	if (kind == transportWebSocket) != isWebSocket {
 		writeError(w, errBadRequest)
 		return

@@ -184,10 +184,15 @@ func (s *Session) takeQueueLocked() []queued {
 	return q
 }
 
+// maxSpareQueue is the largest queue backing array a session keeps for
+// reuse: one that grew in a burst is dropped, or every session would keep
+// its largest burst's array for good.
+const maxSpareQueue = 32
+
 // recycleLocked hands a drained queue's backing array back for reuse.
 // s.mu must be held.
 func (s *Session) recycleLocked(q []queued) {
-	if cap(q) > 1024 {
+	if cap(q) > maxSpareQueue {
 		return
 	}
 	clear(q)

@@ -2,13 +2,12 @@ package engineio
 
 import (
 	"encoding/binary"
-	"errors"
 	"net"
-	"net/http"
 	"sync"
+	"syscall"
 	"time"
 
-	"github.com/gorilla/websocket"
+	"github.com/parley-chat/parley/internal/netpoll"
 )
 
 // WebSocket opcodes and close codes (RFC 6455).
@@ -21,17 +20,34 @@ const (
 	closeNormal = 1000
 )
 
-// wsConn is one accepted WebSocket connection. gorilla/websocket does the
-// handshake and reads frames; writes bypass it, so that all frames queued
-// for a session go out in one write call.
+// wsConn is one accepted WebSocket connection. Reads are driven by the
+// server's poller where there is one (an idle connection then holds no
+// goroutine), by a goroutine otherwise. All queued frames for a session go
+// out in one write call.
 type wsConn struct {
-	conn      *websocket.Conn
-	nc        net.Conn
-	closeOnce sync.Once
+	nc     net.Conn
+	rc     syscall.RawConn // nil when nc has no file descriptor
+	reader frameReader
+	early  []byte // bytes the client sent along with its handshake
+
+	mu     sync.Mutex
+	reg    *netpoll.Registration
+	closed bool
 }
 
 func (c *wsConn) close() {
-	c.closeOnce.Do(func() { _ = c.nc.Close() })
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	reg := c.reg
+	c.mu.Unlock()
+	if reg != nil {
+		reg.Remove()
+	}
+	_ = c.nc.Close()
 }
 
 // writeFrames writes buf, a sequence of encoded frames, in one call.
@@ -136,146 +152,6 @@ func (s *Session) flushWebSocket(ws *wsConn) {
 			return
 		}
 	}
-}
-
-// accept upgrades r to a WebSocket connection.
-func (srv *Server) accept(w http.ResponseWriter, r *http.Request) (*wsConn, error) {
-	conn, err := srv.upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		return nil, err
-	}
-	conn.SetReadLimit(int64(srv.cfg.MaxPayload))
-	return &wsConn{conn: conn, nc: conn.NetConn()}, nil
-}
-
-// serveWebSocket opens a session directly over WebSocket.
-func (srv *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
-	ws, err := srv.accept(w, r)
-	if err != nil {
-		return // the upgrader has answered
-	}
-	s, err := srv.open(r, transportWebSocket, ws)
-	if err != nil {
-		ws.close()
-		return
-	}
-	// Read on a fresh goroutine and let this one, whose stack grew while
-	// serving the HTTP request, end: an idle connection then holds only a
-	// small stack.
-	go srv.readWebSocket(s, ws)
-}
-
-// readWebSocket reads frames until the connection or the session ends.
-func (srv *Server) readWebSocket(s *Session, ws *wsConn) {
-	srv.installControlHandlers(s, ws)
-	for {
-		mt, data, err := ws.conn.ReadMessage()
-		if err != nil {
-			// A client that says goodbye with a close frame closed the
-			// transport; one that vanished (reset, EOF without a close
-			// frame, oversized message) is a transport error.
-			// (gorilla reports the lack of a close frame as code 1006.)
-			reason := ReasonTransportClose
-			var ce *websocket.CloseError
-			if errors.As(err, &ce) && ce.Code == websocket.CloseAbnormalClosure ||
-				!errors.As(err, &ce) && !errors.Is(err, net.ErrClosed) {
-				s.logger().Debug("websocket read failed", logKeyError, err)
-				reason = ReasonTransportError
-			}
-			s.closeWith(reason, PacketClose, false)
-			ws.close()
-			return
-		}
-		if mt == websocket.BinaryMessage {
-			s.dispatch(Packet{Type: PacketMessage, Data: data, Binary: true})
-			continue
-		}
-		p, err := DecodeText(data)
-		if err != nil {
-			s.logger().Debug("invalid packet", logKeyError, err)
-			s.closeWith(ReasonParseError, PacketClose, false)
-			ws.close()
-			return
-		}
-		s.dispatch(p)
-	}
-}
-
-// installControlHandlers routes replies to WebSocket pings and closes through
-// the session queue, so that only the flush goroutine writes.
-func (srv *Server) installControlHandlers(s *Session, ws *wsConn) {
-	ws.conn.SetPingHandler(func(data string) error {
-		s.mu.Lock()
-		if s.state == stateOpen && s.ws == ws {
-			s.enqueueLocked(queued{op: opPong, pkt: Packet{Data: []byte(data)}})
-		}
-		s.mu.Unlock()
-		return nil
-	})
-	ws.conn.SetCloseHandler(func(int, string) error {
-		// Answer the close handshake directly: a lone close frame cannot
-		// interleave with the flush goroutine's writes, each being one call.
-		_ = ws.writeFrames(appendFrame(nil, opClose, 0, closePayload(closeNormal)), srv.cfg.WriteTimeout)
-		return nil
-	})
-}
-
-// serveUpgrade upgrades a polling session to WebSocket: it answers the
-// client's "2probe" with "3probe", ends pending polls with noop, and switches
-// the session over on "5".
-func (srv *Server) serveUpgrade(w http.ResponseWriter, r *http.Request, s *Session) {
-	s.mu.Lock()
-	if s.state != stateOpen || s.transport != transportPolling || s.upgrading {
-		s.mu.Unlock()
-		// Like the reference server: accept, then close at once.
-		if ws, err := srv.accept(w, r); err == nil {
-			ws.close()
-		}
-		return
-	}
-	s.upgrading = true
-	s.mu.Unlock()
-
-	ws, err := srv.accept(w, r)
-	if err != nil {
-		s.endUpgrade(nil)
-		return
-	}
-	if !srv.probe(s, ws) {
-		s.endUpgrade(nil)
-		ws.close()
-		return
-	}
-	if !s.endUpgrade(ws) {
-		ws.close()
-		return
-	}
-	s.logger().Debug("upgraded to websocket")
-	go srv.readWebSocket(s, ws)
-}
-
-// probe runs the upgrade's probe exchange on ws, within UpgradeTimeout.
-func (srv *Server) probe(s *Session, ws *wsConn) bool {
-	deadline := time.Now().Add(srv.cfg.UpgradeTimeout)
-	if ws.nc.SetReadDeadline(deadline) != nil {
-		return false
-	}
-	mt, data, err := ws.conn.ReadMessage()
-	if err != nil || mt != websocket.TextMessage || string(data) != "2probe" {
-		return false
-	}
-	if ws.writeFrames(appendFrame(nil, opText, byte(PacketPong), []byte("probe")), srv.cfg.WriteTimeout) != nil {
-		return false
-	}
-	s.mu.Lock()
-	s.pollNoop = true
-	s.mu.Unlock()
-	s.wakePoll()
-	mt, data, err = ws.conn.ReadMessage()
-	if err != nil || mt != websocket.TextMessage || string(data) != string(PacketUpgrade) {
-		return false
-	}
-	return ws.nc.SetReadDeadline(time.Time{}) == nil
 }
 
 // endUpgrade ends the upgrade: with ws, the session moves to it; with nil,

@@ -1,0 +1,317 @@
+package engineio_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/internal/engineio"
+)
+
+// rawWS is a WebSocket client written byte by byte, to send what a
+// well-behaved client library would not.
+type rawWS struct {
+	t  *testing.T
+	c  net.Conn
+	br *bufio.Reader
+}
+
+// maskedFrame returns one client frame, masked with a fixed key.
+func maskedFrame(fin bool, op byte, payload []byte) []byte {
+	b0 := op
+	if fin {
+		b0 |= 0x80
+	}
+	out := []byte{b0}
+	switch n := len(payload); {
+	case n < 126:
+		out = append(out, 0x80|byte(n))
+	case n <= 0xFFFF:
+		out = append(out, 0x80|126)
+		out = binary.BigEndian.AppendUint16(out, uint16(n))
+	default:
+		out = append(out, 0x80|127)
+		out = binary.BigEndian.AppendUint64(out, uint64(n))
+	}
+	key := [4]byte{9, 8, 7, 6}
+	out = append(out, key[:]...)
+	for i, c := range payload {
+		out = append(out, c^key[i%4])
+	}
+	return out
+}
+
+const testKey = "dGhlIHNhbXBsZSBub25jZQ=="
+
+// upgradeRequest is an opening handshake for ts, with extra header lines.
+func upgradeRequest(ts *testServer, extra string) string {
+	u := strings.TrimPrefix(ts.URL, "http://")
+	host, path, _ := strings.Cut(u, "/")
+	return "GET /" + path + "?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + host +
+		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + extra + "\r\n"
+}
+
+// dialRaw sends request, followed by early (frames in the same write), and
+// returns the connection and the response's status line and headers.
+func dialRaw(t *testing.T, ts *testServer, request string, early []byte) (*rawWS, *http.Response) {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(ts.ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write(append([]byte(request), early...)); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("handshake response: %v", err)
+	}
+	return &rawWS{t: t, c: c, br: br}, resp
+}
+
+// open completes a valid handshake and reads the open packet: it returns the
+// session's recorder.
+func openRaw(t *testing.T, ts *testServer, early []byte) (*rawWS, *testSession) {
+	t.Helper()
+	ws, resp := dialRaw(t, ts, upgradeRequest(ts, "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: "+testKey+"\r\n"), early)
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake status %d", resp.StatusCode)
+	}
+	op, data := ws.read()
+	if op != 1 || !strings.HasPrefix(data, "0{") {
+		t.Fatalf("first frame %d %q, want the open packet", op, data)
+	}
+	var open struct{ SID string }
+	if err := json.Unmarshal([]byte(data[1:]), &open); err != nil {
+		t.Fatal(err)
+	}
+	return ws, ts.session(t, open.SID)
+}
+
+func (w *rawWS) send(b []byte) {
+	w.t.Helper()
+	if _, err := w.c.Write(b); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// read returns the next server frame, which must be unmasked and final.
+func (w *rawWS) read() (op byte, data string) {
+	w.t.Helper()
+	var hdr [2]byte
+	if _, err := io.ReadFull(w.br, hdr[:]); err != nil {
+		w.t.Fatalf("read frame: %v", err)
+	}
+	if hdr[0]&0x80 == 0 || hdr[1]&0x80 != 0 {
+		w.t.Fatalf("frame header %x: want final and unmasked", hdr)
+	}
+	n := int(hdr[1] & 0x7F)
+	switch n {
+	case 126:
+		var ext [2]byte
+		io.ReadFull(w.br, ext[:])
+		n = int(binary.BigEndian.Uint16(ext[:]))
+	case 127:
+		var ext [8]byte
+		io.ReadFull(w.br, ext[:])
+		n = int(binary.BigEndian.Uint64(ext[:]))
+	}
+	buf := make([]byte, n)
+	if _, err := io.ReadFull(w.br, buf); err != nil {
+		w.t.Fatalf("read payload: %v", err)
+	}
+	return hdr[0] & 0x0F, string(buf)
+}
+
+// readClose reads frames up to a close frame and returns its code.
+func (w *rawWS) readClose() uint16 {
+	w.t.Helper()
+	for {
+		op, data := w.read()
+		if op == 8 {
+			if len(data) < 2 {
+				return 0
+			}
+			return binary.BigEndian.Uint16([]byte(data))
+		}
+	}
+}
+
+// bothReaders runs f with a server reading by poller (where there is one)
+// and with one reading by goroutine.
+func bothReaders(t *testing.T, cfg engineio.Config, echo bool, f func(t *testing.T, ts *testServer)) {
+	t.Run("poller", func(t *testing.T) {
+		ts := newTestServer(t, cfg, echo)
+		if !ts.UsesPoller() {
+			t.Skip("no poller on this system")
+		}
+		f(t, ts)
+	})
+	t.Run("goroutine", func(t *testing.T) {
+		ts := newTestServer(t, engineio.WithoutPoller(cfg), echo)
+		if ts.UsesPoller() {
+			t.Fatal("WithoutPoller server uses the poller")
+		}
+		f(t, ts)
+	})
+}
+
+func TestHandshakeRefused(t *testing.T) {
+	tests := []struct {
+		name   string
+		extra  string
+		status int
+	}{
+		{"no key", "Sec-WebSocket-Version: 13\r\n", http.StatusBadRequest},
+		{"short key", "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: c2hvcnQ=\r\n", http.StatusBadRequest},
+		{"old version", "Sec-WebSocket-Version: 8\r\nSec-WebSocket-Key: " + testKey + "\r\n", http.StatusUpgradeRequired},
+	}
+	ts := newTestServer(t, engineio.Config{}, false)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, resp := dialRaw(t, ts, upgradeRequest(ts, tt.extra), nil)
+			if resp.StatusCode != tt.status {
+				t.Errorf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			if got := ts.SessionCount(); got != 0 {
+				t.Errorf("%d sessions opened", got)
+			}
+		})
+	}
+}
+
+func TestHandshakeAccept(t *testing.T) {
+	ts := newTestServer(t, engineio.Config{}, false)
+	ws, resp := dialRaw(t, ts, upgradeRequest(ts, "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: "+testKey+"\r\n"), nil)
+	// The example of RFC 6455, section 1.3.
+	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Sec-WebSocket-Accept") != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
+		t.Fatalf("status %d, accept %q", resp.StatusCode, resp.Header.Get("Sec-WebSocket-Accept"))
+	}
+	if resp.Header.Get("Sec-WebSocket-Extensions") != "" {
+		t.Errorf("extension negotiated: %q", resp.Header.Get("Sec-WebSocket-Extensions"))
+	}
+	ws.read()
+}
+
+// TestEarlyFrames sends messages in the same write as the handshake: they
+// must not be lost with net/http's buffer.
+func TestEarlyFrames(t *testing.T) {
+	bothReaders(t, engineio.Config{}, true, func(t *testing.T, ts *testServer) {
+		early := append(maskedFrame(true, 1, []byte("4early")), maskedFrame(true, 2, []byte{7})...)
+		ws, h := openRaw(t, ts, early)
+		if op, data := ws.read(); op != 1 || data != "4early" {
+			t.Errorf("echo %d %q, want 4early", op, data)
+		}
+		if op, data := ws.read(); op != 2 || data != "\x07" {
+			t.Errorf("echo %d %q, want binary 07", op, data)
+		}
+		if m := h.messages(); len(m) != 2 {
+			t.Errorf("%d messages, want 2", len(m))
+		}
+	})
+}
+
+func TestWebSocketFrames(t *testing.T) {
+	bothReaders(t, engineio.Config{}, true, func(t *testing.T, ts *testServer) {
+		ws, h := openRaw(t, ts, nil)
+		// A fragmented message with a ping between its fragments, sent
+		// one byte per write.
+		stream := bytes.Join([][]byte{
+			maskedFrame(false, 1, []byte("4frag")),
+			maskedFrame(true, 9, []byte("hi")),
+			maskedFrame(true, 0, []byte("mented")),
+		}, nil)
+		for _, b := range stream {
+			ws.send([]byte{b})
+		}
+		if op, data := ws.read(); op != 10 || data != "hi" {
+			t.Errorf("got %d %q, want pong hi", op, data)
+		}
+		if op, data := ws.read(); op != 1 || data != "4fragmented" {
+			t.Errorf("got %d %q, want the message whole", op, data)
+		}
+		ws.send(maskedFrame(true, 8, []byte{0x03, 0xE8}))
+		if code := ws.readClose(); code != 1000 {
+			t.Errorf("close reply code %d, want 1000", code)
+		}
+		h.waitClosed(t, engineio.ReasonTransportClose)
+	})
+}
+
+func TestWebSocketProtocolErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		frames []byte
+		code   uint16
+		reason engineio.CloseReason
+	}{
+		{"unmasked", []byte{0x81, 0x02, '4', 'x'}, 1002, engineio.ReasonTransportError},
+		{"too big", maskedFrame(true, 2, make([]byte, 101)), 1009, engineio.ReasonTransportError},
+		{"invalid UTF-8", maskedFrame(true, 1, []byte{'4', 0xC0}), 1007, engineio.ReasonTransportError},
+		{"continuation first", maskedFrame(true, 0, []byte("4x")), 1002, engineio.ReasonTransportError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bothReaders(t, engineio.Config{MaxPayload: 100}, false, func(t *testing.T, ts *testServer) {
+				ws, h := openRaw(t, ts, nil)
+				ws.send(tt.frames)
+				if code := ws.readClose(); code != tt.code {
+					t.Errorf("close code %d, want %d", code, tt.code)
+				}
+				h.waitClosed(t, tt.reason)
+			})
+		})
+	}
+}
+
+// TestWebSocketVanish cuts the connection without a close frame: a
+// transport error.
+func TestWebSocketVanish(t *testing.T) {
+	bothReaders(t, engineio.Config{}, false, func(t *testing.T, ts *testServer) {
+		ws, h := openRaw(t, ts, nil)
+		ws.send(maskedFrame(true, 1, []byte("4bye")))
+		ws.c.Close()
+		h.waitClosed(t, engineio.ReasonTransportError)
+		if m := h.messages(); len(m) != 1 || m[0].data != "bye" {
+			t.Errorf("messages %v, want the one sent before the cut", m)
+		}
+	})
+}
+
+// TestManyIdleWebSockets opens connections that each send one message late,
+// after all are open: every message arrives once.
+func TestManyIdleWebSockets(t *testing.T) {
+	bothReaders(t, engineio.Config{}, false, func(t *testing.T, ts *testServer) {
+		const n = 50
+		var conns []*rawWS
+		var sessions []*testSession
+		for range n {
+			ws, h := openRaw(t, ts, nil)
+			conns = append(conns, ws)
+			sessions = append(sessions, h)
+		}
+		for i, ws := range conns {
+			ws.send(maskedFrame(true, 1, fmt.Appendf(nil, "4m%d", i)))
+		}
+		for i, h := range sessions {
+			deadline := time.Now().Add(5 * time.Second)
+			for len(h.messages()) == 0 && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if m := h.messages(); len(m) != 1 || m[0].data != fmt.Sprintf("m%d", i) {
+				t.Fatalf("connection %d: messages %v", i, m)
+			}
+		}
+	})
+}

@@ -1,0 +1,302 @@
+package engineio
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/parley-chat/parley/internal/netpoll"
+)
+
+// readBuffers are shared by all connections: a connection holds one only
+// while reading what the poller said had arrived.
+var readBuffers = sync.Pool{New: func() any { b := make([]byte, readBufferSize); return &b }}
+
+// readBufferSize is the size of one read from a WebSocket connection.
+const readBufferSize = 16 << 10
+
+// maxReadsPerEvent bounds the reads for one readiness event, so that a
+// client sending without pause cannot keep its goroutine forever.
+const maxReadsPerEvent = 8
+
+// errPeerClosed ends reading when the client sent a close frame.
+var errPeerClosed = errors.New("websocket: close frame received")
+
+// serveWebSocket opens a session directly over WebSocket.
+func (srv *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
+	ws, err := srv.accept(w, r)
+	if err != nil {
+		srv.log.Debug("websocket handshake failed", logKeyError, err)
+		return
+	}
+	s, err := srv.open(r, transportWebSocket, ws)
+	if err != nil {
+		ws.close()
+		return
+	}
+	if early := ws.early; early != nil {
+		ws.early = nil
+		if !srv.consume(s, ws, early) {
+			return
+		}
+	}
+	srv.watch(s, ws)
+}
+
+// watch reads ws from now on: on the poller's events, or on a goroutine of
+// its own where there is no poller. Either way this goroutine, whose stack
+// grew while serving the HTTP request, ends: an idle connection then holds
+// no goroutine, or only a small one.
+func (srv *Server) watch(s *Session, ws *wsConn) {
+	if srv.poller != nil && ws.rc != nil {
+		reg, err := srv.poller.Add(ws.nc.(syscall.Conn), func() { srv.onReadable(s, ws) })
+		if err == nil {
+			ws.mu.Lock()
+			closed := ws.closed
+			ws.reg = reg
+			ws.mu.Unlock()
+			if closed {
+				reg.Remove()
+			}
+			return
+		}
+		s.logger().Warn("reading without the poller", logKeyError, err)
+	}
+	go srv.readLoop(s, ws)
+}
+
+// onReadable reads what the poller said had arrived on ws.
+func (srv *Server) onReadable(s *Session, ws *wsConn) {
+	bufp := readBuffers.Get().(*[]byte)
+	defer readBuffers.Put(bufp)
+	buf := *bufp
+	for range maxReadsPerEvent {
+		n, err := netpoll.ReadNonblocking(ws.rc, buf)
+		if errors.Is(err, netpoll.ErrWouldBlock) {
+			break
+		}
+		if err != nil {
+			srv.endRead(s, ws, err)
+			return
+		}
+		if !srv.consume(s, ws, buf[:n]) {
+			return
+		}
+		if n < len(buf) {
+			break // drained, most likely; the poller tells if not
+		}
+	}
+	ws.mu.Lock()
+	reg := ws.reg
+	ws.mu.Unlock()
+	if reg == nil {
+		return // closed meanwhile
+	}
+	if err := reg.Rearm(); err != nil {
+		srv.endRead(s, ws, net.ErrClosed)
+	}
+}
+
+// readLoop reads ws until the connection or the session ends.
+func (srv *Server) readLoop(s *Session, ws *wsConn) {
+	buf := make([]byte, 4096)
+	for {
+		n, err := ws.nc.Read(buf)
+		if n > 0 && !srv.consume(s, ws, buf[:n]) {
+			return
+		}
+		if err != nil {
+			srv.endRead(s, ws, err)
+			return
+		}
+	}
+}
+
+// endRead closes the session when reading ws failed. A client that said
+// goodbye with a close frame ended reading in consume; one that vanished
+// (reset, or end of stream without a close frame) is a transport error.
+func (srv *Server) endRead(s *Session, ws *wsConn, err error) {
+	reason := ReasonTransportClose
+	if !errors.Is(err, net.ErrClosed) {
+		if !errors.Is(err, io.EOF) {
+			s.logger().Debug("websocket read failed", logKeyError, err)
+		}
+		reason = ReasonTransportError
+	}
+	s.closeWith(reason, PacketClose, false)
+	ws.close()
+}
+
+// consume parses data, received on ws, and hands what it holds to s. It
+// returns false when reading must stop: the session or the connection is
+// over.
+func (srv *Server) consume(s *Session, ws *wsConn, data []byte) bool {
+	err := ws.reader.feed(data, func(op byte, payload []byte) error {
+		return srv.handleFrame(s, ws, op, payload)
+	})
+	if err == nil {
+		return true
+	}
+	var pe *wsProtocolError
+	switch {
+	case errors.Is(err, errPeerClosed):
+		s.closeWith(ReasonTransportClose, PacketClose, false)
+	case errors.As(err, &pe):
+		s.logger().Debug("websocket protocol error", logKeyError, err)
+		_ = ws.writeFrames(appendFrame(nil, opClose, 0, closePayload(pe.code)), srv.cfg.WriteTimeout)
+		s.closeWith(ReasonTransportError, PacketClose, false)
+	default:
+		s.logger().Debug("invalid packet", logKeyError, err)
+		s.closeWith(ReasonParseError, PacketClose, false)
+	}
+	ws.close()
+	return false
+}
+
+// handleFrame hands one message or control frame from ws to s.
+func (srv *Server) handleFrame(s *Session, ws *wsConn, op byte, payload []byte) error {
+	switch op {
+	case opBinary:
+		s.dispatch(Packet{Type: PacketMessage, Data: payload, Binary: true})
+	case opText:
+		p, err := DecodeText(payload)
+		if err != nil {
+			return err
+		}
+		s.dispatch(p)
+	case opPing:
+		// Replies go through the queue, so that only the flush
+		// goroutine writes.
+		s.mu.Lock()
+		if s.state == stateOpen && s.ws == ws {
+			s.enqueueLocked(queued{op: opPong, pkt: Packet{Data: payload}})
+		}
+		s.mu.Unlock()
+	case opClose:
+		if len(payload) == 1 {
+			return protocolError("close frame with a one-byte payload")
+		}
+		// Answer the close handshake directly: a lone close frame cannot
+		// interleave with the flush goroutine's writes, each being one
+		// call.
+		_ = ws.writeFrames(appendFrame(nil, opClose, 0, closePayload(closeNormal)), srv.cfg.WriteTimeout)
+		return errPeerClosed
+	}
+	return nil
+}
+
+// serveUpgrade upgrades a polling session to WebSocket: it answers the
+// client's "2probe" with "3probe", ends pending polls with noop, and switches
+// the session over on "5".
+func (srv *Server) serveUpgrade(w http.ResponseWriter, r *http.Request, s *Session) {
+	s.mu.Lock()
+	if s.state != stateOpen || s.transport != transportPolling || s.upgrading {
+		s.mu.Unlock()
+		// Like the reference server: accept, then close at once.
+		if ws, err := srv.accept(w, r); err == nil {
+			ws.close()
+		}
+		return
+	}
+	s.upgrading = true
+	s.mu.Unlock()
+
+	ws, err := srv.accept(w, r)
+	if err != nil {
+		s.endUpgrade(nil)
+		return
+	}
+	after, ok := srv.probe(s, ws)
+	if !ok {
+		s.endUpgrade(nil)
+		ws.close()
+		return
+	}
+	if !s.endUpgrade(ws) {
+		ws.close()
+		return
+	}
+	s.logger().Debug("upgraded to websocket")
+	for _, f := range after {
+		if err := srv.handleFrame(s, ws, f.op, f.payload); err != nil {
+			srv.consumeFailed(s, ws, err)
+			return
+		}
+	}
+	srv.watch(s, ws)
+}
+
+// consumeFailed ends the session after handleFrame failed outside consume.
+func (srv *Server) consumeFailed(s *Session, ws *wsConn, err error) {
+	if errors.Is(err, errPeerClosed) {
+		s.closeWith(ReasonTransportClose, PacketClose, false)
+	} else {
+		s.closeWith(ReasonParseError, PacketClose, false)
+	}
+	ws.close()
+}
+
+// frameCopy is a message or control frame kept for later.
+type frameCopy struct {
+	op      byte
+	payload []byte
+}
+
+// errProbe ends an upgrade whose probe exchange went wrong.
+var errProbe = errors.New("websocket upgrade: unexpected probe message")
+
+// probe runs the upgrade's probe exchange on ws, within UpgradeTimeout,
+// reading on this goroutine. It returns what the client sent after "5", in
+// the same reads, to be handled once the session has moved to ws.
+func (srv *Server) probe(s *Session, ws *wsConn) (after []frameCopy, ok bool) {
+	if ws.nc.SetReadDeadline(time.Now().Add(srv.cfg.UpgradeTimeout)) != nil {
+		return nil, false
+	}
+	stage := 0 // 0: waiting for "2probe", 1: for "5", 2: done
+	step := func(op byte, payload []byte) error {
+		switch {
+		case stage == 2:
+			after = append(after, frameCopy{op, payload})
+			return nil
+		case op == opPing || op == opPong:
+			return nil
+		case op != opText:
+			return errProbe
+		case stage == 0 && string(payload) == "2probe":
+			if err := ws.writeFrames(appendFrame(nil, opText, byte(PacketPong), []byte("probe")), srv.cfg.WriteTimeout); err != nil {
+				return err
+			}
+			s.mu.Lock()
+			s.pollNoop = true
+			s.mu.Unlock()
+			s.wakePoll()
+			stage = 1
+			return nil
+		case stage == 1 && string(payload) == string(PacketUpgrade):
+			stage = 2
+			return nil
+		}
+		return errProbe
+	}
+	if early := ws.early; early != nil {
+		ws.early = nil
+		if ws.reader.feed(early, step) != nil {
+			return nil, false
+		}
+	}
+	buf := make([]byte, 512)
+	for stage < 2 {
+		n, err := ws.nc.Read(buf)
+		if n > 0 && ws.reader.feed(buf[:n], step) != nil {
+			return nil, false
+		}
+		if err != nil {
+			return nil, false
+		}
+	}
+	return after, ws.nc.SetReadDeadline(time.Time{}) == nil
+}

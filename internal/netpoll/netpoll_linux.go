@@ -1,0 +1,249 @@
+//go:build linux
+
+package netpoll
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Supported reports whether this system has a Poller.
+const Supported = true
+
+// Poller watches registered connections for data to read. Its goroutine and
+// epoll instance exist only while at least one connection is registered. A
+// Poller is safe for concurrent use; its zero value is not usable: call New.
+type Poller struct {
+	// mu guards the fields below; Rearm takes it for reading, so that the
+	// epoll instance it uses cannot be closed under it.
+	mu      sync.RWMutex
+	regs    map[int32]*Registration // by file descriptor
+	epfd    int                     // the running epoll instance, or -1
+	wakefd  int                     // eventfd that wakes the goroutine, or -1
+	nextGen uint32
+}
+
+// Registration is one connection registered with a Poller.
+type Registration struct {
+	p          *Poller
+	rc         syscall.RawConn
+	fd         int32
+	gen        uint32 // tells a registration from a later one on the same fd
+	epfd       int
+	onReadable func()
+	removed    bool // guarded by p.mu
+}
+
+// New returns a Poller.
+func New() (*Poller, error) {
+	return &Poller{regs: make(map[int32]*Registration), epfd: -1, wakefd: -1}, nil
+}
+
+// watchedEvents: data, or the peer's end of the connection, once.
+const watchedEvents = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT
+
+// Add registers c: onReadable is called, on a goroutine of its own, once c
+// has data to read or has been closed by its peer. It is called once per
+// Rearm: call Rearm when the data has been read, to hear of more. Remove c
+// before closing it.
+func (p *Poller) Add(c syscall.Conn, onReadable func()) (*Registration, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return nil, fmt.Errorf("netpoll: raw connection: %w", err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.epfd < 0 {
+		if err := p.startLocked(); err != nil {
+			return nil, err
+		}
+	}
+	p.nextGen++
+	r := &Registration{p: p, rc: rc, gen: p.nextGen, epfd: p.epfd, onReadable: onReadable}
+	var ctlErr error
+	err = rc.Control(func(fd uintptr) {
+		r.fd = int32(fd)
+		ev := unix.EpollEvent{Events: watchedEvents, Fd: r.fd, Pad: int32(r.gen)}
+		ctlErr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev)
+	})
+	if err == nil {
+		err = ctlErr
+	}
+	if err != nil {
+		if len(p.regs) == 0 {
+			p.wakeLocked()
+		}
+		return nil, fmt.Errorf("netpoll: register: %w", err)
+	}
+	p.regs[r.fd] = r
+	return r, nil
+}
+
+// Registered returns the number of registered connections.
+func (p *Poller) Registered() int {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return len(p.regs)
+}
+
+// startLocked creates the epoll instance and starts its goroutine.
+func (p *Poller) startLocked() error {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("netpoll: epoll_create1: %w", err)
+	}
+	wakefd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		_ = unix.Close(epfd)
+		return fmt.Errorf("netpoll: eventfd: %w", err)
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wakefd)}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev); err != nil {
+		_ = unix.Close(epfd)
+		_ = unix.Close(wakefd)
+		return fmt.Errorf("netpoll: register eventfd: %w", err)
+	}
+	p.epfd, p.wakefd = epfd, wakefd
+	go p.run(epfd, wakefd)
+	return nil
+}
+
+// wakeLocked wakes the goroutine so that it sees there is nothing left to
+// watch.
+func (p *Poller) wakeLocked() {
+	if p.wakefd >= 0 {
+		var one = [8]byte{1}
+		_, _ = unix.Write(p.wakefd, one[:])
+	}
+}
+
+// run waits for events on epfd until no connection is registered.
+func (p *Poller) run(epfd, wakefd int) {
+	events := make([]unix.EpollEvent, 128)
+	for {
+		n, err := unix.EpollWait(epfd, events, -1)
+		if err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			// Not expected: epfd is ours and valid. Stop watching
+			// rather than spin; registrations then hear nothing, and
+			// their connections end by their owners' timeouts.
+			p.mu.Lock()
+			p.stopLocked(epfd, wakefd)
+			p.mu.Unlock()
+			return
+		}
+		for _, ev := range events[:n] {
+			if int(ev.Fd) == wakefd {
+				var buf [8]byte
+				_, _ = unix.Read(wakefd, buf[:])
+				p.mu.Lock()
+				if len(p.regs) == 0 {
+					p.stopLocked(epfd, wakefd)
+					p.mu.Unlock()
+					return
+				}
+				p.mu.Unlock()
+				continue
+			}
+			p.mu.RLock()
+			r := p.regs[ev.Fd]
+			p.mu.RUnlock()
+			if r != nil && r.gen == uint32(ev.Pad) {
+				go r.onReadable()
+			}
+		}
+	}
+}
+
+// stopLocked closes the epoll instance; the next Add starts another.
+func (p *Poller) stopLocked(epfd, wakefd int) {
+	_ = unix.Close(epfd)
+	_ = unix.Close(wakefd)
+	if p.epfd == epfd {
+		p.epfd, p.wakefd = -1, -1
+	}
+	for fd, r := range p.regs {
+		if r.epfd == epfd {
+			r.removed = true
+			delete(p.regs, fd)
+		}
+	}
+}
+
+// Rearm asks for the next onReadable call. It returns an error once the
+// registration was removed or the connection closed.
+func (r *Registration) Rearm() error {
+	p := r.p
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if r.removed {
+		return errors.New("netpoll: rearm: registration removed")
+	}
+	var ctlErr error
+	err := r.rc.Control(func(fd uintptr) {
+		ev := unix.EpollEvent{Events: watchedEvents, Fd: r.fd, Pad: int32(r.gen)}
+		ctlErr = unix.EpollCtl(r.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev)
+	})
+	if err == nil {
+		err = ctlErr
+	}
+	if err != nil {
+		return fmt.Errorf("netpoll: rearm: %w", err)
+	}
+	return nil
+}
+
+// Remove ends the registration; onReadable is not called after it returns,
+// except for a call already under way. It is safe to call more than once.
+func (r *Registration) Remove() {
+	p := r.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if r.removed {
+		return
+	}
+	r.removed = true
+	if p.regs[r.fd] == r {
+		delete(p.regs, r.fd)
+	}
+	_ = r.rc.Control(func(fd uintptr) {
+		_ = unix.EpollCtl(r.epfd, unix.EPOLL_CTL_DEL, int(fd), nil)
+	})
+	if len(p.regs) == 0 {
+		p.wakeLocked()
+	}
+}
+
+// ReadNonblocking reads what rc has ready into buf. It returns ErrWouldBlock
+// when nothing is, io.EOF when the peer has closed its end, and an error
+// wrapping net.ErrClosed when the connection is closed.
+func ReadNonblocking(rc syscall.RawConn, buf []byte) (int, error) {
+	var n int
+	var rerr error
+	err := rc.Read(func(fd uintptr) bool {
+		for {
+			n, rerr = unix.Read(int(fd), buf)
+			if rerr != unix.EINTR {
+				return true
+			}
+		}
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case rerr == unix.EAGAIN:
+		return 0, ErrWouldBlock
+	case rerr != nil:
+		return 0, rerr
+	case n == 0 && len(buf) > 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}

@@ -1,0 +1,34 @@
+//go:build !linux
+
+package netpoll
+
+import "syscall"
+
+// Supported reports whether this system has a Poller.
+const Supported = false
+
+// Poller is unavailable on this system.
+type Poller struct{}
+
+// Registration is unavailable on this system.
+type Registration struct{}
+
+// New returns ErrUnsupported on this system.
+func New() (*Poller, error) { return nil, ErrUnsupported }
+
+// Add returns ErrUnsupported on this system.
+func (p *Poller) Add(c syscall.Conn, onReadable func()) (*Registration, error) {
+	return nil, ErrUnsupported
+}
+
+// Registered returns 0 on this system.
+func (p *Poller) Registered() int { return 0 }
+
+// Rearm returns ErrUnsupported on this system.
+func (r *Registration) Rearm() error { return ErrUnsupported }
+
+// Remove does nothing on this system.
+func (r *Registration) Remove() {}
+
+// ReadNonblocking returns ErrUnsupported on this system.
+func ReadNonblocking(rc syscall.RawConn, buf []byte) (int, error) { return 0, ErrUnsupported }

@@ -1,0 +1,243 @@
+package netpoll_test
+
+import (
+	"errors"
+	"io"
+	"net"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/internal/netpoll"
+)
+
+// pair returns both ends of a loopback TCP connection.
+func pair(t *testing.T) (server, client *net.TCPConn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(); s.Close() })
+	return s.(*net.TCPConn), c.(*net.TCPConn)
+}
+
+func newPoller(t *testing.T) *netpoll.Poller {
+	t.Helper()
+	if !netpoll.Supported {
+		t.Skip("netpoll: no poller on this system")
+	}
+	p, err := netpoll.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func wait(t *testing.T, ch <-chan struct{}, want bool) {
+	t.Helper()
+	select {
+	case <-ch:
+		if !want {
+			t.Fatal("onReadable called, want no call")
+		}
+	case <-time.After(200 * time.Millisecond):
+		if want {
+			t.Fatal("onReadable not called")
+		}
+	}
+}
+
+func rawConn(t *testing.T, c syscall.Conn) syscall.RawConn {
+	t.Helper()
+	rc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rc
+}
+
+func TestReadableOncePerRearm(t *testing.T) {
+	p := newPoller(t)
+	server, client := pair(t)
+	called := make(chan struct{}, 10)
+	r, err := p.Add(server, func() { called <- struct{}{} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Remove()
+	rc := rawConn(t, server)
+	buf := make([]byte, 64)
+
+	if _, err := netpoll.ReadNonblocking(rc, buf); !errors.Is(err, netpoll.ErrWouldBlock) {
+		t.Fatalf("read with nothing sent: %v, want ErrWouldBlock", err)
+	}
+	wait(t, called, false)
+
+	client.Write([]byte("hello"))
+	wait(t, called, true)
+	n, err := netpoll.ReadNonblocking(rc, buf)
+	if err != nil || string(buf[:n]) != "hello" {
+		t.Fatalf("read %q, %v", buf[:n], err)
+	}
+	client.Write([]byte("again"))
+	wait(t, called, false) // one-shot: not rearmed yet
+
+	if err := r.Rearm(); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, called, true) // data already waiting is reported on rearm
+	n, err = netpoll.ReadNonblocking(rc, buf)
+	if err != nil || string(buf[:n]) != "again" {
+		t.Fatalf("read %q, %v", buf[:n], err)
+	}
+}
+
+func TestPeerCloseIsReadable(t *testing.T) {
+	p := newPoller(t)
+	server, client := pair(t)
+	called := make(chan struct{}, 10)
+	r, err := p.Add(server, func() { called <- struct{}{} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Remove()
+	client.Close()
+	wait(t, called, true)
+	if _, err := netpoll.ReadNonblocking(rawConn(t, server), make([]byte, 8)); err != io.EOF {
+		t.Fatalf("read after peer close: %v, want io.EOF", err)
+	}
+}
+
+func TestRemove(t *testing.T) {
+	p := newPoller(t)
+	server, client := pair(t)
+	called := make(chan struct{}, 10)
+	r, err := p.Add(server, func() { called <- struct{}{} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Registered(); got != 1 {
+		t.Fatalf("Registered = %d, want 1", got)
+	}
+	r.Remove()
+	r.Remove()
+	client.Write([]byte("x"))
+	wait(t, called, false)
+	if err := r.Rearm(); err == nil {
+		t.Fatal("Rearm after Remove succeeded")
+	}
+	if got := p.Registered(); got != 0 {
+		t.Fatalf("Registered = %d, want 0", got)
+	}
+	server.Close()
+	if _, err := netpoll.ReadNonblocking(rawConn(t, server), make([]byte, 8)); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("read after close: %v, want net.ErrClosed", err)
+	}
+}
+
+// TestGoroutineEndsWhenEmpty checks that the poller's goroutine runs only
+// while something is registered, and starts again on the next Add.
+func TestGoroutineEndsWhenEmpty(t *testing.T) {
+	p := newPoller(t)
+	before := runtime.NumGoroutine()
+	for round := range 3 {
+		server, client := pair(t)
+		called := make(chan struct{}, 1)
+		r, err := p.Add(server, func() { called <- struct{}{} })
+		if err != nil {
+			t.Fatal(err)
+		}
+		client.Write([]byte("x"))
+		wait(t, called, true)
+		r.Remove()
+		deadline := time.Now().Add(2 * time.Second)
+		for runtime.NumGoroutine() > before {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: %d goroutines, want %d", round, runtime.NumGoroutine(), before)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+// TestManyConnections registers connections that each get one message and
+// checks every one is reported once.
+func TestManyConnections(t *testing.T) {
+	p := newPoller(t)
+	const n = 200
+	called := make(chan int, n)
+	var clients []*net.TCPConn
+	var regs []*netpoll.Registration
+	for i := range n {
+		server, client := pair(t)
+		r, err := p.Add(server, func() { called <- i })
+		if err != nil {
+			t.Fatal(err)
+		}
+		regs = append(regs, r)
+		clients = append(clients, client)
+	}
+	for _, c := range clients {
+		c.Write([]byte("x"))
+	}
+	seen := make(map[int]bool)
+	timeout := time.After(5 * time.Second)
+	for len(seen) < n {
+		select {
+		case i := <-called:
+			if seen[i] {
+				t.Fatalf("connection %d reported twice without rearm", i)
+			}
+			seen[i] = true
+		case <-timeout:
+			t.Fatalf("%d of %d connections reported", len(seen), n)
+		}
+	}
+	for _, r := range regs {
+		r.Remove()
+	}
+}
+
+func BenchmarkReadableRoundTrip(b *testing.B) {
+	if !netpoll.Supported {
+		b.Skip("netpoll: no poller on this system")
+	}
+	p, _ := netpoll.New()
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer ln.Close()
+	client, _ := net.Dial("tcp", ln.Addr().String())
+	defer client.Close()
+	sc, _ := ln.Accept()
+	defer sc.Close()
+	server := sc.(*net.TCPConn)
+	rc, _ := server.SyscallConn()
+	done := make(chan struct{}, 1)
+	var r *netpoll.Registration
+	buf := make([]byte, 64)
+	r, err := p.Add(server, func() {
+		netpoll.ReadNonblocking(rc, buf)
+		r.Rearm()
+		done <- struct{}{}
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Remove()
+	msg := []byte("x")
+	b.ReportAllocs()
+	for b.Loop() {
+		client.Write(msg)
+		<-done
+	}
+}
