@@ -54,7 +54,7 @@ func gotFrames(t *testing.T, r *frameReader, chunks [][]byte) ([]string, error) 
 func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 
 func TestFrameReader(t *testing.T) {
-	long := strings.Repeat("abcdefghij", 30)    // 300 bytes: 16-bit length
+	long := strings.Repeat("abcdefghij", 30)   // 300 bytes: 16-bit length
 	huge := strings.Repeat("0123456789", 7000) // 70,000 bytes: 64-bit length
 	tests := []struct {
 		name     string
