@@ -52,7 +52,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.DevDir, "dev-dir", "web/static", "directory of the page's files with --dev (PARLEY_DEV_DIR)")
 	fs.IntVar(&cfg.MaxNameLength, "max-name", 32, "longest name, in characters (PARLEY_MAX_NAME)")
 	fs.IntVar(&cfg.MaxMessageLength, "max-message", 2000, "longest message, in characters (PARLEY_MAX_MESSAGE)")
-	fs.StringVar(&cfg.Store, "store", "parley.db", "message history: a SQLite file path, or a postgres:// URL (PARLEY_STORE)")
+	fs.StringVar(&cfg.Store, "store", "parley.db", "message history: a SQLite file path, a postgres:// URL, or memory for development (lost on exit) (PARLEY_STORE)")
 	fs.StringVar(&cfg.DebugAddr, "debug-addr", "", "address for /debug/pprof/, off when empty; keep it on loopback (PARLEY_DEBUG_ADDR)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
 	// The environment sets flags through their own parsers, so that a bad

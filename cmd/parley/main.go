@@ -159,8 +159,8 @@ func (a *app) close() error {
 	return errors.Join(a.chat.Close(), a.store.Close())
 }
 
-// openStore opens the message store named by dsn: a postgres:// URL, or
-// the path of a SQLite file.
+// openStore opens the message store named by dsn: a postgres:// URL,
+// "memory", or the path of a SQLite file.
 func openStore(ctx context.Context, dsn string) (store.Store, error) {
 	s, err := open.Open(ctx, dsn)
 	if err != nil {

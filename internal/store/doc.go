@@ -5,7 +5,8 @@
 //
 // The backends are leaf packages that depend on this one and on nothing
 // else of parley: store/sqlite (an embedded database file) and
-// store/postgres (a shared server, for several parley nodes). Package
+// store/postgres (a shared server, for several parley nodes), and
+// store/memory (process memory, for development and benchmarks). Package
 // store/open picks one from a DSN; storetest is the conformance suite every
 // backend runs.
 //
@@ -23,7 +24,8 @@
 //
 // When Append returns without error, its messages are committed: they
 // survive a crash of the process (and, as far as the backend's storage
-// honours fsync, of the machine). Acknowledge a message to its sender only
+// honours fsync, of the machine); store/memory keeps them only as long as
+// the process lives. Acknowledge a message to its sender only
 // after that. Committer keeps that rule while amortising the cost of a
 // commit over everything that arrived during the previous one (group
 // commit).

@@ -6,4 +6,9 @@
 //	postgresql://...                               PostgreSQL, too
 //	/var/lib/parley/parley.db                      an SQLite file (store/sqlite)
 //	(empty)                                        the SQLite file parley.db
+//	memory                                         process memory (store/memory)
+//
+// The memory store is for development, tests and benchmarks: its history is
+// lost when the process exits, and each room keeps only its newest
+// memory.DefaultMaxMessages messages.
 package open

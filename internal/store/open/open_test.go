@@ -14,6 +14,7 @@ import (
 
 	"github.com/parley-chat/parley/internal/sioclient/leaktest"
 	"github.com/parley-chat/parley/internal/store"
+	"github.com/parley-chat/parley/internal/store/memory"
 	"github.com/parley-chat/parley/internal/store/open"
 	"github.com/parley-chat/parley/internal/store/postgres"
 	"github.com/parley-chat/parley/internal/store/sqlite"
@@ -71,6 +72,43 @@ func TestOpenSQLite(t *testing.T) {
 		if _, err := os.Stat(tc.file); err != nil {
 			t.Errorf("Open(%q): %v", tc.dsn, err)
 		}
+	}
+}
+
+func TestOpenMemory(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	var stores []store.Store
+	for range 2 {
+		s, err := open.Open(testCtx(t), "memory")
+		if err != nil {
+			t.Fatalf("Open(memory): %v", err)
+		}
+		defer s.Close()
+		if _, ok := s.(*memory.Store); !ok {
+			t.Errorf("Open(memory) is a %T, want *memory.Store", s)
+		}
+		stores = append(stores, s)
+	}
+	// Each Open is a new, empty history.
+	if _, err := stores[0].Append(testCtx(t), []store.Message{{Room: "r", Text: "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	if rooms, err := stores[1].Rooms(testCtx(t)); err != nil || len(rooms) != 0 {
+		t.Errorf("Rooms of the second memory store: %+v, %v; want none", rooms, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "memory")); !os.IsNotExist(err) {
+		t.Errorf("Open(memory) made a file: %v", err)
+	}
+
+	// A path says SQLite.
+	s, err := open.Open(testCtx(t), "./memory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, ok := s.(*sqlite.Store); !ok {
+		t.Errorf("Open(./memory) is a %T, want *sqlite.Store", s)
 	}
 }
 

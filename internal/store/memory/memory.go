@@ -1,0 +1,235 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parley-chat/parley/internal/store"
+)
+
+// DefaultMaxMessages is how many messages a room keeps when
+// Config.MaxMessages is not set.
+const DefaultMaxMessages = 10_000
+
+var _ store.Store = (*Store)(nil)
+
+// Config configures a Store. The zero value is the default.
+type Config struct {
+	// MaxMessages is the most messages each room keeps: storing one more
+	// drops the room's oldest (DefaultMaxMessages when 0 or less).
+	MaxMessages int
+}
+
+// Store is a store.Store in process memory. It is safe for concurrent use.
+type Store struct {
+	// gate admits calls while the store is open; Close waits for them.
+	gate store.Gate
+	// d is the history; nil after Close, which lets it go. Read it only
+	// between gate.Enter and its end.
+	d *data
+}
+
+// data is the history a Store serves: the rooms, each behind a lock of its
+// own. mu guards the map, and is never held while a room's mu is taken; an
+// Append locks its rooms in name order.
+type data struct {
+	limit int // Config.MaxMessages, filled in
+
+	mu    sync.RWMutex
+	rooms map[string]*room
+}
+
+// New returns an empty Store.
+func New(cfg Config) *Store {
+	return &Store{d: newData(cfg)}
+}
+
+// newData returns an empty history configured by cfg.
+func newData(cfg Config) *data {
+	if cfg.MaxMessages <= 0 {
+		cfg.MaxMessages = DefaultMaxMessages
+	}
+	return &data{limit: cfg.MaxMessages, rooms: make(map[string]*room)}
+}
+
+// lookup returns the room called name, or nil.
+func (d *data) lookup(name string) *room {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.rooms[name]
+}
+
+// room returns the room called name, adding it (not yet listed: see
+// room.created) if it does not exist.
+func (d *data) room(name string) *room {
+	if r := d.lookup(name); r != nil {
+		return r
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	r := d.rooms[name]
+	if r == nil {
+		r = &room{name: name}
+		d.rooms[name] = r
+	}
+	return r
+}
+
+// begin admits a call while s is open, returning the history and the func
+// that ends the call; what says what the call does, for errors.
+func (s *Store) begin(ctx context.Context, what string) (*data, func(), error) {
+	end, err := s.gate.Enter(ctx, what)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.d, end, nil
+}
+
+// Append implements store.Store. It locks the rooms of msgs, in name
+// order, and stores the messages under those locks: a reader of a room
+// sees all of the call's messages of that room, or none. A ClientID is
+// known for as long as its message is kept: a retry that comes after the
+// room has dropped the message is stored again.
+func (s *Store) Append(ctx context.Context, msgs []store.Message) ([]store.Message, error) {
+	d, end, err := s.begin(ctx, "memory: append")
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	now := time.Now()
+	out, err := store.Prepare(msgs, now)
+	if err != nil {
+		return nil, fmt.Errorf("memory: append: %w", err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	rooms := d.roomsOf(out)
+	for _, r := range rooms {
+		r.mu.Lock()
+	}
+	defer func() {
+		for _, r := range rooms {
+			r.mu.Unlock()
+		}
+	}()
+	created := store.Timestamp(now)
+	for i := range out {
+		r := rooms[0]
+		if len(rooms) > 1 {
+			j, _ := slices.BinarySearchFunc(rooms, out[i].Room, func(r *room, name string) int { return strings.Compare(r.name, name) })
+			r = rooms[j]
+		}
+		if r.created.IsZero() {
+			r.created = created
+		}
+		out[i] = r.add(out[i], d.limit)
+	}
+	return out, nil
+}
+
+// roomsOf returns the rooms of msgs (at least one), sorted by name, adding
+// those that do not exist.
+func (d *data) roomsOf(msgs []store.Message) []*room {
+	first := d.room(msgs[0].Room)
+	i := slices.IndexFunc(msgs, func(m store.Message) bool { return m.Room != first.name })
+	if i < 0 { // most batches are of one room: no map for them
+		return []*room{first}
+	}
+	byName := map[string]*room{first.name: first}
+	for _, m := range msgs[i:] {
+		if byName[m.Room] == nil {
+			byName[m.Room] = d.room(m.Room)
+		}
+	}
+	rooms := slices.Collect(maps.Values(byName))
+	slices.SortFunc(rooms, func(a, b *room) int { return strings.Compare(a.name, b.name) })
+	return rooms
+}
+
+// History implements store.Store. Only the messages the room keeps are
+// returned: paging back past the oldest gives no more.
+func (s *Store) History(ctx context.Context, name string, before int64, limit int) ([]store.Message, error) {
+	return s.read(ctx, "memory: history", name, limit, func(r *room) []store.Message { return r.before(before, limit) })
+}
+
+// Since implements store.Store. Only the messages the room keeps are
+// returned: after a long gap, the first returned may not be after+1.
+func (s *Store) Since(ctx context.Context, name string, after int64, limit int) ([]store.Message, error) {
+	return s.read(ctx, "memory: since", name, limit, func(r *room) []store.Message { return r.after(after, limit) })
+}
+
+// read runs get on room under its read lock, when the room exists and
+// limit > 0.
+func (s *Store) read(ctx context.Context, what, name string, limit int, get func(*room) []store.Message) ([]store.Message, error) {
+	d, end, err := s.begin(ctx, what)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	r := d.lookup(name)
+	if r == nil || limit <= 0 {
+		return []store.Message{}, nil
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return get(r), nil
+}
+
+// CreateRoom implements store.Store.
+func (s *Store) CreateRoom(ctx context.Context, name string) (store.Room, error) {
+	d, end, err := s.begin(ctx, "memory: create room")
+	if err != nil {
+		return store.Room{}, err
+	}
+	defer end()
+	if err := store.ValidateRoomName(name); err != nil {
+		return store.Room{}, fmt.Errorf("memory: create room %q: %w", name, err)
+	}
+	r := d.room(name)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.created.IsZero() {
+		r.created = store.Timestamp(time.Now())
+	}
+	return store.Room{Name: name, Created: r.created, LastID: r.last}, nil
+}
+
+// Rooms implements store.Store.
+func (s *Store) Rooms(ctx context.Context) ([]store.Room, error) {
+	d, end, err := s.begin(ctx, "memory: rooms")
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	d.mu.RLock()
+	all := make([]*room, 0, len(d.rooms))
+	for _, r := range d.rooms {
+		all = append(all, r)
+	}
+	d.mu.RUnlock()
+	slices.SortFunc(all, func(a, b *room) int { return strings.Compare(a.name, b.name) })
+	rooms := make([]store.Room, 0, len(all))
+	for _, r := range all {
+		r.mu.RLock()
+		if !r.created.IsZero() {
+			rooms = append(rooms, store.Room{Name: r.name, Created: r.created, LastID: r.last})
+		}
+		r.mu.RUnlock()
+	}
+	return rooms, nil
+}
+
+// Close implements store.Store: it waits for the calls in progress, then
+// lets the history go.
+func (s *Store) Close() error {
+	return s.gate.Close(func() error {
+		s.d = nil
+		return nil
+	})
+}
