@@ -12,6 +12,8 @@ const (
 	DefaultMaxPayload     = 1_000_000
 	DefaultUpgradeTimeout = 10 * time.Second
 	DefaultWriteTimeout   = 10 * time.Second
+	// DefaultWriteCoalesce is the default Config.WriteCoalesce.
+	DefaultWriteCoalesce = 5 * time.Millisecond
 	// DefaultMaxQueueBytes bounds a session's send queue: twice the largest
 	// message a client may send, so that one echo of it always fits.
 	DefaultMaxQueueBytes = 2 * DefaultMaxPayload
@@ -34,6 +36,14 @@ type Config struct {
 	UpgradeTimeout time.Duration
 	// WriteTimeout bounds one WebSocket write (default 10 s).
 	WriteTimeout time.Duration
+	// WriteCoalesce is the shortest time between two writes to one
+	// WebSocket connection (default 5 ms; negative for none). A
+	// connection that gets frames faster than that has them written
+	// together, in one call, WriteCoalesce after its previous write: a
+	// busy connection costs one system call per batch instead of one per
+	// frame, for at most WriteCoalesce of added latency. A connection
+	// written to less often is written at once.
+	WriteCoalesce time.Duration
 	// AllowedOrigins lists the origins (scheme://host[:port]) allowed to
 	// connect from a browser; "*" allows any. When empty, only same-origin
 	// requests (and requests without an Origin header) are allowed.
@@ -81,6 +91,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.WriteCoalesce == 0 {
+		c.WriteCoalesce = DefaultWriteCoalesce
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -64,8 +64,9 @@ type Session struct {
 	pollNotify chan struct{} // wakes the pending GET; capacity 1
 	pollFinal  PacketType    // what a pending GET answers once closed
 	// websocket
-	ws       *wsConn
-	flushing bool // a flush goroutine owns ws writes
+	ws        *wsConn
+	flushing  bool      // a flush goroutine owns ws writes
+	lastWrite time.Time // when the flush goroutine last wrote
 	// heartbeat
 	timer        *time.Timer
 	timerAt      time.Time

@@ -103,20 +103,31 @@ func closePayload(code uint16) []byte {
 // holds none.
 var frameBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
-// maxPooledBuffer is the largest write buffer returned to the pool.
-const maxPooledBuffer = 256 << 10
+// maxPooledBuffer is the largest write buffer returned to the pool: a
+// batch larger than that, rare, gets a buffer of its own.
+const maxPooledBuffer = 32 << 10
+
+// coalesce waits, when the session was written to less than
+// Config.WriteCoalesce ago, for the rest of that time: what is queued
+// meanwhile goes out in the same write.
+func (s *Session) coalesce() {
+	gap := s.srv.cfg.WriteCoalesce
+	if gap <= 0 {
+		return
+	}
+	s.mu.Lock()
+	last := s.lastWrite
+	s.mu.Unlock()
+	if wait := gap - time.Since(last); wait > 0 && !last.IsZero() {
+		time.Sleep(wait)
+	}
+}
 
 // flushWebSocket writes the queue to ws until it is empty. Only one runs per
 // session at a time (Session.flushing).
 func (s *Session) flushWebSocket(ws *wsConn) {
-	bufp := frameBuffers.Get().(*[]byte)
-	defer func() {
-		if cap(*bufp) <= maxPooledBuffer {
-			*bufp = (*bufp)[:0]
-			frameBuffers.Put(bufp)
-		}
-	}()
 	for {
+		s.coalesce()
 		s.mu.Lock()
 		if len(s.queue) == 0 || s.ws != ws || s.state == stateClosed {
 			s.flushing = false
@@ -126,16 +137,23 @@ func (s *Session) flushWebSocket(ws *wsConn) {
 		q := s.takeQueueLocked()
 		s.mu.Unlock()
 
+		// The buffer is held only for the write: a flush waiting in
+		// coalesce holds none.
+		bufp := frameBuffers.Get().(*[]byte)
 		buf := (*bufp)[:0]
 		closing := false
 		for _, e := range q {
 			buf = appendQueued(buf, e)
 			closing = closing || e.op == opClose
 		}
-		*bufp = buf
 		err := ws.writeFrames(buf, s.srv.cfg.WriteTimeout)
+		if cap(buf) <= maxPooledBuffer {
+			*bufp = buf[:0]
+			frameBuffers.Put(bufp)
+		}
 
 		s.mu.Lock()
+		s.lastWrite = time.Now()
 		s.recycleLocked(q)
 		if err != nil || closing {
 			s.flushing = false
