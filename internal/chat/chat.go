@@ -156,6 +156,20 @@ func New(cfg Config, nsp *socketio.Namespace) (*Chat, error) {
 		c.ownCommit = true
 	}
 	nsp.OnConnection(c.onConnection)
+	// The event handlers are the namespace's, shared by every socket: a
+	// connection holds none of its own.
+	for name, h := range map[string]handler{
+		EventNewUser:         c.onNewUser,
+		EventSendChatMessage: c.onSendChatMessage,
+		EventJoinRoom:        c.onJoinRoom,
+		EventLeaveRoom:       c.onLeaveRoom,
+		EventListRooms:       c.onListRooms,
+		EventListUsers:       c.onListUsers,
+		EventHistory:         c.onHistory,
+		EventTyping:          c.onTyping,
+	} {
+		nsp.On(name, c.limited(h))
+	}
 	return c, nil
 }
 
@@ -200,18 +214,6 @@ func (c *Chat) onConnection(so *socketio.Socket) {
 		}
 	} else if so.Recovered() {
 		c.resume(so, s)
-	}
-	for name, h := range map[string]handler{
-		EventNewUser:         c.onNewUser,
-		EventSendChatMessage: c.onSendChatMessage,
-		EventJoinRoom:        c.onJoinRoom,
-		EventLeaveRoom:       c.onLeaveRoom,
-		EventListRooms:       c.onListRooms,
-		EventListUsers:       c.onListUsers,
-		EventHistory:         c.onHistory,
-		EventTyping:          c.onTyping,
-	} {
-		so.On(name, c.limited(h))
 	}
 	so.OnDisconnect(c.onDisconnect)
 }

@@ -27,6 +27,7 @@ type Namespace struct {
 	mu          sync.RWMutex
 	middlewares []Middleware
 	onConnect   []func(*Socket)
+	handlers    map[string]EventHandler
 	sockets     map[string]*Socket
 }
 
@@ -57,6 +58,27 @@ func (n *Namespace) OnConnection(h func(*Socket)) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.onConnect = append(n.onConnect, h)
+}
+
+// On sets the handler of event for every socket of the namespace, present
+// and future. A handler a socket sets for itself (Socket.On) takes
+// precedence; a socket's OnAny handler comes after this one. Handlers set
+// here cost a socket nothing, where each Socket.On costs memory for as long
+// as the socket lives: prefer this for handlers that all sockets share.
+func (n *Namespace) On(event string, h EventHandler) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.handlers == nil {
+		n.handlers = make(map[string]EventHandler)
+	}
+	n.handlers[event] = h
+}
+
+// handler returns the namespace's handler of event, or nil.
+func (n *Namespace) handler(event string) EventHandler {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.handlers[event]
 }
 
 // Socket returns the local socket with the given id, or nil.

@@ -64,7 +64,6 @@ func newSocket(n *Namespace, c *conn, auth json.RawMessage, restored *SessionSta
 		nsp:       n,
 		conn:      c,
 		connected: true,
-		handlers:  make(map[string]EventHandler),
 	}
 	so.connecting.Store(true)
 	switch {
@@ -146,6 +145,9 @@ func (so *Socket) Data() any {
 func (so *Socket) On(event string, h EventHandler) {
 	so.mu.Lock()
 	defer so.mu.Unlock()
+	if so.handlers == nil {
+		so.handlers = make(map[string]EventHandler)
+	}
 	so.handlers[event] = h
 }
 
@@ -340,11 +342,15 @@ func (so *Socket) onEvent(p *Packet) {
 	}
 	so.mu.Lock()
 	h := so.handlers[name]
-	if h == nil {
-		h = so.anyHandler
-	}
+	anyHandler := so.anyHandler
 	connected := so.connected
 	so.mu.Unlock()
+	if h == nil {
+		h = so.nsp.handler(name)
+	}
+	if h == nil {
+		h = anyHandler
+	}
 	if h == nil || !connected {
 		so.conn.logger().Debug("event without handler", logKeyEvent, name)
 		return

@@ -84,6 +84,34 @@ func TestEvents(t *testing.T) {
 	})
 }
 
+// TestNamespaceHandlers checks the order in which handlers are looked up:
+// the socket's own, the namespace's, then the socket's OnAny.
+func TestNamespaceHandlers(t *testing.T) {
+	srv := newTestServer(t, socketio.Config{})
+	nsp := srv.Of("/")
+	reply := func(text string) socketio.EventHandler {
+		return func(so *socketio.Socket, e *socketio.Event) { _ = e.Ack(text) }
+	}
+	nsp.On("shared", reply("namespace"))
+	nsp.On("mine", reply("namespace"))
+	nsp.OnConnection(func(so *socketio.Socket) {
+		so.On("mine", reply("socket"))
+		so.OnAny(reply("any"))
+	})
+	c := srv.dial(t, sioclient.TransportWebSocket, nil)
+	so, _ := srv.connect(t, c, "/", nil)
+	ctx := siotest.Context(t)
+	for event, want := range map[string]string{"shared": "namespace", "mine": "socket", "other": "any"} {
+		got, err := so.EmitWithAck(ctx, event)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s, _ := got.String(0); s != want {
+			t.Errorf("%s answered by %q, want %q", event, s, want)
+		}
+	}
+}
+
 func TestServerEmitWithAck(t *testing.T) {
 	srv := newTestServer(t, socketio.Config{})
 	siotest.Run(t, func(t *testing.T, mode sioclient.Transport) {
