@@ -220,6 +220,55 @@ func TestJoinAnnouncesToOthers(t *testing.T) {
 	})
 }
 
+// TestJoinWithoutAckIsListed checks that someone who joins the tutorial's
+// way, without a callback, is announced and listed all the same: the chat
+// only skips making the member list nobody asked for.
+func TestJoinWithoutAckIsListed(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr sioclient.Transport) {
+		ts := newServer(t, chat.Config{})
+		carol := join(t, ts, tr, "Carol")
+		bob := connect(t, ts, tr)
+		bob.emit(chat.EventNewUser, "Bob")
+		bob.emit(chat.EventJoinRoom, "dev")
+		bob.sync() // bob is in before alice comes
+		alice := connect(t, ts, tr)
+		alice.emit(chat.EventNewUser, "Alice")
+		alice.emit(chat.EventJoinRoom, "dev")
+		alice.sync()
+		if got := carol.waitFor(chat.EventUserConnected, 2); str(t, got[0].args[0]) != "Bob" || str(t, got[1].args[0]) != "Alice" {
+			t.Errorf("carol saw %s, %s connect; want Bob, Alice", got[0].args[0], got[1].args[0])
+		}
+		for _, tc := range []struct {
+			room string
+			want []string
+		}{
+			{chat.DefaultRoom, []string{"Alice", "Bob", "Carol"}},
+			{"dev", []string{"Alice", "Bob"}},
+		} {
+			var r struct {
+				OK    bool     `json:"ok"`
+				Users []string `json:"users"`
+			}
+			carol.ack(&r, chat.EventListUsers, tc.room)
+			if !r.OK || !slices.Equal(r.Users, tc.want) {
+				t.Errorf("list-users %s: %+v, want %q", tc.room, r, tc.want)
+			}
+		}
+		// With a callback, the join lists the room; nothing was refused.
+		var r struct {
+			OK    bool     `json:"ok"`
+			Users []string `json:"users"`
+		}
+		bob.ack(&r, chat.EventJoinRoom, "dev")
+		if !r.OK || !slices.Equal(r.Users, []string{"Alice", "Bob"}) {
+			t.Errorf("bob joins dev again: %+v", r)
+		}
+		if n := len(alice.got(chat.EventError)) + len(bob.got(chat.EventError)); n != 0 {
+			t.Errorf("%d error events", n)
+		}
+	})
+}
+
 func TestChatMessageGoesToEveryoneButTheSender(t *testing.T) {
 	forEachTransport(t, func(t *testing.T, tr sioclient.Transport) {
 		ts := newServer(t, chat.Config{})

@@ -13,5 +13,8 @@
 // is held while delivering the room's history and its live messages (so
 // that a joining socket misses none and gets none twice): over a read of
 // the store, but never while waiting on the network or on the store's
-// writer.
+// writer. Chat.mu is never held over work that grows with a room's size:
+// a room keeps its members' names sorted as they come and go (nameIndex),
+// and a member list, made only for a client that asks for it, is a
+// snapshot taken under Chat.mu and copied out after.
 package chat

@@ -110,13 +110,14 @@ func (c *Chat) onNewUser(so *socketio.Socket, s *session, e *socketio.Event, rep
 	var (
 		users []string
 		err   error
+		list  = e.HasAck() // the members are only for the ack
 	)
 	if returning {
 		c.log.Info("user returned", "name", p.name, "sid", so.ID())
-		users, err = c.rejoin(so, p)
+		users, err = c.rejoin(so, p, list)
 	} else {
 		c.log.Info("user joined", "name", name, "sid", so.ID())
-		users, err = c.enter(so, p, DefaultRoom, 0)
+		users, err = c.enter(so, p, DefaultRoom, 0, list)
 		if err != nil {
 			// Nobody heard of p: let the name go, so that the client can
 			// try again, unless a returning client took p over meanwhile.
@@ -141,8 +142,8 @@ func (c *Chat) onNewUser(so *socketio.Socket, s *session, e *socketio.Event, rep
 }
 
 // rejoin makes a returning person's new socket listen to its rooms, and
-// returns the default room's members.
-func (c *Chat) rejoin(so *socketio.Socket, p *person) ([]string, error) {
+// if list returns the default room's members (see enter).
+func (c *Chat) rejoin(so *socketio.Socket, p *person, list bool) ([]string, error) {
 	c.mu.Lock()
 	rooms := make([]*room, 0, len(p.rooms))
 	for _, r := range p.rooms {
@@ -154,13 +155,16 @@ func (c *Chat) rejoin(so *socketio.Socket, p *person) ([]string, error) {
 			return nil, err
 		}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	users := []string{}
-	if r := c.rooms[DefaultRoom]; r != nil {
-		users = r.membersLocked()
+	if !list {
+		return nil, nil
 	}
-	return users, nil
+	var members nameSnapshot
+	c.mu.Lock()
+	if r := c.rooms[DefaultRoom]; r != nil {
+		members = r.membersLocked()
+	}
+	c.mu.Unlock()
+	return members.names(), nil
 }
 
 // graceful reports whether a disconnection was a goodbye rather than a
@@ -219,7 +223,7 @@ func (c *Chat) removeLocked(p *person) []*room {
 	}
 	left := make([]*room, 0, len(p.rooms))
 	for _, r := range p.rooms {
-		delete(r.members, p)
+		r.dropMember(p)
 		left = append(left, r)
 	}
 	return left
@@ -266,7 +270,7 @@ func (c *Chat) resume(so *socketio.Socket, s *session) {
 	p.so = so
 	rooms := make([]*room, 0, len(p.rooms))
 	for _, r := range p.rooms {
-		r.members[p] = struct{}{}
+		r.addMember(p)
 		rooms = append(rooms, r)
 	}
 	c.mu.Unlock()
@@ -278,11 +282,11 @@ func (c *Chat) resume(so *socketio.Socket, s *session) {
 // Online returns the names of the people online, sorted.
 func (c *Chat) Online() []string {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	names := make([]string, 0, len(c.people))
 	for _, p := range c.people {
 		names = append(names, p.name)
 	}
-	slices.Sort(names)
+	c.mu.Unlock()
+	slices.Sort(names) // outside the lock
 	return names
 }

@@ -25,7 +25,11 @@ type room struct {
 	deliverMu sync.Mutex
 	lastID    int64 // newest message broadcast; guarded by deliverMu
 
-	members map[*person]struct{} // guarded by Chat.mu
+	// members are the people in the room's presence, and names their
+	// names, sorted; both guarded by Chat.mu and changed together by
+	// addMember and dropMember.
+	members map[*person]struct{}
+	names   nameIndex
 }
 
 // validRoomName reports whether name may name a room.
@@ -66,15 +70,31 @@ func (c *Chat) loadRoom(name string) (*room, error) {
 	return r, nil
 }
 
-// membersLocked returns the names of a room's members, sorted.
-func (r *room) membersLocked() []string {
-	names := make([]string, 0, len(r.members))
-	for p := range r.members {
-		names = append(names, p.name)
+// addMember puts p in the room's presence, if it is not there already.
+// Chat.mu must be held; the cost hardly grows with the room (see
+// nameIndex).
+func (r *room) addMember(p *person) {
+	if _, in := r.members[p]; in {
+		return
 	}
-	slices.Sort(names)
-	return names
+	r.members[p] = struct{}{}
+	r.names.add(p.name)
 }
+
+// dropMember takes p out of the room's presence, if it is there. Chat.mu
+// must be held; it costs what addMember does.
+func (r *room) dropMember(p *person) {
+	if _, in := r.members[p]; !in {
+		return
+	}
+	delete(r.members, p)
+	r.names.remove(p.name)
+}
+
+// membersLocked returns the room's members' names as they are now, in
+// O(n/maxChunk); Chat.mu must be held. Make the list with its names
+// method after releasing Chat.mu.
+func (r *room) membersLocked() nameSnapshot { return r.names.snapshot() }
 
 // listen makes a socket hear a room: it first gets the room's recent
 // history, or what came after since, as chat-message events marked as
@@ -107,9 +127,11 @@ func (c *Chat) listenRoom(so *socketio.Socket, r *room, since int64) error {
 }
 
 // enter makes p a member of a room: its socket listens to the room (see
-// listen), p appears in the room's presence, and the others are told. It
-// returns the room's members.
-func (c *Chat) enter(so *socketio.Socket, p *person, name string, since int64) ([]string, error) {
+// listen), p appears in the room's presence, and the others are told. If
+// list, it returns the room's members, sorted; otherwise nil, so that a
+// client that did not ask for them (the tutorial's new-user has no
+// callback) costs nothing that grows with the room.
+func (c *Chat) enter(so *socketio.Socket, p *person, name string, since int64, list bool) ([]string, error) {
 	r, err := c.loadRoom(name)
 	if err != nil {
 		return nil, err
@@ -117,16 +139,22 @@ func (c *Chat) enter(so *socketio.Socket, p *person, name string, since int64) (
 	if err := c.listenRoom(so, r, since); err != nil {
 		return nil, err
 	}
+	var members nameSnapshot
 	c.mu.Lock()
 	_, already := p.rooms[name]
 	p.rooms[name] = r
-	r.members[p] = struct{}{}
-	users := r.membersLocked()
+	r.addMember(p)
+	if list {
+		members = r.membersLocked()
+	}
 	c.mu.Unlock()
 	if !already {
 		_ = so.To(r.key).Emit(EventUserConnected, p.name, r.name)
 	}
-	return users, nil
+	if !list {
+		return nil, nil
+	}
+	return members.names(), nil
 }
 
 // sendHistory sends a room's messages up to the last one broadcast.
@@ -208,7 +236,7 @@ func (c *Chat) onJoinRoom(so *socketio.Socket, s *session, e *socketio.Event, re
 		reply(nil, err)
 		return
 	}
-	users, err := c.enter(so, p, req.Room, req.Since)
+	users, err := c.enter(so, p, req.Room, req.Since, e.HasAck())
 	if err != nil {
 		reply(nil, err)
 		return
@@ -231,7 +259,7 @@ func (c *Chat) onLeaveRoom(so *socketio.Socket, s *session, e *socketio.Event, r
 	r, in := p.rooms[req.Room]
 	if in {
 		delete(p.rooms, req.Room)
-		delete(r.members, p)
+		r.dropMember(p)
 	}
 	c.mu.Unlock()
 	if !in {
@@ -249,13 +277,16 @@ func (c *Chat) onListUsers(so *socketio.Socket, s *session, e *socketio.Event, r
 		reply(nil, err)
 		return
 	}
+	if !e.HasAck() {
+		return // nobody to tell
+	}
+	var members nameSnapshot
 	c.mu.Lock()
-	users := []string{}
 	if r := c.rooms[req.Room]; r != nil {
-		users = r.membersLocked()
+		members = r.membersLocked()
 	}
 	c.mu.Unlock()
-	reply(roomReply{OK: true, Room: req.Room, Users: users}, nil)
+	reply(roomReply{OK: true, Room: req.Room, Users: members.names()}, nil)
 }
 
 // roomInfo describes a room in list-rooms.
