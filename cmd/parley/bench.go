@@ -48,6 +48,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.ConnectTimeout, "connect-timeout", bench.DefaultConnectTimeout, "limit on each connection, from dial to Socket.IO CONNECT")
 	fs.IntVar(&cfg.PID, "pid", 0, "server process id (same machine): report its CPU time and memory")
 	fs.BoolVar(&cfg.NoJoin, "no-join", false, "clients that do not send only listen: they emit no new-user, so no join is announced to everyone")
+	fs.Float64Var(&cfg.SlowReaders, "slow-readers", 0, "fraction (0 to 1) of the clients that do not send which stop reading once joined, before the warm-up, like stuck phones (over WebSocket with a 4 KiB receive buffer); left out of loss and latency, reported with how many the server cut off")
 	fs.BoolVar(&cfg.Idle, "idle", false, "connect, then send nothing: measure the server's memory and CPU over --duration")
 	fs.BoolVar(&asJSON, "json", false, "print the result as one JSON line on stdout")
 	fs.BoolVar(&quiet, "quiet", false, "no progress lines")
@@ -70,6 +71,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if cfg.Senders == 0 && !cfg.Idle {
 		return errors.New("--senders must be at least 1 (or use --idle)")
+	}
+	switch {
+	case !(cfg.SlowReaders >= 0 && cfg.SlowReaders <= 1):
+		return fmt.Errorf("--slow-readers %g: want a fraction from 0 to 1", cfg.SlowReaders)
+	case cfg.SlowReaders > 0 && cfg.Idle:
+		return errors.New("--slow-readers needs messages to fall behind on: not with --idle")
 	}
 	if cfg.Drain == 0 {
 		cfg.Drain = time.Nanosecond

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -26,10 +27,18 @@ type link interface {
 	// (waiting up to timeout for that), and makes readLoop return. It is
 	// safe for concurrent use with the others.
 	close(goodbye bool, timeout time.Duration)
+	// probe tells whether the server has closed the connection, once
+	// readLoop has returned and before close: it nudges the server (a
+	// WebSocket ping, a poll), then reads what the server sent meanwhile,
+	// and discards it, until the server has sent nothing for quiet, or for
+	// at most limit. It returns nil if the connection is still open, or
+	// what showed it closed.
+	probe(quiet, limit time.Duration) error
 }
 
-// dialFunc opens a link within ctx and returns the Engine.IO open packet.
-type dialFunc func(ctx context.Context, r *runner) (link, []byte, error)
+// dialFunc opens client c's link within ctx and returns the Engine.IO open
+// packet.
+type dialFunc func(ctx context.Context, c *client) (link, []byte, error)
 
 // openInfo is what the client needs of the Engine.IO handshake.
 type openInfo struct {
@@ -66,6 +75,7 @@ const (
 	stateConnected
 	stateFailed  // never connected
 	stateDropped // connected, then lost
+	stateStopped // a slow reader that stopped reading, still connected
 )
 
 // client is one connection of a run. Its goroutine dials, then reads until
@@ -75,6 +85,7 @@ type client struct {
 	id     int
 	sender int // its index among the senders, -1 if it only receives
 	shard  *shard
+	slow   bool // a slow reader (see Config.SlowReaders)
 
 	// The reader's.
 	start     time.Time
@@ -104,7 +115,7 @@ func (c *client) run(ctx context.Context) {
 	defer c.r.readers.Done()
 	c.start = time.Now()
 	dctx, cancel := context.WithTimeout(ctx, c.r.cfg.ConnectTimeout)
-	l, open, err := c.r.dial(dctx, c.r)
+	l, open, err := c.r.dial(dctx, c)
 	cancel()
 	var info openInfo
 	if err == nil {
@@ -132,6 +143,12 @@ func (c *client) run(ctx context.Context) {
 	if err == nil {
 		err = c.err
 	}
+	if errors.Is(err, errStopped) {
+		// A slow reader leaves its connection open: from here on, Run
+		// probes it, then closes it.
+		c.state.Store(stateStopped)
+		return
+	}
 	l.close(false, 0)
 	c.mu.Lock()
 	closing = c.closing
@@ -154,13 +171,30 @@ func (c *client) close(timeout time.Duration) {
 	l := c.link
 	c.mu.Unlock()
 	if l != nil {
-		l.close(c.state.Load() == stateConnected, timeout)
+		st := c.state.Load()
+		l.close(st == stateConnected || st == stateStopped, timeout)
 	}
+}
+
+// probe tells, once a slow reader has stopped (its state is stateStopped,
+// and its goroutine no longer reads), whether the server has closed its
+// connection: see link.probe.
+func (c *client) probe(quiet, limit time.Duration) error {
+	c.mu.Lock()
+	l := c.link
+	c.mu.Unlock()
+	return l.probe(quiet, limit)
 }
 
 // handle handles one Engine.IO packet; it returns false to end the
 // connection, with c.err saying why.
 func (c *client) handle(p []byte) bool {
+	if c.slow && c.r.stopReading.Load() {
+		// A slow reader stops at the first packet after the server
+		// settled, and leaves it, and all that follow, unhandled.
+		c.err = errStopped
+		return false
+	}
 	if len(p) < 2 {
 		if len(p) == 1 {
 			return c.onControl(p)
@@ -241,6 +275,9 @@ func (c *client) onChat(p []byte) {
 	case kind == chatMalformed || d.sender >= len(c.tracks) || d.seq == 0 || d.seq > math.MaxUint32:
 		sh.malformed.Add(1)
 		return
+	}
+	if c.slow {
+		return // the figures are those of the healthy clients
 	}
 	now := time.Now().UnixNano()
 	sh.live.Add(1)

@@ -91,6 +91,17 @@ type Config struct {
 	// Idle connects the clients, sends nothing, and measures only the
 	// server's memory and CPU over Duration.
 	Idle bool
+	// SlowReaders is the fraction, 0 to 1, of the clients that do not send
+	// which become slow readers (default 0, none): they connect and join
+	// like the others, then, once the server has settled and before the
+	// warm-up, stop reading from their connection for the rest of the
+	// run, like a stuck phone. Over WebSocket they are dialed with a small
+	// TCP receive buffer (SO_RCVBUF, where the system allows setting it),
+	// so that the server soon finds them unable to take more; over polling
+	// they stop polling. They are left out of Result.Expected, Received,
+	// Loss and the latencies, and counted in Result.SlowReaders and
+	// SlowCutOff. Not with Idle.
+	SlowReaders float64
 	// NoJoin keeps the clients that do not send from emitting new-user:
 	// they connect and listen, and no join is announced. Senders always
 	// join.
@@ -193,6 +204,10 @@ func (c Config) validate() error {
 		return fmt.Errorf("%w: negative timeout or interval", ErrConfig)
 	case c.PID < 0:
 		return fmt.Errorf("%w: pid %d", ErrConfig, c.PID)
+	case !(c.SlowReaders >= 0 && c.SlowReaders <= 1): // NaN too
+		return fmt.Errorf("%w: slow readers %g, want a fraction from 0 to 1", ErrConfig, c.SlowReaders)
+	case c.Idle && c.SlowReaders > 0:
+		return fmt.Errorf("%w: slow readers with idle: slow readers need messages to fall behind on", ErrConfig)
 	case int64(c.Clients)*int64(c.Senders) > MaxTracked:
 		return fmt.Errorf("%w: clients × senders = %d, want at most %d", ErrConfig, c.Clients*c.Senders, MaxTracked)
 	}

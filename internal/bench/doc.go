@@ -27,8 +27,32 @@
 // for the last deliveries of what was sent in the window; then leaves the
 // namespace and closes every connection. Config.Idle replaces the sending
 // with a window in which only the server's CPU and memory are measured.
+// With Config.SlowReaders, some clients stop reading before the warm-up,
+// and are probed after the drain (see below).
 // The run is bounded: every phase has a limit, and a server that drops,
 // refuses or ignores clients shows as failures in the Result, not a hang.
+//
+// # Slow readers
+//
+// Config.SlowReaders makes a fraction of the clients that do not send
+// slow readers, chosen before dialing and spread over the connection
+// order: they connect and join like the others, then, once the server has
+// settled, stop at the next packet they get and never read again, like a
+// stuck phone. Over WebSocket they dial with a 4 KiB receive buffer
+// (SO_RCVBUF, set before connecting, on Unix), so that the server's writes
+// to them soon block; over polling they stop polling. The delivery
+// figures describe the healthy clients only: senders are never slow, so
+// each message is expected by every healthy client but its sender,
+// Sent × (Connected − SlowReaders − 1), and Dropped counts healthy clients
+// only. Result.SlowCutOff counts the slow readers the server disconnected:
+// one whose connection ended while it still read is counted then; the
+// others are probed after the drain, before the goodbyes: a WebSocket
+// ping (which a connection the server has closed answers with a reset,
+// and which tells a server that has stopped sending that the window is
+// open), then reading what the server left them until the connection
+// shows its end (end of file, reset, an Engine.IO close) or the server
+// goes quiet for half a second. Over polling, one poll tells: an HTTP
+// error or a close packet, or an open session.
 //
 // # A lean client
 //
@@ -47,7 +71,9 @@
 // state; counters and histograms shared by connections are atomic.
 // Writes to one connection (pongs from its reader, messages from its
 // sender group, the goodbye from Run) are serialised by that connection's
-// mutex. Every goroutine a run starts has ended when Run returns, except
+// mutex. A slow reader's goroutine ends when it stops reading: the probe
+// then reads its connection. Every goroutine a run starts has ended when
+// Run returns, except
 // that readers which have not stopped 10 seconds after their connections
 // were closed are reported in Result.Errors and left behind.
 package bench

@@ -21,3 +21,7 @@ var (
 	// ErrStatus is an HTTP answer other than 200 to a polling request.
 	ErrStatus = errors.New("bench: polling request failed")
 )
+
+// errStopped ends a slow reader's read loop: it stops reading, and leaves
+// its connection open.
+var errStopped = errors.New("bench: stopped reading")

@@ -209,6 +209,7 @@ func (l *recordLink) readLoop(func([]byte) bool) error { return nil }
 func (l *recordLink) write(p []byte) error             { l.wrote = append(l.wrote, bytes.Clone(p)); return nil }
 func (l *recordLink) extend(time.Duration)             {}
 func (l *recordLink) close(bool, time.Duration)        {}
+func (l *recordLink) probe(_, _ time.Duration) error   { return nil }
 
 func BenchmarkParseChat(b *testing.B) {
 	mark := marker("abc123")

@@ -42,9 +42,11 @@ func newHTTPClient(clients int, dial func(ctx context.Context, network, addr str
 	}}
 }
 
-// dialPolling does the Engine.IO handshake over polling within ctx and
-// returns the open packet.
-func dialPolling(ctx context.Context, r *runner) (link, []byte, error) {
+// dialPolling does client c's Engine.IO handshake over polling within ctx
+// and returns the open packet. A slow reader needs nothing special: it
+// stops polling.
+func dialPolling(ctx context.Context, c *client) (link, []byte, error) {
+	r := c.r
 	body, err := pollRequest(ctx, r.http, http.MethodGet, r.pollURL, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrHandshake, err)
@@ -159,3 +161,27 @@ func (l *pollLink) close(goodbye bool, timeout time.Duration) {
 
 // goodbyePayload leaves the namespace and closes the session.
 var goodbyePayload = []byte{eioMessage, sioDisconnect, payloadSeparator, eioClose}
+
+// probe polls once: the server answers at once if it has closed the
+// session (an error status, or a close packet) or has something queued;
+// otherwise it holds the request, and after quiet the session is taken as
+// open. limit does not apply.
+func (l *pollLink) probe(quiet, _ time.Duration) error {
+	ctx, cancel := context.WithTimeout(l.ctx, quiet)
+	defer cancel()
+	err := doPoll(ctx, l.client, http.MethodGet, l.url, nil, &l.body)
+	switch {
+	case err != nil && ctx.Err() != nil && l.ctx.Err() == nil:
+		return nil // held: still open
+	case err != nil:
+		return err
+	}
+	for payload := l.body.Bytes(); len(payload) > 0; {
+		var p []byte
+		p, payload, _ = bytes.Cut(payload, []byte{payloadSeparator})
+		if len(p) > 0 && p[0] == eioClose {
+			return ErrServerClose
+		}
+	}
+	return nil
+}

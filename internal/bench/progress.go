@@ -46,6 +46,7 @@ func (p *progress) loop() {
 func (p *progress) line(now time.Time, rate, events float64) {
 	r := p.r
 	joined, failed, dropped := r.nJoined.Load(), r.nFailed.Load(), r.nDropped.Load()
+	joined -= r.nSlowCutOff.Load()
 	sent, _ := r.sent()
 	p99 := "-"
 	if h := r.latencies(); h.Count() > 0 {

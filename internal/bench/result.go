@@ -25,15 +25,25 @@ type Result struct {
 
 	// Connected clients at the end of the connection phase, which took
 	// ConnectTime; ConnectFailures could not connect; Dropped lost their
-	// connection later. ConnectP50... are the connection times, from
-	// dialing to the Socket.IO CONNECT answer.
+	// connection later, slow readers aside. ConnectP50... are the
+	// connection times, from dialing to the Socket.IO CONNECT answer.
 	Connected       int
 	ConnectFailures int
 	Dropped         int
-	ConnectTime     time.Duration
-	ConnectP50      time.Duration
-	ConnectP99      time.Duration
-	ConnectMax      time.Duration
+	// SlowReaders is how many slow readers connected (Config.SlowReaders):
+	// they are in Connected, in none of the delivery figures below.
+	// SlowCutOff is how many of them the server disconnected by the end
+	// of the run: those whose connection ended while they still read, and
+	// those that stopped which, probed after the drain, showed the end of
+	// the connection (end of file, reset, HTTP error, close packet)
+	// before the server went quiet for half a second (see the package
+	// doc).
+	SlowReaders int
+	SlowCutOff  int
+	ConnectTime time.Duration
+	ConnectP50  time.Duration
+	ConnectP99  time.Duration
+	ConnectMax  time.Duration
 	// SettleTime is how long, once connected, the server took to go
 	// quiet (see Config.Settle); SettleEvents is the events the clients
 	// had received by then, such as user-connected announcements.
@@ -45,8 +55,8 @@ type Result struct {
 	// Unsent were due but not sent, as a sender fell behind (more than
 	// 100 ms: a slow write, or a generator short of CPU) or was
 	// disconnected.
-	// Expected is Sent × (Connected − 1): everyone but the sender hears
-	// each. Received is the distinct deliveries of those messages, Loss
+	// Expected is Sent × (Connected − SlowReaders − 1): every healthy
+	// client but the sender (never a slow reader) hears each. Received is the distinct deliveries of those messages, Loss
 	// the expected ones missing. Duplicates are deliveries of a message a
 	// client had already had; Reorders are deliveries after a later
 	// message of the same sender (they are also in Received). Echoes are
@@ -168,6 +178,8 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 		Connected        int            `json:"connected"`
 		ConnectFailures  int            `json:"connect_failures"`
 		Dropped          int            `json:"dropped"`
+		SlowReaders      int            `json:"slow_readers"`
+		SlowCutOff       int            `json:"slow_cut_off"`
 		ConnectTimeMS    float64        `json:"connect_time_ms"`
 		ConnectP50MS     float64        `json:"connect_p50_ms"`
 		ConnectP99MS     float64        `json:"connect_p99_ms"`
@@ -205,6 +217,7 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 		Clients: r.Clients, Senders: r.Senders, Rate: r.Rate,
 		WarmupMS: ms(r.Warmup), DurationMS: ms(r.Duration), Idle: r.Idle, NoJoin: r.NoJoin,
 		Connected: r.Connected, ConnectFailures: r.ConnectFailures, Dropped: r.Dropped,
+		SlowReaders: r.SlowReaders, SlowCutOff: r.SlowCutOff,
 		ConnectTimeMS: round(ms(r.ConnectTime)), ConnectP50MS: round(ms(r.ConnectP50)),
 		ConnectP99MS: round(ms(r.ConnectP99)), ConnectMaxMS: round(ms(r.ConnectMax)),
 		SettleMS: round(ms(r.SettleTime)), SettleEvents: r.SettleEvents,
@@ -259,6 +272,10 @@ func (r *Result) WriteText(w io.Writer) error {
 		r.Connected, r.ConnectFailures, r.Dropped, r.ConnectTime.Round(time.Millisecond),
 		fmtDuration(r.ConnectP50), fmtDuration(r.ConnectP99), fmtDuration(r.ConnectMax))
 	p("settle      %d events received by then; quiet %v later\n", r.SettleEvents, r.SettleTime.Round(time.Millisecond))
+	if r.SlowReaders > 0 {
+		p("slow        %d slow readers stopped reading before the warm-up; the server cut off %d of them; not in the figures below\n",
+			r.SlowReaders, r.SlowCutOff)
+	}
 	if !r.Idle {
 		p("messages    %d sent in the window by %d senders (%d in all", r.Sent, r.SendersActive, r.SentTotal)
 		if r.Unsent > 0 {

@@ -25,6 +25,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	res := newResult(cfg, r.runID)
+	if cfg.SlowReaders > 0 && slowCount(cfg) == 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("no slow reader: a fraction %g of %d receivers rounds to none", cfg.SlowReaders, cfg.Clients-cfg.Senders))
+	}
 	if res.NoFile, err = raiseNoFile(); err != nil {
 		res.Warnings = append(res.Warnings, err.Error())
 	}
@@ -85,6 +88,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	if smp != nil {
 		res.Server.RSSEndKiB, _ = smp.sample()
+	}
+	if ctx.Err() == nil {
+		if n := r.probeSlow(ctx); n > 0 {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%d slow readers were not probed within %v: taken as not cut off", n, probeLimit))
+		}
 	}
 
 	r.phase.Store("closing")
@@ -152,6 +160,8 @@ func (r *runner) load(ctx context.Context, res *Result) span {
 		}
 	}
 	res.SendersActive = len(senders)
+	// The slow readers stop at the next packet they get.
+	r.stopReading.Store(true)
 	start := time.Now().Add(sendLead)
 	from := start.Add(r.cfg.Warmup)
 	to := from.Add(r.cfg.Duration)
@@ -191,9 +201,10 @@ func (r *runner) load(ctx context.Context, res *Result) span {
 	// Drain: wait for the deliveries of what was sent in the window.
 	r.phase.Store("draining")
 	_, sent := r.sent()
-	expected := sent * uint64(res.Connected-1)
+	healthy := r.healthy(res.Connected)
+	expected := sent * uint64(max(healthy-1, 0))
 	deadline := time.Now().Add(r.cfg.Drain)
-	for r.totals().received < expected && r.nDropped.Load() < int64(res.Connected) && time.Now().Before(deadline) {
+	for r.totals().received < expected && r.nDropped.Load() < int64(healthy) && time.Now().Before(deadline) {
 		if !sleep(ctx, drainPoll) {
 			break
 		}
@@ -205,6 +216,8 @@ func (r *runner) load(ctx context.Context, res *Result) span {
 func (r *runner) finish(res *Result, m span, smp *sampler) {
 	res.ConnectFailures = int(r.nFailed.Load())
 	res.Dropped = int(r.nDropped.Load())
+	res.SlowReaders = int(r.nSlow.Load())
+	res.SlowCutOff = int(r.nSlowCutOff.Load())
 	res.ConnectP50 = r.connect.Quantile(0.5)
 	res.ConnectP99 = r.connect.Quantile(0.99)
 	res.ConnectMax = r.connect.Max()
@@ -213,8 +226,10 @@ func (r *runner) finish(res *Result, m span, smp *sampler) {
 	all, sent := r.sent()
 	t := r.totals()
 	res.SentTotal, res.Sent = all, sent
-	if res.Connected > 0 {
-		res.Expected = sent * uint64(res.Connected-1)
+	// Every healthy client but its sender (never a slow reader) hears
+	// each message.
+	if h := r.healthy(res.Connected); h > 0 {
+		res.Expected = sent * uint64(h-1)
 	}
 	res.Received = t.received
 	res.Loss = res.Expected - min(res.Expected, t.received)
@@ -257,6 +272,11 @@ func (r *runner) finish(res *Result, m span, smp *sampler) {
 	if res.Connected > 0 && s.RSSConnectedKiB > 0 {
 		s.RSSPerClientKiB = float64(s.RSSConnectedKiB-s.RSSBeforeKiB) / float64(res.Connected)
 	}
+}
+
+// healthy is how many of the connected clients are not slow readers.
+func (r *runner) healthy(connected int) int {
+	return connected - int(r.nSlow.Load())
 }
 
 // waitTimeout waits for wg, at most d, and reports whether it finished.

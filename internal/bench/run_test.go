@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/socketio"
 	"github.com/parley-chat/parley/internal/store/sqlite"
 )
@@ -25,12 +26,18 @@ import (
 // in a temporary SQLite file.
 func newParley(t *testing.T) string {
 	t.Helper()
+	return newParleyEngine(t, engineio.Config{})
+}
+
+// newParleyEngine is newParley with an Engine.IO configuration.
+func newParleyEngine(t *testing.T, eio engineio.Config) string {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "parley.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sio := socketio.NewServer(socketio.Config{Recovery: &socketio.RecoveryConfig{}, Logger: log})
+	sio := socketio.NewServer(socketio.Config{Engine: eio, Recovery: &socketio.RecoveryConfig{}, Logger: log})
 	c, err := chat.New(chat.Config{Store: st, Logger: log}, sio.Of("/"))
 	if err != nil {
 		_ = st.Close()

@@ -45,16 +45,17 @@ const (
 
 // runner is the state of one run.
 type runner struct {
-	cfg     Config
-	runID   string
-	marker  []byte
-	dial    dialFunc
-	dialer  *websocket.Dialer
-	http    *http.Client
-	wsURL   string
-	pollURL string
-	srcIP   bool // spread connections over loopback source addresses
-	srcNext atomic.Uint32
+	cfg        Config
+	runID      string
+	marker     []byte
+	dial       dialFunc
+	dialer     *websocket.Dialer
+	slowDialer *websocket.Dialer // a slow reader's: a small receive buffer
+	http       *http.Client
+	wsURL      string
+	pollURL    string
+	srcIP      bool // spread connections over loopback source addresses
+	srcNext    atomic.Uint32
 
 	clients []*client
 	shards  []shard
@@ -69,7 +70,13 @@ type runner struct {
 	closeOnce  sync.Once
 
 	nJoined, nFailed, nDropped atomic.Int64
-	phase                      atomic.Value // string, for progress
+	// nSlow counts the slow readers that joined, nSlowCutOff those whose
+	// connection the server closed; nDropped counts only the others.
+	nSlow, nSlowCutOff atomic.Int64
+	// stopReading is set, once the server has settled, to make the slow
+	// readers stop.
+	stopReading atomic.Bool
+	phase       atomic.Value // string, for progress
 
 	errMu sync.Mutex
 	errs  map[string]int
@@ -109,6 +116,10 @@ func newRunner(cfg Config) (*runner, error) {
 		r.dial = dialWebSocket
 		r.dialer = newDialer(r.dialTCP)
 	}
+	nSlow := slowCount(cfg)
+	if nSlow > 0 && cfg.Transport == TransportWebSocket {
+		r.slowDialer = newDialer(r.dialSlowTCP)
+	}
 	r.clients = make([]*client, cfg.Clients)
 	for i := range r.clients {
 		c := &client{r: r, id: i, sender: -1, shard: &r.shards[i%len(r.shards)], tracks: make([]window, cfg.Senders)}
@@ -116,6 +127,8 @@ func newRunner(cfg Config) (*runner, error) {
 			c.sender = i
 			c.sendBuf = sendPrefix(r.runID, i)
 			c.prefixLen = len(c.sendBuf)
+		} else {
+			c.slow = isSlow(i-cfg.Senders, nSlow, cfg.Clients-cfg.Senders)
 		}
 		r.clients[i] = c
 	}
@@ -126,7 +139,19 @@ func newRunner(cfg Config) (*runner, error) {
 // dialTCP dials the server, from the next loopback address when it is on
 // loopback, so that large runs do not run out of ephemeral ports.
 func (r *runner) dialTCP(ctx context.Context, network, addr string) (net.Conn, error) {
-	var d net.Dialer
+	return r.dialTCPWith(ctx, network, addr, nil)
+}
+
+// dialSlowTCP dials a slow reader's connection, with a small receive
+// buffer.
+func (r *runner) dialSlowTCP(ctx context.Context, network, addr string) (net.Conn, error) {
+	return r.dialTCPWith(ctx, network, addr, setSlowRcvBuf)
+}
+
+// dialTCPWith dials as dialTCP does, with control (if not nil) as the
+// net.Dialer's Control.
+func (r *runner) dialTCPWith(ctx context.Context, network, addr string, control func(network, address string, c syscall.RawConn) error) (net.Conn, error) {
+	d := net.Dialer{Control: control}
 	if r.srcIP {
 		n := r.srcNext.Add(1)
 		d.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+n%loopbackSources))}
@@ -151,6 +176,9 @@ func (r *runner) measured(t int64) bool {
 func (r *runner) joined(c *client, d time.Duration) {
 	c.state.Store(stateConnected)
 	r.nJoined.Add(1)
+	if c.slow {
+		r.nSlow.Add(1)
+	}
 	r.connect.Record(d)
 	r.connecting.Done()
 }
@@ -163,9 +191,15 @@ func (r *runner) failed(c *client, err error) {
 	r.connecting.Done()
 }
 
-// dropped records a client whose connection ended before the run did.
+// dropped records a client whose connection ended before the run did: a
+// slow reader's counts as cut off.
 func (r *runner) dropped(c *client, err error) {
 	c.state.Store(stateDropped)
+	if c.slow {
+		r.nSlowCutOff.Add(1)
+		r.noteErr(slowCutOffPhase, err)
+		return
+	}
 	r.nDropped.Add(1)
 	r.noteErr("dropped", err)
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -45,10 +46,15 @@ func newDialer(dial func(ctx context.Context, network, addr string) (net.Conn, e
 	}
 }
 
-// dialWebSocket opens a WebSocket connection and reads the Engine.IO open
-// packet, within ctx.
-func dialWebSocket(ctx context.Context, r *runner) (link, []byte, error) {
-	ws, resp, err := r.dialer.DialContext(ctx, r.wsURL, nil)
+// dialWebSocket opens client c's WebSocket connection and reads the
+// Engine.IO open packet, within ctx.
+func dialWebSocket(ctx context.Context, c *client) (link, []byte, error) {
+	r := c.r
+	d := r.dialer
+	if c.slow {
+		d = r.slowDialer
+	}
+	ws, resp, err := d.DialContext(ctx, r.wsURL, nil)
 	if err != nil {
 		if resp != nil {
 			return nil, nil, fmt.Errorf("websocket dial: HTTP %d: %w", resp.StatusCode, err)
@@ -132,4 +138,33 @@ func (l *wsLink) close(goodbye bool, timeout time.Duration) {
 		l.mu.Unlock()
 	}
 	_ = l.ws.Close()
+}
+
+func (l *wsLink) probe(quiet, limit time.Duration) error {
+	// A ping makes the server's kernel answer with a reset if the server
+	// has closed the connection. If not, it carries our receive window,
+	// which the server may not have heard open: it then sends the rest.
+	if err := l.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(quiet)); err != nil {
+		return err
+	}
+	end := time.Now().Add(limit)
+	for {
+		d := time.Now().Add(quiet)
+		if d.After(end) {
+			d = end
+		}
+		if err := l.ws.SetReadDeadline(d); err != nil {
+			return err
+		}
+		p, err := l.readFrame()
+		var ne net.Error
+		switch {
+		case errors.As(err, &ne) && ne.Timeout():
+			return nil // still open: nothing more to read
+		case err != nil:
+			return err
+		case len(p) > 0 && p[0] == eioClose:
+			return ErrServerClose
+		}
+	}
 }

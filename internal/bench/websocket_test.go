@@ -82,7 +82,7 @@ func BenchmarkWebSocketReceive(b *testing.B) {
 	frame := serverFrame(strings.ReplaceAll(strings.Replace(parleyFrame, "|2|41|", "|0|41|", 1), "abc123", c.r.runID))
 	conn := &streamConn{frames: bytes.Repeat(frame, 64)}
 	c.r.dialer = newDialer(func(context.Context, string, string) (net.Conn, error) { return conn, nil })
-	l, open, err := dialWebSocket(context.Background(), c.r)
+	l, open, err := dialWebSocket(context.Background(), c)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestFrameSizes(t *testing.T) {
 	}
 	conn := &streamConn{frames: frames}
 	c.r.dialer = newDialer(func(context.Context, string, string) (net.Conn, error) { return conn, nil })
-	l, _, err := dialWebSocket(context.Background(), c.r)
+	l, _, err := dialWebSocket(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}

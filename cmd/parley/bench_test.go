@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBenchSlowReadersFlag checks that --slow-readers is listed and
+// validated before anything is dialed.
+func TestBenchSlowReadersFlag(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"negative", []string{"--slow-readers", "-0.1"}, "--slow-readers -0.1: want a fraction from 0 to 1"},
+		{"more than all", []string{"--slow-readers", "1.5"}, "--slow-readers 1.5: want a fraction from 0 to 1"},
+		{"NaN", []string{"--slow-readers", "NaN"}, "--slow-readers NaN: want a fraction from 0 to 1"},
+		{"idle", []string{"--slow-readers", "0.2", "--idle"}, "--slow-readers needs messages to fall behind on: not with --idle"},
+		{"not a number", []string{"--slow-readers", "some"}, `invalid value "some" for flag -slow-readers`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			// Nothing listens on port 1: a run that got as far as dialing
+			// would fail differently.
+			args := append([]string{"--url", "http://127.0.0.1:1", "--quiet"}, tt.args...)
+			err := runBench(context.Background(), args, &stdout, &stderr)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("runBench(%q) = %v, want %q", tt.args, err, tt.wantErr)
+			}
+		})
+	}
+	t.Run("help", func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		if err := runBench(context.Background(), []string{"--help"}, &stdout, &stderr); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(stderr.String(), "-slow-readers") || !strings.Contains(stderr.String(), "cut off") {
+			t.Errorf("help does not describe --slow-readers:\n%s", stderr.String())
+		}
+	})
+}
+
+// TestBenchSlowReaders runs parley bench with slow readers against the app
+// and reads its JSON line.
+func TestBenchSlowReaders(t *testing.T) {
+	ts := newTestApp(t, config{})
+	var stdout, stderr bytes.Buffer
+	start := time.Now()
+	err := runBench(context.Background(), []string{
+		"--url", ts.URL, "--clients", "12", "--senders", "2", "--rate", "10",
+		"--warmup", "200ms", "--duration", "500ms", "--slow-readers", "0.5", "--json", "--quiet",
+	}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("runBench: %v\n%s", err, stderr.String())
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("run took %v", d)
+	}
+	var res struct {
+		Connected   int    `json:"connected"`
+		Dropped     int    `json:"dropped"`
+		SlowReaders *int   `json:"slow_readers"`
+		SlowCutOff  *int   `json:"slow_cut_off"`
+		Sent        uint64 `json:"sent"`
+		Expected    uint64 `json:"expected"`
+		Loss        uint64 `json:"loss"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		t.Fatalf("JSON: %v\n%s", err, stdout.String())
+	}
+	if res.SlowReaders == nil || *res.SlowReaders != 5 || res.SlowCutOff == nil || res.Connected != 12 || res.Dropped != 0 {
+		t.Errorf("JSON %s: want 12 connected, 5 slow readers, slow_cut_off, none dropped", stdout.String())
+	}
+	if res.Sent == 0 || res.Expected != res.Sent*(12-5-1) || res.Loss != 0 {
+		t.Errorf("sent %d, expected %d, loss %d; want expected = sent × 6, no loss", res.Sent, res.Expected, res.Loss)
+	}
+	if !strings.Contains(stderr.String(), "5 slow readers stopped reading") {
+		t.Errorf("text result:\n%s", stderr.String())
+	}
+}
