@@ -12,6 +12,8 @@ const (
 	DefaultMaxPayload     = 1_000_000
 	DefaultUpgradeTimeout = 10 * time.Second
 	DefaultWriteTimeout   = 10 * time.Second
+	// DefaultSendBuffer is the default Config.SendBuffer.
+	DefaultSendBuffer = 64 << 10
 	// DefaultWriteCoalesce is the default Config.WriteCoalesce.
 	DefaultWriteCoalesce = 5 * time.Millisecond
 	// DefaultMaxQueueBytes bounds a session's send queue: twice the largest
@@ -36,6 +38,14 @@ type Config struct {
 	UpgradeTimeout time.Duration
 	// WriteTimeout bounds one WebSocket write (default 10 s).
 	WriteTimeout time.Duration
+	// SendBuffer sets the kernel's send buffer of each WebSocket
+	// connection, in bytes (SO_SNDBUF; default 64 KiB, which Linux
+	// doubles; negative leaves the system's automatic sizing). Left to
+	// itself Linux lets the buffer of a client that stopped reading grow to
+	// megabytes: with a bound, such a client's writes stall soon, and
+	// WriteTimeout or MaxQueueBytes cuts it off, while the server's memory
+	// for it stays small.
+	SendBuffer int
 	// WriteCoalesce is the shortest time between two writes to one
 	// WebSocket connection (default 5 ms; negative for none). A
 	// connection that gets frames faster than that has them written
@@ -91,6 +101,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.SendBuffer == 0 {
+		c.SendBuffer = DefaultSendBuffer
 	}
 	if c.WriteCoalesce == 0 {
 		c.WriteCoalesce = DefaultWriteCoalesce

@@ -9,7 +9,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -63,7 +65,13 @@ func upgradeRequest(ts *testServer, extra string) string {
 // returns the connection and the response's status line and headers.
 func dialRaw(t *testing.T, ts *testServer, request string, early []byte) (*rawWS, *http.Response) {
 	t.Helper()
-	c, err := net.Dial("tcp", strings.TrimPrefix(ts.ts.URL, "http://"))
+	return dialRawWith(t, &net.Dialer{}, ts, request, early)
+}
+
+// dialRawWith is dialRaw with a dialer of the caller's.
+func dialRawWith(t *testing.T, d *net.Dialer, ts *testServer, request string, early []byte) (*rawWS, *http.Response) {
+	t.Helper()
+	c, err := d.Dial("tcp", strings.TrimPrefix(ts.ts.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +92,13 @@ func dialRaw(t *testing.T, ts *testServer, request string, early []byte) (*rawWS
 // session's recorder.
 func openRaw(t *testing.T, ts *testServer, early []byte) (*rawWS, *testSession) {
 	t.Helper()
-	ws, resp := dialRaw(t, ts, upgradeRequest(ts, "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: "+testKey+"\r\n"), early)
+	return openRawWith(t, &net.Dialer{}, ts, early)
+}
+
+// openRawWith is openRaw with a dialer of the caller's.
+func openRawWith(t *testing.T, d *net.Dialer, ts *testServer, early []byte) (*rawWS, *testSession) {
+	t.Helper()
+	ws, resp := dialRawWith(t, d, ts, upgradeRequest(ts, "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: "+testKey+"\r\n"), early)
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("handshake status %d", resp.StatusCode)
 	}
@@ -314,4 +328,37 @@ func TestManyIdleWebSockets(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestStuckReaderCutOff has a client that never reads, with a small receive
+// buffer: with the server's send buffer bounded, its writes stall after a
+// little and the write timeout closes the session; left to the kernel's
+// automatic sizing, megabytes would be buffered for the client first.
+func TestStuckReaderCutOff(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("relies on Linux socket buffer sizing")
+	}
+	small := &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) {
+			_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+		})
+	}}
+	cfg := engineio.Config{SendBuffer: 16 << 10, WriteTimeout: 300 * time.Millisecond, MaxQueueBytes: 64 << 20, WriteCoalesce: -1}
+	ts := newTestServer(t, cfg, false)
+	_, h := openRawWith(t, small, ts, nil)
+	chunk := engineio.Packet{Type: engineio.PacketMessage, Data: bytes.Repeat([]byte("x"), 10<<10)}
+	const n = 50 // 500 KiB: less than an unbounded loopback buffer takes in
+	for range n {
+		if h.s.Send(chunk) != nil {
+			break
+		}
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for len(h.closes()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("session still open 2 s after %d KiB were sent to a client that reads nothing", n*10)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	h.waitClosed(t, engineio.ReasonTransportError)
 }

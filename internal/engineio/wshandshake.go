@@ -45,6 +45,11 @@ func (srv *Server) accept(w http.ResponseWriter, r *http.Request) (*wsConn, erro
 		return nil, fmt.Errorf("websocket handshake: hijack: %w", err)
 	}
 	ws := newWSConn(nc, srv.cfg.MaxPayload)
+	if tc, ok := nc.(*net.TCPConn); ok && srv.cfg.SendBuffer > 0 {
+		if err := tc.SetWriteBuffer(srv.cfg.SendBuffer); err != nil {
+			srv.log.Debug("setting the send buffer", logKeyError, err)
+		}
+	}
 	// A client may send frames right behind its request: they sit in
 	// net/http's reader, which is dropped along with its 4 KiB buffer.
 	if n := brw.Reader.Buffered(); n > 0 {
