@@ -12,8 +12,13 @@
 // bounded in bytes (Config.MaxQueueBytes). A session whose queue would grow
 // past the bound is closed as a slow consumer. On WebSocket, a short-lived
 // flush goroutine, started only while the queue is non-empty, writes every
-// queued frame in one write call. On polling, the pending GET request drains
-// the queue into one payload.
+// queued frame in one write call. A connection that was written to less
+// than Config.WriteCoalesce ago waits out the rest of that time first, so
+// that a busy connection costs one system call per batch of frames rather
+// than per frame. Each connection's kernel send buffer is bounded
+// (Config.SendBuffer): a client that stops reading stalls its writes soon,
+// and Config.WriteTimeout then closes it. On polling, the pending GET
+// request drains the queue into one payload.
 //
 // # Receiving
 //
