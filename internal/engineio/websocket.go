@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"encoding/binary"
+	"errors"
 	"net"
 	"sync"
 	"syscall"
@@ -50,8 +51,21 @@ func (c *wsConn) close() {
 	_ = c.nc.Close()
 }
 
-// writeFrames writes buf, a sequence of encoded frames, in one call.
+// writeFrames writes buf, a sequence of encoded frames, in one call when
+// the socket's send buffer has room, as it mostly has; what it cannot take
+// now is written with a deadline of timeout.
 func (c *wsConn) writeFrames(buf []byte, timeout time.Duration) error {
+	if c.rc != nil {
+		n, err := netpoll.WriteNonblocking(c.rc, buf)
+		switch {
+		case err == nil && n == len(buf):
+			return nil
+		case err == nil:
+			buf = buf[n:]
+		case !errors.Is(err, netpoll.ErrWouldBlock) && !errors.Is(err, netpoll.ErrUnsupported):
+			return err
+		}
+	}
 	if err := c.nc.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
 		return err
 	}
@@ -107,32 +121,31 @@ var frameBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); retur
 // batch larger than that, rare, gets a buffer of its own.
 const maxPooledBuffer = 32 << 10
 
-// coalesce waits, when the session was written to less than
-// Config.WriteCoalesce ago, for the rest of that time: what is queued
-// meanwhile goes out in the same write.
-func (s *Session) coalesce() {
+// coalesceWaitLocked returns how long the flush must still wait for the
+// session's last write to be Config.WriteCoalesce old: what is queued
+// meanwhile goes out in the same write. s.mu must be held.
+func (s *Session) coalesceWaitLocked() time.Duration {
 	gap := s.srv.cfg.WriteCoalesce
-	if gap <= 0 {
-		return
+	if gap <= 0 || s.lastWrite.IsZero() {
+		return 0
 	}
-	s.mu.Lock()
-	last := s.lastWrite
-	s.mu.Unlock()
-	if wait := gap - time.Since(last); wait > 0 && !last.IsZero() {
-		time.Sleep(wait)
-	}
+	return gap - time.Since(s.lastWrite)
 }
 
 // flushWebSocket writes the queue to ws until it is empty. Only one runs per
 // session at a time (Session.flushing).
 func (s *Session) flushWebSocket(ws *wsConn) {
 	for {
-		s.coalesce()
 		s.mu.Lock()
 		if len(s.queue) == 0 || s.ws != ws || s.state == stateClosed {
 			s.flushing = false
 			s.mu.Unlock()
 			return
+		}
+		if wait := s.coalesceWaitLocked(); wait > 0 {
+			s.mu.Unlock()
+			time.Sleep(wait)
+			continue
 		}
 		q := s.takeQueueLocked()
 		s.mu.Unlock()

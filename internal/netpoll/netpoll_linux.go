@@ -247,3 +247,30 @@ func ReadNonblocking(rc syscall.RawConn, buf []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// WriteNonblocking writes what of buf the connection's send buffer takes
+// now, without waiting: it returns ErrWouldBlock when it takes nothing, and
+// an error wrapping net.ErrClosed when the connection is closed. It costs
+// one system call and no timer, where a write with a deadline costs timer
+// updates too.
+func WriteNonblocking(rc syscall.RawConn, buf []byte) (int, error) {
+	var n int
+	var werr error
+	err := rc.Write(func(fd uintptr) bool {
+		for {
+			n, werr = unix.Write(int(fd), buf)
+			if werr != unix.EINTR {
+				return true
+			}
+		}
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case werr == unix.EAGAIN:
+		return 0, ErrWouldBlock
+	case werr != nil:
+		return 0, werr
+	}
+	return n, nil
+}

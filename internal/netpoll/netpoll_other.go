@@ -32,3 +32,6 @@ func (r *Registration) Remove() {}
 
 // ReadNonblocking returns ErrUnsupported on this system.
 func ReadNonblocking(rc syscall.RawConn, buf []byte) (int, error) { return 0, ErrUnsupported }
+
+// WriteNonblocking returns ErrUnsupported on this system.
+func WriteNonblocking(rc syscall.RawConn, buf []byte) (int, error) { return 0, ErrUnsupported }

@@ -241,3 +241,41 @@ func BenchmarkReadableRoundTrip(b *testing.B) {
 		<-done
 	}
 }
+
+func TestWriteNonblocking(t *testing.T) {
+	if !netpoll.Supported {
+		t.Skip("netpoll: no poller on this system")
+	}
+	server, client := pair(t)
+	rc := rawConn(t, server)
+	chunk := make([]byte, 64<<10)
+	total := 0
+	for {
+		n, err := netpoll.WriteNonblocking(rc, chunk)
+		total += n
+		if errors.Is(err, netpoll.ErrWouldBlock) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total > 256<<20 {
+			t.Fatal("256 MiB written to a peer that reads nothing, without blocking")
+		}
+	}
+	// The peer reads everything: all that was written arrives.
+	got := 0
+	buf := make([]byte, 64<<10)
+	_ = client.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for got < total {
+		n, err := client.Read(buf)
+		if err != nil {
+			t.Fatalf("read %d of %d: %v", got, total, err)
+		}
+		got += n
+	}
+	server.Close()
+	if _, err := netpoll.WriteNonblocking(rc, chunk); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("write after close: %v, want net.ErrClosed", err)
+	}
+}
