@@ -13,7 +13,7 @@ const (
 	DefaultUpgradeTimeout = 10 * time.Second
 	DefaultWriteTimeout   = 10 * time.Second
 	// DefaultSendBuffer is the default Config.SendBuffer.
-	DefaultSendBuffer = 64 << 10
+	DefaultSendBuffer = 32 << 10
 	// DefaultWriteCoalesce is the default Config.WriteCoalesce.
 	DefaultWriteCoalesce = 5 * time.Millisecond
 	// DefaultMaxQueueBytes bounds a session's send queue: twice the largest
@@ -39,7 +39,7 @@ type Config struct {
 	// WriteTimeout bounds one WebSocket write (default 10 s).
 	WriteTimeout time.Duration
 	// SendBuffer sets the kernel's send buffer of each WebSocket
-	// connection, in bytes (SO_SNDBUF; default 64 KiB, which Linux
+	// connection, in bytes (SO_SNDBUF; default 32 KiB, which Linux
 	// doubles; negative leaves the system's automatic sizing). Left to
 	// itself Linux lets the buffer of a client that stopped reading grow to
 	// megabytes: with a bound, such a client's writes stall soon, and
