@@ -1,0 +1,22 @@
+package main
+
+import "syscall"
+
+// sysProcAttr puts a server in a process group of its own, killed if the
+// runner dies.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+}
+
+// raiseNoFile raises the soft limit on open files to the hard one. As the
+// runner sets it itself, the servers it starts inherit it (Go otherwise
+// gives child processes the limit it found), and a Node server can accept
+// thousands of connections.
+func raiseNoFile() error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return err
+	}
+	lim.Cur = lim.Max
+	return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+}
