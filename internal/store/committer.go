@@ -53,10 +53,12 @@ func (c CommitterConfig) withDefaults() CommitterConfig {
 // Committer stores messages submitted from many goroutines with group
 // commit: one writer goroutine takes every message waiting (up to
 // MaxBatch), stores them with one Store.Append, that is one transaction and
-// one sync to disk, then reports each message's outcome in commit order.
-// While a transaction commits, the next batch gathers in the queue, so the
-// rate of messages stored grows with the load rather than being bounded by
-// the rate of transactions.
+// one sync to disk, and hands the outcomes to a reporter goroutine, which
+// reports each message's outcome in commit order. While a transaction
+// commits, the next batch gathers in the queue and the previous one is
+// reported, so the rate of messages stored grows with the load rather than
+// being bounded by the rate of transactions, and a commit's wait for the
+// disk overlaps with the work its callbacks do (such as broadcasting).
 //
 // A Committer is safe for concurrent use. It does not own its Store: close
 // the Committer first, then the Store.
@@ -66,10 +68,18 @@ type Committer struct {
 
 	// mu guards closed against the sends to queue; Close takes it to close
 	// queue, so no Submit can send on a closed channel.
-	mu     sync.RWMutex
-	closed bool
-	queue  chan request
-	exited chan struct{} // closed when the writer returns
+	mu      sync.RWMutex
+	closed  bool
+	queue   chan request
+	results chan result   // committed batches, to the reporter
+	exited  chan struct{} // closed when the reporter returns
+}
+
+// result is a committed batch: its requests and their outcomes.
+type result struct {
+	batch  []request
+	stored []Message // nil when err is set
+	err    error
 }
 
 // request is a submitted message and its callback.
@@ -82,12 +92,14 @@ type request struct {
 func NewCommitter(s Store, cfg CommitterConfig) *Committer {
 	cfg = cfg.withDefaults()
 	c := &Committer{
-		s:      s,
-		cfg:    cfg,
-		queue:  make(chan request, cfg.QueueSize),
-		exited: make(chan struct{}),
+		s:       s,
+		cfg:     cfg,
+		queue:   make(chan request, cfg.QueueSize),
+		results: make(chan result, 1),
+		exited:  make(chan struct{}),
 	}
 	go c.run()
+	go c.reportAll()
 	return c
 }
 
@@ -100,14 +112,14 @@ func NewCommitter(s Store, cfg CommitterConfig) *Committer {
 // once, done is called before Submit returns, on the caller's goroutine:
 // with ErrInvalid for an invalid message, ErrOverloaded when the queue is
 // full and ErrClosed after Close. Otherwise done is called on the writer
-// goroutine, after the message's transaction committed (or failed, with an
-// error wrapping the Store's), in commit order: for two messages of one
+// reporter goroutine, after the message's transaction committed (or failed,
+// with an error wrapping the Store's), one at a time, in commit order: for two messages of one
 // room, the one with the smaller ID is reported first. A caller that
 // broadcasts and acknowledges from done thus sends messages in ID order.
 //
-// done must not block and should be quick: the next batch is committed only
-// after every callback of this one returned. A panic in done is recovered
-// and logged. done may be nil.
+// done must not block and should be quick: the writer gets at most one
+// batch ahead of the callbacks. A panic in done is recovered and logged.
+// done may be nil.
 func (c *Committer) Submit(m Message, done func(Message, error)) {
 	if done == nil {
 		done = func(Message, error) {}
@@ -146,17 +158,17 @@ func (c *Committer) Close() error {
 }
 
 // run is the writer goroutine: it commits batches until the queue is
-// closed and drained.
+// closed and drained, then closes results.
 func (c *Committer) run() {
-	defer close(c.exited)
-	batch := make([]request, 0, c.cfg.MaxBatch)
-	msgs := make([]Message, 0, c.cfg.MaxBatch)
+	defer close(c.results)
 	for {
 		r, ok := <-c.queue
 		if !ok {
 			return
 		}
-		batch = append(batch[:0], r)
+		// A batch of its own: the reporter may still be reading the
+		// previous one.
+		batch := append(make([]request, 0, min(c.cfg.MaxBatch, len(c.queue)+1)), r)
 		open := true
 	gather:
 		for len(batch) < c.cfg.MaxBatch {
@@ -171,21 +183,19 @@ func (c *Committer) run() {
 				break gather
 			}
 		}
-		msgs = msgs[:0]
-		for _, r := range batch {
-			msgs = append(msgs, r.m)
-		}
-		c.commit(batch, msgs)
-		clear(batch) // drop the callbacks' references until reused
+		c.results <- c.commit(batch)
 		if !open {
 			return
 		}
 	}
 }
 
-// commit appends one batch and reports the outcome of each message, in
-// order.
-func (c *Committer) commit(batch []request, msgs []Message) {
+// commit appends one batch.
+func (c *Committer) commit(batch []request) result {
+	msgs := make([]Message, len(batch))
+	for i, r := range batch {
+		msgs[i] = r.m
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.CommitTimeout)
 	stored, err := c.s.Append(ctx, msgs)
 	cancel()
@@ -193,14 +203,23 @@ func (c *Committer) commit(batch []request, msgs []Message) {
 		err = fmt.Errorf("store returned %d messages for %d", len(stored), len(batch))
 	}
 	if err != nil {
-		err = fmt.Errorf("store: commit batch of %d messages: %w", len(batch), err)
-		for _, r := range batch {
-			c.report(r, r.m, err)
-		}
-		return
+		return result{batch: batch, err: fmt.Errorf("store: commit batch of %d messages: %w", len(batch), err)}
 	}
-	for i, r := range batch {
-		c.report(r, stored[i], nil)
+	return result{batch: batch, stored: stored}
+}
+
+// reportAll is the reporter goroutine: it reports each committed batch's
+// outcomes, in order, until the writer is done.
+func (c *Committer) reportAll() {
+	defer close(c.exited)
+	for res := range c.results {
+		for i, r := range res.batch {
+			if res.err != nil {
+				c.report(r, r.m, res.err)
+			} else {
+				c.report(r, res.stored[i], nil)
+			}
+		}
 	}
 }
 

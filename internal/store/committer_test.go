@@ -486,3 +486,33 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// TestCommitterOverlap checks that a batch's callbacks run while the next
+// batch commits: a callback that waits for the next commit to start does
+// not stall the Committer.
+func TestCommitterOverlap(t *testing.T) {
+	f := held()
+	c := store.NewCommitter(f, store.CommitterConfig{Logger: quiet})
+	defer c.Close()
+	secondStarted := make(chan struct{})
+	reported := make(chan string, 2)
+	c.Submit(msg("r", "first"), func(m store.Message, err error) {
+		select {
+		case <-secondStarted:
+		case <-time.After(10 * time.Second):
+			t.Error("the second commit did not start while the first was reported")
+		}
+		reported <- m.Text
+	})
+	f.waitEntered(t)
+	c.Submit(msg("r", "second"), func(m store.Message, err error) { reported <- m.Text })
+	f.hold <- struct{}{} // the first commit ends
+	f.waitEntered(t)     // the second starts, with the first's callback under way
+	close(secondStarted)
+	f.hold <- struct{}{}
+	for _, want := range []string{"first", "second"} {
+		if got := <-reported; got != want {
+			t.Fatalf("reported %q, want %q", got, want)
+		}
+	}
+}
