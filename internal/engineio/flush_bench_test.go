@@ -56,9 +56,9 @@ func loopbackConn(b *testing.B) net.Conn {
 
 // benchSession returns a WebSocket session writing to nc.
 func benchSession(b *testing.B, nc net.Conn) (*Session, *wsConn) {
-	srv := NewServer(Config{PingInterval: time.Hour})
+	srv := NewServer(Config{PingInterval: time.Hour, WriteCoalesce: -1})
 	s := newSession(srv, "bench", httptest.NewRequest("GET", "/", nil), transportWebSocket)
-	ws := &wsConn{nc: nc}
+	ws := newWSConn(nc, 1<<20)
 	s.ws = ws
 	return s, ws
 }

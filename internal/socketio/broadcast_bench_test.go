@@ -46,7 +46,9 @@ func newSink(b *testing.B, n int) *sink {
 		b.Fatalf("benchFrame is %d bytes", len(benchFrame))
 	}
 	srv := socketio.NewServer(socketio.Config{
-		Engine: engineio.Config{PingInterval: time.Hour, PingTimeout: time.Hour},
+		// No write coalescing: each op waits for its delivery, which
+		// would otherwise wait out the coalescing time of the last.
+		Engine: engineio.Config{PingInterval: time.Hour, PingTimeout: time.Hour, WriteCoalesce: -1},
 		Logger: siotest.DiscardLogger(),
 	})
 	hs := httptest.NewServer(srv)
