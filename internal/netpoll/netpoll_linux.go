@@ -221,31 +221,75 @@ func (r *Registration) Remove() {
 	}
 }
 
+// ioOp is one non-blocking read or write, with its callback bound once:
+// a closure passed to RawConn.Read or Write would escape, and cost an
+// allocation per call.
+type ioOp struct {
+	buf  []byte
+	n    int
+	err  error
+	read func(fd uintptr) bool
+	writ func(fd uintptr) bool
+}
+
+var ioOps = sync.Pool{New: func() any {
+	op := &ioOp{}
+	op.read = op.doRead
+	op.writ = op.doWrite
+	return op
+}}
+
+func (op *ioOp) doRead(fd uintptr) bool {
+	for {
+		op.n, op.err = unix.Read(int(fd), op.buf)
+		if op.err != unix.EINTR {
+			return true
+		}
+	}
+}
+
+func (op *ioOp) doWrite(fd uintptr) bool {
+	for {
+		op.n, op.err = unix.Write(int(fd), op.buf)
+		if op.err != unix.EINTR {
+			return true
+		}
+	}
+}
+
+// run does one read or write of buf on rc.
+func run(rc syscall.RawConn, buf []byte, write bool) (int, error) {
+	op := ioOps.Get().(*ioOp)
+	op.buf, op.n, op.err = buf, 0, nil
+	var err error
+	if write {
+		err = rc.Write(op.writ)
+	} else {
+		err = rc.Read(op.read)
+	}
+	n, opErr := op.n, op.err
+	op.buf, op.err = nil, nil
+	ioOps.Put(op)
+	switch {
+	case err != nil:
+		return 0, err
+	case opErr == unix.EAGAIN:
+		return 0, ErrWouldBlock
+	case opErr != nil:
+		return 0, opErr
+	}
+	return n, nil
+}
+
 // ReadNonblocking reads what rc has ready into buf. It returns ErrWouldBlock
 // when nothing is, io.EOF when the peer has closed its end, and an error
 // wrapping net.ErrClosed when the connection is closed.
 func ReadNonblocking(rc syscall.RawConn, buf []byte) (int, error) {
-	var n int
-	var rerr error
-	err := rc.Read(func(fd uintptr) bool {
-		for {
-			n, rerr = unix.Read(int(fd), buf)
-			if rerr != unix.EINTR {
-				return true
-			}
-		}
-	})
-	switch {
-	case err != nil:
-		return 0, err
-	case rerr == unix.EAGAIN:
-		return 0, ErrWouldBlock
-	case rerr != nil:
-		return 0, rerr
-	case n == 0 && len(buf) > 0:
+	n, err := run(rc, buf, false)
+	if err == nil && n == 0 && len(buf) > 0 {
 		return 0, io.EOF
 	}
-	return n, nil
+	return n, err
 }
 
 // WriteNonblocking writes what of buf the connection's send buffer takes
@@ -254,23 +298,5 @@ func ReadNonblocking(rc syscall.RawConn, buf []byte) (int, error) {
 // one system call and no timer, where a write with a deadline costs timer
 // updates too.
 func WriteNonblocking(rc syscall.RawConn, buf []byte) (int, error) {
-	var n int
-	var werr error
-	err := rc.Write(func(fd uintptr) bool {
-		for {
-			n, werr = unix.Write(int(fd), buf)
-			if werr != unix.EINTR {
-				return true
-			}
-		}
-	})
-	switch {
-	case err != nil:
-		return 0, err
-	case werr == unix.EAGAIN:
-		return 0, ErrWouldBlock
-	case werr != nil:
-		return 0, werr
-	}
-	return n, nil
+	return run(rc, buf, true)
 }

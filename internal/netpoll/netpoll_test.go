@@ -279,3 +279,24 @@ func TestWriteNonblocking(t *testing.T) {
 		t.Fatalf("write after close: %v, want net.ErrClosed", err)
 	}
 }
+
+func BenchmarkWriteNonblocking(b *testing.B) {
+	if !netpoll.Supported {
+		b.Skip("netpoll: no poller on this system")
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer ln.Close()
+	client, _ := net.Dial("tcp", ln.Addr().String())
+	defer client.Close()
+	go io.Copy(io.Discard, client)
+	sc, _ := ln.Accept()
+	defer sc.Close()
+	rc, _ := sc.(*net.TCPConn).SyscallConn()
+	msg := make([]byte, 100)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := netpoll.WriteNonblocking(rc, msg); err != nil && !errors.Is(err, netpoll.ErrWouldBlock) {
+			b.Fatal(err)
+		}
+	}
+}
