@@ -24,3 +24,6 @@ func WithoutPoller(c Config) Config {
 // UsesPoller reports whether the server reads WebSocket connections with
 // the poller.
 func (srv *Server) UsesPoller() bool { return srv.poller != nil }
+
+// ClientFrame returns one masked client frame, as a client would send it.
+func ClientFrame(fin bool, op byte, payload []byte) []byte { return clientFrame(fin, op, payload) }

@@ -26,30 +26,8 @@ type rawWS struct {
 	br *bufio.Reader
 }
 
-// maskedFrame returns one client frame, masked with a fixed key.
-func maskedFrame(fin bool, op byte, payload []byte) []byte {
-	b0 := op
-	if fin {
-		b0 |= 0x80
-	}
-	out := []byte{b0}
-	switch n := len(payload); {
-	case n < 126:
-		out = append(out, 0x80|byte(n))
-	case n <= 0xFFFF:
-		out = append(out, 0x80|126)
-		out = binary.BigEndian.AppendUint16(out, uint16(n))
-	default:
-		out = append(out, 0x80|127)
-		out = binary.BigEndian.AppendUint64(out, uint64(n))
-	}
-	key := [4]byte{9, 8, 7, 6}
-	out = append(out, key[:]...)
-	for i, c := range payload {
-		out = append(out, c^key[i%4])
-	}
-	return out
-}
+// maskedFrame returns one client frame, masked.
+var maskedFrame = engineio.ClientFrame
 
 const testKey = "dGhlIHNhbXBsZSBub25jZQ=="
 
