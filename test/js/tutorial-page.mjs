@@ -57,6 +57,10 @@ test('the tutorial page chats through parley from another origin', { skip: !PAGE
 
   await alice.page.fill('#message-input', 'hello from the tutorial page');
   await alice.page.click('#send-button');
+  // Bob answers once he has Alice's message: his own line shows at once,
+  // so sending sooner would race it.
+  await eventually(async () => assert.deepEqual(await lines(bob.page),
+    ['You joined', 'Alice: hello from the tutorial page']));
   await bob.page.fill('#message-input', 'hi Alice');
   await bob.page.press('#message-input', 'Enter');
 
