@@ -27,7 +27,7 @@ const (
 // out in one write call.
 type wsConn struct {
 	nc     net.Conn
-	rc     syscall.RawConn // nil when nc has no file descriptor
+	rc     syscall.RawConn // nil without a file descriptor or a poller
 	reader frameReader
 	early  []byte // bytes the client sent along with its handshake
 
@@ -62,7 +62,7 @@ func (c *wsConn) writeFrames(buf []byte, timeout time.Duration) error {
 			return nil
 		case err == nil:
 			buf = buf[n:]
-		case !errors.Is(err, netpoll.ErrWouldBlock) && !errors.Is(err, netpoll.ErrUnsupported):
+		case !errors.Is(err, netpoll.ErrWouldBlock):
 			return err
 		}
 	}

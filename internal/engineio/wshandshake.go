@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/parley-chat/parley/internal/netpoll"
 )
 
 // acceptGUID is the key suffix of the opening handshake (RFC 6455, 1.3).
@@ -69,7 +71,9 @@ func (srv *Server) accept(w http.ResponseWriter, r *http.Request) (*wsConn, erro
 
 func newWSConn(nc net.Conn, maxMessage int) *wsConn {
 	ws := &wsConn{nc: nc, reader: frameReader{maxMessage: maxMessage}}
-	if sc, ok := nc.(syscall.Conn); ok {
+	// The raw connection serves the poller's non-blocking reads and
+	// writes; without a poller, plain reads and writes do.
+	if sc, ok := nc.(syscall.Conn); ok && netpoll.Supported {
 		if rc, err := sc.SyscallConn(); err == nil {
 			ws.rc = rc
 		}

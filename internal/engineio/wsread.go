@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/parley-chat/parley/internal/netpoll"
@@ -53,7 +52,7 @@ func (srv *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 // no goroutine, or only a small one.
 func (srv *Server) watch(s *Session, ws *wsConn) {
 	if srv.poller != nil && ws.rc != nil {
-		reg, err := srv.poller.Add(ws.nc.(syscall.Conn), func() { srv.onReadable(s, ws) })
+		reg, err := srv.poller.Add(ws.rc, func() { srv.onReadable(s, ws) })
 		if err == nil {
 			ws.mu.Lock()
 			closed := ws.closed
@@ -138,9 +137,17 @@ func (srv *Server) consume(s *Session, ws *wsConn, data []byte) bool {
 	err := ws.reader.feed(data, func(op byte, payload []byte) error {
 		return srv.handleFrame(s, ws, op, payload)
 	})
-	if err == nil {
-		return true
+	if err != nil {
+		srv.readFailed(s, ws, err)
+		return false
 	}
+	return true
+}
+
+// readFailed ends the session and ws after what the client sent ended
+// reading: a close frame, a breach of RFC 6455 (answered with its close
+// code) or an invalid Engine.IO packet.
+func (srv *Server) readFailed(s *Session, ws *wsConn, err error) {
 	var pe *wsProtocolError
 	switch {
 	case errors.Is(err, errPeerClosed):
@@ -154,7 +161,6 @@ func (srv *Server) consume(s *Session, ws *wsConn, data []byte) bool {
 		s.closeWith(ReasonParseError, PacketClose, false)
 	}
 	ws.close()
-	return false
 }
 
 // handleFrame hands one message or control frame from ws to s.
@@ -223,21 +229,11 @@ func (srv *Server) serveUpgrade(w http.ResponseWriter, r *http.Request, s *Sessi
 	s.logger().Debug("upgraded to websocket")
 	for _, f := range after {
 		if err := srv.handleFrame(s, ws, f.op, f.payload); err != nil {
-			srv.consumeFailed(s, ws, err)
+			srv.readFailed(s, ws, err)
 			return
 		}
 	}
 	srv.watch(s, ws)
-}
-
-// consumeFailed ends the session after handleFrame failed outside consume.
-func (srv *Server) consumeFailed(s *Session, ws *wsConn, err error) {
-	if errors.Is(err, errPeerClosed) {
-		s.closeWith(ReasonTransportClose, PacketClose, false)
-	} else {
-		s.closeWith(ReasonParseError, PacketClose, false)
-	}
-	ws.close()
 }
 
 // frameCopy is a message or control frame kept for later.

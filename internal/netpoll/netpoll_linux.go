@@ -47,15 +47,11 @@ func New() (*Poller, error) {
 // watchedEvents: data, or the peer's end of the connection, once.
 const watchedEvents = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT
 
-// Add registers c: onReadable is called, on a goroutine of its own, once c
-// has data to read or has been closed by its peer. It is called once per
-// Rearm: call Rearm when the data has been read, to hear of more. Remove c
-// before closing it.
-func (p *Poller) Add(c syscall.Conn, onReadable func()) (*Registration, error) {
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return nil, fmt.Errorf("netpoll: raw connection: %w", err)
-	}
+// Add registers the connection rc: onReadable is called, on a goroutine of
+// its own, once it has data to read or has been closed by its peer. It is
+// called once per Rearm: call Rearm when the data has been read, to hear of
+// more. Remove the registration before closing the connection.
+func (p *Poller) Add(rc syscall.RawConn, onReadable func()) (*Registration, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.epfd < 0 {
@@ -66,7 +62,7 @@ func (p *Poller) Add(c syscall.Conn, onReadable func()) (*Registration, error) {
 	p.nextGen++
 	r := &Registration{p: p, rc: rc, gen: p.nextGen, epfd: p.epfd, onReadable: onReadable}
 	var ctlErr error
-	err = rc.Control(func(fd uintptr) {
+	err := rc.Control(func(fd uintptr) {
 		r.fd = int32(fd)
 		ev := unix.EpollEvent{Events: watchedEvents, Fd: r.fd, Pad: int32(r.gen)}
 		ctlErr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev)

@@ -17,7 +17,7 @@ type Registration struct{}
 func New() (*Poller, error) { return nil, ErrUnsupported }
 
 // Add returns ErrUnsupported on this system.
-func (p *Poller) Add(c syscall.Conn, onReadable func()) (*Registration, error) {
+func (p *Poller) Add(rc syscall.RawConn, onReadable func()) (*Registration, error) {
 	return nil, ErrUnsupported
 }
 

@@ -44,6 +44,17 @@ func newPoller(t *testing.T) *netpoll.Poller {
 	return p
 }
 
+// add registers conn with p, for as long as the test runs.
+func add(t *testing.T, p *netpoll.Poller, conn syscall.Conn, onReadable func()) *netpoll.Registration {
+	t.Helper()
+	r, err := p.Add(rawConn(t, conn), onReadable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Remove)
+	return r
+}
+
 func wait(t *testing.T, ch <-chan struct{}, want bool) {
 	t.Helper()
 	select {
@@ -71,11 +82,7 @@ func TestReadableOncePerRearm(t *testing.T) {
 	p := newPoller(t)
 	server, client := pair(t)
 	called := make(chan struct{}, 10)
-	r, err := p.Add(server, func() { called <- struct{}{} })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Remove()
+	r := add(t, p, server, func() { called <- struct{}{} })
 	rc := rawConn(t, server)
 	buf := make([]byte, 64)
 
@@ -107,11 +114,7 @@ func TestPeerCloseIsReadable(t *testing.T) {
 	p := newPoller(t)
 	server, client := pair(t)
 	called := make(chan struct{}, 10)
-	r, err := p.Add(server, func() { called <- struct{}{} })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Remove()
+	add(t, p, server, func() { called <- struct{}{} })
 	client.Close()
 	wait(t, called, true)
 	if _, err := netpoll.ReadNonblocking(rawConn(t, server), make([]byte, 8)); err != io.EOF {
@@ -123,10 +126,7 @@ func TestRemove(t *testing.T) {
 	p := newPoller(t)
 	server, client := pair(t)
 	called := make(chan struct{}, 10)
-	r, err := p.Add(server, func() { called <- struct{}{} })
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := add(t, p, server, func() { called <- struct{}{} })
 	if got := p.Registered(); got != 1 {
 		t.Fatalf("Registered = %d, want 1", got)
 	}
@@ -154,10 +154,7 @@ func TestGoroutineEndsWhenEmpty(t *testing.T) {
 	for round := range 3 {
 		server, client := pair(t)
 		called := make(chan struct{}, 1)
-		r, err := p.Add(server, func() { called <- struct{}{} })
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := add(t, p, server, func() { called <- struct{}{} })
 		client.Write([]byte("x"))
 		wait(t, called, true)
 		r.Remove()
@@ -178,14 +175,9 @@ func TestManyConnections(t *testing.T) {
 	const n = 200
 	called := make(chan int, n)
 	var clients []*net.TCPConn
-	var regs []*netpoll.Registration
 	for i := range n {
 		server, client := pair(t)
-		r, err := p.Add(server, func() { called <- i })
-		if err != nil {
-			t.Fatal(err)
-		}
-		regs = append(regs, r)
+		add(t, p, server, func() { called <- i })
 		clients = append(clients, client)
 	}
 	for _, c := range clients {
@@ -203,9 +195,6 @@ func TestManyConnections(t *testing.T) {
 		case <-timeout:
 			t.Fatalf("%d of %d connections reported", len(seen), n)
 		}
-	}
-	for _, r := range regs {
-		r.Remove()
 	}
 }
 
@@ -225,7 +214,7 @@ func BenchmarkReadableRoundTrip(b *testing.B) {
 	done := make(chan struct{}, 1)
 	var r *netpoll.Registration
 	buf := make([]byte, 64)
-	r, err := p.Add(server, func() {
+	r, err := p.Add(rc, func() {
 		netpoll.ReadNonblocking(rc, buf)
 		r.Rearm()
 		done <- struct{}{}
