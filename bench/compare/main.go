@@ -317,8 +317,8 @@ func summary(r *result) string {
 			count(r.DeliveriesPerSec), percent(r.lossPct()), millis(r.LatencyP50MS), millis(r.LatencyP99MS), millis(r.LatencyMaxMS))
 	}
 	if s := r.Server; s != nil {
-		if s.CPUMicrosPerDeliv > 0 {
-			fmt.Fprintf(&b, ", %s µs CPU/delivery", sig3(s.CPUMicrosPerDeliv))
+		if s.CPUMicrosPerDelivery > 0 {
+			fmt.Fprintf(&b, ", %s µs CPU/delivery", sig3(s.CPUMicrosPerDelivery))
 		}
 		fmt.Fprintf(&b, ", RSS %s max, %s/client", kib(float64(s.RSSMaxKiB)), kib(s.RSSPerClientKiB))
 	}
@@ -376,8 +376,12 @@ func (r *runner) header(ctx context.Context, w io.Writer, scenarios []string) {
 	for _, l := range describeMachine(ctx, r.env) {
 		fmt.Fprintf(w, "- %s\n", l)
 	}
-	fmt.Fprintf(w, "- Run: %s, %s, %d server runs in %v; scenarios %s\n",
-		r.start.UTC().Format("2006-01-02 15:04 MST"), mode, r.env.runs,
+	runs := fmt.Sprintf("%d server runs", r.env.runs)
+	if r.env.runs == 1 {
+		runs = "1 server run"
+	}
+	fmt.Fprintf(w, "- Run: %s, %s, %s in %v; scenarios %s\n",
+		r.start.UTC().Format("2006-01-02 15:04 MST"), mode, runs,
 		time.Since(r.start).Round(time.Second), strings.Join(scenarios, ", "))
 	fmt.Fprintf(w, "- Generator: parley bench on the same machine, over WebSocket; ratios are parley's value over the other server's\n\n")
 }

@@ -5,60 +5,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/parley-chat/parley/internal/bench"
 )
 
-// result is the part of parley bench's JSON line (see
-// internal/bench/result.go, Result.MarshalJSON) that the comparison uses.
+// result is one run of parley bench: its JSON line, and what the runner
+// measured beside it.
 type result struct {
-	Clients          int            `json:"clients"`
-	Senders          int            `json:"senders"`
-	Rate             float64        `json:"rate"`
-	DurationMS       float64        `json:"duration_ms"`
-	Connected        int            `json:"connected"`
-	ConnectFailures  int            `json:"connect_failures"`
-	Dropped          int            `json:"dropped"`
-	SlowReaders      int            `json:"slow_readers"`
-	SlowCutOff       int            `json:"slow_cut_off"`
-	ConnectTimeMS    float64        `json:"connect_time_ms"`
-	SettleMS         float64        `json:"settle_ms"`
-	SettleEvents     uint64         `json:"settle_events"`
-	SendersActive    int            `json:"senders_active"`
-	Sent             uint64         `json:"sent"`
-	Unsent           uint64         `json:"unsent"`
-	Expected         uint64         `json:"expected"`
-	Received         uint64         `json:"received"`
-	Loss             uint64         `json:"loss"`
-	Duplicates       uint64         `json:"duplicates"`
-	Reorders         uint64         `json:"reorders"`
-	ServerErrors     uint64         `json:"server_errors"`
-	MeasuredMS       float64        `json:"measured_ms"`
-	DeliveriesPerSec float64        `json:"deliveries_per_s"`
-	LatencyP50MS     float64        `json:"latency_p50_ms"`
-	LatencyP99MS     float64        `json:"latency_p99_ms"`
-	LatencyMaxMS     float64        `json:"latency_max_ms"`
-	Server           *serverStats   `json:"server"`
-	HostBusy         float64        `json:"host_busy"`
-	OtherBusy        float64        `json:"other_busy"`
-	Errors           map[string]int `json:"errors"`
-	Warnings         []string       `json:"warnings"`
+	bench.Report
 
 	// tcpMemPeakKiB is the most memory the kernel's TCP sockets held on
 	// the machine during the run, above what they held at its start
 	// (tcpMemKnown says if it was read): not from parley bench.
 	tcpMemPeakKiB int64
 	tcpMemKnown   bool
-}
-
-// serverStats is the "server" object of the JSON line.
-type serverStats struct {
-	CPUSeconds        float64 `json:"cpu_s"`
-	CPUMicrosPerDeliv float64 `json:"cpu_us_per_delivery"`
-	ConnectCPUSeconds float64 `json:"connect_cpu_s"`
-	RSSBeforeKiB      int64   `json:"rss_before_kib"`
-	RSSConnectedKiB   int64   `json:"rss_connected_kib"`
-	RSSPeakKiB        int64   `json:"rss_peak_kib"`
-	RSSMaxKiB         int64   `json:"rss_max_kib"`
-	RSSPerClientKiB   float64 `json:"rss_per_client_kib"`
 }
 
 // parseResult finds the JSON line in parley bench's stdout.

@@ -197,10 +197,10 @@ func pmax(res *result) (float64, string, bool) {
 }
 
 func cpuPerDelivery(res *result) (float64, string, bool) {
-	if res.Server == nil || res.Server.CPUMicrosPerDeliv == 0 {
+	if res.Server == nil || res.Server.CPUMicrosPerDelivery == 0 {
 		return 0, "—", false
 	}
-	return res.Server.CPUMicrosPerDeliv, sig3(res.Server.CPUMicrosPerDeliv) + " µs", true
+	return res.Server.CPUMicrosPerDelivery, sig3(res.Server.CPUMicrosPerDelivery) + " µs", true
 }
 
 // idle measures memory per connection: clients connect and listen, and

@@ -148,71 +148,77 @@ func round(f float64) float64 {
 	return float64(int64(f*1000+0.5)) / 1000
 }
 
-// MarshalJSON encodes the result as one flat object with snake_case keys;
-// durations are in milliseconds (keys ending in _ms), except CPU times,
-// in seconds, and CPU per delivery, in microseconds.
-func (r *Result) MarshalJSON() ([]byte, error) {
-	type server struct {
-		PID                  int     `json:"pid"`
-		CPUSeconds           float64 `json:"cpu_s"`
-		CPUMicrosPerDelivery float64 `json:"cpu_us_per_delivery"`
-		ConnectCPUSeconds    float64 `json:"connect_cpu_s"`
-		RSSBeforeKiB         int64   `json:"rss_before_kib"`
-		RSSConnectedKiB      int64   `json:"rss_connected_kib"`
-		RSSPeakKiB           int64   `json:"rss_peak_kib"`
-		RSSEndKiB            int64   `json:"rss_end_kib"`
-		RSSMaxKiB            int64   `json:"rss_max_kib"`
-		RSSPerClientKiB      float64 `json:"rss_per_client_kib"`
-	}
-	out := struct {
-		RunID            string         `json:"run_id"`
-		URL              string         `json:"url"`
-		Transport        Transport      `json:"transport"`
-		Clients          int            `json:"clients"`
-		Senders          int            `json:"senders"`
-		Rate             float64        `json:"rate"`
-		WarmupMS         float64        `json:"warmup_ms"`
-		DurationMS       float64        `json:"duration_ms"`
-		Idle             bool           `json:"idle"`
-		NoJoin           bool           `json:"no_join"`
-		Connected        int            `json:"connected"`
-		ConnectFailures  int            `json:"connect_failures"`
-		Dropped          int            `json:"dropped"`
-		SlowReaders      int            `json:"slow_readers"`
-		SlowCutOff       int            `json:"slow_cut_off"`
-		ConnectTimeMS    float64        `json:"connect_time_ms"`
-		ConnectP50MS     float64        `json:"connect_p50_ms"`
-		ConnectP99MS     float64        `json:"connect_p99_ms"`
-		ConnectMaxMS     float64        `json:"connect_max_ms"`
-		SettleMS         float64        `json:"settle_ms"`
-		SettleEvents     uint64         `json:"settle_events"`
-		SendersActive    int            `json:"senders_active"`
-		Sent             uint64         `json:"sent"`
-		SentTotal        uint64         `json:"sent_total"`
-		Unsent           uint64         `json:"unsent"`
-		Expected         uint64         `json:"expected"`
-		Received         uint64         `json:"received"`
-		Loss             uint64         `json:"loss"`
-		Duplicates       uint64         `json:"duplicates"`
-		Reorders         uint64         `json:"reorders"`
-		Echoes           uint64         `json:"echoes"`
-		History          uint64         `json:"history"`
-		Malformed        uint64         `json:"malformed"`
-		ServerErrors     uint64         `json:"server_errors"`
-		MeasuredMS       float64        `json:"measured_ms"`
-		DeliveriesPerSec float64        `json:"deliveries_per_s"`
-		LatencyP50MS     float64        `json:"latency_p50_ms"`
-		LatencyP90MS     float64        `json:"latency_p90_ms"`
-		LatencyP99MS     float64        `json:"latency_p99_ms"`
-		LatencyMaxMS     float64        `json:"latency_max_ms"`
-		Server           *server        `json:"server,omitempty"`
-		BenchCPUSeconds  float64        `json:"bench_cpu_s"`
-		HostBusy         float64        `json:"host_busy"`
-		OtherBusy        float64        `json:"other_busy"`
-		NoFile           uint64         `json:"nofile"`
-		Errors           map[string]int `json:"errors,omitempty"`
-		Warnings         []string       `json:"warnings,omitempty"`
-	}{
+// Report is a Result as its JSON line has it: one flat object with
+// snake_case keys; durations are in milliseconds (keys ending in _ms),
+// except CPU times, in seconds, and CPU per delivery, in microseconds.
+// Scripts that read the line (bench/compare) decode it into a Report.
+type Report struct {
+	RunID            string         `json:"run_id"`
+	URL              string         `json:"url"`
+	Transport        Transport      `json:"transport"`
+	Clients          int            `json:"clients"`
+	Senders          int            `json:"senders"`
+	Rate             float64        `json:"rate"`
+	WarmupMS         float64        `json:"warmup_ms"`
+	DurationMS       float64        `json:"duration_ms"`
+	Idle             bool           `json:"idle"`
+	NoJoin           bool           `json:"no_join"`
+	Connected        int            `json:"connected"`
+	ConnectFailures  int            `json:"connect_failures"`
+	Dropped          int            `json:"dropped"`
+	SlowReaders      int            `json:"slow_readers"`
+	SlowCutOff       int            `json:"slow_cut_off"`
+	ConnectTimeMS    float64        `json:"connect_time_ms"`
+	ConnectP50MS     float64        `json:"connect_p50_ms"`
+	ConnectP99MS     float64        `json:"connect_p99_ms"`
+	ConnectMaxMS     float64        `json:"connect_max_ms"`
+	SettleMS         float64        `json:"settle_ms"`
+	SettleEvents     uint64         `json:"settle_events"`
+	SendersActive    int            `json:"senders_active"`
+	Sent             uint64         `json:"sent"`
+	SentTotal        uint64         `json:"sent_total"`
+	Unsent           uint64         `json:"unsent"`
+	Expected         uint64         `json:"expected"`
+	Received         uint64         `json:"received"`
+	Loss             uint64         `json:"loss"`
+	Duplicates       uint64         `json:"duplicates"`
+	Reorders         uint64         `json:"reorders"`
+	Echoes           uint64         `json:"echoes"`
+	History          uint64         `json:"history"`
+	Malformed        uint64         `json:"malformed"`
+	ServerErrors     uint64         `json:"server_errors"`
+	MeasuredMS       float64        `json:"measured_ms"`
+	DeliveriesPerSec float64        `json:"deliveries_per_s"`
+	LatencyP50MS     float64        `json:"latency_p50_ms"`
+	LatencyP90MS     float64        `json:"latency_p90_ms"`
+	LatencyP99MS     float64        `json:"latency_p99_ms"`
+	LatencyMaxMS     float64        `json:"latency_max_ms"`
+	Server           *ServerReport  `json:"server,omitempty"`
+	BenchCPUSeconds  float64        `json:"bench_cpu_s"`
+	HostBusy         float64        `json:"host_busy"`
+	OtherBusy        float64        `json:"other_busy"`
+	NoFile           uint64         `json:"nofile"`
+	Errors           map[string]int `json:"errors,omitempty"`
+	Warnings         []string       `json:"warnings,omitempty"`
+}
+
+// ServerReport is the "server" object of a Report.
+type ServerReport struct {
+	PID                  int     `json:"pid"`
+	CPUSeconds           float64 `json:"cpu_s"`
+	CPUMicrosPerDelivery float64 `json:"cpu_us_per_delivery"`
+	ConnectCPUSeconds    float64 `json:"connect_cpu_s"`
+	RSSBeforeKiB         int64   `json:"rss_before_kib"`
+	RSSConnectedKiB      int64   `json:"rss_connected_kib"`
+	RSSPeakKiB           int64   `json:"rss_peak_kib"`
+	RSSEndKiB            int64   `json:"rss_end_kib"`
+	RSSMaxKiB            int64   `json:"rss_max_kib"`
+	RSSPerClientKiB      float64 `json:"rss_per_client_kib"`
+}
+
+// Report returns the result in its JSON form.
+func (r *Result) Report() Report {
+	out := Report{
 		RunID: r.RunID, URL: r.URL, Transport: r.Transport,
 		Clients: r.Clients, Senders: r.Senders, Rate: r.Rate,
 		WarmupMS: ms(r.Warmup), DurationMS: ms(r.Duration), Idle: r.Idle, NoJoin: r.NoJoin,
@@ -232,7 +238,7 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 		NoFile: r.NoFile, Errors: r.Errors, Warnings: r.Warnings,
 	}
 	if s := r.Server; s != nil {
-		out.Server = &server{
+		out.Server = &ServerReport{
 			PID: s.PID, CPUSeconds: round(s.CPU.Seconds()),
 			CPUMicrosPerDelivery: round(float64(s.CPUPerDelivery) / float64(time.Microsecond)),
 			ConnectCPUSeconds:    round(s.ConnectCPU.Seconds()),
@@ -241,8 +247,11 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 			RSSPerClientKiB: round(s.RSSPerClientKiB),
 		}
 	}
-	return json.Marshal(out)
+	return out
 }
+
+// MarshalJSON encodes the result as its Report.
+func (r *Result) MarshalJSON() ([]byte, error) { return json.Marshal(r.Report()) }
 
 // fmtDuration prints a latency with three significant digits or so.
 func fmtDuration(d time.Duration) string {
