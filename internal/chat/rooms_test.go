@@ -65,8 +65,13 @@ func (p *person) texts() []string {
 
 // syncAll makes sure everything sent to each of people has arrived.
 func syncAll(people ...*person) {
-	for _, p := range people {
-		p.sync()
+	// The first round makes sure the server has handled what each sent
+	// (its events are handled in order, before its sync); the second
+	// that what that sent to the others has reached them.
+	for range 2 {
+		for _, p := range people {
+			p.sync()
+		}
 	}
 }
 
