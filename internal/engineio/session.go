@@ -275,6 +275,18 @@ func (s *Session) finish() {
 	s.srv.remove(s)
 }
 
+// finishAfterCloseFrame ends a WebSocket session whose close frame has just
+// been written: as finish, but the connection is half-closed and left to
+// its reader until the client closes its end (see wsConn.closeAfterFrame).
+func (s *Session) finishAfterCloseFrame(ws *wsConn) {
+	s.mu.Lock()
+	s.state = stateClosed
+	s.takeQueueLocked()
+	s.mu.Unlock()
+	ws.closeAfterFrame()
+	s.srv.remove(s)
+}
+
 // notifyClose calls the handler's HandleClose once, after any HandleMessage
 // under way. It runs on its own goroutine: the close may come from inside
 // HandleMessage, which holds dispatchMu.

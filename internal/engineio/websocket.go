@@ -51,6 +51,25 @@ func (c *wsConn) close() {
 	_ = c.nc.Close()
 }
 
+// closeLinger bounds how long a connection whose close frame was written
+// waits for the client to close its end.
+const closeLinger = 2 * time.Second
+
+// closeAfterFrame ends a connection whose close frame has just been
+// written. Closing the socket at once would answer whatever the client sent
+// meanwhile (a pong, a message, its own close frame) with a reset, which
+// can reach the client before the close frame does, so that it sees an
+// abnormal closure ("transport error") instead of a clean one. Instead the
+// write side is shut (FIN), the reader reads on until the client closes its
+// end, and the socket is closed then, or after closeLinger at most.
+func (c *wsConn) closeAfterFrame() {
+	if hc, ok := c.nc.(interface{ CloseWrite() error }); ok && hc.CloseWrite() == nil {
+		time.AfterFunc(closeLinger, c.close)
+		return
+	}
+	c.close()
+}
+
 // writeFrames writes buf, a sequence of encoded frames, in one call when
 // the socket's send buffer has room, as it mostly has; what it cannot take
 // now is written with a deadline of timeout.
@@ -179,7 +198,7 @@ func (s *Session) flushWebSocket(ws *wsConn) {
 			return
 		}
 		if closing {
-			s.finish()
+			s.finishAfterCloseFrame(ws)
 			return
 		}
 	}

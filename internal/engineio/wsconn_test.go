@@ -340,3 +340,31 @@ func TestStuckReaderCutOff(t *testing.T) {
 	}
 	h.waitClosed(t, engineio.ReasonTransportError)
 }
+
+// TestServerCloseIsClean closes a session from the server while the client
+// still sends: the client gets the close frame and then the end of the
+// stream, not a reset, which a browser would report as an abnormal closure.
+func TestServerCloseIsClean(t *testing.T) {
+	bothReaders(t, engineio.Config{}, false, func(t *testing.T, ts *testServer) {
+		ws, h := openRaw(t, ts, nil)
+		h.s.Close()
+		if code := ws.readClose(); code != 1000 {
+			t.Fatalf("close code %d, want 1000", code)
+		}
+		// Sent after the server's close frame, as a client may.
+		ws.send(maskedFrame(true, 1, []byte("4late")))
+		time.Sleep(50 * time.Millisecond)
+		ws.send(maskedFrame(true, 8, []byte{0x03, 0xE8}))
+		buf := make([]byte, 64)
+		for {
+			_, err := ws.br.Read(buf)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("after the close frame: %v, want the end of the stream", err)
+			}
+		}
+		h.waitClosed(t, engineio.ReasonForcedClose)
+	})
+}
