@@ -306,9 +306,9 @@ func TestChatMessageGoesToEveryoneButTheSender(t *testing.T) {
 			{bob, []string{"Alice: hello <b>all</b> ✓"}},
 			{carol, []string{"Alice: hello <b>all</b> ✓", "Bob: hi Alice"}},
 		} {
-			got := tc.p.waitFor(chat.EventChatMessage, len(tc.want))
+			tc.p.waitFor(chat.EventChatMessage, len(tc.want))
 			tc.p.sync()
-			got = tc.p.got(chat.EventChatMessage)
+			got := tc.p.got(chat.EventChatMessage)
 			var lines []string
 			for _, r := range got {
 				m := decode(r)
@@ -493,9 +493,10 @@ func TestClientIDsArePerAuthor(t *testing.T) {
 	if !a.OK || !b.OK || a2.ID != a.ID || b.ID == a.ID {
 		t.Fatalf("acks alice %+v, retry %+v, bob %+v: want the retry to keep alice's id and bob a new one", a, a2, b)
 	}
-	got := carol.waitFor(chat.EventChatMessage, 2)
+	carol.waitFor(chat.EventChatMessage, 2)
 	carol.sync()
-	if got = carol.got(chat.EventChatMessage); len(got) != 2 {
+	got := carol.got(chat.EventChatMessage)
+	if len(got) != 2 {
 		t.Fatalf("carol got %d messages, want 2", len(got))
 	}
 	var m chat.ChatMessage
