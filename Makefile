@@ -53,8 +53,10 @@ js-deps:
 		npm ci --prefix test/js --no-audit --no-fund; \
 	fi
 
-# GOFILES are the Go files, committed or not yet (ignored ones aside).
-GOFILES = $$(git ls-files --cached --others --exclude-standard '*.go')
+# GOFILES are the Go files, committed or not yet (ignored ones aside); in a
+# copy of the tree that is no git checkout, every .go file but node_modules'.
+GOFILES = $$(git ls-files --cached --others --exclude-standard '*.go' 2>/dev/null || \
+	find . -name '*.go' -not -path '*/node_modules/*' -not -path './.git/*')
 
 fmt:
 	gofmt -w $(GOFILES)
