@@ -127,19 +127,19 @@ type storeRead struct {
 
 // span returns the room's messages with IDs from up to last, oldest first:
 // those the ring holds, after those of read that it no longer holds. ok is
-// false when the ring does not hold them all and read does not reach from
-// down to where the ring begins (nil read: none was made).
+// false when the ring does not hold them all and read does not cover the
+// ids from from up to where the ring begins (nil read: none was made).
 func (q *recent) span(from int64, read *storeRead) (msgs []store.Message, ok bool) {
 	from = max(from, 1)
 	if from > q.last {
 		return nil, true
 	}
 	floor := q.floor()
+	if from <= floor && (read == nil || read.from > from || read.to < floor) {
+		return nil, false
+	}
 	msgs = make([]store.Message, 0, q.last-from+1)
 	if from <= floor {
-		if read == nil || read.from > from || read.to < floor {
-			return nil, false
-		}
 		for _, m := range read.msgs {
 			if m.ID >= from && m.ID <= floor {
 				msgs = append(msgs, m)
