@@ -24,13 +24,13 @@ import (
 type hookedStore struct {
 	store.Store
 	reads  atomic.Int32
-	onRead func(n int32) // n: this read's number, from 1
+	onRead atomic.Pointer[func(n int32)] // n: this read's number, from 1
 }
 
 func (s *hookedStore) Since(ctx context.Context, room string, after int64, limit int) ([]store.Message, error) {
 	n := s.reads.Add(1)
-	if s.onRead != nil {
-		s.onRead(n)
+	if f := s.onRead.Load(); f != nil {
+		(*f)(n)
 	}
 	return s.Store.Since(ctx, room, after, limit)
 }
@@ -166,11 +166,12 @@ func TestListenReadOvertaken(t *testing.T) {
 				t.Fatal(err)
 			}
 			appendMessages(t, c, "dev", before)
-			st.onRead = func(n int32) {
+			onRead := func(n int32) {
 				if n <= tc.overtaken {
 					appendMessages(t, c, "dev", burst)
 				}
 			}
+			st.onRead.Store(&onRead)
 			lc := dialListener(t, url, "Joiner")
 			lc.ack(EventJoinRoom, map[string]any{"room": "dev", "since": since})
 			last := before + int64(min(tc.overtaken, tc.wantReads))*burst
