@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/parley-chat/parley/internal/eioparser"
 )
 
 // countingConn is a net.Conn that counts its writes.
@@ -53,7 +55,7 @@ func TestWriteCoalesce(t *testing.T) {
 			conn := &countingConn{}
 			s.ws = &wsConn{nc: conn}
 			s.state = stateOpen
-			msg := Packet{Type: PacketMessage, Data: []byte("hello")}
+			msg := eioparser.Packet{Type: eioparser.PacketMessage, Data: []byte("hello")}
 			for i := range 10 {
 				if err := s.Send(msg); err != nil {
 					t.Fatal(err)

@@ -4,12 +4,10 @@ import (
 	"errors"
 )
 
-// Errors returned by Session.Send and by the packet decoders.
+// Errors returned by Session.Send.
 var (
-	ErrClosed         = errors.New("engineio: session closed")
-	ErrSlowConsumer   = errors.New("engineio: send queue full")
-	ErrInvalidPacket  = errors.New("engineio: invalid packet")
-	ErrInvalidPayload = errors.New("engineio: invalid payload")
+	ErrClosed       = errors.New("engineio: session closed")
+	ErrSlowConsumer = errors.New("engineio: send queue full")
 )
 
 // CloseReason says why a session closed. Its values are the reference

@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley/internal/sioclient/siotest"
-
+	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/sioclient"
 	"github.com/parley-chat/parley/internal/sioclient/leaktest"
+	"github.com/parley-chat/parley/internal/sioclient/siotest"
 )
 
 func TestMain(m *testing.M) { leaktest.Main(m) }
@@ -100,7 +100,7 @@ func (h *testSession) HandleMessage(data []byte, binary bool) {
 	h.events = append(h.events, event{data: string(data), binary: binary, at: time.Now()})
 	h.mu.Unlock()
 	if h.srv.echo {
-		_ = h.s.Send(engineio.Packet{Type: engineio.PacketMessage, Data: data, Binary: binary})
+		_ = h.s.Send(eioparser.Packet{Type: eioparser.PacketMessage, Data: data, Binary: binary})
 	}
 }
 
@@ -195,7 +195,7 @@ func dial(t *testing.T, ctx context.Context, ts *testServer, mode sioclient.Tran
 }
 
 // read reads the next packet from ec.
-func read(t *testing.T, ctx context.Context, ec *sioclient.EngineConn) engineio.Packet {
+func read(t *testing.T, ctx context.Context, ec *sioclient.EngineConn) eioparser.Packet {
 	t.Helper()
 	p, err := ec.Read(ctx)
 	if err != nil {

@@ -12,10 +12,10 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/parley-chat/parley/internal/sioclient/siotest"
-
+	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/sioclient"
+	"github.com/parley-chat/parley/internal/sioclient/siotest"
 )
 
 func TestEcho(t *testing.T) {
@@ -23,14 +23,14 @@ func TestEcho(t *testing.T) {
 	siotest.Run(t, func(t *testing.T, mode sioclient.Transport) {
 		ctx := siotest.Context(t)
 		ec := dial(t, ctx, srv, mode, nil)
-		msgs := []engineio.Packet{
-			{Type: engineio.PacketMessage, Data: []byte("hello")},
-			{Type: engineio.PacketMessage, Data: []byte("")},
-			{Type: engineio.PacketMessage, Data: []byte("héllo wörld ✓")},
-			{Type: engineio.PacketMessage, Data: []byte{0, 1, 2, 0xff}, Binary: true},
-			{Type: engineio.PacketMessage, Data: []byte{}, Binary: true},
-			{Type: engineio.PacketMessage, Data: bytes.Repeat([]byte("x"), 100_000)},
-			{Type: engineio.PacketMessage, Data: bytes.Repeat([]byte{7}, 100_000), Binary: true},
+		msgs := []eioparser.Packet{
+			{Type: eioparser.PacketMessage, Data: []byte("hello")},
+			{Type: eioparser.PacketMessage, Data: []byte("")},
+			{Type: eioparser.PacketMessage, Data: []byte("héllo wörld ✓")},
+			{Type: eioparser.PacketMessage, Data: []byte{0, 1, 2, 0xff}, Binary: true},
+			{Type: eioparser.PacketMessage, Data: []byte{}, Binary: true},
+			{Type: eioparser.PacketMessage, Data: bytes.Repeat([]byte("x"), 100_000)},
+			{Type: eioparser.PacketMessage, Data: bytes.Repeat([]byte{7}, 100_000), Binary: true},
 		}
 		if err := ec.Send(msgs...); err != nil {
 			t.Fatal(err)
@@ -65,9 +65,9 @@ func TestPollingPayload(t *testing.T) {
 	}
 
 	if err := h.s.Send(
-		engineio.Packet{Data: []byte("a")},
-		engineio.Packet{Type: engineio.PacketMessage, Data: []byte{0xfe}, Binary: true},
-		engineio.Packet{Type: engineio.PacketMessage, Data: []byte("c")},
+		eioparser.Packet{Data: []byte("a")},
+		eioparser.Packet{Type: eioparser.PacketMessage, Data: []byte{0xfe}, Binary: true},
+		eioparser.Packet{Type: eioparser.PacketMessage, Data: []byte("c")},
 	); err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestHeartbeat(t *testing.T) {
 			h := srv.session(t, ec.SID())
 			var pingAt time.Time
 			for pingAt.IsZero() {
-				if p := read(t, ctx, ec); p.Type == engineio.PacketPing {
+				if p := read(t, ctx, ec); p.Type == eioparser.PacketPing {
 					pingAt = time.Now()
 				}
 			}
@@ -126,7 +126,7 @@ func TestHeartbeat(t *testing.T) {
 				if err != nil {
 					t.Fatalf("after %d pings: %v; server side: %+v", pings, err, h.closes())
 				}
-				if p.Type == engineio.PacketPing {
+				if p.Type == eioparser.PacketPing {
 					pings++
 				}
 			}
@@ -144,12 +144,12 @@ func TestHeartbeat(t *testing.T) {
 		siotest.Run(t, func(t *testing.T, mode sioclient.Transport) {
 			ctx := siotest.Context(t)
 			ec := dial(t, ctx, srv, mode, &sioclient.Options{ReadControl: true})
-			if err := ec.Send(engineio.Packet{Type: engineio.PacketPing, Data: []byte("x")}); err != nil {
+			if err := ec.Send(eioparser.Packet{Type: eioparser.PacketPing, Data: []byte("x")}); err != nil {
 				t.Fatal(err)
 			}
 			for {
 				p := read(t, ctx, ec)
-				if p.Type == engineio.PacketPong {
+				if p.Type == eioparser.PacketPong {
 					if string(p.Data) != "x" {
 						t.Errorf("pong %q, want x", p.Data)
 					}
@@ -170,7 +170,7 @@ func TestClientClose(t *testing.T) {
 			t.Fatal(err)
 		}
 		h.waitClosed(t, engineio.ReasonTransportClose)
-		if err := h.s.Send(engineio.Packet{Data: []byte("late")}); !errors.Is(err, engineio.ErrClosed) {
+		if err := h.s.Send(eioparser.Packet{Data: []byte("late")}); !errors.Is(err, engineio.ErrClosed) {
 			t.Errorf("Send after close: %v", err)
 		}
 	})
@@ -229,12 +229,12 @@ func TestSessionClose(t *testing.T) {
 		for i := range 50 {
 			msg := fmt.Sprintf("message %d", i)
 			want = append(want, msg)
-			if err := h.s.Send(engineio.Packet{Data: []byte(msg)}); err != nil {
+			if err := h.s.Send(eioparser.Packet{Data: []byte(msg)}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		h.s.Close()
-		if err := h.s.Send(engineio.Packet{Data: []byte("late")}); !errors.Is(err, engineio.ErrClosed) {
+		if err := h.s.Send(eioparser.Packet{Data: []byte("late")}); !errors.Is(err, engineio.ErrClosed) {
 			t.Errorf("Send after Close: %v", err)
 		}
 		for _, w := range want {
@@ -284,7 +284,7 @@ func TestSlowConsumer(t *testing.T) {
 	for _, stalled := range []*testSession{stalledPoll, stalledWS} {
 		sent := 0
 		for {
-			err := stalled.s.Send(engineio.Packet{Data: chunk})
+			err := stalled.s.Send(eioparser.Packet{Data: chunk})
 			if errors.Is(err, engineio.ErrSlowConsumer) {
 				break
 			}
@@ -297,7 +297,7 @@ func TestSlowConsumer(t *testing.T) {
 			}
 			// Keep the healthy sessions busy meanwhile.
 			for _, ec := range healthy {
-				if err := srv.session(t, ec.SID()).s.Send(engineio.Packet{Data: []byte("tick")}); err != nil {
+				if err := srv.session(t, ec.SID()).s.Send(eioparser.Packet{Data: []byte("tick")}); err != nil {
 					t.Fatalf("healthy %s session: %v", ec.Transport(), err)
 				}
 			}
@@ -306,7 +306,7 @@ func TestSlowConsumer(t *testing.T) {
 			}
 		}
 		stalled.waitClosed(t, engineio.ReasonSlowConsumer)
-		if err := stalled.s.Send(engineio.Packet{Data: []byte("x")}); !errors.Is(err, engineio.ErrClosed) {
+		if err := stalled.s.Send(eioparser.Packet{Data: []byte("x")}); !errors.Is(err, engineio.ErrClosed) {
 			t.Errorf("Send after slow consumer close: %v", err)
 		}
 	}
@@ -315,7 +315,7 @@ func TestSlowConsumer(t *testing.T) {
 		if cl := h.closes(); len(cl) != 0 {
 			t.Errorf("healthy %s session closed: %+v", ec.Transport(), cl)
 		}
-		if err := h.s.Send(engineio.Packet{Data: []byte("still there")}); err != nil {
+		if err := h.s.Send(eioparser.Packet{Data: []byte("still there")}); err != nil {
 			t.Errorf("healthy %s session: %v", ec.Transport(), err)
 		}
 	}

@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley/internal/sioclient/siotest"
-
 	"github.com/gorilla/websocket"
 
+	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/sioclient"
+	"github.com/parley-chat/parley/internal/sioclient/siotest"
 )
 
 func TestWebSocketTooLarge(t *testing.T) {
@@ -81,7 +81,7 @@ func TestUpgrade(t *testing.T) {
 	sid := h.s.ID()
 
 	// Messages sent during the upgrade wait for it: polls get noops.
-	for _, p := range []engineio.Packet{
+	for _, p := range []eioparser.Packet{
 		{Data: []byte("a")},
 		{Data: []byte{0xca, 0xfe}, Binary: true},
 		{Data: []byte("c")},
@@ -141,7 +141,7 @@ func TestUpgradeStream(t *testing.T) {
 	sent := make(chan error, 1)
 	go func() {
 		for i := range n {
-			if err := h.s.Send(engineio.Packet{Data: []byte(strconv.Itoa(i))}); err != nil {
+			if err := h.s.Send(eioparser.Packet{Data: []byte(strconv.Itoa(i))}); err != nil {
 				sent <- err
 				return
 			}
@@ -263,7 +263,7 @@ func TestCloseDuringUpgrade(t *testing.T) {
 		t.Run(how, func(t *testing.T) {
 			srv := newTestServer(t, engineio.Config{}, false)
 			ws, h := probeByHand(t, srv)
-			if err := h.s.Send(engineio.Packet{Data: []byte("bye")}); err != nil {
+			if err := h.s.Send(eioparser.Packet{Data: []byte("bye")}); err != nil {
 				t.Fatal(err)
 			}
 			shut := make(chan error, 1)

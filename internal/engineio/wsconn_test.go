@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
 )
 
@@ -324,7 +325,7 @@ func TestStuckReaderCutOff(t *testing.T) {
 	cfg := engineio.Config{SendBuffer: 16 << 10, WriteTimeout: 300 * time.Millisecond, MaxQueueBytes: 64 << 20, WriteCoalesce: -1}
 	ts := newTestServer(t, cfg, false)
 	_, h := openRawWith(t, small, ts, nil)
-	chunk := engineio.Packet{Type: engineio.PacketMessage, Data: bytes.Repeat([]byte("x"), 10<<10)}
+	chunk := eioparser.Packet{Type: eioparser.PacketMessage, Data: bytes.Repeat([]byte("x"), 10<<10)}
 	const n = 50 // 500 KiB: less than an unbounded loopback buffer takes in
 	for range n {
 		if h.s.Send(chunk) != nil {

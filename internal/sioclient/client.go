@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/parley-chat/parley/internal/engineio"
+	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/socketio"
 )
 
@@ -93,10 +93,10 @@ func (c *Client) Connect(ctx context.Context, nsp string, auth any) (*Socket, er
 // SendPacket encodes p and sends it with its attachments, as they are: for
 // protocol tests.
 func (c *Client) SendPacket(p *socketio.Packet) error {
-	msgs := make([]engineio.Packet, 0, 1+len(p.Attachments))
-	msgs = append(msgs, engineio.Packet{Type: engineio.PacketMessage, Data: socketio.EncodePacket(nil, p)})
+	msgs := make([]eioparser.Packet, 0, 1+len(p.Attachments))
+	msgs = append(msgs, eioparser.Packet{Type: eioparser.PacketMessage, Data: socketio.EncodePacket(nil, p)})
 	for _, a := range p.Attachments {
-		msgs = append(msgs, engineio.Packet{Type: engineio.PacketMessage, Data: a, Binary: true})
+		msgs = append(msgs, eioparser.Packet{Type: eioparser.PacketMessage, Data: a, Binary: true})
 	}
 	return c.ec.Send(msgs...)
 }

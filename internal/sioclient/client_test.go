@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/sioclient"
 	"github.com/parley-chat/parley/internal/sioclient/leaktest"
@@ -162,9 +163,9 @@ func TestEngineRaw(t *testing.T) {
 			if err := ec.SendMessage([]byte{0, 1}, true); err != nil {
 				t.Fatal(err)
 			}
-			for _, want := range []engineio.Packet{
-				{Type: engineio.PacketMessage, Data: []byte("hello")},
-				{Type: engineio.PacketMessage, Data: []byte{0, 1}, Binary: true},
+			for _, want := range []eioparser.Packet{
+				{Type: eioparser.PacketMessage, Data: []byte("hello")},
+				{Type: eioparser.PacketMessage, Data: []byte{0, 1}, Binary: true},
 			} {
 				p, err := ec.Read(ctx)
 				if err != nil {
@@ -190,6 +191,6 @@ func TestEngineRaw(t *testing.T) {
 type echo struct{ s *engineio.Session }
 
 func (h echo) HandleMessage(data []byte, binary bool) {
-	_ = h.s.Send(engineio.Packet{Type: engineio.PacketMessage, Data: data, Binary: binary})
+	_ = h.s.Send(eioparser.Packet{Type: eioparser.PacketMessage, Data: data, Binary: binary})
 }
 func (echo) HandleClose(engineio.CloseReason) {}

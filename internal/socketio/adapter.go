@@ -3,7 +3,7 @@ package socketio
 import (
 	"sync"
 
-	"github.com/parley-chat/parley/internal/engineio"
+	"github.com/parley-chat/parley/internal/eioparser"
 )
 
 // Adapter keeps a namespace's rooms and carries its broadcasts. The
@@ -35,11 +35,11 @@ type Broadcast struct {
 	Except []string
 
 	once   sync.Once
-	frames []engineio.Packet
+	frames []eioparser.Packet
 }
 
 // Frames returns the broadcast's Engine.IO messages, encoded on first use.
-func (b *Broadcast) Frames() []engineio.Packet {
+func (b *Broadcast) Frames() []eioparser.Packet {
 	b.once.Do(func() { b.frames = encodeForEngine(b.Packet) })
 	return b.frames
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
 )
 
@@ -58,7 +59,7 @@ func (c *conn) onConnectTimeout() {
 }
 
 // send queues encoded packets on the session.
-func (c *conn) send(msgs ...engineio.Packet) error {
+func (c *conn) send(msgs ...eioparser.Packet) error {
 	return c.eio.Send(msgs...)
 }
 
@@ -69,11 +70,11 @@ func (c *conn) sendPacket(p *Packet) error {
 
 // encodeForEngine encodes p as Engine.IO messages: the text packet, then
 // one binary message per attachment.
-func encodeForEngine(p *Packet) []engineio.Packet {
-	msgs := make([]engineio.Packet, 1+len(p.Attachments))
-	msgs[0] = engineio.Packet{Type: engineio.PacketMessage, Data: EncodePacket(nil, p)}
+func encodeForEngine(p *Packet) []eioparser.Packet {
+	msgs := make([]eioparser.Packet, 1+len(p.Attachments))
+	msgs[0] = eioparser.Packet{Type: eioparser.PacketMessage, Data: EncodePacket(nil, p)}
 	for i, a := range p.Attachments {
-		msgs[i+1] = engineio.Packet{Type: engineio.PacketMessage, Data: a, Binary: true}
+		msgs[i+1] = eioparser.Packet{Type: eioparser.PacketMessage, Data: a, Binary: true}
 	}
 	return msgs
 }

@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/parley-chat/parley/internal/engineio"
+	"github.com/parley-chat/parley/internal/eioparser"
 )
 
 // Handshake is what the client sent when it connected.
@@ -56,7 +56,7 @@ type Socket struct {
 	// connecting is set until the CONNECT reply is sent; held keeps what
 	// is sent to the socket until then.
 	connecting atomic.Bool
-	held       []engineio.Packet
+	held       []eioparser.Packet
 }
 
 func newSocket(n *Namespace, c *conn, auth json.RawMessage, restored *SessionState) (*Socket, error) {
@@ -280,7 +280,7 @@ func (so *Socket) send(p *Packet) error {
 }
 
 // deliver queues an encoded broadcast for this socket.
-func (so *Socket) deliver(frames []engineio.Packet) {
+func (so *Socket) deliver(frames []eioparser.Packet) {
 	// A full queue closes the connection; the socket is then removed by
 	// HandleClose, so there is nothing more to do here.
 	_ = so.queue(frames)
@@ -290,7 +290,7 @@ func (so *Socket) deliver(frames []engineio.Packet) {
 // the middleware and connection handlers send, and what is broadcast to the
 // socket meanwhile, follows the CONNECT reply, which goes out once the
 // handlers have run (see Namespace.connect).
-func (so *Socket) queue(frames []engineio.Packet) error {
+func (so *Socket) queue(frames []eioparser.Packet) error {
 	if so.connecting.Load() {
 		so.mu.Lock()
 		if so.connecting.Load() {
@@ -305,7 +305,7 @@ func (so *Socket) queue(frames []engineio.Packet) error {
 
 // release sends first, then what was held while connecting, and ends the
 // connecting phase.
-func (so *Socket) release(first []engineio.Packet) error {
+func (so *Socket) release(first []eioparser.Packet) error {
 	so.mu.Lock()
 	defer so.mu.Unlock()
 	frames := append(first, so.held...)

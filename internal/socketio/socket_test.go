@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley/internal/sioclient/siotest"
-
+	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/sioclient"
+	"github.com/parley-chat/parley/internal/sioclient/siotest"
 	"github.com/parley-chat/parley/internal/socketio"
 )
 
@@ -386,14 +386,14 @@ func TestInvalidPackets(t *testing.T) {
 	srv := newTestServer(t, socketio.Config{})
 	tests := []struct {
 		name string
-		msgs []engineio.Packet
+		msgs []eioparser.Packet
 	}{
-		{"bad type", []engineio.Packet{{Data: []byte("9")}}},
-		{"bad json", []engineio.Packet{{Data: []byte(`2["ev"`)}}},
-		{"event without name", []engineio.Packet{{Data: []byte(`2[1]`)}}},
-		{"unexpected attachment", []engineio.Packet{{Data: []byte{1}, Binary: true}}},
-		{"text while attachments pending", []engineio.Packet{{Data: []byte(`51-["ev",{"_placeholder":true,"num":0}]`)}, {Data: []byte(`2["ev"]`)}}},
-		{"connect error from client", []engineio.Packet{{Data: []byte(`4{"message":"x"}`)}}},
+		{"bad type", []eioparser.Packet{{Data: []byte("9")}}},
+		{"bad json", []eioparser.Packet{{Data: []byte(`2["ev"`)}}},
+		{"event without name", []eioparser.Packet{{Data: []byte(`2[1]`)}}},
+		{"unexpected attachment", []eioparser.Packet{{Data: []byte{1}, Binary: true}}},
+		{"text while attachments pending", []eioparser.Packet{{Data: []byte(`51-["ev",{"_placeholder":true,"num":0}]`)}, {Data: []byte(`2["ev"]`)}}},
+		{"connect error from client", []eioparser.Packet{{Data: []byte(`4{"message":"x"}`)}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -401,7 +401,7 @@ func TestInvalidPackets(t *testing.T) {
 				c := srv.dial(t, mode, nil)
 				so, _ := srv.connect(t, c, "/", nil)
 				for _, m := range tt.msgs {
-					m.Type = engineio.PacketMessage
+					m.Type = eioparser.PacketMessage
 					if err := c.Engine().Send(m); err != nil {
 						t.Fatal(err)
 					}

@@ -1,4 +1,4 @@
-package engineio
+package eioparser
 
 import (
 	"bytes"
@@ -49,8 +49,8 @@ type Packet struct {
 	Binary bool
 }
 
-// payloadSeparator separates the packets of an HTTP long-polling payload.
-const payloadSeparator = '\x1e'
+// PayloadSeparator separates the packets of an HTTP long-polling payload.
+const PayloadSeparator = '\x1e'
 
 // DecodeText decodes one text packet as received in a WebSocket text frame
 // or in a polling payload. Data aliases text.
@@ -71,10 +71,10 @@ func DecodePayload(payload []byte) ([]Packet, error) {
 	if len(payload) == 0 {
 		return nil, fmt.Errorf("%w: empty", ErrInvalidPayload)
 	}
-	packets := make([]Packet, 0, bytes.Count(payload, []byte{payloadSeparator})+1)
+	packets := make([]Packet, 0, bytes.Count(payload, []byte{PayloadSeparator})+1)
 	for len(payload) > 0 || len(packets) == 0 {
 		part := payload
-		if i := bytes.IndexByte(payload, payloadSeparator); i >= 0 {
+		if i := bytes.IndexByte(payload, PayloadSeparator); i >= 0 {
 			part, payload = payload[:i], payload[i+1:]
 			if len(payload) == 0 {
 				return nil, fmt.Errorf("%w: trailing separator", ErrInvalidPayload)
@@ -104,7 +104,7 @@ func DecodePayload(payload []byte) ([]Packet, error) {
 // with a separator before it unless it is the first.
 func AppendPayloadPacket(dst []byte, p Packet) []byte {
 	if len(dst) > 0 {
-		dst = append(dst, payloadSeparator)
+		dst = append(dst, PayloadSeparator)
 	}
 	if p.Binary {
 		dst = append(dst, 'b')
@@ -114,8 +114,9 @@ func AppendPayloadPacket(dst []byte, p Packet) []byte {
 	return append(dst, p.Data...)
 }
 
-// payloadSize is the number of bytes p takes in a polling payload.
-func payloadSize(p Packet) int {
+// PayloadSize is the number of bytes p takes in a polling payload, its
+// separator included: at most what AppendPayloadPacket appends for it.
+func PayloadSize(p Packet) int {
 	if p.Binary {
 		return 2 + base64.StdEncoding.EncodedLen(len(p.Data))
 	}
