@@ -5,7 +5,7 @@ import (
 	"strconv"
 
 	"github.com/parley-chat/parley/internal/eioparser"
-	"github.com/parley-chat/parley/internal/socketio"
+	"github.com/parley-chat/parley/internal/sioparser"
 )
 
 // The tutorial's events (the names package chat defines for parley).
@@ -25,10 +25,10 @@ const (
 	eioMessage = byte(eioparser.PacketMessage)
 	eioOpen    = byte(eioparser.PacketOpen)
 
-	sioConnect      = '0' + byte(socketio.PacketConnect)
-	sioDisconnect   = '0' + byte(socketio.PacketDisconnect)
-	sioEvent        = '0' + byte(socketio.PacketEvent)
-	sioConnectError = '0' + byte(socketio.PacketConnectError)
+	sioConnect      = '0' + byte(sioparser.PacketConnect)
+	sioDisconnect   = '0' + byte(sioparser.PacketDisconnect)
+	sioEvent        = '0' + byte(sioparser.PacketEvent)
+	sioConnectError = '0' + byte(sioparser.PacketConnectError)
 )
 
 // markerVersion starts every message the generator sends.

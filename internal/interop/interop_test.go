@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/internal/sioclient/leaktest"
+	"github.com/parley-chat/parley/internal/sioparser"
 	"github.com/parley-chat/parley/internal/socketio"
 	"github.com/parley-chat/parley/internal/testjs"
 )
@@ -351,7 +352,7 @@ func (a *app) binPlease(so *socketio.Socket, e *socketio.Event) {
 }
 
 func (a *app) askMe(so *socketio.Socket, e *socketio.Event) {
-	err := so.EmitWithAck("question", 5*time.Second, func(reply *socketio.Message, err error) {
+	err := so.EmitWithAck("question", 5*time.Second, func(reply *sioparser.Message, err error) {
 		if err != nil {
 			a.fail("question: %v", err)
 			return
@@ -378,7 +379,7 @@ func (a *app) askMe(so *socketio.Socket, e *socketio.Event) {
 }
 
 func (a *app) askSilent(so *socketio.Socket, e *socketio.Event) {
-	err := so.EmitWithAck("silent", 200*time.Millisecond, func(reply *socketio.Message, err error) {
+	err := so.EmitWithAck("silent", 200*time.Millisecond, func(reply *sioparser.Message, err error) {
 		if err == nil {
 			a.fail("silent: the client acknowledged")
 			return
@@ -459,7 +460,7 @@ func (a *app) seq(so *socketio.Socket, e *socketio.Event) {
 // does into an any), with each binary placeholder, at any depth, replaced by
 // its attachment.
 func decodeBinary(raw json.RawMessage, atts [][]byte) (any, error) {
-	if b, ok := socketio.ResolvePlaceholder(raw, atts); ok {
+	if b, ok := sioparser.ResolvePlaceholder(raw, atts); ok {
 		return b, nil
 	}
 	raw = bytes.TrimSpace(raw)

@@ -12,6 +12,7 @@ import (
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/sioclient"
 	"github.com/parley-chat/parley/internal/sioclient/leaktest"
+	"github.com/parley-chat/parley/internal/sioparser"
 	"github.com/parley-chat/parley/internal/socketio"
 )
 
@@ -33,7 +34,7 @@ func newServer(t *testing.T) string {
 			_ = e.AckRaw(e.Args, e.Attachments)
 		})
 		so.On("ask", func(so *socketio.Socket, e *socketio.Event) {
-			_ = so.EmitWithAck("question", time.Second, func(reply *socketio.Message, err error) {
+			_ = so.EmitWithAck("question", time.Second, func(reply *sioparser.Message, err error) {
 				if err != nil {
 					return
 				}

@@ -11,7 +11,6 @@ var (
 	ErrAckTimeout   = errors.New("socketio: operation has timed out")
 	ErrNoAck        = errors.New("socketio: event has no acknowledgement")
 	ErrAcked        = errors.New("socketio: event already acknowledged")
-	ErrArgument     = errors.New("socketio: invalid argument")
 )
 
 // ConnectError refuses a connection to a namespace. Middleware returns it

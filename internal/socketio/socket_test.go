@@ -11,6 +11,7 @@ import (
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/sioclient"
 	"github.com/parley-chat/parley/internal/sioclient/siotest"
+	"github.com/parley-chat/parley/internal/sioparser"
 	"github.com/parley-chat/parley/internal/socketio"
 )
 
@@ -131,11 +132,11 @@ func TestServerEmitWithAck(t *testing.T) {
 		so, ss := srv.connect(t, c, "/", nil)
 
 		type result struct {
-			m   *socketio.Message
+			m   *sioparser.Message
 			err error
 		}
 		results := make(chan result, 1)
-		h := func(m *socketio.Message, err error) { results <- result{m, err} }
+		h := func(m *sioparser.Message, err error) { results <- result{m, err} }
 
 		t.Run("reply", func(t *testing.T) {
 			if err := ss.EmitWithAck("question", time.Second, h, 21); err != nil {
@@ -227,7 +228,7 @@ func TestBinary(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range []*socketio.Message{reply, &got.wait(t, 1)[0].Message} {
+		for _, m := range []*sioparser.Message{reply, &got.wait(t, 1)[0].Message} {
 			var top []byte
 			if err := m.Bind(0, &top); err != nil || !bytes.Equal(top, []byte{0, 1}) {
 				t.Errorf("top-level binary %v, %v", top, err)
@@ -242,10 +243,10 @@ func TestBinary(t *testing.T) {
 			if err := m.Bind(1, &nested); err != nil {
 				t.Fatal(err)
 			}
-			if b, ok := socketio.ResolvePlaceholder(nested.Blob, m.Attachments); !ok || !bytes.Equal(b, big) {
+			if b, ok := sioparser.ResolvePlaceholder(nested.Blob, m.Attachments); !ok || !bytes.Equal(b, big) {
 				t.Errorf("nested blob: %s", nested.Blob)
 			}
-			if b, ok := socketio.ResolvePlaceholder(nested.List[0], m.Attachments); !ok || string(b) != "x" {
+			if b, ok := sioparser.ResolvePlaceholder(nested.List[0], m.Attachments); !ok || string(b) != "x" {
 				t.Errorf("nested list: %s", nested.List[0])
 			}
 		}
@@ -266,7 +267,7 @@ func TestBinary(t *testing.T) {
 			t.Fatalf("file %+v, %v", file, err)
 		}
 		for i, want := range []string{"\x04", ""} {
-			if b, ok := socketio.ResolvePlaceholder(file.Parts[i], e.Attachments); !ok || string(b) != want {
+			if b, ok := sioparser.ResolvePlaceholder(file.Parts[i], e.Attachments); !ok || string(b) != want {
 				t.Errorf("part %d: %s", i, file.Parts[i])
 			}
 		}
@@ -417,7 +418,7 @@ func TestInvalidPackets(t *testing.T) {
 }
 
 func TestMessageDecode(t *testing.T) {
-	m := &socketio.Message{
+	m := &sioparser.Message{
 		Args: []json.RawMessage{
 			json.RawMessage(`{"data":{"_placeholder":true,"num":1},"n":12345678901234567890,"list":[{"_placeholder":true,"num":0},"x"]}`),
 			json.RawMessage(`{"_placeholder":true,"num":7}`),

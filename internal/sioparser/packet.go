@@ -1,4 +1,4 @@
-package socketio
+package sioparser
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package socketio
+package sioparser
 
 import (
 	"bytes"
@@ -7,10 +7,10 @@ import (
 	"testing"
 )
 
-// codecSpecPackets are the packets of the protocol spec's "Packet encoding"
+// specPackets are the packets of the protocol spec's "Packet encoding"
 // and "Sample session" sections, and of the official test suite, with their
 // encodings (without the Engine.IO '4' prefix).
-var codecSpecPackets = []struct {
+var specPackets = []struct {
 	name    string
 	text    string
 	p       Packet
@@ -74,7 +74,7 @@ var codecSpecPackets = []struct {
 }
 
 func TestEncodePacket(t *testing.T) {
-	for _, tc := range codecSpecPackets {
+	for _, tc := range specPackets {
 		t.Run(tc.name, func(t *testing.T) {
 			p := tc.p
 			if tc.attachN > 0 {
@@ -112,13 +112,13 @@ func TestEncodePacketDefaults(t *testing.T) {
 }
 
 func TestDecodePacketSpec(t *testing.T) {
-	for _, tc := range codecSpecPackets {
+	for _, tc := range specPackets {
 		t.Run(tc.name, func(t *testing.T) {
 			p, n, err := DecodePacket([]byte(tc.text))
 			if err != nil {
 				t.Fatalf("DecodePacket(%q): %v", tc.text, err)
 			}
-			codecCheckPacket(t, p, &tc.p)
+			checkPacket(t, p, &tc.p)
 			if n != tc.attachN {
 				t.Errorf("attachments = %d, want %d", n, tc.attachN)
 			}
@@ -166,7 +166,7 @@ func TestDecodePacketLenient(t *testing.T) {
 			if err != nil {
 				t.Fatalf("DecodePacket(%q): %v", tc.text, err)
 			}
-			codecCheckPacket(t, p, &tc.want)
+			checkPacket(t, p, &tc.want)
 			if n != tc.attachN {
 				t.Errorf("attachments = %d, want %d", n, tc.attachN)
 			}
@@ -179,7 +179,7 @@ func TestDecodePacketLenient(t *testing.T) {
 			if err != nil {
 				t.Fatalf("DecodePacket(%q): %v", got, err)
 			}
-			codecCheckPacket(t, p2, &tc.want)
+			checkPacket(t, p2, &tc.want)
 			if n2 != n {
 				t.Errorf("re-decoded attachments = %d, want %d", n2, n)
 			}
@@ -296,7 +296,7 @@ func TestEncodePacketAllocs(t *testing.T) {
 	}
 }
 
-func codecCheckPacket(t *testing.T, got, want *Packet) {
+func checkPacket(t *testing.T, got, want *Packet) {
 	t.Helper()
 	if got.Type != want.Type || got.Namespace != want.Namespace || got.ID != want.ID || got.HasID != want.HasID {
 		t.Errorf("packet = {%v %q %d %v}, want {%v %q %d %v}",
