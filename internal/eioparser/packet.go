@@ -6,40 +6,22 @@ import (
 	"fmt"
 )
 
-// PacketType is an Engine.IO packet type, encoded as one ASCII digit.
+// PacketType is an Engine.IO packet type, encoded as one ASCII digit. Its
+// String method returns the spec's name of the type.
 type PacketType byte
+
+//go:generate go run golang.org/x/tools/cmd/stringer@v0.52.0 -type=PacketType -linecomment
 
 // The Engine.IO v4 packet types.
 const (
-	PacketOpen    PacketType = '0'
-	PacketClose   PacketType = '1'
-	PacketPing    PacketType = '2'
-	PacketPong    PacketType = '3'
-	PacketMessage PacketType = '4'
-	PacketUpgrade PacketType = '5'
-	PacketNoop    PacketType = '6'
+	PacketOpen    PacketType = '0' // open
+	PacketClose   PacketType = '1' // close
+	PacketPing    PacketType = '2' // ping
+	PacketPong    PacketType = '3' // pong
+	PacketMessage PacketType = '4' // message
+	PacketUpgrade PacketType = '5' // upgrade
+	PacketNoop    PacketType = '6' // noop
 )
-
-// String returns the spec's name of the packet type.
-func (t PacketType) String() string {
-	switch t {
-	case PacketOpen:
-		return "open"
-	case PacketClose:
-		return "close"
-	case PacketPing:
-		return "ping"
-	case PacketPong:
-		return "pong"
-	case PacketMessage:
-		return "message"
-	case PacketUpgrade:
-		return "upgrade"
-	case PacketNoop:
-		return "noop"
-	}
-	return fmt.Sprintf("PacketType(%q)", byte(t))
-}
 
 // Packet is one Engine.IO packet. Binary is set only for message packets
 // carrying binary data.

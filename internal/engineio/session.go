@@ -9,20 +9,16 @@ import (
 	"github.com/parley-chat/parley/internal/eioparser"
 )
 
-// transportKind is the transport a session currently uses.
+// transportKind is the transport a session currently uses. Its String
+// method returns the transport's name on the wire.
 type transportKind uint8
 
-const (
-	transportPolling transportKind = iota
-	transportWebSocket
-)
+//go:generate go run golang.org/x/tools/cmd/stringer@v0.52.0 -type=transportKind -linecomment
 
-func (k transportKind) String() string {
-	if k == transportWebSocket {
-		return "websocket"
-	}
-	return "polling"
-}
+const (
+	transportPolling   transportKind = iota // polling
+	transportWebSocket                      // websocket
+)
 
 // sessionState is the life cycle of a session.
 type sessionState uint8

@@ -73,6 +73,27 @@ var specPackets = []struct {
 	{"disconnect custom", `1/admin,`, Packet{Type: PacketDisconnect, Namespace: "/admin"}, 0},
 }
 
+func TestPacketTypeString(t *testing.T) {
+	tests := []struct {
+		t    PacketType
+		want string
+	}{
+		{PacketConnect, "CONNECT"},
+		{PacketDisconnect, "DISCONNECT"},
+		{PacketEvent, "EVENT"},
+		{PacketAck, "ACK"},
+		{PacketConnectError, "CONNECT_ERROR"},
+		{PacketBinaryEvent, "BINARY_EVENT"},
+		{PacketBinaryAck, "BINARY_ACK"},
+		{PacketType(7), "PacketType(7)"},
+	}
+	for _, tt := range tests {
+		if got := tt.t.String(); got != tt.want {
+			t.Errorf("PacketType(%d).String() = %q, want %q", byte(tt.t), got, tt.want)
+		}
+	}
+}
+
 func TestEncodePacket(t *testing.T) {
 	for _, tc := range specPackets {
 		t.Run(tc.name, func(t *testing.T) {
