@@ -9,11 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley/internal/sioclient/siotest"
-
 	"github.com/gorilla/websocket"
 
 	"github.com/parley-chat/parley/internal/engineio"
+	"github.com/parley-chat/parley/internal/test/wait"
 )
 
 // pollAsync starts a GET on session sid and returns its status and body
@@ -50,7 +49,7 @@ func TestDuplicateGET(t *testing.T) {
 	sid := pollHandshake(t, srv)
 	h := srv.session(t, sid)
 	first := pollAsync(t, srv, sid)
-	siotest.WaitFor(t, "pending poll", 2*time.Second, h.s.PollPending)
+	wait.For(t, "pending poll", 2*time.Second, h.s.PollPending)
 	code, body, _ := httpDo(t, "GET", pollURL(srv.URL, sid), "", nil)
 	if code != http.StatusBadRequest || body != `{"code":3,"message":"Bad request"}` {
 		t.Errorf("second GET: %d %s", code, body)
@@ -89,7 +88,7 @@ func TestOverlappingPOST(t *testing.T) {
 	if _, err := pw.Write([]byte("4first")); err != nil {
 		t.Fatal(err)
 	}
-	siotest.WaitFor(t, "first POST being read", 2*time.Second, h.s.PostPending)
+	wait.For(t, "first POST being read", 2*time.Second, h.s.PostPending)
 	code, body, _ := httpDo(t, "POST", pollURL(srv.URL, sid), "4second", nil)
 	if code != http.StatusBadRequest || body != `{"code":3,"message":"Bad request"}` {
 		t.Errorf("second POST: %d %s", code, body)

@@ -9,12 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley/internal/sioclient/siotest"
-
 	"github.com/gorilla/websocket"
 
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/sioclient"
+	"github.com/parley-chat/parley/internal/test/siotest"
 )
 
 func TestHandshake(t *testing.T) {

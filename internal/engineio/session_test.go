@@ -15,7 +15,8 @@ import (
 	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/sioclient"
-	"github.com/parley-chat/parley/internal/sioclient/siotest"
+	"github.com/parley-chat/parley/internal/test/siotest"
+	"github.com/parley-chat/parley/internal/test/wait"
 )
 
 func TestEcho(t *testing.T) {
@@ -136,7 +137,7 @@ func TestHeartbeat(t *testing.T) {
 			if err := ec.SendMessage([]byte("still here"), false); err != nil {
 				t.Fatal(err)
 			}
-			siotest.WaitFor(t, "message", time.Second, func() bool { return len(h.messages()) == 1 })
+			wait.For(t, "message", time.Second, func() bool { return len(h.messages()) == 1 })
 		})
 	})
 
@@ -210,7 +211,7 @@ func TestTransportDrop(t *testing.T) {
 				resp.Body.Close()
 			}
 		}()
-		siotest.WaitFor(t, "pending poll", 2*time.Second, h.s.PollPending)
+		wait.For(t, "pending poll", 2*time.Second, h.s.PollPending)
 		cancel()
 		<-done
 		h.waitClosed(t, engineio.ReasonTransportError)
@@ -246,7 +247,7 @@ func TestSessionClose(t *testing.T) {
 			t.Errorf("after the queue: %v %q, want ErrServerClosed", err, p.Data)
 		}
 		h.waitClosed(t, engineio.ReasonForcedClose)
-		siotest.WaitFor(t, "session removed", 2*time.Second, func() bool { return srv.SessionCount() == 0 })
+		wait.For(t, "session removed", 2*time.Second, func() bool { return srv.SessionCount() == 0 })
 	}, sioclient.TransportWebSocket, sioclient.TransportPolling)
 }
 

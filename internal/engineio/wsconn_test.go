@@ -17,6 +17,7 @@ import (
 
 	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
+	"github.com/parley-chat/parley/internal/test/wait"
 )
 
 // rawWS is a WebSocket client written byte by byte, to send what a
@@ -298,10 +299,7 @@ func TestManyIdleWebSockets(t *testing.T) {
 			ws.send(maskedFrame(true, 1, fmt.Appendf(nil, "4m%d", i)))
 		}
 		for i, h := range sessions {
-			deadline := time.Now().Add(5 * time.Second)
-			for len(h.messages()) == 0 && time.Now().Before(deadline) {
-				time.Sleep(5 * time.Millisecond)
-			}
+			wait.For(t, fmt.Sprintf("connection %d's message", i), 5*time.Second, func() bool { return len(h.messages()) > 0 })
 			if m := h.messages(); len(m) != 1 || m[0].data != fmt.Sprintf("m%d", i) {
 				t.Fatalf("connection %d: messages %v", i, m)
 			}
@@ -332,13 +330,7 @@ func TestStuckReaderCutOff(t *testing.T) {
 			break
 		}
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for len(h.closes()) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("session still open 2 s after %d KiB were sent to a client that reads nothing", n*10)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	wait.For(t, fmt.Sprintf("the close of a client that read none of %d KiB", n*10), 2*time.Second, func() bool { return len(h.closes()) > 0 })
 	h.waitClosed(t, engineio.ReasonTransportError)
 }
 

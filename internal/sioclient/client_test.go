@@ -11,9 +11,9 @@ import (
 	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/sioclient"
-	"github.com/parley-chat/parley/internal/sioclient/leaktest"
 	"github.com/parley-chat/parley/internal/sioparser"
 	"github.com/parley-chat/parley/internal/socketio"
+	"github.com/parley-chat/parley/internal/test/leaktest"
 )
 
 func TestMain(m *testing.M) { leaktest.Main(m) }

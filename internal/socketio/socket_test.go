@@ -10,9 +10,10 @@ import (
 	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/sioclient"
-	"github.com/parley-chat/parley/internal/sioclient/siotest"
 	"github.com/parley-chat/parley/internal/sioparser"
 	"github.com/parley-chat/parley/internal/socketio"
+	"github.com/parley-chat/parley/internal/test/siotest"
+	"github.com/parley-chat/parley/internal/test/wait"
 )
 
 func TestEvents(t *testing.T) {
@@ -320,7 +321,7 @@ func TestDisconnectReasons(t *testing.T) {
 			siotest.Run(t, func(t *testing.T, mode sioclient.Transport) {
 				c := srv.dial(t, mode, tt.opts)
 				so, ss := srv.connect(t, c, "/", nil)
-				siotest.WaitFor(t, "connection handler", 5*time.Second, func() bool { return ss.Data() != nil })
+				wait.For(t, "connection handler", 5*time.Second, func() bool { return ss.Data() != nil })
 				ch := mu.get(ss.ID())
 				tt.do(t, c, so, ss)
 				select {
