@@ -25,7 +25,7 @@ type event struct {
 	data   string
 	binary bool
 	closed bool
-	reason engineio.CloseReason
+	reason eioparser.CloseReason
 	at     time.Time
 }
 
@@ -105,7 +105,7 @@ func (h *testSession) HandleMessage(data []byte, binary bool) {
 	}
 }
 
-func (h *testSession) HandleClose(reason engineio.CloseReason) {
+func (h *testSession) HandleClose(reason eioparser.CloseReason) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.events = append(h.events, event{closed: true, reason: reason, at: time.Now()})
@@ -158,7 +158,7 @@ func (h *testSession) closes() []event {
 }
 
 // waitClosed waits for HandleClose and checks it came once, with reason.
-func (h *testSession) waitClosed(t *testing.T, reason engineio.CloseReason) event {
+func (h *testSession) waitClosed(t *testing.T, reason eioparser.CloseReason) event {
 	t.Helper()
 	wait.For(t, "HandleClose", 5*time.Second, func() bool { return len(h.closes()) > 0 })
 	// Give a second call the time to show up.

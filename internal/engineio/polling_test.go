@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/test/wait"
 )
@@ -57,7 +58,7 @@ func TestDuplicateGET(t *testing.T) {
 	if code, body := await(t, first); code != "200" || body != "1" {
 		t.Errorf("first GET: %s %q, want 200 \"1\"", code, body)
 	}
-	h.waitClosed(t, engineio.ReasonTransportError)
+	h.waitClosed(t, eioparser.ReasonTransportError)
 }
 
 func TestOverlappingPOST(t *testing.T) {
@@ -93,7 +94,7 @@ func TestOverlappingPOST(t *testing.T) {
 	if code != http.StatusBadRequest || body != `{"code":3,"message":"Bad request"}` {
 		t.Errorf("second POST: %d %s", code, body)
 	}
-	h.waitClosed(t, engineio.ReasonTransportError)
+	h.waitClosed(t, eioparser.ReasonTransportError)
 	for _, m := range h.messages() {
 		if m.data == "second" {
 			t.Error("the overlapping POST was dispatched")
@@ -114,7 +115,7 @@ func TestPOSTTooLarge(t *testing.T) {
 	if code != http.StatusRequestEntityTooLarge || body != `{"code":3,"message":"Payload too large"}` {
 		t.Errorf("POST over MaxPayload: %d %s", code, body)
 	}
-	h.waitClosed(t, engineio.ReasonTransportError)
+	h.waitClosed(t, eioparser.ReasonTransportError)
 	if n := len(h.messages()); n != 1 {
 		t.Errorf("%d messages dispatched, want 1", n)
 	}
@@ -150,7 +151,7 @@ func TestInvalidPayload(t *testing.T) {
 			if code != http.StatusBadRequest || body != `{"code":3,"message":"Bad request"}` {
 				t.Errorf("POST %q: %d %s", tt.payload, code, body)
 			}
-			h.waitClosed(t, engineio.ReasonParseError)
+			h.waitClosed(t, eioparser.ReasonParseError)
 			if m := h.messages(); len(m) != 0 {
 				t.Errorf("dispatched %+v from an invalid payload", m)
 			}
@@ -169,7 +170,7 @@ func TestInvalidFrame(t *testing.T) {
 			if err := ws.WriteMessage(websocket.TextMessage, []byte(frame)); err != nil {
 				t.Fatal(err)
 			}
-			h.waitClosed(t, engineio.ReasonParseError)
+			h.waitClosed(t, eioparser.ReasonParseError)
 			expectClosed(t, ws)
 		})
 	}

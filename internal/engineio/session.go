@@ -69,7 +69,7 @@ type Session struct {
 	timer        *time.Timer
 	timerAt      time.Time
 	awaitingPong bool
-	closeReason  CloseReason
+	closeReason  eioparser.CloseReason
 	closeOnce    sync.Once
 }
 
@@ -135,7 +135,7 @@ func (s *Session) Send(msgs ...eioparser.Packet) error {
 	if s.queued+n > s.srv.cfg.MaxQueueBytes {
 		s.mu.Unlock()
 		s.logger().Warn("closing slow consumer", logKeyQueued, s.queued, logKeyBytes, n)
-		s.closeWith(ReasonSlowConsumer, eioparser.PacketClose, false)
+		s.closeWith(eioparser.ReasonSlowConsumer, eioparser.PacketClose, false)
 		return ErrSlowConsumer
 	}
 	for _, m := range msgs {
@@ -203,14 +203,14 @@ func (s *Session) recycleLocked(q []queued) {
 // Close closes the session from the server side: what is already queued is
 // still sent, then the transport is closed.
 func (s *Session) Close() {
-	s.closeWith(ReasonForcedClose, eioparser.PacketClose, true)
+	s.closeWith(eioparser.ReasonForcedClose, eioparser.PacketClose, true)
 }
 
 // closeWith closes the session once. With flush, the queue is still written
 // before the transport closes, and a polling session stays reachable until
 // its next GET collects the queue and a close packet. Without flush, the
 // queue is dropped and a pending GET is answered with pollFinal.
-func (s *Session) closeWith(reason CloseReason, pollFinal eioparser.PacketType, flush bool) {
+func (s *Session) closeWith(reason eioparser.CloseReason, pollFinal eioparser.PacketType, flush bool) {
 	s.mu.Lock()
 	if s.state != stateOpen {
 		s.mu.Unlock()
@@ -288,7 +288,7 @@ func (s *Session) finishAfterCloseFrame(ws *wsConn) {
 // notifyClose calls the handler's HandleClose once, after any HandleMessage
 // under way. It runs on its own goroutine: the close may come from inside
 // HandleMessage, which holds dispatchMu.
-func (s *Session) notifyClose(reason CloseReason) {
+func (s *Session) notifyClose(reason eioparser.CloseReason) {
 	s.closeOnce.Do(func() {
 		s.logger().Debug("session closed", logKeyReason, string(reason))
 		if s.handler == nil {
@@ -323,7 +323,7 @@ func (s *Session) dispatch(p eioparser.Packet) {
 		}
 		s.mu.Unlock()
 	case eioparser.PacketClose:
-		s.closeWith(ReasonTransportClose, eioparser.PacketNoop, false)
+		s.closeWith(eioparser.ReasonTransportClose, eioparser.PacketNoop, false)
 		s.mu.Lock()
 		linger := s.transport == transportPolling && !s.polling
 		s.mu.Unlock()
@@ -364,7 +364,7 @@ func (s *Session) onTimer() {
 	}
 	if s.awaitingPong {
 		s.mu.Unlock()
-		s.closeWith(ReasonPingTimeout, eioparser.PacketClose, false)
+		s.closeWith(eioparser.ReasonPingTimeout, eioparser.PacketClose, false)
 		return
 	}
 	s.awaitingPong = true

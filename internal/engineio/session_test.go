@@ -101,7 +101,7 @@ func TestHeartbeat(t *testing.T) {
 			if d := pingAt.Sub(h.opened); d < interval || d > interval+slack {
 				t.Errorf("first ping after %v, want %v", d, interval)
 			}
-			c := h.waitClosed(t, engineio.ReasonPingTimeout)
+			c := h.waitClosed(t, eioparser.ReasonPingTimeout)
 			if d := c.at.Sub(h.opened); d < interval+timeout || d > interval+timeout+slack {
 				t.Errorf("closed after %v, want %v", d, interval+timeout)
 			}
@@ -170,7 +170,7 @@ func TestClientClose(t *testing.T) {
 		if err := ec.Close(); err != nil {
 			t.Fatal(err)
 		}
-		h.waitClosed(t, engineio.ReasonTransportClose)
+		h.waitClosed(t, eioparser.ReasonTransportClose)
 		if err := h.s.Send(eioparser.Packet{Data: []byte("late")}); !errors.Is(err, engineio.ErrClosed) {
 			t.Errorf("Send after close: %v", err)
 		}
@@ -186,13 +186,13 @@ func TestTransportDrop(t *testing.T) {
 	t.Run("websocket close frame", func(t *testing.T) {
 		ws, h := dialRawWebSocket(t, srv)
 		_ = ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
-		h.waitClosed(t, engineio.ReasonTransportClose)
+		h.waitClosed(t, eioparser.ReasonTransportClose)
 		_ = ws.Close()
 	})
 	t.Run("websocket", func(t *testing.T) {
 		ws, h := dialRawWebSocket(t, srv)
 		_ = ws.Close()
-		h.waitClosed(t, engineio.ReasonTransportError)
+		h.waitClosed(t, eioparser.ReasonTransportError)
 	})
 	t.Run("polling", func(t *testing.T) {
 		// A poll the client abandons closes the session, as in the
@@ -214,7 +214,7 @@ func TestTransportDrop(t *testing.T) {
 		wait.For(t, "pending poll", 2*time.Second, h.s.PollPending)
 		cancel()
 		<-done
-		h.waitClosed(t, engineio.ReasonTransportError)
+		h.waitClosed(t, eioparser.ReasonTransportError)
 	})
 }
 
@@ -246,7 +246,7 @@ func TestSessionClose(t *testing.T) {
 		if p, err := ec.Read(ctx); !errors.Is(err, sioclient.ErrServerClosed) {
 			t.Errorf("after the queue: %v %q, want ErrServerClosed", err, p.Data)
 		}
-		h.waitClosed(t, engineio.ReasonForcedClose)
+		h.waitClosed(t, eioparser.ReasonForcedClose)
 		wait.For(t, "session removed", 2*time.Second, func() bool { return srv.SessionCount() == 0 })
 	}, sioclient.TransportWebSocket, sioclient.TransportPolling)
 }
@@ -306,7 +306,7 @@ func TestSlowConsumer(t *testing.T) {
 				time.Sleep(100 * time.Microsecond)
 			}
 		}
-		stalled.waitClosed(t, engineio.ReasonSlowConsumer)
+		stalled.waitClosed(t, eioparser.ReasonSlowConsumer)
 		if err := stalled.s.Send(eioparser.Packet{Data: []byte("x")}); !errors.Is(err, engineio.ErrClosed) {
 			t.Errorf("Send after slow consumer close: %v", err)
 		}

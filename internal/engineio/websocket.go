@@ -194,7 +194,7 @@ func (s *Session) flushWebSocket(ws *wsConn) {
 		s.mu.Unlock()
 		if err != nil {
 			s.logger().Debug("websocket write failed", logKeyError, err)
-			s.closeWith(ReasonTransportError, eioparser.PacketClose, false)
+			s.closeWith(eioparser.ReasonTransportError, eioparser.PacketClose, false)
 			ws.close()
 			return
 		}

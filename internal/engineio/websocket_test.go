@@ -27,7 +27,7 @@ func TestWebSocketTooLarge(t *testing.T) {
 	if err := ws.WriteMessage(websocket.BinaryMessage, make([]byte, 101)); err != nil {
 		t.Fatal(err)
 	}
-	h.waitClosed(t, engineio.ReasonTransportError)
+	h.waitClosed(t, eioparser.ReasonTransportError)
 	expectClosed(t, ws)
 	if m := h.messages(); len(m) != 1 || len(m[0].data) != 99 {
 		t.Errorf("messages %d, want the one of MaxPayload bytes", len(m))
@@ -298,9 +298,9 @@ func TestCloseDuringUpgrade(t *testing.T) {
 				if err := <-shut; err != nil {
 					t.Errorf("Shutdown: %v", err)
 				}
-				h.waitClosed(t, engineio.ReasonServerShutdown)
+				h.waitClosed(t, eioparser.ReasonServerShutdown)
 			} else {
-				h.waitClosed(t, engineio.ReasonForcedClose)
+				h.waitClosed(t, eioparser.ReasonForcedClose)
 			}
 		})
 	}

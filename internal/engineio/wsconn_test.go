@@ -239,7 +239,7 @@ func TestWebSocketFrames(t *testing.T) {
 		if code := ws.readClose(); code != 1000 {
 			t.Errorf("close reply code %d, want 1000", code)
 		}
-		h.waitClosed(t, engineio.ReasonTransportClose)
+		h.waitClosed(t, eioparser.ReasonTransportClose)
 	})
 }
 
@@ -248,12 +248,12 @@ func TestWebSocketProtocolErrors(t *testing.T) {
 		name   string
 		frames []byte
 		code   uint16
-		reason engineio.CloseReason
+		reason eioparser.CloseReason
 	}{
-		{"unmasked", []byte{0x81, 0x02, '4', 'x'}, 1002, engineio.ReasonTransportError},
-		{"too big", maskedFrame(true, 2, make([]byte, 101)), 1009, engineio.ReasonTransportError},
-		{"invalid UTF-8", maskedFrame(true, 1, []byte{'4', 0xC0}), 1007, engineio.ReasonTransportError},
-		{"continuation first", maskedFrame(true, 0, []byte("4x")), 1002, engineio.ReasonTransportError},
+		{"unmasked", []byte{0x81, 0x02, '4', 'x'}, 1002, eioparser.ReasonTransportError},
+		{"too big", maskedFrame(true, 2, make([]byte, 101)), 1009, eioparser.ReasonTransportError},
+		{"invalid UTF-8", maskedFrame(true, 1, []byte{'4', 0xC0}), 1007, eioparser.ReasonTransportError},
+		{"continuation first", maskedFrame(true, 0, []byte("4x")), 1002, eioparser.ReasonTransportError},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -276,7 +276,7 @@ func TestWebSocketVanish(t *testing.T) {
 		ws, h := openRaw(t, ts, nil)
 		ws.send(maskedFrame(true, 1, []byte("4bye")))
 		ws.c.Close()
-		h.waitClosed(t, engineio.ReasonTransportError)
+		h.waitClosed(t, eioparser.ReasonTransportError)
 		if m := h.messages(); len(m) != 1 || m[0].data != "bye" {
 			t.Errorf("messages %v, want the one sent before the cut", m)
 		}
@@ -331,7 +331,7 @@ func TestStuckReaderCutOff(t *testing.T) {
 		}
 	}
 	wait.For(t, fmt.Sprintf("the close of a client that read none of %d KiB", n*10), 2*time.Second, func() bool { return len(h.closes()) > 0 })
-	h.waitClosed(t, engineio.ReasonTransportError)
+	h.waitClosed(t, eioparser.ReasonTransportError)
 }
 
 // TestServerCloseIsClean closes a session from the server while the client
@@ -358,6 +358,6 @@ func TestServerCloseIsClean(t *testing.T) {
 				t.Fatalf("after the close frame: %v, want the end of the stream", err)
 			}
 		}
-		h.waitClosed(t, engineio.ReasonForcedClose)
+		h.waitClosed(t, eioparser.ReasonForcedClose)
 	})
 }

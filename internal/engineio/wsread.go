@@ -120,12 +120,12 @@ func (srv *Server) readLoop(s *Session, ws *wsConn) {
 // goodbye with a close frame ended reading in consume; one that vanished
 // (reset, or end of stream without a close frame) is a transport error.
 func (srv *Server) endRead(s *Session, ws *wsConn, err error) {
-	reason := ReasonTransportClose
+	reason := eioparser.ReasonTransportClose
 	if !errors.Is(err, net.ErrClosed) {
 		if !errors.Is(err, io.EOF) {
 			s.logger().Debug("websocket read failed", logKeyError, err)
 		}
-		reason = ReasonTransportError
+		reason = eioparser.ReasonTransportError
 	}
 	s.closeWith(reason, eioparser.PacketClose, false)
 	ws.close()
@@ -152,14 +152,14 @@ func (srv *Server) readFailed(s *Session, ws *wsConn, err error) {
 	var pe *wsProtocolError
 	switch {
 	case errors.Is(err, errPeerClosed):
-		s.closeWith(ReasonTransportClose, eioparser.PacketClose, false)
+		s.closeWith(eioparser.ReasonTransportClose, eioparser.PacketClose, false)
 	case errors.As(err, &pe):
 		s.logger().Debug("websocket protocol error", logKeyError, err)
 		_ = ws.writeFrames(appendFrame(nil, opClose, 0, closePayload(pe.code)), srv.cfg.WriteTimeout)
-		s.closeWith(ReasonTransportError, eioparser.PacketClose, false)
+		s.closeWith(eioparser.ReasonTransportError, eioparser.PacketClose, false)
 	default:
 		s.logger().Debug("invalid packet", logKeyError, err)
-		s.closeWith(ReasonParseError, eioparser.PacketClose, false)
+		s.closeWith(eioparser.ReasonParseError, eioparser.PacketClose, false)
 	}
 	ws.close()
 }

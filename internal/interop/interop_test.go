@@ -577,9 +577,9 @@ func checkObserved(t *testing.T, rec *recorder, mode string) {
 		}},
 		{"disconnect reasons", func() error {
 			return containsAll(rec.get(keyDisconnect),
-				socketio.ReasonServerDisconnect,           // Disconnect(false)
-				socketio.DisconnectReason("forced close"), // CloseTransport
-				socketio.ReasonClientDisconnect,           // socket.disconnect()
+				socketio.ReasonServerDisconnect, // Disconnect(false)
+				socketio.ReasonForcedClose,      // CloseTransport
+				socketio.ReasonClientDisconnect, // socket.disconnect()
 			)
 		}},
 		{"transport", func() error {

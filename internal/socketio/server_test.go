@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/sioclient"
 	"github.com/parley-chat/parley/internal/socketio"
 	"github.com/parley-chat/parley/internal/test/leaktest"
@@ -354,7 +353,7 @@ func TestShutdown(t *testing.T) {
 		if r := so.Reason(); r != sioclient.ReasonTransportClose {
 			t.Errorf("client reason %q", r)
 		}
-		if r := <-reasons; r != socketio.DisconnectReason(engineio.ReasonServerShutdown) {
+		if r := <-reasons; r != socketio.ReasonServerShutdown {
 			t.Errorf("server reason %q", r)
 		}
 	}
