@@ -5,6 +5,8 @@
 // opens a Session per client over HTTP long-polling or WebSocket, upgrades
 // polling sessions to WebSocket, keeps them alive with heartbeats, and hands
 // each message to the Handler that Config.NewSession returns for the session.
+// Packets are encoded and decoded by package eioparser, which the Go client
+// shares.
 //
 // # Sending
 //

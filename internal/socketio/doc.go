@@ -1,5 +1,7 @@
 // Package socketio implements the server side of the Socket.IO protocol,
-// version 5, on top of package engineio.
+// version 5, on top of package engineio. Packets, their arguments and binary
+// attachments are encoded and decoded by package sioparser; frames.go turns
+// them into Engine.IO messages.
 //
 // A Server multiplexes namespaces over each Engine.IO session. A client
 // joins a Namespace with a CONNECT packet, passes its middleware, and gets a

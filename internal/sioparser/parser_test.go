@@ -1,4 +1,4 @@
-package socketio
+package sioparser
 
 import (
 	"bytes"
@@ -7,10 +7,10 @@ import (
 	"testing"
 )
 
-// codecSpecPackets are the packets of the protocol spec's "Packet encoding"
+// specPackets are the packets of the protocol spec's "Packet encoding"
 // and "Sample session" sections, and of the official test suite, with their
 // encodings (without the Engine.IO '4' prefix).
-var codecSpecPackets = []struct {
+var specPackets = []struct {
 	name    string
 	text    string
 	p       Packet
@@ -73,8 +73,29 @@ var codecSpecPackets = []struct {
 	{"disconnect custom", `1/admin,`, Packet{Type: PacketDisconnect, Namespace: "/admin"}, 0},
 }
 
+func TestPacketTypeString(t *testing.T) {
+	tests := []struct {
+		t    PacketType
+		want string
+	}{
+		{PacketConnect, "CONNECT"},
+		{PacketDisconnect, "DISCONNECT"},
+		{PacketEvent, "EVENT"},
+		{PacketAck, "ACK"},
+		{PacketConnectError, "CONNECT_ERROR"},
+		{PacketBinaryEvent, "BINARY_EVENT"},
+		{PacketBinaryAck, "BINARY_ACK"},
+		{PacketType(7), "PacketType(7)"},
+	}
+	for _, tt := range tests {
+		if got := tt.t.String(); got != tt.want {
+			t.Errorf("PacketType(%d).String() = %q, want %q", byte(tt.t), got, tt.want)
+		}
+	}
+}
+
 func TestEncodePacket(t *testing.T) {
-	for _, tc := range codecSpecPackets {
+	for _, tc := range specPackets {
 		t.Run(tc.name, func(t *testing.T) {
 			p := tc.p
 			if tc.attachN > 0 {
@@ -112,13 +133,13 @@ func TestEncodePacketDefaults(t *testing.T) {
 }
 
 func TestDecodePacketSpec(t *testing.T) {
-	for _, tc := range codecSpecPackets {
+	for _, tc := range specPackets {
 		t.Run(tc.name, func(t *testing.T) {
 			p, n, err := DecodePacket([]byte(tc.text))
 			if err != nil {
 				t.Fatalf("DecodePacket(%q): %v", tc.text, err)
 			}
-			codecCheckPacket(t, p, &tc.p)
+			checkPacket(t, p, &tc.p)
 			if n != tc.attachN {
 				t.Errorf("attachments = %d, want %d", n, tc.attachN)
 			}
@@ -166,7 +187,7 @@ func TestDecodePacketLenient(t *testing.T) {
 			if err != nil {
 				t.Fatalf("DecodePacket(%q): %v", tc.text, err)
 			}
-			codecCheckPacket(t, p, &tc.want)
+			checkPacket(t, p, &tc.want)
 			if n != tc.attachN {
 				t.Errorf("attachments = %d, want %d", n, tc.attachN)
 			}
@@ -179,7 +200,7 @@ func TestDecodePacketLenient(t *testing.T) {
 			if err != nil {
 				t.Fatalf("DecodePacket(%q): %v", got, err)
 			}
-			codecCheckPacket(t, p2, &tc.want)
+			checkPacket(t, p2, &tc.want)
 			if n2 != n {
 				t.Errorf("re-decoded attachments = %d, want %d", n2, n)
 			}
@@ -296,7 +317,7 @@ func TestEncodePacketAllocs(t *testing.T) {
 	}
 }
 
-func codecCheckPacket(t *testing.T, got, want *Packet) {
+func checkPacket(t *testing.T, got, want *Packet) {
 	t.Helper()
 	if got.Type != want.Type || got.Namespace != want.Namespace || got.ID != want.ID || got.HasID != want.HasID {
 		t.Errorf("packet = {%v %q %d %v}, want {%v %q %d %v}",

@@ -1,9 +1,9 @@
-package engineio_test
+package eioparser_test
 
 import (
 	"testing"
 
-	"github.com/parley-chat/parley/internal/engineio"
+	"github.com/parley-chat/parley/internal/eioparser"
 )
 
 // benchPayload is a polling payload of 16 packets: chat-sized text
@@ -13,11 +13,11 @@ var benchPayload = func() []byte {
 	for i := range 16 {
 		switch i {
 		case 7:
-			b = engineio.AppendPayloadPacket(b, engineio.Packet{Type: engineio.PacketPong})
+			b = eioparser.AppendPayloadPacket(b, eioparser.Packet{Type: eioparser.PacketPong})
 		case 11:
-			b = engineio.AppendPayloadPacket(b, engineio.Packet{Type: engineio.PacketMessage, Data: make([]byte, 64), Binary: true})
+			b = eioparser.AppendPayloadPacket(b, eioparser.Packet{Type: eioparser.PacketMessage, Data: make([]byte, 64), Binary: true})
 		default:
-			b = engineio.AppendPayloadPacket(b, engineio.Packet{Type: engineio.PacketMessage, Data: []byte(`2["chat-message",{"room":"general","text":"hello, world"}]`)})
+			b = eioparser.AppendPayloadPacket(b, eioparser.Packet{Type: eioparser.PacketMessage, Data: []byte(`2["chat-message",{"room":"general","text":"hello, world"}]`)})
 		}
 	}
 	return b
@@ -27,14 +27,14 @@ func BenchmarkDecodePayload(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(benchPayload)))
 	for b.Loop() {
-		if _, err := engineio.DecodePayload(benchPayload); err != nil {
+		if _, err := eioparser.DecodePayload(benchPayload); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 func BenchmarkAppendPayloadPacket(b *testing.B) {
-	packets, err := engineio.DecodePayload(benchPayload)
+	packets, err := eioparser.DecodePayload(benchPayload)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func BenchmarkAppendPayloadPacket(b *testing.B) {
 	for b.Loop() {
 		buf = buf[:0]
 		for _, p := range packets {
-			buf = engineio.AppendPayloadPacket(buf, p)
+			buf = eioparser.AppendPayloadPacket(buf, p)
 		}
 	}
 }

@@ -1,13 +1,13 @@
-package socketio
+package sioparser
 
 import (
 	"bytes"
 	"fmt"
 )
 
-// codecDefaultMaxAttachmentBytes is the limit on the total attachment bytes
+// defaultMaxAttachmentBytes is the limit on the total attachment bytes
 // of one packet that NewPacketReassembler applies when given zero or less.
-const codecDefaultMaxAttachmentBytes = 10 << 20
+const defaultMaxAttachmentBytes = 10 << 20
 
 // PacketReassembler turns the Engine.IO messages of one session into
 // complete Socket.IO packets: it decodes text messages with DecodePacket and
@@ -30,7 +30,7 @@ type PacketReassembler struct {
 // 10 MiB when maxAttachmentBytes <= 0.
 func NewPacketReassembler(maxAttachmentBytes int) *PacketReassembler {
 	if maxAttachmentBytes <= 0 {
-		maxAttachmentBytes = codecDefaultMaxAttachmentBytes
+		maxAttachmentBytes = defaultMaxAttachmentBytes
 	}
 	return &PacketReassembler{maxBytes: maxAttachmentBytes}
 }
@@ -54,7 +54,7 @@ func (r *PacketReassembler) AddText(text []byte) (*Packet, error) {
 		return p, nil
 	}
 	if n == 0 {
-		if err := codecCheckPlaceholders(p.Data, 0); err != nil {
+		if err := checkPlaceholders(p.Data, 0); err != nil {
 			return nil, fmt.Errorf("reassemble packet: %w", err)
 		}
 		p.Attachments = [][]byte{}
@@ -85,7 +85,7 @@ func (r *PacketReassembler) AddBinary(data []byte) (*Packet, error) {
 		return nil, nil
 	}
 	r.Reset()
-	if err := codecCheckPlaceholders(p.Data, len(p.Attachments)); err != nil {
+	if err := checkPlaceholders(p.Data, len(p.Attachments)); err != nil {
 		return nil, fmt.Errorf("reassemble packet: %w", err)
 	}
 	return p, nil
@@ -106,37 +106,37 @@ func (r *PacketReassembler) Reset() {
 	r.pending, r.want, r.size = nil, 0, 0
 }
 
-// codecCheckPlaceholders checks, as the official server does when it
+// checkPlaceholders checks, as the official server does when it
 // reconstructs a binary packet, that every object in data whose
 // "_placeholder" member is true has a "num" member indexing one of the n
 // attachments (written as digits: 0, 1, ...). Attachments no placeholder
 // refers to are allowed. data must be valid JSON, as DecodePacket ensures.
-func codecCheckPlaceholders(data []byte, n int) error {
+func checkPlaceholders(data []byte, n int) error {
 	// Without the key spelled out or a \u escape, which could spell it,
 	// there is no placeholder: skip the walk.
 	if !bytes.Contains(data, []byte("_placeholder")) && !bytes.Contains(data, []byte(`\u`)) {
 		return nil
 	}
-	_, err := codecWalkPlaceholders(data, codecSkipWS(data, 0), n)
+	_, err := walkPlaceholders(data, skipWS(data, 0), n)
 	return err
 }
 
-// codecWalkPlaceholders checks the placeholders in the valid JSON value
+// walkPlaceholders checks the placeholders in the valid JSON value
 // starting at data[i]. It returns the index just past the value, even with
 // an error, and the first error found.
-func codecWalkPlaceholders(data []byte, i, n int) (int, error) {
+func walkPlaceholders(data []byte, i, n int) (int, error) {
 	switch data[i] {
 	case '[':
 		var firstErr error
-		i = codecSkipWS(data, i+1)
+		i = skipWS(data, i+1)
 		for data[i] != ']' {
-			end, err := codecWalkPlaceholders(data, i, n)
+			end, err := walkPlaceholders(data, i, n)
 			if err != nil && firstErr == nil {
 				firstErr = err
 			}
-			i = codecSkipWS(data, end)
+			i = skipWS(data, end)
 			if data[i] == ',' {
-				i = codecSkipWS(data, i+1)
+				i = skipWS(data, i+1)
 			}
 		}
 		return i + 1, firstErr
@@ -148,14 +148,14 @@ func codecWalkPlaceholders(data []byte, i, n int) (int, error) {
 			num  []byte
 			errs map[string]error // members with bad placeholders, by key
 		)
-		i = codecSkipWS(data, i+1)
+		i = skipWS(data, i+1)
 		for data[i] != '}' {
-			keyEnd, _ := codecScanString(data, i)
+			keyEnd, _ := scanString(data, i)
 			key := data[i:keyEnd]
-			i = codecSkipWS(data, codecSkipWS(data, keyEnd)+1) // past ':'
-			end, err := codecWalkPlaceholders(data, i, n)
+			i = skipWS(data, skipWS(data, keyEnd)+1) // past ':'
+			end, err := walkPlaceholders(data, i, n)
 			if err != nil || len(errs) > 0 {
-				k, _ := codecUnquote(key)
+				k, _ := unquote(key)
 				if err != nil {
 					if errs == nil {
 						errs = make(map[string]error)
@@ -166,14 +166,14 @@ func codecWalkPlaceholders(data []byte, i, n int) (int, error) {
 				}
 			}
 			switch {
-			case codecKeyIs(key, "_placeholder"):
+			case keyIs(key, "_placeholder"):
 				flag = string(data[i:end]) == "true"
-			case codecKeyIs(key, "num"):
+			case keyIs(key, "num"):
 				num = data[i:end]
 			}
-			i = codecSkipWS(data, end)
+			i = skipWS(data, end)
 			if data[i] == ',' {
-				i = codecSkipWS(data, i+1)
+				i = skipWS(data, i+1)
 			}
 		}
 		i++ // past '}'
@@ -183,28 +183,28 @@ func codecWalkPlaceholders(data []byte, i, n int) (int, error) {
 			}
 			return i, nil
 		}
-		if _, ok := codecPlaceholderIndex(num, n); !ok {
+		if _, ok := placeholderIndex(num, n); !ok {
 			return i, fmt.Errorf("placeholder num %.20q with %d attachments: %w", num, n, ErrInvalidPlaceholder)
 		}
 		return i, nil
 	default:
-		end, _ := codecScanValue(data, i, 0)
+		end, _ := scanValue(data, i, 0)
 		return end, nil
 	}
 }
 
-// codecPlaceholderIndex parses the JSON number num as an attachment index,
+// placeholderIndex parses the JSON number num as an attachment index,
 // reporting false unless it is written as plain digits and is below n.
-func codecPlaceholderIndex(num []byte, n int) (int, bool) {
+func placeholderIndex(num []byte, n int) (int, bool) {
 	if len(num) == 0 || len(num) > 10 {
 		return 0, false
 	}
 	for _, c := range num {
-		if !codecIsDigit(c) {
+		if !isDigit(c) {
 			return 0, false
 		}
 	}
-	i := codecParseDigits(num)
+	i := parseDigits(num)
 	if i >= uint64(n) {
 		return 0, false
 	}

@@ -1,4 +1,4 @@
-package socketio
+package sioparser
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-type codecTestMessage struct {
+type testMessage struct {
 	Name    string `json:"name"`
 	Message string `json:"message"`
 }
@@ -30,10 +30,10 @@ func TestAppendEventArgs(t *testing.T) {
 		{name: "no args", args: nil, want: `[]`},
 		{name: "strings", args: []any{"chat-message", "hello"}, want: `["chat-message","hello"]`},
 		{name: "html not escaped", args: []any{"<b>&amp;</b>"}, want: `["<b>&amp;</b>"]`},
-		{name: "struct html not escaped", args: []any{codecTestMessage{"<alice>", "a&b"}}, want: `[{"name":"<alice>","message":"a&b"}]`},
-		{name: "struct", args: []any{"chat-message", codecTestMessage{"alice", "hello world"}},
+		{name: "struct html not escaped", args: []any{testMessage{"<alice>", "a&b"}}, want: `[{"name":"<alice>","message":"a&b"}]`},
+		{name: "struct", args: []any{"chat-message", testMessage{"alice", "hello world"}},
 			want: `["chat-message",{"name":"alice","message":"hello world"}]`},
-		{name: "pointer to struct", args: []any{&codecTestMessage{"a", "b"}}, want: `[{"name":"a","message":"b"}]`},
+		{name: "pointer to struct", args: []any{&testMessage{"a", "b"}}, want: `[{"name":"a","message":"b"}]`},
 		{name: "scalars", args: []any{nil, true, false, 1, int64(-2), int32(3), uint(4), uint64(5), uint32(6), 1.5, float32(0.1), int8(7)},
 			want: `[null,true,false,1,-2,3,4,5,6,1.5,0.1,7]`},
 		{name: "marshaler", args: []any{time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)}, want: `["2024-01-02T03:04:05Z"]`},
@@ -313,25 +313,25 @@ func TestAppendEventArgsRoundTrip(t *testing.T) {
 	}
 }
 
-func TestCodecValidJSON(t *testing.T) {
+func TestValidJSON(t *testing.T) {
 	inputs := []string{
 		``, ` `, `0`, `-0`, `-`, `01`, `1.`, `1.5`, `.5`, `1e`, `1e+`, `1E-2`, `-1.5e+10`, `1x`,
 		`"`, `""`, `"\"`, `"\\"`, `"\u00e9"`, `"\u00g9"`, `"\u00e"`, `"\/"`, `"\a"`, "\"\x1f\"", "\"\x7f\"", "\"\xff\"",
 		`true`, `tru`, `truex`, `null`, `nul`, `false`, `False`,
 		`[]`, `[`, `]`, `[1,]`, `[,]`, `[1 2]`, `[[]]`, `[[]`, `{}`, `{`, `{"a"}`, `{"a":}`, `{"a":1,}`, `{"a":1 "b":2}`,
 		`{1:2}`, `{"a":1}`, ` {"a" : [1, {"b": null}]} `, "\t\n\r[]\t\n\r", "\v[]", `[] []`, `{}}`,
-		strings.Repeat("[", codecMaxJSONDepth) + strings.Repeat("]", codecMaxJSONDepth),
-		strings.Repeat("[", codecMaxJSONDepth+1) + strings.Repeat("]", codecMaxJSONDepth+1),
-		strings.Repeat(`{"a":`, codecMaxJSONDepth) + "1" + strings.Repeat("}", codecMaxJSONDepth),
-		strings.Repeat(`{"a":`, codecMaxJSONDepth+1) + "1" + strings.Repeat("}", codecMaxJSONDepth+1),
+		strings.Repeat("[", maxJSONDepth) + strings.Repeat("]", maxJSONDepth),
+		strings.Repeat("[", maxJSONDepth+1) + strings.Repeat("]", maxJSONDepth+1),
+		strings.Repeat(`{"a":`, maxJSONDepth) + "1" + strings.Repeat("}", maxJSONDepth),
+		strings.Repeat(`{"a":`, maxJSONDepth+1) + "1" + strings.Repeat("}", maxJSONDepth+1),
 	}
 	for _, in := range inputs {
-		if got, want := codecValidJSON([]byte(in)), json.Valid([]byte(in)); got != want {
+		if got, want := validJSON([]byte(in)), json.Valid([]byte(in)); got != want {
 			name := in
 			if len(name) > 40 {
 				name = name[:40] + "..."
 			}
-			t.Errorf("codecValidJSON(%q) = %v, json.Valid says %v", name, got, want)
+			t.Errorf("validJSON(%q) = %v, json.Valid says %v", name, got, want)
 		}
 	}
 }

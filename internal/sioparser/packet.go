@@ -1,44 +1,25 @@
-package socketio
+package sioparser
 
 import (
 	"encoding/json"
 )
 
 // PacketType is the type of a Socket.IO v5 packet, the first character of
-// its encoding.
+// its encoding. Its String method returns the spec's name of the type.
 type PacketType byte
+
+//go:generate go run golang.org/x/tools/cmd/stringer@v0.52.0 -type=PacketType -linecomment
 
 // The Socket.IO v5 packet types.
 const (
-	PacketConnect      PacketType = 0
-	PacketDisconnect   PacketType = 1
-	PacketEvent        PacketType = 2
-	PacketAck          PacketType = 3
-	PacketConnectError PacketType = 4
-	PacketBinaryEvent  PacketType = 5
-	PacketBinaryAck    PacketType = 6
+	PacketConnect      PacketType = 0 // CONNECT
+	PacketDisconnect   PacketType = 1 // DISCONNECT
+	PacketEvent        PacketType = 2 // EVENT
+	PacketAck          PacketType = 3 // ACK
+	PacketConnectError PacketType = 4 // CONNECT_ERROR
+	PacketBinaryEvent  PacketType = 5 // BINARY_EVENT
+	PacketBinaryAck    PacketType = 6 // BINARY_ACK
 )
-
-// String returns the spec's name of the packet type.
-func (t PacketType) String() string {
-	switch t {
-	case PacketConnect:
-		return "CONNECT"
-	case PacketDisconnect:
-		return "DISCONNECT"
-	case PacketEvent:
-		return "EVENT"
-	case PacketAck:
-		return "ACK"
-	case PacketConnectError:
-		return "CONNECT_ERROR"
-	case PacketBinaryEvent:
-		return "BINARY_EVENT"
-	case PacketBinaryAck:
-		return "BINARY_ACK"
-	}
-	return "UNKNOWN"
-}
 
 // Packet is one decoded Socket.IO packet.
 //

@@ -1,4 +1,4 @@
-package socketio
+package sioparser
 
 import (
 	"bytes"
@@ -25,12 +25,12 @@ const (
 	// 2^53-1: the largest integer a JavaScript peer holds exactly.
 	MaxAckID = 1<<53 - 1
 
-	// codecMaxAckIDDigits bounds the digits, leading zeros included, of an
+	// maxAckIDDigits bounds the digits, leading zeros included, of an
 	// ack id; len("9007199254740991") is 16.
-	codecMaxAckIDDigits = 16
+	maxAckIDDigits = 16
 
-	// codecMaxCountDigits bounds the digits of an attachment count.
-	codecMaxCountDigits = 10
+	// maxCountDigits bounds the digits of an attachment count.
+	maxCountDigits = 10
 )
 
 // EncodePacket appends the text encoding of p to dst and returns the
@@ -101,16 +101,16 @@ func DecodePacket(text []byte) (p *Packet, attachments int, err error) {
 	binary := p.Type == PacketBinaryEvent || p.Type == PacketBinaryAck
 	if binary {
 		start := i
-		for i < len(text) && codecIsDigit(text[i]) {
+		for i < len(text) && isDigit(text[i]) {
 			i++
 		}
 		if i == start || i >= len(text) || text[i] != '-' {
 			return nil, 0, fmt.Errorf("decode packet: %v without <count>-: %w", p.Type, ErrInvalidAttachmentCount)
 		}
-		if i-start > codecMaxCountDigits {
-			return nil, 0, fmt.Errorf("decode packet: attachment count longer than %d digits: %w", codecMaxCountDigits, ErrTooManyAttachments)
+		if i-start > maxCountDigits {
+			return nil, 0, fmt.Errorf("decode packet: attachment count longer than %d digits: %w", maxCountDigits, ErrTooManyAttachments)
 		}
-		n := codecParseDigits(text[start:i])
+		n := parseDigits(text[start:i])
 		if n > MaxPacketAttachments {
 			return nil, 0, fmt.Errorf("decode packet: %d attachments, limit %d: %w", n, MaxPacketAttachments, ErrTooManyAttachments)
 		}
@@ -131,15 +131,15 @@ func DecodePacket(text []byte) (p *Packet, attachments int, err error) {
 		i = min(end+1, len(text))
 	}
 
-	if i < len(text) && codecIsDigit(text[i]) {
+	if i < len(text) && isDigit(text[i]) {
 		start := i
-		for i < len(text) && codecIsDigit(text[i]) {
+		for i < len(text) && isDigit(text[i]) {
 			i++
 		}
-		if i-start > codecMaxAckIDDigits {
-			return nil, 0, fmt.Errorf("decode packet: ack id longer than %d digits: %w", codecMaxAckIDDigits, ErrInvalidAckID)
+		if i-start > maxAckIDDigits {
+			return nil, 0, fmt.Errorf("decode packet: ack id longer than %d digits: %w", maxAckIDDigits, ErrInvalidAckID)
 		}
-		id := codecParseDigits(text[start:i])
+		id := parseDigits(text[start:i])
 		if id > MaxAckID {
 			return nil, 0, fmt.Errorf("decode packet: ack id %d above %d: %w", id, uint64(MaxAckID), ErrInvalidAckID)
 		}
@@ -157,15 +157,15 @@ func DecodePacket(text []byte) (p *Packet, attachments int, err error) {
 	if i < len(text) {
 		p.Data = text[i:len(text):len(text)]
 	}
-	if err := codecCheckPayload(p.Type, p.Data); err != nil {
+	if err := checkPayload(p.Type, p.Data); err != nil {
 		return nil, 0, fmt.Errorf("decode packet: %v: %w", p.Type, err)
 	}
 	return p, attachments, nil
 }
 
-// codecCheckPayload checks that data, nil when absent, is valid JSON of the
+// checkPayload checks that data, nil when absent, is valid JSON of the
 // shape packets of type t carry.
-func codecCheckPayload(t PacketType, data []byte) error {
+func checkPayload(t PacketType, data []byte) error {
 	if data == nil {
 		switch t {
 		case PacketConnect, PacketDisconnect, PacketConnectError:
@@ -176,10 +176,10 @@ func codecCheckPayload(t PacketType, data []byte) error {
 	if t == PacketDisconnect {
 		return fmt.Errorf("unexpected payload: %w", ErrInvalidPacketPayload)
 	}
-	if !codecValidJSON(data) {
+	if !validJSON(data) {
 		return fmt.Errorf("payload not valid JSON: %w", ErrInvalidPacketPayload)
 	}
-	i := codecSkipWS(data, 0) // valid JSON: data[i] exists
+	i := skipWS(data, 0) // valid JSON: data[i] exists
 	switch first := data[i]; t {
 	case PacketConnect:
 		if first != '{' {
@@ -197,16 +197,16 @@ func codecCheckPayload(t PacketType, data []byte) error {
 		if first != '[' {
 			return fmt.Errorf("payload not an array: %w", ErrInvalidPacketPayload)
 		}
-		if j := codecSkipWS(data, i+1); data[j] != '"' {
+		if j := skipWS(data, i+1); data[j] != '"' {
 			return fmt.Errorf("payload does not start with an event name: %w", ErrInvalidPacketPayload)
 		}
 	}
 	return nil
 }
 
-// codecParseDigits returns the value of the ASCII digits d; callers bound
+// parseDigits returns the value of the ASCII digits d; callers bound
 // len(d) to at most 19 so that it cannot overflow.
-func codecParseDigits(d []byte) uint64 {
+func parseDigits(d []byte) uint64 {
 	var n uint64
 	for _, c := range d {
 		n = n*10 + uint64(c-'0')

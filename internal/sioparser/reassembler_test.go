@@ -1,4 +1,4 @@
-package socketio
+package sioparser
 
 import (
 	"errors"
@@ -6,16 +6,16 @@ import (
 	"testing"
 )
 
-// codecMsg is one Engine.IO message fed to a PacketReassembler.
-type codecMsg struct {
+// engineMsg is one Engine.IO message fed to a PacketReassembler.
+type engineMsg struct {
 	binary bool
 	data   string
 }
 
-func codecText(s string) codecMsg   { return codecMsg{data: s} }
-func codecBinary(s string) codecMsg { return codecMsg{binary: true, data: s} }
+func textMsg(s string) engineMsg   { return engineMsg{data: s} }
+func binaryMsg(s string) engineMsg { return engineMsg{binary: true, data: s} }
 
-func codecFeed(r *PacketReassembler, m codecMsg) (*Packet, error) {
+func feed(r *PacketReassembler, m engineMsg) (*Packet, error) {
 	if m.binary {
 		return r.AddBinary([]byte(m.data))
 	}
@@ -31,23 +31,23 @@ func TestPacketReassembler(t *testing.T) {
 	tests := []struct {
 		name     string
 		max      int
-		msgs     []codecMsg
+		msgs     []engineMsg
 		want     []want // the packets completed, in order
 		wantErr  error  // from the last message
 		pendingN int    // Pending() at the end
 	}{
 		{
 			name: "plain packets pass through",
-			msgs: []codecMsg{codecText(`0`), codecText(`2["a"]`), codecText(`3/x,1[]`)},
+			msgs: []engineMsg{textMsg(`0`), textMsg(`2["a"]`), textMsg(`3/x,1[]`)},
 			want: []want{{text: `0`}, {text: `2["a"]`}, {text: `3/x,1[]`}},
 		},
 		{
 			name: "suite binary event",
-			msgs: []codecMsg{
-				codecText(`52-["message",` + ph0 + `,` + ph1 + `]`),
-				codecBinary("\x01\x02\x03"),
-				codecBinary("\x04\x05\x06"),
-				codecText(`2["next"]`),
+			msgs: []engineMsg{
+				textMsg(`52-["message",` + ph0 + `,` + ph1 + `]`),
+				binaryMsg("\x01\x02\x03"),
+				binaryMsg("\x04\x05\x06"),
+				textMsg(`2["next"]`),
 			},
 			want: []want{
 				{text: `52-["message",` + ph0 + `,` + ph1 + `]`, attachments: []string{"\x01\x02\x03", "\x04\x05\x06"}},
@@ -56,104 +56,104 @@ func TestPacketReassembler(t *testing.T) {
 		},
 		{
 			name: "suite binary event with ack",
-			msgs: []codecMsg{
-				codecText(`52-789["message-with-ack",` + ph0 + `,` + ph1 + `]`),
-				codecBinary("\x01\x02\x03"),
-				codecBinary("\x04\x05\x06"),
+			msgs: []engineMsg{
+				textMsg(`52-789["message-with-ack",` + ph0 + `,` + ph1 + `]`),
+				binaryMsg("\x01\x02\x03"),
+				binaryMsg("\x04\x05\x06"),
 			},
 			want: []want{{text: `52-789["message-with-ack",` + ph0 + `,` + ph1 + `]`, attachments: []string{"\x01\x02\x03", "\x04\x05\x06"}}},
 		},
 		{
 			name: "binary ack custom namespace",
-			msgs: []codecMsg{codecText(`61-/admin,1[` + ph0 + `]`), codecBinary("\x01\x02\x03\x04")},
+			msgs: []engineMsg{textMsg(`61-/admin,1[` + ph0 + `]`), binaryMsg("\x01\x02\x03\x04")},
 			want: []want{{text: `61-/admin,1[` + ph0 + `]`, attachments: []string{"\x01\x02\x03\x04"}}},
 		},
 		{
 			name: "empty attachment",
-			msgs: []codecMsg{codecText(`51-["a",` + ph0 + `]`), codecBinary("")},
+			msgs: []engineMsg{textMsg(`51-["a",` + ph0 + `]`), binaryMsg("")},
 			want: []want{{text: `51-["a",` + ph0 + `]`, attachments: []string{""}}},
 		},
 		{
 			name: "zero attachments completes at once",
-			msgs: []codecMsg{codecText(`50-["a"]`)},
+			msgs: []engineMsg{textMsg(`50-["a"]`)},
 			want: []want{{text: `50-["a"]`, attachments: []string{}}},
 		},
 		{
 			name:     "awaiting attachments",
-			msgs:     []codecMsg{codecText(`52-["a",` + ph0 + `,` + ph1 + `]`), codecBinary("x")},
+			msgs:     []engineMsg{textMsg(`52-["a",` + ph0 + `,` + ph1 + `]`), binaryMsg("x")},
 			pendingN: 1,
 		},
 		{
 			name:    "binary without packet",
-			msgs:    []codecMsg{codecBinary("x")},
+			msgs:    []engineMsg{binaryMsg("x")},
 			wantErr: ErrUnexpectedAttachment,
 		},
 		{
 			name:    "binary after complete packet",
-			msgs:    []codecMsg{codecText(`51-["a",` + ph0 + `]`), codecBinary("x"), codecBinary("y")},
+			msgs:    []engineMsg{textMsg(`51-["a",` + ph0 + `]`), binaryMsg("x"), binaryMsg("y")},
 			want:    []want{{text: `51-["a",` + ph0 + `]`, attachments: []string{"x"}}},
 			wantErr: ErrUnexpectedAttachment,
 		},
 		{
 			name:    "text while pending",
-			msgs:    []codecMsg{codecText(`52-["a",` + ph0 + `,` + ph1 + `]`), codecBinary("x"), codecText(`2["b"]`)},
+			msgs:    []engineMsg{textMsg(`52-["a",` + ph0 + `,` + ph1 + `]`), binaryMsg("x"), textMsg(`2["b"]`)},
 			wantErr: ErrAttachmentsPending,
 		},
 		{
 			name:    "invalid text",
-			msgs:    []codecMsg{codecText(`2{}`)},
+			msgs:    []engineMsg{textMsg(`2{}`)},
 			wantErr: ErrInvalidPacketPayload,
 		},
 		{
 			name:    "attachments too large",
 			max:     4,
-			msgs:    []codecMsg{codecText(`52-["a",` + ph0 + `,` + ph1 + `]`), codecBinary("abc"), codecBinary("de")},
+			msgs:    []engineMsg{textMsg(`52-["a",` + ph0 + `,` + ph1 + `]`), binaryMsg("abc"), binaryMsg("de")},
 			wantErr: ErrAttachmentsTooLarge,
 		},
 		{
 			name: "attachments at limit",
 			max:  5,
-			msgs: []codecMsg{codecText(`52-["a",` + ph0 + `,` + ph1 + `]`), codecBinary("abc"), codecBinary("de")},
+			msgs: []engineMsg{textMsg(`52-["a",` + ph0 + `,` + ph1 + `]`), binaryMsg("abc"), binaryMsg("de")},
 			want: []want{{text: `52-["a",` + ph0 + `,` + ph1 + `]`, attachments: []string{"abc", "de"}}},
 		},
 		{
 			name:    "placeholder out of range",
-			msgs:    []codecMsg{codecText(`51-["a",{"_placeholder":true,"num":1}]`), codecBinary("x")},
+			msgs:    []engineMsg{textMsg(`51-["a",{"_placeholder":true,"num":1}]`), binaryMsg("x")},
 			wantErr: ErrInvalidPlaceholder,
 		},
 		{
 			name:    "placeholder with zero attachments",
-			msgs:    []codecMsg{codecText(`50-["a",` + ph0 + `]`)},
+			msgs:    []engineMsg{textMsg(`50-["a",` + ph0 + `]`)},
 			wantErr: ErrInvalidPlaceholder,
 		},
 		{
 			name:    "placeholder num string",
-			msgs:    []codecMsg{codecText(`51-["a",{"_placeholder":true,"num":"0"}]`), codecBinary("x")},
+			msgs:    []engineMsg{textMsg(`51-["a",{"_placeholder":true,"num":"0"}]`), binaryMsg("x")},
 			wantErr: ErrInvalidPlaceholder,
 		},
 		{
 			name:    "placeholder num fraction",
-			msgs:    []codecMsg{codecText(`51-["a",{"_placeholder":true,"num":0.5}]`), codecBinary("x")},
+			msgs:    []engineMsg{textMsg(`51-["a",{"_placeholder":true,"num":0.5}]`), binaryMsg("x")},
 			wantErr: ErrInvalidPlaceholder,
 		},
 		{
 			name:    "placeholder num missing",
-			msgs:    []codecMsg{codecText(`51-["a",{"_placeholder":true}]`), codecBinary("x")},
+			msgs:    []engineMsg{textMsg(`51-["a",{"_placeholder":true}]`), binaryMsg("x")},
 			wantErr: ErrInvalidPlaceholder,
 		},
 		{
 			name:    "escaped placeholder key nested",
-			msgs:    []codecMsg{codecText(`51-["a",{"b":[{"\u005fplaceholder":true,"num":3}]}]`), codecBinary("x")},
+			msgs:    []engineMsg{textMsg(`51-["a",{"b":[{"\u005fplaceholder":true,"num":3}]}]`), binaryMsg("x")},
 			wantErr: ErrInvalidPlaceholder,
 		},
 		{
 			name: "not a placeholder",
-			msgs: []codecMsg{codecText(`51-["a",{"_placeholder":false,"num":9},{"_placeholder":"true"},` + ph0 + `]`), codecBinary("x")},
+			msgs: []engineMsg{textMsg(`51-["a",{"_placeholder":false,"num":9},{"_placeholder":"true"},` + ph0 + `]`), binaryMsg("x")},
 			want: []want{{text: `51-["a",{"_placeholder":false,"num":9},{"_placeholder":"true"},` + ph0 + `]`, attachments: []string{"x"}}},
 		},
 		{
 			name: "unreferenced attachment",
-			msgs: []codecMsg{codecText(`52-["a",` + ph1 + `]`), codecBinary("x"), codecBinary("y")},
+			msgs: []engineMsg{textMsg(`52-["a",` + ph1 + `]`), binaryMsg("x"), binaryMsg("y")},
 			want: []want{{text: `52-["a",` + ph1 + `]`, attachments: []string{"x", "y"}}},
 		},
 	}
@@ -164,7 +164,7 @@ func TestPacketReassembler(t *testing.T) {
 			var err error
 			for i, m := range tc.msgs {
 				var p *Packet
-				p, err = codecFeed(r, m)
+				p, err = feed(r, m)
 				if err != nil && i != len(tc.msgs)-1 {
 					t.Fatalf("message %d: %v", i, err)
 				}
@@ -225,18 +225,18 @@ func TestPacketReassemblerCopiesHeldText(t *testing.T) {
 func TestPacketReassemblerResetAfterError(t *testing.T) {
 	tests := []struct {
 		name string
-		msgs []codecMsg
+		msgs []engineMsg
 	}{
-		{"text while pending", []codecMsg{codecText(`52-["a"]`), codecText(`2["b"]`)}},
-		{"too large", []codecMsg{codecText(`52-["a"]`), codecBinary("0123456789")}},
-		{"bad placeholder", []codecMsg{codecText(`51-["a",{"_placeholder":true,"num":5}]`), codecBinary("x")}},
+		{"text while pending", []engineMsg{textMsg(`52-["a"]`), textMsg(`2["b"]`)}},
+		{"too large", []engineMsg{textMsg(`52-["a"]`), binaryMsg("0123456789")}},
+		{"bad placeholder", []engineMsg{textMsg(`51-["a",{"_placeholder":true,"num":5}]`), binaryMsg("x")}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := NewPacketReassembler(8)
 			var err error
 			for _, m := range tc.msgs {
-				_, err = codecFeed(r, m)
+				_, err = feed(r, m)
 			}
 			if err == nil {
 				t.Fatal("no error")
@@ -275,7 +275,7 @@ func TestPacketReassemblerDefaultLimit(t *testing.T) {
 	if _, err := r.AddText([]byte(`52-["a"]`)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.AddBinary(make([]byte, codecDefaultMaxAttachmentBytes)); err != nil {
+	if _, err := r.AddBinary(make([]byte, defaultMaxAttachmentBytes)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.AddBinary([]byte{1}); !errors.Is(err, ErrAttachmentsTooLarge) {
@@ -283,7 +283,7 @@ func TestPacketReassemblerDefaultLimit(t *testing.T) {
 	}
 }
 
-func TestCodecCheckPlaceholders(t *testing.T) {
+func TestCheckPlaceholders(t *testing.T) {
 	tests := []struct {
 		data string
 		ok   bool
@@ -310,9 +310,9 @@ func TestCodecCheckPlaceholders(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.data, func(t *testing.T) {
-			err := codecCheckPlaceholders([]byte(tc.data), 2)
+			err := checkPlaceholders([]byte(tc.data), 2)
 			if (err == nil) != tc.ok {
-				t.Fatalf("codecCheckPlaceholders = %v, want ok %v", err, tc.ok)
+				t.Fatalf("checkPlaceholders = %v, want ok %v", err, tc.ok)
 			}
 			if err != nil && !errors.Is(err, ErrInvalidPlaceholder) {
 				t.Fatalf("error %v does not wrap %v", err, ErrInvalidPlaceholder)
@@ -321,15 +321,15 @@ func TestCodecCheckPlaceholders(t *testing.T) {
 	}
 }
 
-// TestCodecCheckPlaceholdersDeep checks that a bad placeholder deep inside
+// TestCheckPlaceholdersDeep checks that a bad placeholder deep inside
 // nested objects costs linear time.
-func TestCodecCheckPlaceholdersDeep(t *testing.T) {
-	const depth = codecMaxJSONDepth - 2
+func TestCheckPlaceholdersDeep(t *testing.T) {
+	const depth = maxJSONDepth - 2
 	data := []byte(`[` + strings.Repeat(`{"a":{"x":0},"b":`, depth) + `{"_placeholder":true,"num":9}` + strings.Repeat(`}`, depth) + `]`)
-	if !codecValidJSON(data) {
+	if !validJSON(data) {
 		t.Fatal("test data not valid")
 	}
-	if err := codecCheckPlaceholders(data, 1); !errors.Is(err, ErrInvalidPlaceholder) {
+	if err := checkPlaceholders(data, 1); !errors.Is(err, ErrInvalidPlaceholder) {
 		t.Fatalf("error = %v, want %v", err, ErrInvalidPlaceholder)
 	}
 }

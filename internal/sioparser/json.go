@@ -1,4 +1,4 @@
-package socketio
+package sioparser
 
 import (
 	"bytes"
@@ -12,15 +12,15 @@ import (
 // payload and splitting an argument array in one pass without allocating,
 // and writing strings and numbers the way encoding/json does (with HTML
 // escaping off) without reflection. The scanner accepts exactly what
-// json.Valid accepts; FuzzCodecJSONValid checks that.
+// json.Valid accepts; FuzzJSON checks that.
 
-// codecMaxJSONDepth bounds the nesting of arrays and objects, as
+// maxJSONDepth bounds the nesting of arrays and objects, as
 // encoding/json does, so that hostile input cannot exhaust the stack.
-const codecMaxJSONDepth = 10000
+const maxJSONDepth = 10000
 
-// codecSkipWS returns the index of the first non-whitespace byte in b at or
+// skipWS returns the index of the first non-whitespace byte in b at or
 // after i, or len(b).
-func codecSkipWS(b []byte, i int) int {
+func skipWS(b []byte, i int) int {
 	for i < len(b) {
 		switch b[i] {
 		case ' ', '\t', '\n', '\r':
@@ -32,52 +32,52 @@ func codecSkipWS(b []byte, i int) int {
 	return i
 }
 
-// codecValidJSON reports whether b is one valid JSON value, optionally
+// validJSON reports whether b is one valid JSON value, optionally
 // surrounded by whitespace. It agrees with json.Valid.
-func codecValidJSON(b []byte) bool {
-	i := codecSkipWS(b, 0)
-	end, ok := codecScanValue(b, i, 0)
-	return ok && codecSkipWS(b, end) == len(b)
+func validJSON(b []byte) bool {
+	i := skipWS(b, 0)
+	end, ok := scanValue(b, i, 0)
+	return ok && skipWS(b, end) == len(b)
 }
 
-// codecScanValue validates the JSON value starting at b[i], which must not be
+// scanValue validates the JSON value starting at b[i], which must not be
 // whitespace, and returns the index just past it. depth is the number of
 // arrays and objects enclosing it.
-func codecScanValue(b []byte, i, depth int) (int, bool) {
+func scanValue(b []byte, i, depth int) (int, bool) {
 	if i >= len(b) {
 		return i, false
 	}
 	switch c := b[i]; c {
 	case '"':
-		return codecScanString(b, i)
+		return scanString(b, i)
 	case '[':
-		return codecScanArray(b, i, depth+1)
+		return scanArray(b, i, depth+1)
 	case '{':
-		return codecScanObject(b, i, depth+1)
+		return scanObject(b, i, depth+1)
 	case 't':
-		return codecScanLiteral(b, i, "true")
+		return scanLiteral(b, i, "true")
 	case 'f':
-		return codecScanLiteral(b, i, "false")
+		return scanLiteral(b, i, "false")
 	case 'n':
-		return codecScanLiteral(b, i, "null")
+		return scanLiteral(b, i, "null")
 	default:
 		if c == '-' || ('0' <= c && c <= '9') {
-			return codecScanNumber(b, i)
+			return scanNumber(b, i)
 		}
 		return i, false
 	}
 }
 
-func codecScanLiteral(b []byte, i int, lit string) (int, bool) {
+func scanLiteral(b []byte, i int, lit string) (int, bool) {
 	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
 		return i, false
 	}
 	return i + len(lit), true
 }
 
-// codecScanString validates the string starting at the quote b[i]. Like
+// scanString validates the string starting at the quote b[i]. Like
 // json.Valid it does not check UTF-8.
-func codecScanString(b []byte, i int) (int, bool) {
+func scanString(b []byte, i int) (int, bool) {
 	i++ // opening quote
 	for i < len(b) {
 		c := b[i]
@@ -96,7 +96,7 @@ func codecScanString(b []byte, i int) (int, bool) {
 					return i, false
 				}
 				for _, h := range b[i+2 : i+6] {
-					if !codecIsHex(h) {
+					if !isHex(h) {
 						return i, false
 					}
 				}
@@ -113,15 +113,15 @@ func codecScanString(b []byte, i int) (int, bool) {
 	return i, false
 }
 
-func codecIsHex(c byte) bool {
+func isHex(c byte) bool {
 	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
 }
 
-func codecIsDigit(c byte) bool { return '0' <= c && c <= '9' }
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
-// codecScanNumber validates the number starting at b[i]:
+// scanNumber validates the number starting at b[i]:
 // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func codecScanNumber(b []byte, i int) (int, bool) {
+func scanNumber(b []byte, i int) (int, bool) {
 	if b[i] == '-' {
 		i++
 	}
@@ -129,7 +129,7 @@ func codecScanNumber(b []byte, i int) (int, bool) {
 	case i < len(b) && b[i] == '0':
 		i++
 	case i < len(b) && '1' <= b[i] && b[i] <= '9':
-		for i < len(b) && codecIsDigit(b[i]) {
+		for i < len(b) && isDigit(b[i]) {
 			i++
 		}
 	default:
@@ -138,7 +138,7 @@ func codecScanNumber(b []byte, i int) (int, bool) {
 	if i < len(b) && b[i] == '.' {
 		i++
 		start := i
-		for i < len(b) && codecIsDigit(b[i]) {
+		for i < len(b) && isDigit(b[i]) {
 			i++
 		}
 		if i == start {
@@ -151,7 +151,7 @@ func codecScanNumber(b []byte, i int) (int, bool) {
 			i++
 		}
 		start := i
-		for i < len(b) && codecIsDigit(b[i]) {
+		for i < len(b) && isDigit(b[i]) {
 			i++
 		}
 		if i == start {
@@ -161,27 +161,27 @@ func codecScanNumber(b []byte, i int) (int, bool) {
 	return i, true
 }
 
-// codecScanArray validates the array starting at b[i] == '['.
-func codecScanArray(b []byte, i, depth int) (int, bool) {
-	if depth > codecMaxJSONDepth {
+// scanArray validates the array starting at b[i] == '['.
+func scanArray(b []byte, i, depth int) (int, bool) {
+	if depth > maxJSONDepth {
 		return i, false
 	}
-	i = codecSkipWS(b, i+1)
+	i = skipWS(b, i+1)
 	if i < len(b) && b[i] == ']' {
 		return i + 1, true
 	}
 	for {
 		var ok bool
-		if i, ok = codecScanValue(b, i, depth); !ok {
+		if i, ok = scanValue(b, i, depth); !ok {
 			return i, false
 		}
-		i = codecSkipWS(b, i)
+		i = skipWS(b, i)
 		if i >= len(b) {
 			return i, false
 		}
 		switch b[i] {
 		case ',':
-			i = codecSkipWS(b, i+1)
+			i = skipWS(b, i+1)
 		case ']':
 			return i + 1, true
 		default:
@@ -190,12 +190,12 @@ func codecScanArray(b []byte, i, depth int) (int, bool) {
 	}
 }
 
-// codecScanObject validates the object starting at b[i] == '{'.
-func codecScanObject(b []byte, i, depth int) (int, bool) {
-	if depth > codecMaxJSONDepth {
+// scanObject validates the object starting at b[i] == '{'.
+func scanObject(b []byte, i, depth int) (int, bool) {
+	if depth > maxJSONDepth {
 		return i, false
 	}
-	i = codecSkipWS(b, i+1)
+	i = skipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return i + 1, true
 	}
@@ -204,24 +204,24 @@ func codecScanObject(b []byte, i, depth int) (int, bool) {
 			return i, false
 		}
 		var ok bool
-		if i, ok = codecScanString(b, i); !ok {
+		if i, ok = scanString(b, i); !ok {
 			return i, false
 		}
-		i = codecSkipWS(b, i)
+		i = skipWS(b, i)
 		if i >= len(b) || b[i] != ':' {
 			return i, false
 		}
-		i = codecSkipWS(b, i+1)
-		if i, ok = codecScanValue(b, i, depth); !ok {
+		i = skipWS(b, i+1)
+		if i, ok = scanValue(b, i, depth); !ok {
 			return i, false
 		}
-		i = codecSkipWS(b, i)
+		i = skipWS(b, i)
 		if i >= len(b) {
 			return i, false
 		}
 		switch b[i] {
 		case ',':
-			i = codecSkipWS(b, i+1)
+			i = skipWS(b, i+1)
 		case '}':
 			return i + 1, true
 		default:
@@ -230,10 +230,10 @@ func codecScanObject(b []byte, i, depth int) (int, bool) {
 	}
 }
 
-// codecUnquote returns the value of the valid JSON string literal q
+// unquote returns the value of the valid JSON string literal q
 // (quotes included). Literals without escapes and with valid UTF-8, the
 // usual case, take a fast path.
-func codecUnquote(q []byte) (string, bool) {
+func unquote(q []byte) (string, bool) {
 	if len(q) < 2 || q[0] != '"' || q[len(q)-1] != '"' {
 		return "", false
 	}
@@ -255,25 +255,25 @@ func codecUnquote(q []byte) (string, bool) {
 	return s, true
 }
 
-// codecKeyIs reports whether the valid JSON string literal q (quotes
+// keyIs reports whether the valid JSON string literal q (quotes
 // included) has the value s, without allocating unless q holds escapes.
-func codecKeyIs(q []byte, s string) bool {
+func keyIs(q []byte, s string) bool {
 	if len(q) == len(s)+2 && string(q[1:len(q)-1]) == s {
 		return true
 	}
 	if bytes.IndexByte(q, '\\') < 0 {
 		return false
 	}
-	v, ok := codecUnquote(q)
+	v, ok := unquote(q)
 	return ok && v == s
 }
 
-const codecHex = "0123456789abcdef"
+const hexDigits = "0123456789abcdef"
 
-// codecAppendString appends s as a JSON string literal, byte for byte as a
+// appendString appends s as a JSON string literal, byte for byte as a
 // json.Encoder with SetEscapeHTML(false) writes it: invalid UTF-8 becomes
 // \ufffd, and U+2028 and U+2029 are escaped.
-func codecAppendString(dst []byte, s string) []byte {
+func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -298,7 +298,7 @@ func codecAppendString(dst []byte, s string) []byte {
 			case '\t':
 				dst = append(dst, '\\', 't')
 			default:
-				dst = append(dst, '\\', 'u', '0', '0', codecHex[c>>4], codecHex[c&0xf])
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 			}
 			i++
 			start = i
@@ -314,7 +314,7 @@ func codecAppendString(dst []byte, s string) []byte {
 		}
 		if r == '\u2028' || r == '\u2029' {
 			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', codecHex[r&0xf])
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
 			i += size
 			start = i
 			continue
@@ -325,10 +325,10 @@ func codecAppendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// codecAppendFloat appends f as encoding/json formats a float64 (or a
+// appendFloat appends f as encoding/json formats a float64 (or a
 // float32 when bits is 32). It reports false for NaN and infinities, which
 // JSON cannot represent.
-func codecAppendFloat(dst []byte, f float64, bits int) ([]byte, bool) {
+func appendFloat(dst []byte, f float64, bits int) ([]byte, bool) {
 	if math.IsInf(f, 0) || math.IsNaN(f) {
 		return dst, false
 	}

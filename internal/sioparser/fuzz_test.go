@@ -1,4 +1,4 @@
-package socketio
+package sioparser
 
 import (
 	"bytes"
@@ -9,15 +9,15 @@ import (
 	"testing"
 )
 
-// codecFuzzSeeds returns the valid and invalid packet texts of the unit
+// fuzzSeeds returns the valid and invalid packet texts of the unit
 // tests, the fuzzers' seeds.
-func codecFuzzSeeds() []string {
+func fuzzSeeds() []string {
 	seeds := []string{
 		`0/random`, `1/custom`, `2/,["a"]`, `2012["a"]`, `50-["a"]`, `4"oops"`, `4`, `2 [ "a" , 1 ]`,
 		`abc`, `2{}`, `2abc["message-with-ack",1,"2",{"3":[false]}]`, `9`, `3[]`, `51001-["a"]`, "2/\xff,[\"a\"]",
 		`29007199254740991["a"]`, `29007199254740992["a"]`, `5-["a"]`, `2["a\u00e9\"",{"b":[1.5e3,null,true]}]`,
 	}
-	for _, tc := range codecSpecPackets {
+	for _, tc := range specPackets {
 		seeds = append(seeds, tc.text)
 	}
 	return seeds
@@ -26,7 +26,7 @@ func codecFuzzSeeds() []string {
 // FuzzDecodePacket checks that DecodePacket never panics and that a decoded
 // packet re-encodes to text that decodes to the same packet.
 func FuzzDecodePacket(f *testing.F) {
-	for _, s := range codecFuzzSeeds() {
+	for _, s := range fuzzSeeds() {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, text []byte) {
@@ -72,21 +72,21 @@ func FuzzDecodePacket(f *testing.F) {
 	})
 }
 
-// codecFuzzMessages cuts fuzz input into messages: each starts with a
+// fuzzMessages cuts fuzz input into messages: each starts with a
 // header byte whose low bit says binary and whose other bits give the length
 // of the message that follows (shorter if the input ends).
-func codecFuzzMessages(data []byte) []codecMsg {
-	var msgs []codecMsg
+func fuzzMessages(data []byte) []engineMsg {
+	var msgs []engineMsg
 	for len(data) > 0 {
 		h := data[0]
 		n := min(int(h>>1), len(data)-1)
-		msgs = append(msgs, codecMsg{binary: h&1 == 1, data: string(data[1 : 1+n])})
+		msgs = append(msgs, engineMsg{binary: h&1 == 1, data: string(data[1 : 1+n])})
 		data = data[1+n:]
 	}
 	return msgs
 }
 
-func codecFuzzEncodeMessages(msgs ...codecMsg) []byte {
+func fuzzEncodeMessages(msgs ...engineMsg) []byte {
 	var b []byte
 	for _, m := range msgs {
 		if len(m.data) > 127 {
@@ -107,23 +107,23 @@ func codecFuzzEncodeMessages(msgs ...codecMsg) []byte {
 // checks its results against the packets' announcements.
 func FuzzReassembler(f *testing.F) {
 	const ph0, ph1 = `{"_placeholder":true,"num":0}`, `{"_placeholder":true,"num":1}`
-	for _, s := range codecFuzzSeeds() {
+	for _, s := range fuzzSeeds() {
 		if len(s) <= 127 {
-			f.Add(codecFuzzEncodeMessages(codecText(s)))
+			f.Add(fuzzEncodeMessages(textMsg(s)))
 		}
 	}
-	f.Add(codecFuzzEncodeMessages(codecText(`52-["message",`+ph0+`,`+ph1+`]`), codecBinary("\x01\x02\x03"), codecBinary("\x04\x05\x06"), codecText(`2["a"]`)))
-	f.Add(codecFuzzEncodeMessages(codecText(`61-/admin,1[`+ph0+`]`), codecBinary("0123456789012345678901234567890123456789")))
-	f.Add(codecFuzzEncodeMessages(codecText(`52-["a",`+ph1+`]`), codecBinary("x"), codecText(`2["b"]`), codecBinary("y")))
-	f.Add(codecFuzzEncodeMessages(codecBinary("x"), codecText(`51-["a",{"_placeholder":true,"num":1}]`), codecBinary("")))
-	f.Add(codecFuzzEncodeMessages(codecText(`50-["a"]`), codecText(`1`)))
+	f.Add(fuzzEncodeMessages(textMsg(`52-["message",`+ph0+`,`+ph1+`]`), binaryMsg("\x01\x02\x03"), binaryMsg("\x04\x05\x06"), textMsg(`2["a"]`)))
+	f.Add(fuzzEncodeMessages(textMsg(`61-/admin,1[`+ph0+`]`), binaryMsg("0123456789012345678901234567890123456789")))
+	f.Add(fuzzEncodeMessages(textMsg(`52-["a",`+ph1+`]`), binaryMsg("x"), textMsg(`2["b"]`), binaryMsg("y")))
+	f.Add(fuzzEncodeMessages(binaryMsg("x"), textMsg(`51-["a",{"_placeholder":true,"num":1}]`), binaryMsg("")))
+	f.Add(fuzzEncodeMessages(textMsg(`50-["a"]`), textMsg(`1`)))
 
 	const maxBytes = 64
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := NewPacketReassembler(maxBytes)
 		var held []byte // Data of the packet awaiting attachments
 		want := 0       // attachments it announced
-		for i, m := range codecFuzzMessages(data) {
+		for i, m := range fuzzMessages(data) {
 			before := r.Pending()
 			var p *Packet
 			var err error
@@ -186,9 +186,9 @@ func FuzzReassembler(f *testing.F) {
 	})
 }
 
-// codecCheckPlaceholdersRef is codecCheckPlaceholders written with
+// checkPlaceholdersRef is checkPlaceholders written with
 // encoding/json.
-func codecCheckPlaceholdersRef(data []byte, n int) error {
+func checkPlaceholdersRef(data []byte, n int) error {
 	d := json.NewDecoder(bytes.NewReader(data))
 	d.UseNumber()
 	var v any
@@ -207,7 +207,7 @@ func codecCheckPlaceholdersRef(data []byte, n int) error {
 		case map[string]any:
 			if v["_placeholder"] == true {
 				num, _ := v["num"].(json.Number)
-				if _, ok := codecPlaceholderIndex([]byte(num), n); !ok {
+				if _, ok := placeholderIndex([]byte(num), n); !ok {
 					return ErrInvalidPlaceholder
 				}
 				return nil
@@ -223,11 +223,11 @@ func codecCheckPlaceholdersRef(data []byte, n int) error {
 	return walk(v)
 }
 
-// FuzzCodecJSON checks the JSON scanner against encoding/json: validity as
+// FuzzJSON checks the JSON scanner against encoding/json: validity as
 // json.Valid, SplitArgs as unmarshaling into []json.RawMessage, EventName's
 // name as unmarshaling into a string, and the placeholder check against
-// codecCheckPlaceholdersRef.
-func FuzzCodecJSON(f *testing.F) {
+// checkPlaceholdersRef.
+func FuzzJSON(f *testing.F) {
 	for _, s := range []string{
 		`[]`, `["a",1,{"b":[true,false,null]},-1.5e-3,"\u00e9\n"]`, ` [ "x" ] `, `{"a":1}`, `"s"`, `[1,]`, `[01]`,
 		`["\ud800"]`, "[\"\xff\"]", `[1e400]`, `[[[[[]]]]]`, `{"_placeholder":true,"num":0}`,
@@ -238,19 +238,19 @@ func FuzzCodecJSON(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		valid := json.Valid(data)
-		if got := codecValidJSON(data); got != valid {
-			t.Fatalf("codecValidJSON(%q) = %v, json.Valid says %v", data, got, valid)
+		if got := validJSON(data); got != valid {
+			t.Fatalf("validJSON(%q) = %v, json.Valid says %v", data, got, valid)
 		}
 		if valid {
-			got := codecCheckPlaceholders(data, 2)
-			want := codecCheckPlaceholdersRef(data, 2)
+			got := checkPlaceholders(data, 2)
+			want := checkPlaceholdersRef(data, 2)
 			if (got == nil) != (want == nil) {
-				t.Fatalf("codecCheckPlaceholders(%q) = %v, want %v", data, got, want)
+				t.Fatalf("checkPlaceholders(%q) = %v, want %v", data, got, want)
 			}
 		}
 		args, err := SplitArgs(data)
 		var want []json.RawMessage
-		isArray := valid && data[codecSkipWS(data, 0)] == '['
+		isArray := valid && data[skipWS(data, 0)] == '['
 		if isArray {
 			if err := json.Unmarshal(data, &want); err != nil {
 				t.Fatalf("unmarshal %q: %v", data, err)
@@ -282,9 +282,9 @@ func FuzzCodecJSON(f *testing.F) {
 	})
 }
 
-// FuzzCodecAppendString checks codecAppendString against a json.Encoder with
+// FuzzAppendString checks appendString against a json.Encoder with
 // HTML escaping off.
-func FuzzCodecAppendString(f *testing.F) {
+func FuzzAppendString(f *testing.F) {
 	for _, s := range []string{"", "abc", "<>&", "\u2028\u2029", "\x00\x1f\x7f\"\\", "\xff\xc3", "日本\U0001F600", "\ud7ff"} {
 		f.Add(s)
 	}
@@ -295,16 +295,16 @@ func FuzzCodecAppendString(f *testing.F) {
 		if err := enc.Encode(s); err != nil {
 			t.Fatal(err)
 		}
-		got := codecAppendString([]byte("x"), s)
+		got := appendString([]byte("x"), s)
 		if string(got[1:])+"\n" != want.String() {
-			t.Fatalf("codecAppendString(%q) = %s, want %s", s, got[1:], want.String())
+			t.Fatalf("appendString(%q) = %s, want %s", s, got[1:], want.String())
 		}
 	})
 }
 
-// codecResolvePlaceholderRef is ResolvePlaceholder written with a
+// resolvePlaceholderRef is ResolvePlaceholder written with a
 // json.Decoder.
-func codecResolvePlaceholderRef(raw []byte, attachments [][]byte) ([]byte, bool) {
+func resolvePlaceholderRef(raw []byte, attachments [][]byte) ([]byte, bool) {
 	d := json.NewDecoder(bytes.NewReader(raw))
 	if tok, err := d.Token(); err != nil || tok != json.Delim('{') {
 		return nil, false
@@ -334,7 +334,7 @@ func codecResolvePlaceholderRef(raw []byte, attachments [][]byte) ([]byte, bool)
 	if len(members) != 2 || string(members["_placeholder"]) != "true" {
 		return nil, false
 	}
-	i, ok := codecPlaceholderIndex(members["num"], len(attachments))
+	i, ok := placeholderIndex(members["num"], len(attachments))
 	if !ok {
 		return nil, false
 	}
@@ -342,7 +342,7 @@ func codecResolvePlaceholderRef(raw []byte, attachments [][]byte) ([]byte, bool)
 }
 
 // FuzzResolvePlaceholder checks ResolvePlaceholder against
-// codecResolvePlaceholderRef.
+// resolvePlaceholderRef.
 func FuzzResolvePlaceholder(f *testing.F) {
 	for _, s := range []string{
 		`{"_placeholder":true,"num":0}`, `{"num":1,"_placeholder":true}`, ` { "_placeholder" : true , "num" : 2 } `,
@@ -354,7 +354,7 @@ func FuzzResolvePlaceholder(f *testing.F) {
 	att := [][]byte{[]byte("a"), []byte("b"), []byte("c")}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		got, ok := ResolvePlaceholder(raw, att)
-		want, wantOK := codecResolvePlaceholderRef(raw, att)
+		want, wantOK := resolvePlaceholderRef(raw, att)
 		if ok != wantOK || !bytes.Equal(got, want) {
 			t.Fatalf("ResolvePlaceholder(%q) = %q, %v; want %q, %v", raw, got, ok, want, wantOK)
 		}

@@ -1,4 +1,4 @@
-package engineio
+package eioparser
 
 import (
 	"bytes"
@@ -6,40 +6,22 @@ import (
 	"fmt"
 )
 
-// PacketType is an Engine.IO packet type, encoded as one ASCII digit.
+// PacketType is an Engine.IO packet type, encoded as one ASCII digit. Its
+// String method returns the spec's name of the type.
 type PacketType byte
+
+//go:generate go run golang.org/x/tools/cmd/stringer@v0.52.0 -type=PacketType -linecomment
 
 // The Engine.IO v4 packet types.
 const (
-	PacketOpen    PacketType = '0'
-	PacketClose   PacketType = '1'
-	PacketPing    PacketType = '2'
-	PacketPong    PacketType = '3'
-	PacketMessage PacketType = '4'
-	PacketUpgrade PacketType = '5'
-	PacketNoop    PacketType = '6'
+	PacketOpen    PacketType = '0' // open
+	PacketClose   PacketType = '1' // close
+	PacketPing    PacketType = '2' // ping
+	PacketPong    PacketType = '3' // pong
+	PacketMessage PacketType = '4' // message
+	PacketUpgrade PacketType = '5' // upgrade
+	PacketNoop    PacketType = '6' // noop
 )
-
-// String returns the spec's name of the packet type.
-func (t PacketType) String() string {
-	switch t {
-	case PacketOpen:
-		return "open"
-	case PacketClose:
-		return "close"
-	case PacketPing:
-		return "ping"
-	case PacketPong:
-		return "pong"
-	case PacketMessage:
-		return "message"
-	case PacketUpgrade:
-		return "upgrade"
-	case PacketNoop:
-		return "noop"
-	}
-	return fmt.Sprintf("PacketType(%q)", byte(t))
-}
 
 // Packet is one Engine.IO packet. Binary is set only for message packets
 // carrying binary data.
@@ -49,8 +31,8 @@ type Packet struct {
 	Binary bool
 }
 
-// payloadSeparator separates the packets of an HTTP long-polling payload.
-const payloadSeparator = '\x1e'
+// PayloadSeparator separates the packets of an HTTP long-polling payload.
+const PayloadSeparator = '\x1e'
 
 // DecodeText decodes one text packet as received in a WebSocket text frame
 // or in a polling payload. Data aliases text.
@@ -71,10 +53,10 @@ func DecodePayload(payload []byte) ([]Packet, error) {
 	if len(payload) == 0 {
 		return nil, fmt.Errorf("%w: empty", ErrInvalidPayload)
 	}
-	packets := make([]Packet, 0, bytes.Count(payload, []byte{payloadSeparator})+1)
+	packets := make([]Packet, 0, bytes.Count(payload, []byte{PayloadSeparator})+1)
 	for len(payload) > 0 || len(packets) == 0 {
 		part := payload
-		if i := bytes.IndexByte(payload, payloadSeparator); i >= 0 {
+		if i := bytes.IndexByte(payload, PayloadSeparator); i >= 0 {
 			part, payload = payload[:i], payload[i+1:]
 			if len(payload) == 0 {
 				return nil, fmt.Errorf("%w: trailing separator", ErrInvalidPayload)
@@ -104,7 +86,7 @@ func DecodePayload(payload []byte) ([]Packet, error) {
 // with a separator before it unless it is the first.
 func AppendPayloadPacket(dst []byte, p Packet) []byte {
 	if len(dst) > 0 {
-		dst = append(dst, payloadSeparator)
+		dst = append(dst, PayloadSeparator)
 	}
 	if p.Binary {
 		dst = append(dst, 'b')
@@ -114,8 +96,9 @@ func AppendPayloadPacket(dst []byte, p Packet) []byte {
 	return append(dst, p.Data...)
 }
 
-// payloadSize is the number of bytes p takes in a polling payload.
-func payloadSize(p Packet) int {
+// PayloadSize is the number of bytes p takes in a polling payload, its
+// separator included: at most what AppendPayloadPacket appends for it.
+func PayloadSize(p Packet) int {
 	if p.Binary {
 		return 2 + base64.StdEncoding.EncodedLen(len(p.Data))
 	}

@@ -1,4 +1,4 @@
-package socketio
+package sioparser
 
 import (
 	"encoding/json"
@@ -8,23 +8,23 @@ import (
 	"sync"
 )
 
-// codecMaxArgDepth bounds how deep AppendEventArgs descends into []any and
+// maxArgDepth bounds how deep AppendEventArgs descends into []any and
 // map[string]any, so that a self-referencing value fails instead of
 // recursing forever.
-const codecMaxArgDepth = 1000
+const maxArgDepth = 1000
 
 // SplitArgs splits a JSON array, such as the Data of an EVENT or ACK packet,
 // into its elements without decoding them. The elements alias data and keep
 // their bytes exactly as sent, without surrounding whitespace. It returns an
 // error wrapping ErrInvalidEventArgs when data is not one valid JSON array.
 func SplitArgs(data json.RawMessage) ([]json.RawMessage, error) {
-	i := codecSkipWS(data, 0)
+	i := skipWS(data, 0)
 	if i >= len(data) || data[i] != '[' {
 		return nil, fmt.Errorf("split args: not an array: %w", ErrInvalidEventArgs)
 	}
-	i = codecSkipWS(data, i+1)
+	i = skipWS(data, i+1)
 	if i < len(data) && data[i] == ']' {
-		if codecSkipWS(data, i+1) != len(data) {
+		if skipWS(data, i+1) != len(data) {
 			return nil, fmt.Errorf("split args: data after array: %w", ErrInvalidEventArgs)
 		}
 		return []json.RawMessage{}, nil
@@ -32,21 +32,21 @@ func SplitArgs(data json.RawMessage) ([]json.RawMessage, error) {
 	args := make([]json.RawMessage, 0, 4)
 	for {
 		start := i
-		end, ok := codecScanValue(data, i, 1)
+		end, ok := scanValue(data, i, 1)
 		if !ok {
 			return nil, fmt.Errorf("split args: element %d not valid JSON: %w", len(args), ErrInvalidEventArgs)
 		}
 		args = append(args, data[start:end:end])
-		i = codecSkipWS(data, end)
+		i = skipWS(data, end)
 		if i >= len(data) {
 			return nil, fmt.Errorf("split args: unterminated array: %w", ErrInvalidEventArgs)
 		}
 		switch data[i] {
 		case ',':
-			i = codecSkipWS(data, i+1)
+			i = skipWS(data, i+1)
 			continue
 		case ']':
-			if codecSkipWS(data, i+1) != len(data) {
+			if skipWS(data, i+1) != len(data) {
 				return nil, fmt.Errorf("split args: data after array: %w", ErrInvalidEventArgs)
 			}
 			return args, nil
@@ -67,7 +67,7 @@ func EventName(data json.RawMessage) (string, []json.RawMessage, error) {
 	if len(args) == 0 {
 		return "", nil, fmt.Errorf("event name: empty array: %w", ErrInvalidEventArgs)
 	}
-	name, ok := codecUnquote(args[0])
+	name, ok := unquote(args[0])
 	if !ok {
 		return "", nil, fmt.Errorf("event name: first element not a string: %w", ErrInvalidEventArgs)
 	}
@@ -80,7 +80,7 @@ func EventName(data json.RawMessage) (string, []json.RawMessage, error) {
 // len(attachments). It reports false for anything else, including objects
 // with further members.
 func ResolvePlaceholder(raw json.RawMessage, attachments [][]byte) ([]byte, bool) {
-	i := codecSkipWS(raw, 0)
+	i := skipWS(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
 		return nil, false
 	}
@@ -88,45 +88,45 @@ func ResolvePlaceholder(raw json.RawMessage, attachments [][]byte) ([]byte, bool
 	var sawFlag, sawNum bool
 	var num int
 	for k := range 2 {
-		i = codecSkipWS(raw, i)
+		i = skipWS(raw, i)
 		if i >= len(raw) || raw[i] != '"' {
 			return nil, false
 		}
-		end, ok := codecScanString(raw, i)
+		end, ok := scanString(raw, i)
 		if !ok {
 			return nil, false
 		}
 		key := raw[i:end]
-		i = codecSkipWS(raw, end)
+		i = skipWS(raw, end)
 		if i >= len(raw) || raw[i] != ':' {
 			return nil, false
 		}
-		i = codecSkipWS(raw, i+1)
-		if end, ok = codecScanValue(raw, i, 1); !ok {
+		i = skipWS(raw, i+1)
+		if end, ok = scanValue(raw, i, 1); !ok {
 			return nil, false
 		}
 		val := raw[i:end]
 		switch {
-		case !sawFlag && codecKeyIs(key, "_placeholder"):
+		case !sawFlag && keyIs(key, "_placeholder"):
 			if string(val) != "true" {
 				return nil, false
 			}
 			sawFlag = true
-		case !sawNum && codecKeyIs(key, "num"):
-			if num, ok = codecPlaceholderIndex(val, len(attachments)); !ok {
+		case !sawNum && keyIs(key, "num"):
+			if num, ok = placeholderIndex(val, len(attachments)); !ok {
 				return nil, false
 			}
 			sawNum = true
 		default:
 			return nil, false
 		}
-		i = codecSkipWS(raw, end)
+		i = skipWS(raw, end)
 		if sep := ",}"[k]; i >= len(raw) || raw[i] != sep {
 			return nil, false
 		}
 		i++
 	}
-	if codecSkipWS(raw, i) != len(raw) {
+	if skipWS(raw, i) != len(raw) {
 		return nil, false
 	}
 	return attachments[num], true
@@ -159,33 +159,33 @@ func AppendEventArgs(dst []byte, attachments [][]byte, args ...any) ([]byte, [][
 			dst = append(dst, ',')
 		}
 		var err error
-		if dst, attachments, err = codecAppendArg(dst, attachments, a, 0); err != nil {
+		if dst, attachments, err = appendArg(dst, attachments, a, 0); err != nil {
 			return dst[:dst0], attachments[:att0], fmt.Errorf("encode event argument %d: %w", k, err)
 		}
 	}
 	return append(dst, ']'), attachments, nil
 }
 
-func codecAppendArg(dst []byte, att [][]byte, v any, depth int) ([]byte, [][]byte, error) {
-	if depth > codecMaxArgDepth {
-		return dst, att, fmt.Errorf("nested deeper than %d: %w", codecMaxArgDepth, ErrInvalidArgJSON)
+func appendArg(dst []byte, att [][]byte, v any, depth int) ([]byte, [][]byte, error) {
+	if depth > maxArgDepth {
+		return dst, att, fmt.Errorf("nested deeper than %d: %w", maxArgDepth, ErrInvalidArgJSON)
 	}
 	var ok bool
 	switch v := v.(type) {
 	case nil:
 		return append(dst, "null"...), att, nil
 	case string:
-		return codecAppendString(dst, v), att, nil
+		return appendString(dst, v), att, nil
 	case json.RawMessage:
 		if len(v) == 0 {
 			return append(dst, "null"...), att, nil
 		}
-		if !codecValidJSON(v) {
+		if !validJSON(v) {
 			return dst, att, fmt.Errorf("json.RawMessage: %w", ErrInvalidArgJSON)
 		}
 		return append(dst, v...), att, nil
 	case []byte:
-		return codecAppendPlaceholder(dst, len(att)), append(att, v), nil
+		return appendPlaceholder(dst, len(att)), append(att, v), nil
 	case bool:
 		return strconv.AppendBool(dst, v), att, nil
 	case int:
@@ -201,12 +201,12 @@ func codecAppendArg(dst []byte, att [][]byte, v any, depth int) ([]byte, [][]byt
 	case uint32:
 		return strconv.AppendUint(dst, uint64(v), 10), att, nil
 	case float64:
-		if dst, ok = codecAppendFloat(dst, v, 64); !ok {
+		if dst, ok = appendFloat(dst, v, 64); !ok {
 			return dst, att, fmt.Errorf("unsupported value %v: %w", v, ErrInvalidArgJSON)
 		}
 		return dst, att, nil
 	case float32:
-		if dst, ok = codecAppendFloat(dst, float64(v), 32); !ok {
+		if dst, ok = appendFloat(dst, float64(v), 32); !ok {
 			return dst, att, fmt.Errorf("unsupported value %v: %w", v, ErrInvalidArgJSON)
 		}
 		return dst, att, nil
@@ -220,7 +220,7 @@ func codecAppendArg(dst []byte, att [][]byte, v any, depth int) ([]byte, [][]byt
 				dst = append(dst, ',')
 			}
 			var err error
-			if dst, att, err = codecAppendArg(dst, att, e, depth+1); err != nil {
+			if dst, att, err = appendArg(dst, att, e, depth+1); err != nil {
 				return dst, att, err
 			}
 		}
@@ -234,7 +234,7 @@ func codecAppendArg(dst []byte, att [][]byte, v any, depth int) ([]byte, [][]byt
 			if k > 0 {
 				dst = append(dst, ',')
 			}
-			dst = codecAppendPlaceholder(dst, len(att))
+			dst = appendPlaceholder(dst, len(att))
 			att = append(att, e)
 		}
 		return append(dst, ']'), att, nil
@@ -252,53 +252,53 @@ func codecAppendArg(dst []byte, att [][]byte, v any, depth int) ([]byte, [][]byt
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = codecAppendString(dst, k)
+			dst = appendString(dst, k)
 			dst = append(dst, ':')
 			var err error
-			if dst, att, err = codecAppendArg(dst, att, v[k], depth+1); err != nil {
+			if dst, att, err = appendArg(dst, att, v[k], depth+1); err != nil {
 				return dst, att, err
 			}
 		}
 		return append(dst, '}'), att, nil
 	}
-	return codecAppendMarshal(dst, att, v)
+	return appendMarshal(dst, att, v)
 }
 
-func codecAppendPlaceholder(dst []byte, num int) []byte {
+func appendPlaceholder(dst []byte, num int) []byte {
 	dst = append(dst, `{"_placeholder":true,"num":`...)
 	dst = strconv.AppendInt(dst, int64(num), 10)
 	return append(dst, '}')
 }
 
-// codecAppendWriter is an io.Writer appending to b.
-type codecAppendWriter struct{ b []byte }
+// appendWriter is an io.Writer appending to b.
+type appendWriter struct{ b []byte }
 
-func (w *codecAppendWriter) Write(p []byte) (int, error) {
+func (w *appendWriter) Write(p []byte) (int, error) {
 	w.b = append(w.b, p...)
 	return len(p), nil
 }
 
-// codecMarshaler is a json.Encoder, HTML escaping off, writing to w.
-type codecMarshaler struct {
-	w   codecAppendWriter
+// marshaler is a json.Encoder, HTML escaping off, writing to w.
+type marshaler struct {
+	w   appendWriter
 	enc *json.Encoder
 }
 
-var codecMarshalers = sync.Pool{New: func() any {
-	m := new(codecMarshaler)
+var marshalers = sync.Pool{New: func() any {
+	m := new(marshaler)
 	m.enc = json.NewEncoder(&m.w)
 	m.enc.SetEscapeHTML(false)
 	return m
 }}
 
-// codecAppendMarshal appends the encoding/json encoding of v to dst.
-func codecAppendMarshal(dst []byte, att [][]byte, v any) ([]byte, [][]byte, error) {
-	m := codecMarshalers.Get().(*codecMarshaler)
+// appendMarshal appends the encoding/json encoding of v to dst.
+func appendMarshal(dst []byte, att [][]byte, v any) ([]byte, [][]byte, error) {
+	m := marshalers.Get().(*marshaler)
 	m.w.b = dst
 	err := m.enc.Encode(v) // writes nothing on error
 	dst = m.w.b
 	m.w.b = nil
-	codecMarshalers.Put(m)
+	marshalers.Put(m)
 	if err != nil {
 		return dst, att, fmt.Errorf("%w: %w", ErrInvalidArgJSON, err)
 	}

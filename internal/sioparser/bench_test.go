@@ -1,17 +1,17 @@
-package socketio
+package sioparser
 
 import (
 	"encoding/json"
 	"testing"
 )
 
-const codecBenchEvent = `2["chat-message",{"name":"alice","message":"hello world"}]`
+const benchEvent = `2["chat-message",{"name":"alice","message":"hello world"}]`
 
 func BenchmarkEncodePacket(b *testing.B) {
-	p := &Packet{Type: PacketEvent, Namespace: "/", Data: []byte(codecBenchEvent[1:])}
+	p := &Packet{Type: PacketEvent, Namespace: "/", Data: []byte(benchEvent[1:])}
 	buf := make([]byte, 0, 128)
 	b.ReportAllocs()
-	b.SetBytes(int64(len(codecBenchEvent)))
+	b.SetBytes(int64(len(benchEvent)))
 	for b.Loop() {
 		buf = EncodePacket(buf[:0], p)
 	}
@@ -28,7 +28,7 @@ func BenchmarkEncodePacketBinaryAck(b *testing.B) {
 }
 
 func BenchmarkDecodePacket(b *testing.B) {
-	text := []byte(codecBenchEvent)
+	text := []byte(benchEvent)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(text)))
 	for b.Loop() {
@@ -67,7 +67,7 @@ func BenchmarkReassemblerBinary(b *testing.B) {
 }
 
 func BenchmarkAppendEventArgs(b *testing.B) {
-	msg := codecTestMessage{Name: "alice", Message: "hello world"}
+	msg := testMessage{Name: "alice", Message: "hello world"}
 	buf := make([]byte, 0, 128)
 	b.Run("string+struct", func(b *testing.B) {
 		b.ReportAllocs()
@@ -108,7 +108,7 @@ func BenchmarkAppendEventArgs(b *testing.B) {
 // BenchmarkMarshalEventArgs is the encoding/json baseline for
 // BenchmarkAppendEventArgs/string+struct.
 func BenchmarkMarshalEventArgs(b *testing.B) {
-	msg := codecTestMessage{Name: "alice", Message: "hello world"}
+	msg := testMessage{Name: "alice", Message: "hello world"}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := json.Marshal([]any{"chat-message", msg}); err != nil {
@@ -118,7 +118,7 @@ func BenchmarkMarshalEventArgs(b *testing.B) {
 }
 
 func BenchmarkSplitArgs(b *testing.B) {
-	data := json.RawMessage(codecBenchEvent[1:])
+	data := json.RawMessage(benchEvent[1:])
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
@@ -131,7 +131,7 @@ func BenchmarkSplitArgs(b *testing.B) {
 // BenchmarkSplitArgsUnmarshal is the encoding/json baseline for
 // BenchmarkSplitArgs.
 func BenchmarkSplitArgsUnmarshal(b *testing.B) {
-	data := json.RawMessage(codecBenchEvent[1:])
+	data := json.RawMessage(benchEvent[1:])
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
@@ -143,7 +143,7 @@ func BenchmarkSplitArgsUnmarshal(b *testing.B) {
 }
 
 func BenchmarkEventName(b *testing.B) {
-	data := json.RawMessage(codecBenchEvent[1:])
+	data := json.RawMessage(benchEvent[1:])
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, _, err := EventName(data); err != nil {
