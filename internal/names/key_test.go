@@ -1,6 +1,7 @@
 package names_test
 
 import (
+	"strings"
 	"testing"
 
 	"golang.org/x/text/unicode/norm"
@@ -180,5 +181,48 @@ func TestReserved(t *testing.T) {
 	var none *names.Reserved
 	if none.Contains("You") || names.NewReserved().Contains("You") {
 		t.Error("an empty set reserves You")
+	}
+}
+
+// TestProbe replays the probe of names that looked like Alice on the page,
+// or like nothing, or took the page's labels: each is refused, or is Alice
+// by key, or is reserved.
+func TestProbe(t *testing.T) {
+	reserved := names.NewReserved("You", "System", "Server", "parley")
+	alice := names.Key("Alice")
+	cases := []struct {
+		name    string
+		refused bool // by Normalize; otherwise it is Alice by key, or reserved
+	}{
+		{"Alice\u200b", true},
+		{"A\u200blice", true},
+		{"Alice\u2060", true},
+		{"Alice\ufeff", true},
+		{"Аlice", false},
+		{"Ａｌｉｃｅ", false},
+		{"𝐀lice", false},
+		{"\u200b", true},
+		{"\u3164", true},
+		{"\u2800", true},
+		{"Mallory\u202e", true},
+		{"\a", true},
+		{"Alice\a", true},
+		{"\x1b[2J", true},
+		{"You", false},
+	}
+	for _, tc := range cases {
+		s, err := names.Normalize(tc.name, 32)
+		switch {
+		case tc.refused && err == nil:
+			t.Errorf("Normalize(%+q) = %+q; want it refused", tc.name, s)
+		case tc.refused:
+			if k := names.Key(tc.name); k != alice && strings.Contains(tc.name, "lice") {
+				t.Errorf("Key(%+q) = %+q; want Alice's key %+q even so", tc.name, k, alice)
+			}
+		case err != nil:
+			t.Errorf("Normalize(%+q): %v", tc.name, err)
+		case names.Key(s) != alice && !reserved.Contains(s):
+			t.Errorf("%+q (normalised %+q) is neither Alice by key nor reserved", tc.name, s)
+		}
 	}
 }
