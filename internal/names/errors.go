@@ -3,7 +3,7 @@ package names
 import "fmt"
 
 // A Refusal is a reason a name is refused. The refusals are the Err values
-// below; Normalize returns one of them, wrapped in a *CharError when one
+// of this package; Normalize returns one of them, wrapped in a *CharError when one
 // character is at fault or with the lengths when the name is too long: test
 // for them with errors.Is, read them with errors.As. Text is English for
 // people; Error adds the package's prefix, for logs.
@@ -61,12 +61,14 @@ var (
 	// Unicode this program was built with (unicode.Version).
 	ErrUnassigned = &Refusal{"name contains a character unknown to this server"}
 	// ErrMarks: a combining mark with no character to sit on (at the start of
-	// the name), more than MaxMarks of them on one character, or the same
-	// mark twice in a row (which shows as one).
+	// the name, or after a space), more than MaxMarks of them on one
+	// character, or the same mark twice on one character (which shows as
+	// one).
 	ErrMarks = &Refusal{"name has an accent on no letter, or too many on one"}
 )
 
 // CharError is a refusal caused by one character of the normalised name.
+// Nothing changes it once made; it is safe for concurrent use.
 type CharError struct {
 	Refusal *Refusal
 	Rune    rune

@@ -24,8 +24,9 @@ import (
 //  2. stripped of default-ignorable code points, format and control
 //     characters (so "A\u200blice" is "Alice"), with white space and
 //     blank-looking characters trimmed and collapsed to single spaces; a
-//     Persian yeh or keheh becomes the Arabic letter it looks like where
-//     it stands (see arabic);
+//     Persian yeh becomes the Arabic letter it looks like where it stands
+//     (the alef maksura at the end of a word, the yeh inside one), and so
+//     does a keheh inside a word (the kaf);
 //  3. case-folded (full case folding: "ß" is "ss"), and decomposed again;
 //  4. mapped, character by character, to the prototype it looks like: a
 //     Cyrillic "а", a Greek "α" and a Latin "ɑ" to "a", a capital I (now

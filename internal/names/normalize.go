@@ -24,7 +24,7 @@ const MaxMarks = 4
 const maxInputPerChar = 64
 
 // Normalize returns the form of name that is stored and shown, or why the
-// name is refused (a *Refusal, maybe wrapped: see errors.go).
+// name is refused (a *Refusal, maybe wrapped: see Refusal).
 //
 // The name is put in Unicode normalisation form NFKC, so that
 // compatibility characters become the characters they stand for (full-width
@@ -39,9 +39,12 @@ const maxInputPerChar = 64
 // unassigned in unicode.Version (ErrUnassigned), another format character
 // (ErrFormat), a combining mark with no character under it or more than
 // MaxMarks or the same mark twice on one character (ErrMarks), or if no
-// character of it can be seen (ErrBlank). A default-ignorable code point or
-// a blank-looking character (see blank) is refused (ErrInvisible) except
-// where a script or an emoji needs one, and then only there:
+// character of it can be seen (ErrBlank). A blank-looking character (U+2800
+// BRAILLE PATTERN BLANK, U+FFFC OBJECT REPLACEMENT CHARACTER, U+1D159
+// MUSICAL SYMBOL NULL NOTEHEAD, U+16FE4 KHITAN SMALL SCRIPT FILLER) is
+// refused (ErrInvisible), and so is a default-ignorable code point (the
+// Hangul fillers among them), except where a script or an emoji needs one,
+// and then only there:
 //
 //   - U+200D ZERO WIDTH JOINER between two emoji (👩‍💻), or after a virama
 //     (Devanagari half forms, Sinhala "ශ්‍රී", Malayalam chillus), as
