@@ -20,8 +20,9 @@ import { mkdirSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { chromium } from 'playwright-core';
 import {
-  BASE, CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, SHOTS, eventually, skip, withDeadline,
+  BASE, CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, SHOTS, skip,
 } from './page-helpers.mjs';
+import { eventually, withDeadline } from './helpers.mjs';
 
 const XSS = '<img src=x onerror="window.__pwned=1">';
 const FLOOD = 50;
