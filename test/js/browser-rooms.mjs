@@ -206,9 +206,12 @@ test('rooms, history, scrollback, typing and reconnections in the page', { skip,
     await person.context.setOffline(true); // no reconnecting meanwhile
     await person.page.evaluate(() => window.parley.socket.io.engine.close());
     await eventually(async () => assert.equal(await person.page.getAttribute('#status', 'data-state'), 'offline'));
+    const phase = () => person.page.evaluate(() => window.parley.phase);
+    assert.equal(await phase(), 'away', `${person.name}'s phase while offline`);
     return async () => {
       await person.context.setOffline(false);
       await eventually(async () => assert.equal(await person.page.getAttribute('#status', 'data-state'), 'connected'), 10_000);
+      await eventually(async () => assert.equal(await phase(), 'joined', `${person.name}'s phase once back`), 10_000);
     };
   }
 
