@@ -2,17 +2,19 @@
 // in Node: the transitions it allows, the ones it refuses and reports as
 // bugs, and what each phase says about who we are. Also checks that the
 // page knows every refusal code the chat server sends
-// (web/static/js/codes.js against internal/chat/errors.go).
+// (web/static/js/codes.js against internal/chat/errors.go), and that the
+// page preloads each of its modules.
 //
 // Started by web's TestPagePhase.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 
 const PHASE = new URL('../../web/static/js/phase.js', import.meta.url);
 const CODES = new URL('../../web/static/js/codes.js', import.meta.url);
 const SERVER_CODES = new URL('../../internal/chat/errors.go', import.meta.url);
+const STATIC = new URL('../../web/static/', import.meta.url);
 
 let instances = 0;
 
@@ -147,4 +149,13 @@ test('the page knows every refusal code the chat server sends', async () => {
   const server = [...source.matchAll(/^\s*Code\w+\s+Code\s*=\s*"([a-z_]+)"/gm)].map((m) => m[1]);
   assert.ok(server.length >= 10, `found the server's codes in internal/chat/errors.go: ${server}`);
   assert.deepEqual([...Object.values(Code)].sort(), [...server].sort());
+});
+
+test('index.html preloads each module of the page, and only those', async () => {
+  const html = await readFile(new URL('index.html', STATIC), 'utf8');
+  const preloaded = [...html.matchAll(/<link rel="modulepreload" href="([^"]+)">/g)].map((m) => m[1]);
+  const modules = (await readdir(new URL('js/', STATIC))).filter((f) => f.endsWith('.js')).map((f) => `js/${f}`);
+  assert.ok(modules.length > 0);
+  assert.deepEqual([...preloaded].sort(), [...modules].sort());
+  assert.match(html, /<script type="module" src="app.js"><\/script>/);
 });
