@@ -8,9 +8,10 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/internal/engineio"
-	"github.com/parley-chat/parley/internal/sioclient/siotest"
+	"github.com/parley-chat/parley/internal/sioparser"
 	"github.com/parley-chat/parley/internal/socketio"
-	"github.com/parley-chat/parley/internal/testjs"
+	"github.com/parley-chat/parley/internal/test/siotest"
+	"github.com/parley-chat/parley/internal/test/testjs"
 )
 
 // clientTestTimeout bounds one run of test/js/client.test.mjs.
@@ -79,7 +80,7 @@ func mountClientTestApp(so *socketio.Socket) {
 			return
 		}
 		args := plainArgs(&e.Message)[1:]
-		_ = so.EmitWithAck(ev, 5*time.Second, func(reply *socketio.Message, err error) {
+		_ = so.EmitWithAck(ev, 5*time.Second, func(reply *sioparser.Message, err error) {
 			if err != nil {
 				_ = so.Emit("answer", map[string]string{"error": err.Error()})
 				return
@@ -111,7 +112,7 @@ func mountClientTestApp(so *socketio.Socket) {
 
 // plainArgs returns a message's arguments for sending on, binary ones at
 // any depth as []byte.
-func plainArgs(m *socketio.Message) []any {
+func plainArgs(m *sioparser.Message) []any {
 	out := make([]any, len(m.Args))
 	for i := range m.Args {
 		v, err := m.Decode(i)

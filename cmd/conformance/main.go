@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
 )
 
@@ -70,7 +71,7 @@ func run() error {
 type echoHandler struct{ s *engineio.Session }
 
 func (h echoHandler) HandleMessage(data []byte, binary bool) {
-	_ = h.s.Send(engineio.Packet{Type: engineio.PacketMessage, Data: data, Binary: binary})
+	_ = h.s.Send(eioparser.Packet{Type: eioparser.PacketMessage, Data: data, Binary: binary})
 }
 
-func (h echoHandler) HandleClose(engineio.CloseReason) {}
+func (h echoHandler) HandleClose(eioparser.CloseReason) {}

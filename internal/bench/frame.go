@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"strconv"
 
-	"github.com/parley-chat/parley/internal/engineio"
-	"github.com/parley-chat/parley/internal/socketio"
+	"github.com/parley-chat/parley/internal/eioparser"
+	"github.com/parley-chat/parley/internal/sioparser"
 )
 
 // The tutorial's events (the names package chat defines for parley).
@@ -19,20 +19,17 @@ const (
 // Engine.IO packet types, and Socket.IO packet types as the digit that
 // follows an Engine.IO message's type.
 const (
-	eioClose   = byte(engineio.PacketClose)
-	eioPing    = byte(engineio.PacketPing)
-	eioPong    = byte(engineio.PacketPong)
-	eioMessage = byte(engineio.PacketMessage)
-	eioOpen    = byte(engineio.PacketOpen)
+	eioClose   = byte(eioparser.PacketClose)
+	eioPing    = byte(eioparser.PacketPing)
+	eioPong    = byte(eioparser.PacketPong)
+	eioMessage = byte(eioparser.PacketMessage)
+	eioOpen    = byte(eioparser.PacketOpen)
 
-	sioConnect      = '0' + byte(socketio.PacketConnect)
-	sioDisconnect   = '0' + byte(socketio.PacketDisconnect)
-	sioEvent        = '0' + byte(socketio.PacketEvent)
-	sioConnectError = '0' + byte(socketio.PacketConnectError)
+	sioConnect      = '0' + byte(sioparser.PacketConnect)
+	sioDisconnect   = '0' + byte(sioparser.PacketDisconnect)
+	sioEvent        = '0' + byte(sioparser.PacketEvent)
+	sioConnectError = '0' + byte(sioparser.PacketConnectError)
 )
-
-// payloadSeparator separates the packets of a polling payload.
-const payloadSeparator = '\x1e'
 
 // markerVersion starts every message the generator sends.
 const markerVersion = "b1"
@@ -50,7 +47,6 @@ var (
 
 	connectFrame    = []byte{eioMessage, sioConnect}    // CONNECT to "/"
 	disconnectFrame = []byte{eioMessage, sioDisconnect} // DISCONNECT from "/"
-	pongFrame       = []byte{eioPong}
 )
 
 // messageKey precedes the message in a chat-message.

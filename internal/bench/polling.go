@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/parley-chat/parley/internal/eioparser"
 )
 
 // pollLink is a client's HTTP long-polling session. One goroutine polls;
@@ -51,7 +53,7 @@ func dialPolling(ctx context.Context, c *client) (link, []byte, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrHandshake, err)
 	}
-	open, pending, _ := bytes.Cut(body, []byte{payloadSeparator})
+	open, pending, _ := bytes.Cut(body, []byte{eioparser.PayloadSeparator})
 	info, err := parseOpen(open)
 	if err != nil {
 		return nil, nil, err
@@ -117,7 +119,7 @@ func (l *pollLink) readLoop(handle func(pkt []byte) bool) error {
 	for {
 		for len(payload) > 0 {
 			var p []byte
-			p, payload, _ = bytes.Cut(payload, []byte{payloadSeparator})
+			p, payload, _ = bytes.Cut(payload, []byte{eioparser.PayloadSeparator})
 			if !handle(p) {
 				return nil
 			}
@@ -160,7 +162,7 @@ func (l *pollLink) close(goodbye bool, timeout time.Duration) {
 }
 
 // goodbyePayload leaves the namespace and closes the session.
-var goodbyePayload = []byte{eioMessage, sioDisconnect, payloadSeparator, eioClose}
+var goodbyePayload = []byte{eioMessage, sioDisconnect, eioparser.PayloadSeparator, eioClose}
 
 // probe polls once: the server answers at once if it has closed the
 // session (an error status, or a close packet) or has something queued;
@@ -178,7 +180,7 @@ func (l *pollLink) probe(quiet, _ time.Duration) error {
 	}
 	for payload := l.body.Bytes(); len(payload) > 0; {
 		var p []byte
-		p, payload, _ = bytes.Cut(payload, []byte{payloadSeparator})
+		p, payload, _ = bytes.Cut(payload, []byte{eioparser.PayloadSeparator})
 		if len(p) > 0 && p[0] == eioClose {
 			return ErrServerClose
 		}

@@ -1,11 +1,15 @@
 package engineio
 
 import (
+	"fmt"
 	"net"
 	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/parley-chat/parley/internal/eioparser"
+	"github.com/parley-chat/parley/internal/test/wait"
 )
 
 // countingConn is a net.Conn that counts its writes.
@@ -53,7 +57,7 @@ func TestWriteCoalesce(t *testing.T) {
 			conn := &countingConn{}
 			s.ws = &wsConn{nc: conn}
 			s.state = stateOpen
-			msg := Packet{Type: PacketMessage, Data: []byte("hello")}
+			msg := eioparser.Packet{Type: eioparser.PacketMessage, Data: []byte("hello")}
 			for i := range 10 {
 				if err := s.Send(msg); err != nil {
 					t.Fatal(err)
@@ -63,17 +67,12 @@ func TestWriteCoalesce(t *testing.T) {
 				}
 				time.Sleep(2 * time.Millisecond)
 			}
-			deadline := time.Now().Add(3 * time.Second)
-			for {
-				_, n := conn.counts()
-				if n == 10*len(appendQueued(nil, queued{pkt: msg})) {
-					break
+			wait.For(t, "all 10 frames written", 3*time.Second, func() error {
+				if _, n := conn.counts(); n != 10*len(appendQueued(nil, queued{pkt: msg})) {
+					return fmt.Errorf("%d bytes written", n)
 				}
-				if time.Now().After(deadline) {
-					t.Fatalf("%d bytes written, want all 10 frames", n)
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
+				return nil
+			})
 			if w, _ := conn.counts(); !tt.wantWrites(w) {
 				t.Errorf("%d writes", w)
 			}
@@ -83,14 +82,8 @@ func TestWriteCoalesce(t *testing.T) {
 
 func waitWrites(t *testing.T, c *countingConn, n int) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		if w, _ := c.counts(); w >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %d writes", n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	wait.For(t, fmt.Sprintf("%d writes", n), 3*time.Second, func() bool {
+		w, _ := c.counts()
+		return w >= n
+	})
 }

@@ -5,6 +5,8 @@
 // opens a Session per client over HTTP long-polling or WebSocket, upgrades
 // polling sessions to WebSocket, keeps them alive with heartbeats, and hands
 // each message to the Handler that Config.NewSession returns for the session.
+// Packets are encoded and decoded by package eioparser, which the Go client
+// shares.
 //
 // # Sending
 //
@@ -34,8 +36,9 @@
 // # Concurrency and lock order
 //
 // Server.mu guards the session map; Session.mu guards a session's state,
-// queue and transport. Server.mu may be taken before Session.mu, never the
-// reverse. Session.dispatchMu serialises calls into the Handler for one
-// session and is taken before Session.mu. No lock is held during network
-// I/O, and no lock but dispatchMu is held while calling the Handler.
+// queue and transport; Session.dispatchMu serialises calls into the
+// Handler for one session. No lock is held during network I/O, and no lock
+// but dispatchMu is held while calling the Handler. The order in which
+// these locks are taken, with those of the packages above, is written down
+// in docs/locking.md.
 package engineio

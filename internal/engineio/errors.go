@@ -4,27 +4,10 @@ import (
 	"errors"
 )
 
-// Errors returned by Session.Send and by the packet decoders.
+// Errors returned by Session.Send.
 var (
-	ErrClosed         = errors.New("engineio: session closed")
-	ErrSlowConsumer   = errors.New("engineio: send queue full")
-	ErrInvalidPacket  = errors.New("engineio: invalid packet")
-	ErrInvalidPayload = errors.New("engineio: invalid payload")
-)
-
-// CloseReason says why a session closed. Its values are the reference
-// server's reason strings.
-type CloseReason string
-
-// The reasons a session closes.
-const (
-	ReasonTransportClose CloseReason = "transport close"
-	ReasonTransportError CloseReason = "transport error"
-	ReasonPingTimeout    CloseReason = "ping timeout"
-	ReasonParseError     CloseReason = "parse error"
-	ReasonForcedClose    CloseReason = "forced close"
-	ReasonServerShutdown CloseReason = "server shutting down"
-	ReasonSlowConsumer   CloseReason = "slow consumer"
+	ErrClosed       = errors.New("engineio: session closed")
+	ErrSlowConsumer = errors.New("engineio: send queue full")
 )
 
 // requestError is an HTTP error the reference server answers with.

@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/parley-chat/parley/internal/eioparser"
 )
 
 // discardConn is a net.Conn whose writes succeed at once.
@@ -66,9 +68,9 @@ func benchSession(b *testing.B, nc net.Conn) (*Session, *wsConn) {
 // BenchmarkWebSocketFlush measures Session.Send of 16 small messages and
 // the flush that frames them and writes them in one call.
 func BenchmarkWebSocketFlush(b *testing.B) {
-	msgs := make([]Packet, 16)
+	msgs := make([]eioparser.Packet, 16)
 	for i := range msgs {
-		msgs[i] = Packet{Type: PacketMessage, Data: []byte(`2["chat-message",{"room":"general","text":"hello, world"}]`)}
+		msgs[i] = eioparser.Packet{Type: eioparser.PacketMessage, Data: []byte(`2["chat-message",{"room":"general","text":"hello, world"}]`)}
 	}
 	// sync: the benchmark owns the writer and flushes on its goroutine.
 	sync := func(b *testing.B, nc net.Conn) {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+
+	"github.com/parley-chat/parley/internal/eioparser"
 )
 
 // servePoll answers a long-polling GET: it waits until something is queued,
@@ -18,7 +20,7 @@ func (srv *Server) servePoll(w http.ResponseWriter, r *http.Request, s *Session)
 	case s.polling:
 		s.mu.Unlock()
 		s.logger().Debug("duplicate poll")
-		s.closeWith(ReasonTransportError, PacketClose, false)
+		s.closeWith(eioparser.ReasonTransportError, eioparser.PacketClose, false)
 		writeError(w, errBadRequest)
 		return
 	}
@@ -41,7 +43,7 @@ func (srv *Server) servePoll(w http.ResponseWriter, r *http.Request, s *Session)
 			return
 		case s.pollNoop || s.transport != transportPolling:
 			s.mu.Unlock()
-			writePayload(w, []byte{byte(PacketNoop)})
+			writePayload(w, []byte{byte(eioparser.PacketNoop)})
 			return
 		case len(s.queue) > 0:
 			q := s.takeQueueLocked()
@@ -60,7 +62,7 @@ func (srv *Server) servePoll(w http.ResponseWriter, r *http.Request, s *Session)
 			// The poll was cut before it was answered: like the reference
 			// server ("poll connection closed prematurely"), the session
 			// ends with a transport error.
-			s.closeWith(ReasonTransportError, PacketNoop, false)
+			s.closeWith(eioparser.ReasonTransportError, eioparser.PacketNoop, false)
 			return
 		}
 	}
@@ -72,7 +74,7 @@ func (srv *Server) writeQueue(w http.ResponseWriter, s *Session, q []queued) {
 	buf := (*bufp)[:0]
 	for _, e := range q {
 		if e.op == 0 {
-			buf = AppendPayloadPacket(buf, e.pkt)
+			buf = eioparser.AppendPayloadPacket(buf, e.pkt)
 		}
 	}
 	s.mu.Lock()
@@ -103,7 +105,7 @@ func (srv *Server) servePost(w http.ResponseWriter, r *http.Request, s *Session)
 	case s.posting:
 		s.mu.Unlock()
 		s.logger().Debug("overlapping post")
-		s.closeWith(ReasonTransportError, PacketClose, false)
+		s.closeWith(eioparser.ReasonTransportError, eioparser.PacketClose, false)
 		writeError(w, errBadRequest)
 		return
 	}
@@ -120,17 +122,17 @@ func (srv *Server) servePost(w http.ResponseWriter, r *http.Request, s *Session)
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			s.logger().Debug("payload too large")
-			s.closeWith(ReasonTransportError, PacketClose, false)
+			s.closeWith(eioparser.ReasonTransportError, eioparser.PacketClose, false)
 			writeError(w, errTooLarge)
 			return
 		}
-		s.closeWith(ReasonTransportError, PacketClose, false)
+		s.closeWith(eioparser.ReasonTransportError, eioparser.PacketClose, false)
 		return
 	}
-	packets, err := DecodePayload(body)
+	packets, err := eioparser.DecodePayload(body)
 	if err != nil {
 		s.logger().Debug("invalid payload", logKeyError, err)
-		s.closeWith(ReasonParseError, PacketClose, false)
+		s.closeWith(eioparser.ReasonParseError, eioparser.PacketClose, false)
 		writeError(w, errBadRequest)
 		return
 	}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/netpoll"
 )
 
@@ -176,7 +177,7 @@ func (srv *Server) open(r *http.Request, kind transportKind, ws *wsConn) (*Sessi
 		return nil, fmt.Errorf("encoding open packet: %w", err)
 	}
 	s.mu.Lock()
-	s.enqueueLocked(queued{pkt: Packet{Type: PacketOpen, Data: open}})
+	s.enqueueLocked(queued{pkt: eioparser.Packet{Type: eioparser.PacketOpen, Data: open}})
 	s.mu.Unlock()
 	if srv.cfg.NewSession != nil {
 		s.handler = srv.cfg.NewSession(s)
@@ -185,7 +186,7 @@ func (srv *Server) open(r *http.Request, kind transportKind, ws *wsConn) (*Sessi
 	srv.mu.Lock()
 	if srv.shutdown {
 		srv.mu.Unlock()
-		s.closeWith(ReasonServerShutdown, PacketClose, false)
+		s.closeWith(eioparser.ReasonServerShutdown, eioparser.PacketClose, false)
 		return nil, ErrClosed
 	}
 	srv.sessions[id] = s
@@ -246,7 +247,7 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	}
 	srv.mu.Unlock()
 	for _, s := range all {
-		s.closeWith(ReasonServerShutdown, PacketClose, true)
+		s.closeWith(eioparser.ReasonServerShutdown, eioparser.PacketClose, true)
 	}
 	select {
 	case <-srv.gone:

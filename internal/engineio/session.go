@@ -5,22 +5,20 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/parley-chat/parley/internal/eioparser"
 )
 
-// transportKind is the transport a session currently uses.
+// transportKind is the transport a session currently uses. Its String
+// method returns the transport's name on the wire.
 type transportKind uint8
 
-const (
-	transportPolling transportKind = iota
-	transportWebSocket
-)
+//go:generate go run golang.org/x/tools/cmd/stringer@v0.52.0 -type=transportKind -linecomment
 
-func (k transportKind) String() string {
-	if k == transportWebSocket {
-		return "websocket"
-	}
-	return "polling"
-}
+const (
+	transportPolling   transportKind = iota // polling
+	transportWebSocket                      // websocket
+)
 
 // sessionState is the life cycle of a session.
 type sessionState uint8
@@ -35,7 +33,7 @@ const (
 // queued is one entry of a send queue: an Engine.IO packet, or, when op is
 // non-zero, a WebSocket control frame with opcode op.
 type queued struct {
-	pkt Packet
+	pkt eioparser.Packet
 	op  byte
 }
 
@@ -59,10 +57,10 @@ type Session struct {
 	spare     []queued // reused backing array for queue
 	queued    int      // bytes in queue
 	// polling
-	polling    bool          // a GET is pending
-	posting    bool          // a POST is being read
-	pollNotify chan struct{} // wakes the pending GET; capacity 1
-	pollFinal  PacketType    // what a pending GET answers once closed
+	polling    bool                 // a GET is pending
+	posting    bool                 // a POST is being read
+	pollNotify chan struct{}        // wakes the pending GET; capacity 1
+	pollFinal  eioparser.PacketType // what a pending GET answers once closed
 	// websocket
 	ws        *wsConn
 	flushing  bool      // a flush goroutine owns ws writes
@@ -71,7 +69,7 @@ type Session struct {
 	timer        *time.Timer
 	timerAt      time.Time
 	awaitingPong bool
-	closeReason  CloseReason
+	closeReason  eioparser.CloseReason
 	closeOnce    sync.Once
 }
 
@@ -124,7 +122,7 @@ func (s *Session) Transport() string {
 // and ErrSlowConsumer, closing the session, when the queue would exceed its
 // bound. The session keeps references to the data until it is written: the
 // caller must not modify it.
-func (s *Session) Send(msgs ...Packet) error {
+func (s *Session) Send(msgs ...eioparser.Packet) error {
 	s.mu.Lock()
 	if s.state != stateOpen {
 		s.mu.Unlock()
@@ -132,17 +130,17 @@ func (s *Session) Send(msgs ...Packet) error {
 	}
 	n := 0
 	for _, m := range msgs {
-		n += payloadSize(m)
+		n += eioparser.PayloadSize(m)
 	}
 	if s.queued+n > s.srv.cfg.MaxQueueBytes {
 		s.mu.Unlock()
 		s.logger().Warn("closing slow consumer", logKeyQueued, s.queued, logKeyBytes, n)
-		s.closeWith(ReasonSlowConsumer, PacketClose, false)
+		s.closeWith(eioparser.ReasonSlowConsumer, eioparser.PacketClose, false)
 		return ErrSlowConsumer
 	}
 	for _, m := range msgs {
 		if m.Type == 0 {
-			m.Type = PacketMessage
+			m.Type = eioparser.PacketMessage
 		}
 		s.queue = append(s.queue, queued{pkt: m})
 	}
@@ -156,7 +154,7 @@ func (s *Session) Send(msgs ...Packet) error {
 // are small and must not be refused. s.mu must be held.
 func (s *Session) enqueueLocked(q queued) {
 	s.queue = append(s.queue, q)
-	s.queued += payloadSize(q.pkt)
+	s.queued += eioparser.PayloadSize(q.pkt)
 	s.kickLocked()
 }
 
@@ -205,14 +203,14 @@ func (s *Session) recycleLocked(q []queued) {
 // Close closes the session from the server side: what is already queued is
 // still sent, then the transport is closed.
 func (s *Session) Close() {
-	s.closeWith(ReasonForcedClose, PacketClose, true)
+	s.closeWith(eioparser.ReasonForcedClose, eioparser.PacketClose, true)
 }
 
 // closeWith closes the session once. With flush, the queue is still written
 // before the transport closes, and a polling session stays reachable until
 // its next GET collects the queue and a close packet. Without flush, the
 // queue is dropped and a pending GET is answered with pollFinal.
-func (s *Session) closeWith(reason CloseReason, pollFinal PacketType, flush bool) {
+func (s *Session) closeWith(reason eioparser.CloseReason, pollFinal eioparser.PacketType, flush bool) {
 	s.mu.Lock()
 	if s.state != stateOpen {
 		s.mu.Unlock()
@@ -228,14 +226,14 @@ func (s *Session) closeWith(reason CloseReason, pollFinal PacketType, flush bool
 	switch {
 	case flush && s.transport == transportPolling:
 		s.state = stateClosing
-		s.enqueueLocked(queued{pkt: Packet{Type: PacketClose}})
+		s.enqueueLocked(queued{pkt: eioparser.Packet{Type: eioparser.PacketClose}})
 		s.timer = time.AfterFunc(s.srv.cfg.PingInterval+s.srv.cfg.PingTimeout, s.finish)
 		keep = true
 	case flush && s.ws != nil:
 		// The flush goroutine writes the queue, then the close frame, then
 		// closes the connection.
 		s.state = stateClosing
-		s.enqueueLocked(queued{op: opClose, pkt: Packet{Data: closePayload(closeNormal)}})
+		s.enqueueLocked(queued{op: opClose, pkt: eioparser.Packet{Data: closePayload(closeNormal)}})
 	default:
 		s.state = stateClosed
 		s.takeQueueLocked()
@@ -290,7 +288,7 @@ func (s *Session) finishAfterCloseFrame(ws *wsConn) {
 // notifyClose calls the handler's HandleClose once, after any HandleMessage
 // under way. It runs on its own goroutine: the close may come from inside
 // HandleMessage, which holds dispatchMu.
-func (s *Session) notifyClose(reason CloseReason) {
+func (s *Session) notifyClose(reason eioparser.CloseReason) {
 	s.closeOnce.Do(func() {
 		s.logger().Debug("session closed", logKeyReason, string(reason))
 		if s.handler == nil {
@@ -305,9 +303,9 @@ func (s *Session) notifyClose(reason CloseReason) {
 }
 
 // dispatch hands one received packet to the session.
-func (s *Session) dispatch(p Packet) {
+func (s *Session) dispatch(p eioparser.Packet) {
 	switch p.Type {
-	case PacketMessage:
+	case eioparser.PacketMessage:
 		s.dispatchMu.Lock()
 		defer s.dispatchMu.Unlock()
 		s.mu.Lock()
@@ -316,16 +314,16 @@ func (s *Session) dispatch(p Packet) {
 		if open && s.handler != nil {
 			s.handler.HandleMessage(p.Data, p.Binary)
 		}
-	case PacketPong:
+	case eioparser.PacketPong:
 		s.onPong()
-	case PacketPing:
+	case eioparser.PacketPing:
 		s.mu.Lock()
 		if s.state == stateOpen {
-			s.enqueueLocked(queued{pkt: Packet{Type: PacketPong, Data: p.Data}})
+			s.enqueueLocked(queued{pkt: eioparser.Packet{Type: eioparser.PacketPong, Data: p.Data}})
 		}
 		s.mu.Unlock()
-	case PacketClose:
-		s.closeWith(ReasonTransportClose, PacketNoop, false)
+	case eioparser.PacketClose:
+		s.closeWith(eioparser.ReasonTransportClose, eioparser.PacketNoop, false)
 		s.mu.Lock()
 		linger := s.transport == transportPolling && !s.polling
 		s.mu.Unlock()
@@ -366,11 +364,11 @@ func (s *Session) onTimer() {
 	}
 	if s.awaitingPong {
 		s.mu.Unlock()
-		s.closeWith(ReasonPingTimeout, PacketClose, false)
+		s.closeWith(eioparser.ReasonPingTimeout, eioparser.PacketClose, false)
 		return
 	}
 	s.awaitingPong = true
-	s.enqueueLocked(queued{pkt: Packet{Type: PacketPing}})
+	s.enqueueLocked(queued{pkt: eioparser.Packet{Type: eioparser.PacketPing}})
 	s.rearmLocked(s.srv.cfg.PingTimeout)
 	s.mu.Unlock()
 }

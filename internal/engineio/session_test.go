@@ -12,10 +12,11 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/parley-chat/parley/internal/sioclient/siotest"
-
+	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/sioclient"
+	"github.com/parley-chat/parley/internal/test/siotest"
+	"github.com/parley-chat/parley/internal/test/wait"
 )
 
 func TestEcho(t *testing.T) {
@@ -23,14 +24,14 @@ func TestEcho(t *testing.T) {
 	siotest.Run(t, func(t *testing.T, mode sioclient.Transport) {
 		ctx := siotest.Context(t)
 		ec := dial(t, ctx, srv, mode, nil)
-		msgs := []engineio.Packet{
-			{Type: engineio.PacketMessage, Data: []byte("hello")},
-			{Type: engineio.PacketMessage, Data: []byte("")},
-			{Type: engineio.PacketMessage, Data: []byte("héllo wörld ✓")},
-			{Type: engineio.PacketMessage, Data: []byte{0, 1, 2, 0xff}, Binary: true},
-			{Type: engineio.PacketMessage, Data: []byte{}, Binary: true},
-			{Type: engineio.PacketMessage, Data: bytes.Repeat([]byte("x"), 100_000)},
-			{Type: engineio.PacketMessage, Data: bytes.Repeat([]byte{7}, 100_000), Binary: true},
+		msgs := []eioparser.Packet{
+			{Type: eioparser.PacketMessage, Data: []byte("hello")},
+			{Type: eioparser.PacketMessage, Data: []byte("")},
+			{Type: eioparser.PacketMessage, Data: []byte("héllo wörld ✓")},
+			{Type: eioparser.PacketMessage, Data: []byte{0, 1, 2, 0xff}, Binary: true},
+			{Type: eioparser.PacketMessage, Data: []byte{}, Binary: true},
+			{Type: eioparser.PacketMessage, Data: bytes.Repeat([]byte("x"), 100_000)},
+			{Type: eioparser.PacketMessage, Data: bytes.Repeat([]byte{7}, 100_000), Binary: true},
 		}
 		if err := ec.Send(msgs...); err != nil {
 			t.Fatal(err)
@@ -65,9 +66,9 @@ func TestPollingPayload(t *testing.T) {
 	}
 
 	if err := h.s.Send(
-		engineio.Packet{Data: []byte("a")},
-		engineio.Packet{Type: engineio.PacketMessage, Data: []byte{0xfe}, Binary: true},
-		engineio.Packet{Type: engineio.PacketMessage, Data: []byte("c")},
+		eioparser.Packet{Data: []byte("a")},
+		eioparser.Packet{Type: eioparser.PacketMessage, Data: []byte{0xfe}, Binary: true},
+		eioparser.Packet{Type: eioparser.PacketMessage, Data: []byte("c")},
 	); err != nil {
 		t.Fatal(err)
 	}
@@ -93,14 +94,14 @@ func TestHeartbeat(t *testing.T) {
 			h := srv.session(t, ec.SID())
 			var pingAt time.Time
 			for pingAt.IsZero() {
-				if p := read(t, ctx, ec); p.Type == engineio.PacketPing {
+				if p := read(t, ctx, ec); p.Type == eioparser.PacketPing {
 					pingAt = time.Now()
 				}
 			}
 			if d := pingAt.Sub(h.opened); d < interval || d > interval+slack {
 				t.Errorf("first ping after %v, want %v", d, interval)
 			}
-			c := h.waitClosed(t, engineio.ReasonPingTimeout)
+			c := h.waitClosed(t, eioparser.ReasonPingTimeout)
 			if d := c.at.Sub(h.opened); d < interval+timeout || d > interval+timeout+slack {
 				t.Errorf("closed after %v, want %v", d, interval+timeout)
 			}
@@ -126,7 +127,7 @@ func TestHeartbeat(t *testing.T) {
 				if err != nil {
 					t.Fatalf("after %d pings: %v; server side: %+v", pings, err, h.closes())
 				}
-				if p.Type == engineio.PacketPing {
+				if p.Type == eioparser.PacketPing {
 					pings++
 				}
 			}
@@ -136,7 +137,7 @@ func TestHeartbeat(t *testing.T) {
 			if err := ec.SendMessage([]byte("still here"), false); err != nil {
 				t.Fatal(err)
 			}
-			siotest.WaitFor(t, "message", time.Second, func() bool { return len(h.messages()) == 1 })
+			wait.For(t, "message", time.Second, func() bool { return len(h.messages()) == 1 })
 		})
 	})
 
@@ -144,12 +145,12 @@ func TestHeartbeat(t *testing.T) {
 		siotest.Run(t, func(t *testing.T, mode sioclient.Transport) {
 			ctx := siotest.Context(t)
 			ec := dial(t, ctx, srv, mode, &sioclient.Options{ReadControl: true})
-			if err := ec.Send(engineio.Packet{Type: engineio.PacketPing, Data: []byte("x")}); err != nil {
+			if err := ec.Send(eioparser.Packet{Type: eioparser.PacketPing, Data: []byte("x")}); err != nil {
 				t.Fatal(err)
 			}
 			for {
 				p := read(t, ctx, ec)
-				if p.Type == engineio.PacketPong {
+				if p.Type == eioparser.PacketPong {
 					if string(p.Data) != "x" {
 						t.Errorf("pong %q, want x", p.Data)
 					}
@@ -169,8 +170,8 @@ func TestClientClose(t *testing.T) {
 		if err := ec.Close(); err != nil {
 			t.Fatal(err)
 		}
-		h.waitClosed(t, engineio.ReasonTransportClose)
-		if err := h.s.Send(engineio.Packet{Data: []byte("late")}); !errors.Is(err, engineio.ErrClosed) {
+		h.waitClosed(t, eioparser.ReasonTransportClose)
+		if err := h.s.Send(eioparser.Packet{Data: []byte("late")}); !errors.Is(err, engineio.ErrClosed) {
 			t.Errorf("Send after close: %v", err)
 		}
 	})
@@ -185,13 +186,13 @@ func TestTransportDrop(t *testing.T) {
 	t.Run("websocket close frame", func(t *testing.T) {
 		ws, h := dialRawWebSocket(t, srv)
 		_ = ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
-		h.waitClosed(t, engineio.ReasonTransportClose)
+		h.waitClosed(t, eioparser.ReasonTransportClose)
 		_ = ws.Close()
 	})
 	t.Run("websocket", func(t *testing.T) {
 		ws, h := dialRawWebSocket(t, srv)
 		_ = ws.Close()
-		h.waitClosed(t, engineio.ReasonTransportError)
+		h.waitClosed(t, eioparser.ReasonTransportError)
 	})
 	t.Run("polling", func(t *testing.T) {
 		// A poll the client abandons closes the session, as in the
@@ -210,10 +211,10 @@ func TestTransportDrop(t *testing.T) {
 				resp.Body.Close()
 			}
 		}()
-		siotest.WaitFor(t, "pending poll", 2*time.Second, h.s.PollPending)
+		wait.For(t, "pending poll", 2*time.Second, h.s.PollPending)
 		cancel()
 		<-done
-		h.waitClosed(t, engineio.ReasonTransportError)
+		h.waitClosed(t, eioparser.ReasonTransportError)
 	})
 }
 
@@ -229,12 +230,12 @@ func TestSessionClose(t *testing.T) {
 		for i := range 50 {
 			msg := fmt.Sprintf("message %d", i)
 			want = append(want, msg)
-			if err := h.s.Send(engineio.Packet{Data: []byte(msg)}); err != nil {
+			if err := h.s.Send(eioparser.Packet{Data: []byte(msg)}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		h.s.Close()
-		if err := h.s.Send(engineio.Packet{Data: []byte("late")}); !errors.Is(err, engineio.ErrClosed) {
+		if err := h.s.Send(eioparser.Packet{Data: []byte("late")}); !errors.Is(err, engineio.ErrClosed) {
 			t.Errorf("Send after Close: %v", err)
 		}
 		for _, w := range want {
@@ -245,8 +246,8 @@ func TestSessionClose(t *testing.T) {
 		if p, err := ec.Read(ctx); !errors.Is(err, sioclient.ErrServerClosed) {
 			t.Errorf("after the queue: %v %q, want ErrServerClosed", err, p.Data)
 		}
-		h.waitClosed(t, engineio.ReasonForcedClose)
-		siotest.WaitFor(t, "session removed", 2*time.Second, func() bool { return srv.SessionCount() == 0 })
+		h.waitClosed(t, eioparser.ReasonForcedClose)
+		wait.For(t, "session removed", 2*time.Second, func() bool { return srv.SessionCount() == 0 })
 	}, sioclient.TransportWebSocket, sioclient.TransportPolling)
 }
 
@@ -284,7 +285,7 @@ func TestSlowConsumer(t *testing.T) {
 	for _, stalled := range []*testSession{stalledPoll, stalledWS} {
 		sent := 0
 		for {
-			err := stalled.s.Send(engineio.Packet{Data: chunk})
+			err := stalled.s.Send(eioparser.Packet{Data: chunk})
 			if errors.Is(err, engineio.ErrSlowConsumer) {
 				break
 			}
@@ -297,7 +298,7 @@ func TestSlowConsumer(t *testing.T) {
 			}
 			// Keep the healthy sessions busy meanwhile.
 			for _, ec := range healthy {
-				if err := srv.session(t, ec.SID()).s.Send(engineio.Packet{Data: []byte("tick")}); err != nil {
+				if err := srv.session(t, ec.SID()).s.Send(eioparser.Packet{Data: []byte("tick")}); err != nil {
 					t.Fatalf("healthy %s session: %v", ec.Transport(), err)
 				}
 			}
@@ -305,8 +306,8 @@ func TestSlowConsumer(t *testing.T) {
 				time.Sleep(100 * time.Microsecond)
 			}
 		}
-		stalled.waitClosed(t, engineio.ReasonSlowConsumer)
-		if err := stalled.s.Send(engineio.Packet{Data: []byte("x")}); !errors.Is(err, engineio.ErrClosed) {
+		stalled.waitClosed(t, eioparser.ReasonSlowConsumer)
+		if err := stalled.s.Send(eioparser.Packet{Data: []byte("x")}); !errors.Is(err, engineio.ErrClosed) {
 			t.Errorf("Send after slow consumer close: %v", err)
 		}
 	}
@@ -315,7 +316,7 @@ func TestSlowConsumer(t *testing.T) {
 		if cl := h.closes(); len(cl) != 0 {
 			t.Errorf("healthy %s session closed: %+v", ec.Transport(), cl)
 		}
-		if err := h.s.Send(engineio.Packet{Data: []byte("still there")}); err != nil {
+		if err := h.s.Send(eioparser.Packet{Data: []byte("still there")}); err != nil {
 			t.Errorf("healthy %s session: %v", ec.Transport(), err)
 		}
 	}

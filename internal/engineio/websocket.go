@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/netpoll"
 )
 
@@ -193,7 +194,7 @@ func (s *Session) flushWebSocket(ws *wsConn) {
 		s.mu.Unlock()
 		if err != nil {
 			s.logger().Debug("websocket write failed", logKeyError, err)
-			s.closeWith(ReasonTransportError, PacketClose, false)
+			s.closeWith(eioparser.ReasonTransportError, eioparser.PacketClose, false)
 			ws.close()
 			return
 		}
@@ -220,7 +221,7 @@ func (s *Session) endUpgrade(ws *wsConn) bool {
 		// Closed with a flush during the upgrade: the client polls no
 		// more, so the queue and its close packet go over the WebSocket,
 		// then a close frame, after which the flush finishes the session.
-		s.enqueueLocked(queued{op: opClose, pkt: Packet{Data: closePayload(closeNormal)}})
+		s.enqueueLocked(queued{op: opClose, pkt: eioparser.Packet{Data: closePayload(closeNormal)}})
 		return true
 	}
 	s.kickLocked()

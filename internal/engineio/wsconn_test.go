@@ -15,7 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
+	"github.com/parley-chat/parley/internal/test/wait"
 )
 
 // rawWS is a WebSocket client written byte by byte, to send what a
@@ -237,7 +239,7 @@ func TestWebSocketFrames(t *testing.T) {
 		if code := ws.readClose(); code != 1000 {
 			t.Errorf("close reply code %d, want 1000", code)
 		}
-		h.waitClosed(t, engineio.ReasonTransportClose)
+		h.waitClosed(t, eioparser.ReasonTransportClose)
 	})
 }
 
@@ -246,12 +248,12 @@ func TestWebSocketProtocolErrors(t *testing.T) {
 		name   string
 		frames []byte
 		code   uint16
-		reason engineio.CloseReason
+		reason eioparser.CloseReason
 	}{
-		{"unmasked", []byte{0x81, 0x02, '4', 'x'}, 1002, engineio.ReasonTransportError},
-		{"too big", maskedFrame(true, 2, make([]byte, 101)), 1009, engineio.ReasonTransportError},
-		{"invalid UTF-8", maskedFrame(true, 1, []byte{'4', 0xC0}), 1007, engineio.ReasonTransportError},
-		{"continuation first", maskedFrame(true, 0, []byte("4x")), 1002, engineio.ReasonTransportError},
+		{"unmasked", []byte{0x81, 0x02, '4', 'x'}, 1002, eioparser.ReasonTransportError},
+		{"too big", maskedFrame(true, 2, make([]byte, 101)), 1009, eioparser.ReasonTransportError},
+		{"invalid UTF-8", maskedFrame(true, 1, []byte{'4', 0xC0}), 1007, eioparser.ReasonTransportError},
+		{"continuation first", maskedFrame(true, 0, []byte("4x")), 1002, eioparser.ReasonTransportError},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -274,7 +276,7 @@ func TestWebSocketVanish(t *testing.T) {
 		ws, h := openRaw(t, ts, nil)
 		ws.send(maskedFrame(true, 1, []byte("4bye")))
 		ws.c.Close()
-		h.waitClosed(t, engineio.ReasonTransportError)
+		h.waitClosed(t, eioparser.ReasonTransportError)
 		if m := h.messages(); len(m) != 1 || m[0].data != "bye" {
 			t.Errorf("messages %v, want the one sent before the cut", m)
 		}
@@ -297,10 +299,7 @@ func TestManyIdleWebSockets(t *testing.T) {
 			ws.send(maskedFrame(true, 1, fmt.Appendf(nil, "4m%d", i)))
 		}
 		for i, h := range sessions {
-			deadline := time.Now().Add(5 * time.Second)
-			for len(h.messages()) == 0 && time.Now().Before(deadline) {
-				time.Sleep(5 * time.Millisecond)
-			}
+			wait.For(t, fmt.Sprintf("connection %d's message", i), 5*time.Second, func() bool { return len(h.messages()) > 0 })
 			if m := h.messages(); len(m) != 1 || m[0].data != fmt.Sprintf("m%d", i) {
 				t.Fatalf("connection %d: messages %v", i, m)
 			}
@@ -324,21 +323,15 @@ func TestStuckReaderCutOff(t *testing.T) {
 	cfg := engineio.Config{SendBuffer: 16 << 10, WriteTimeout: 300 * time.Millisecond, MaxQueueBytes: 64 << 20, WriteCoalesce: -1}
 	ts := newTestServer(t, cfg, false)
 	_, h := openRawWith(t, small, ts, nil)
-	chunk := engineio.Packet{Type: engineio.PacketMessage, Data: bytes.Repeat([]byte("x"), 10<<10)}
+	chunk := eioparser.Packet{Type: eioparser.PacketMessage, Data: bytes.Repeat([]byte("x"), 10<<10)}
 	const n = 50 // 500 KiB: less than an unbounded loopback buffer takes in
 	for range n {
 		if h.s.Send(chunk) != nil {
 			break
 		}
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for len(h.closes()) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("session still open 2 s after %d KiB were sent to a client that reads nothing", n*10)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	h.waitClosed(t, engineio.ReasonTransportError)
+	wait.For(t, fmt.Sprintf("the close of a client that read none of %d KiB", n*10), 2*time.Second, func() bool { return len(h.closes()) > 0 })
+	h.waitClosed(t, eioparser.ReasonTransportError)
 }
 
 // TestServerCloseIsClean closes a session from the server while the client
@@ -365,6 +358,6 @@ func TestServerCloseIsClean(t *testing.T) {
 				t.Fatalf("after the close frame: %v, want the end of the stream", err)
 			}
 		}
-		h.waitClosed(t, engineio.ReasonForcedClose)
+		h.waitClosed(t, eioparser.ReasonForcedClose)
 	})
 }

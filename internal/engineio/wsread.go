@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/netpoll"
 )
 
@@ -119,14 +120,14 @@ func (srv *Server) readLoop(s *Session, ws *wsConn) {
 // goodbye with a close frame ended reading in consume; one that vanished
 // (reset, or end of stream without a close frame) is a transport error.
 func (srv *Server) endRead(s *Session, ws *wsConn, err error) {
-	reason := ReasonTransportClose
+	reason := eioparser.ReasonTransportClose
 	if !errors.Is(err, net.ErrClosed) {
 		if !errors.Is(err, io.EOF) {
 			s.logger().Debug("websocket read failed", logKeyError, err)
 		}
-		reason = ReasonTransportError
+		reason = eioparser.ReasonTransportError
 	}
-	s.closeWith(reason, PacketClose, false)
+	s.closeWith(reason, eioparser.PacketClose, false)
 	ws.close()
 }
 
@@ -151,14 +152,14 @@ func (srv *Server) readFailed(s *Session, ws *wsConn, err error) {
 	var pe *wsProtocolError
 	switch {
 	case errors.Is(err, errPeerClosed):
-		s.closeWith(ReasonTransportClose, PacketClose, false)
+		s.closeWith(eioparser.ReasonTransportClose, eioparser.PacketClose, false)
 	case errors.As(err, &pe):
 		s.logger().Debug("websocket protocol error", logKeyError, err)
 		_ = ws.writeFrames(appendFrame(nil, opClose, 0, closePayload(pe.code)), srv.cfg.WriteTimeout)
-		s.closeWith(ReasonTransportError, PacketClose, false)
+		s.closeWith(eioparser.ReasonTransportError, eioparser.PacketClose, false)
 	default:
 		s.logger().Debug("invalid packet", logKeyError, err)
-		s.closeWith(ReasonParseError, PacketClose, false)
+		s.closeWith(eioparser.ReasonParseError, eioparser.PacketClose, false)
 	}
 	ws.close()
 }
@@ -167,9 +168,9 @@ func (srv *Server) readFailed(s *Session, ws *wsConn, err error) {
 func (srv *Server) handleFrame(s *Session, ws *wsConn, op byte, payload []byte) error {
 	switch op {
 	case opBinary:
-		s.dispatch(Packet{Type: PacketMessage, Data: payload, Binary: true})
+		s.dispatch(eioparser.Packet{Type: eioparser.PacketMessage, Data: payload, Binary: true})
 	case opText:
-		p, err := DecodeText(payload)
+		p, err := eioparser.DecodeText(payload)
 		if err != nil {
 			return err
 		}
@@ -179,7 +180,7 @@ func (srv *Server) handleFrame(s *Session, ws *wsConn, op byte, payload []byte) 
 		// goroutine writes.
 		s.mu.Lock()
 		if s.state == stateOpen && s.ws == ws {
-			s.enqueueLocked(queued{op: opPong, pkt: Packet{Data: payload}})
+			s.enqueueLocked(queued{op: opPong, pkt: eioparser.Packet{Data: payload}})
 		}
 		s.mu.Unlock()
 	case opClose:
@@ -263,7 +264,7 @@ func (srv *Server) probe(s *Session, ws *wsConn) (after []frameCopy, ok bool) {
 		case op != opText:
 			return errProbe
 		case stage == 0 && string(payload) == "2probe":
-			if err := ws.writeFrames(appendFrame(nil, opText, byte(PacketPong), []byte("probe")), srv.cfg.WriteTimeout); err != nil {
+			if err := ws.writeFrames(appendFrame(nil, opText, byte(eioparser.PacketPong), []byte("probe")), srv.cfg.WriteTimeout); err != nil {
 				return err
 			}
 			s.mu.Lock()
@@ -272,7 +273,7 @@ func (srv *Server) probe(s *Session, ws *wsConn) (after []frameCopy, ok bool) {
 			s.wakePoll()
 			stage = 1
 			return nil
-		case stage == 1 && string(payload) == string(PacketUpgrade):
+		case stage == 1 && string(payload) == string(eioparser.PacketUpgrade):
 			stage = 2
 			return nil
 		}

@@ -19,9 +19,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley/internal/sioclient/leaktest"
+	"github.com/parley-chat/parley/internal/sioparser"
 	"github.com/parley-chat/parley/internal/socketio"
-	"github.com/parley-chat/parley/internal/testjs"
+	"github.com/parley-chat/parley/internal/test/leaktest"
+	"github.com/parley-chat/parley/internal/test/testjs"
+	"github.com/parley-chat/parley/internal/test/wait"
 )
 
 // Environment variables.
@@ -351,7 +353,7 @@ func (a *app) binPlease(so *socketio.Socket, e *socketio.Event) {
 }
 
 func (a *app) askMe(so *socketio.Socket, e *socketio.Event) {
-	err := so.EmitWithAck("question", 5*time.Second, func(reply *socketio.Message, err error) {
+	err := so.EmitWithAck("question", 5*time.Second, func(reply *sioparser.Message, err error) {
 		if err != nil {
 			a.fail("question: %v", err)
 			return
@@ -378,7 +380,7 @@ func (a *app) askMe(so *socketio.Socket, e *socketio.Event) {
 }
 
 func (a *app) askSilent(so *socketio.Socket, e *socketio.Event) {
-	err := so.EmitWithAck("silent", 200*time.Millisecond, func(reply *socketio.Message, err error) {
+	err := so.EmitWithAck("silent", 200*time.Millisecond, func(reply *sioparser.Message, err error) {
 		if err == nil {
 			a.fail("silent: the client acknowledged")
 			return
@@ -459,7 +461,7 @@ func (a *app) seq(so *socketio.Socket, e *socketio.Event) {
 // does into an any), with each binary placeholder, at any depth, replaced by
 // its attachment.
 func decodeBinary(raw json.RawMessage, atts [][]byte) (any, error) {
-	if b, ok := socketio.ResolvePlaceholder(raw, atts); ok {
+	if b, ok := sioparser.ResolvePlaceholder(raw, atts); ok {
 		return b, nil
 	}
 	raw = bytes.TrimSpace(raw)
@@ -575,9 +577,9 @@ func checkObserved(t *testing.T, rec *recorder, mode string) {
 		}},
 		{"disconnect reasons", func() error {
 			return containsAll(rec.get(keyDisconnect),
-				socketio.ReasonServerDisconnect,           // Disconnect(false)
-				socketio.DisconnectReason("forced close"), // CloseTransport
-				socketio.ReasonClientDisconnect,           // socket.disconnect()
+				socketio.ReasonServerDisconnect, // Disconnect(false)
+				socketio.ReasonForcedClose,      // CloseTransport
+				socketio.ReasonClientDisconnect, // socket.disconnect()
 			)
 		}},
 		{"transport", func() error {
@@ -614,25 +616,8 @@ func checkObserved(t *testing.T, rec *recorder, mode string) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			eventually(t, observeTimeout, tt.check)
+			wait.For(t, tt.name, observeTimeout, tt.check)
 		})
-	}
-}
-
-// eventually polls check until it returns nil, failing with its last error
-// at the deadline.
-func eventually(t *testing.T, timeout time.Duration, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 

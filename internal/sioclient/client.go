@@ -6,15 +6,15 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/parley-chat/parley/internal/engineio"
-	"github.com/parley-chat/parley/internal/socketio"
+	"github.com/parley-chat/parley/internal/eioparser"
+	"github.com/parley-chat/parley/internal/sioparser"
 )
 
 // Client is a Socket.IO connection: namespaces multiplexed over one
 // EngineConn. It is safe for concurrent use.
 type Client struct {
 	ec       *EngineConn
-	reasm    *socketio.PacketReassembler // used by the read loop only
+	reasm    *sioparser.PacketReassembler // used by the read loop only
 	loopDone chan struct{}
 
 	mu      sync.Mutex
@@ -30,7 +30,7 @@ func Dial(ctx context.Context, rawURL string, opts *Options) (*Client, error) {
 	}
 	c := &Client{
 		ec:       ec,
-		reasm:    socketio.NewPacketReassembler(ec.opts.MaxAttachmentBytes),
+		reasm:    sioparser.NewPacketReassembler(ec.opts.MaxAttachmentBytes),
 		loopDone: make(chan struct{}),
 		sockets:  make(map[string]*Socket),
 	}
@@ -92,11 +92,11 @@ func (c *Client) Connect(ctx context.Context, nsp string, auth any) (*Socket, er
 
 // SendPacket encodes p and sends it with its attachments, as they are: for
 // protocol tests.
-func (c *Client) SendPacket(p *socketio.Packet) error {
-	msgs := make([]engineio.Packet, 0, 1+len(p.Attachments))
-	msgs = append(msgs, engineio.Packet{Type: engineio.PacketMessage, Data: socketio.EncodePacket(nil, p)})
+func (c *Client) SendPacket(p *sioparser.Packet) error {
+	msgs := make([]eioparser.Packet, 0, 1+len(p.Attachments))
+	msgs = append(msgs, eioparser.Packet{Type: eioparser.PacketMessage, Data: sioparser.EncodePacket(nil, p)})
 	for _, a := range p.Attachments {
-		msgs = append(msgs, engineio.Packet{Type: engineio.PacketMessage, Data: a, Binary: true})
+		msgs = append(msgs, eioparser.Packet{Type: eioparser.PacketMessage, Data: a, Binary: true})
 	}
 	return c.ec.Send(msgs...)
 }
@@ -110,7 +110,7 @@ func (c *Client) readLoop() {
 		if err != nil {
 			break
 		}
-		var p *socketio.Packet
+		var p *sioparser.Packet
 		if m.Binary {
 			p, err = c.reasm.AddBinary(m.Data)
 		} else {
@@ -137,7 +137,7 @@ func (c *Client) readLoop() {
 }
 
 // dispatch hands one packet to its socket.
-func (c *Client) dispatch(p *socketio.Packet) {
+func (c *Client) dispatch(p *sioparser.Packet) {
 	c.mu.Lock()
 	so := c.sockets[p.Namespace]
 	c.mu.Unlock()
@@ -145,32 +145,32 @@ func (c *Client) dispatch(p *socketio.Packet) {
 		return
 	}
 	switch p.Type {
-	case socketio.PacketConnect:
+	case sioparser.PacketConnect:
 		so.onConnect(p)
-	case socketio.PacketConnectError:
+	case sioparser.PacketConnectError:
 		so.onConnectError(p)
-	case socketio.PacketDisconnect:
+	case sioparser.PacketDisconnect:
 		so.end(ReasonServerDisconnect)
-	case socketio.PacketEvent, socketio.PacketBinaryEvent:
+	case sioparser.PacketEvent, sioparser.PacketBinaryEvent:
 		so.onEvent(p)
-	case socketio.PacketAck, socketio.PacketBinaryAck:
+	case sioparser.PacketAck, sioparser.PacketBinaryAck:
 		so.onAck(p)
 	}
 }
 
 // encodeEvent encodes an event or ack whose arguments are args; with
 // attachments, its type becomes the binary one.
-func encodeEvent(t socketio.PacketType, nsp string, args []any) (*socketio.Packet, error) {
-	data, atts, err := socketio.AppendEventArgs(nil, nil, args...)
+func encodeEvent(t sioparser.PacketType, nsp string, args []any) (*sioparser.Packet, error) {
+	data, atts, err := sioparser.AppendEventArgs(nil, nil, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sioclient: %w", err)
 	}
-	p := &socketio.Packet{Type: t, Namespace: nsp, Data: data, Attachments: atts}
+	p := &sioparser.Packet{Type: t, Namespace: nsp, Data: data, Attachments: atts}
 	if len(atts) > 0 {
-		if t == socketio.PacketEvent {
-			p.Type = socketio.PacketBinaryEvent
+		if t == sioparser.PacketEvent {
+			p.Type = sioparser.PacketBinaryEvent
 		} else {
-			p.Type = socketio.PacketBinaryAck
+			p.Type = sioparser.PacketBinaryAck
 		}
 	}
 	return p, nil

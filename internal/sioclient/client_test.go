@@ -8,10 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/sioclient"
-	"github.com/parley-chat/parley/internal/sioclient/leaktest"
+	"github.com/parley-chat/parley/internal/sioparser"
 	"github.com/parley-chat/parley/internal/socketio"
+	"github.com/parley-chat/parley/internal/test/leaktest"
 )
 
 func TestMain(m *testing.M) { leaktest.Main(m) }
@@ -32,7 +34,7 @@ func newServer(t *testing.T) string {
 			_ = e.AckRaw(e.Args, e.Attachments)
 		})
 		so.On("ask", func(so *socketio.Socket, e *socketio.Event) {
-			_ = so.EmitWithAck("question", time.Second, func(reply *socketio.Message, err error) {
+			_ = so.EmitWithAck("question", time.Second, func(reply *sioparser.Message, err error) {
 				if err != nil {
 					return
 				}
@@ -162,9 +164,9 @@ func TestEngineRaw(t *testing.T) {
 			if err := ec.SendMessage([]byte{0, 1}, true); err != nil {
 				t.Fatal(err)
 			}
-			for _, want := range []engineio.Packet{
-				{Type: engineio.PacketMessage, Data: []byte("hello")},
-				{Type: engineio.PacketMessage, Data: []byte{0, 1}, Binary: true},
+			for _, want := range []eioparser.Packet{
+				{Type: eioparser.PacketMessage, Data: []byte("hello")},
+				{Type: eioparser.PacketMessage, Data: []byte{0, 1}, Binary: true},
 			} {
 				p, err := ec.Read(ctx)
 				if err != nil {
@@ -190,6 +192,26 @@ func TestEngineRaw(t *testing.T) {
 type echo struct{ s *engineio.Session }
 
 func (h echo) HandleMessage(data []byte, binary bool) {
-	_ = h.s.Send(engineio.Packet{Type: engineio.PacketMessage, Data: data, Binary: binary})
+	_ = h.s.Send(eioparser.Packet{Type: eioparser.PacketMessage, Data: data, Binary: binary})
 }
-func (echo) HandleClose(engineio.CloseReason) {}
+func (echo) HandleClose(eioparser.CloseReason) {}
+
+// TestDisconnectReasonStrings pins the reasons to the JavaScript client's
+// strings.
+func TestDisconnectReasonStrings(t *testing.T) {
+	tests := []struct {
+		r    sioclient.DisconnectReason
+		want string
+	}{
+		{sioclient.ReasonServerDisconnect, "io server disconnect"},
+		{sioclient.ReasonClientDisconnect, "io client disconnect"},
+		{sioclient.ReasonTransportClose, "transport close"},
+		{sioclient.ReasonTransportError, "transport error"},
+		{sioclient.ReasonParseError, "parse error"},
+	}
+	for _, tt := range tests {
+		if string(tt.r) != tt.want {
+			t.Errorf("reason %q, want %q", tt.r, tt.want)
+		}
+	}
+}

@@ -9,9 +9,9 @@
 // EmitWithAck send events, On registers event handlers, which may
 // acknowledge what the server asks them to.
 //
-// The packet codecs are those of the server packages: engineio for the
-// Engine.IO framing, socketio for Socket.IO packets, arguments and binary
-// attachments.
+// The packet codecs are those the server uses, packages of their own:
+// eioparser for the Engine.IO framing, sioparser for Socket.IO packets,
+// arguments and binary attachments. The client imports no server package.
 //
 // # Concurrency
 //

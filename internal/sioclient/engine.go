@@ -13,7 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/parley-chat/parley/internal/engineio"
+	"github.com/parley-chat/parley/internal/eioparser"
 )
 
 // Transport selects how a connection reaches the server.
@@ -74,7 +74,7 @@ type OpenInfo struct {
 // outgoing is one entry of the send queue. A raw entry's Data is written as
 // it is: as a whole WebSocket frame, or as a whole POST body.
 type outgoing struct {
-	pkt engineio.Packet
+	pkt eioparser.Packet
 	raw bool
 }
 
@@ -102,7 +102,7 @@ type EngineConn struct {
 	upgrading bool
 	stopPoll  bool
 	pollDone  chan struct{} // closed when the poll loop has returned
-	inbox     []engineio.Packet
+	inbox     []eioparser.Packet
 	inboxWake chan struct{} // capacity 1
 	closing   bool          // Close has queued the close packet
 	closed    bool
@@ -199,8 +199,8 @@ func (c *EngineConn) requestURL(transport Transport) string {
 }
 
 // handshake parses the open packet.
-func (c *EngineConn) handshake(p engineio.Packet) error {
-	if p.Type != engineio.PacketOpen || p.Binary {
+func (c *EngineConn) handshake(p eioparser.Packet) error {
+	if p.Type != eioparser.PacketOpen || p.Binary {
 		return fmt.Errorf("%w: first packet is %v", ErrHandshake, p.Type)
 	}
 	if err := json.Unmarshal(p.Data, &c.open); err != nil || c.open.SID == "" {
@@ -239,7 +239,7 @@ func (c *EngineConn) Err() error {
 // Send queues packets to be sent in order; a zero Type means a message.
 // It returns ErrClosed once the connection is closing. Send does not wait
 // for the network: a failed write ends the connection (see Err).
-func (c *EngineConn) Send(pkts ...engineio.Packet) error {
+func (c *EngineConn) Send(pkts ...eioparser.Packet) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed || c.closing {
@@ -247,7 +247,7 @@ func (c *EngineConn) Send(pkts ...engineio.Packet) error {
 	}
 	for _, p := range pkts {
 		if p.Type == 0 {
-			p.Type = engineio.PacketMessage
+			p.Type = eioparser.PacketMessage
 		}
 		c.out = append(c.out, outgoing{pkt: p})
 	}
@@ -257,7 +257,7 @@ func (c *EngineConn) Send(pkts ...engineio.Packet) error {
 
 // SendMessage queues one message packet.
 func (c *EngineConn) SendMessage(data []byte, binary bool) error {
-	return c.Send(engineio.Packet{Type: engineio.PacketMessage, Data: data, Binary: binary})
+	return c.Send(eioparser.Packet{Type: eioparser.PacketMessage, Data: data, Binary: binary})
 }
 
 // WriteRaw queues data to be written exactly as given, for protocol tests:
@@ -270,7 +270,7 @@ func (c *EngineConn) WriteRaw(data []byte, binary bool) error {
 	if c.closed || c.closing {
 		return ErrClosed
 	}
-	c.out = append(c.out, outgoing{pkt: engineio.Packet{Data: data, Binary: binary}, raw: true})
+	c.out = append(c.out, outgoing{pkt: eioparser.Packet{Data: data, Binary: binary}, raw: true})
 	c.cond.Broadcast()
 	return nil
 }
@@ -278,12 +278,12 @@ func (c *EngineConn) WriteRaw(data []byte, binary bool) error {
 // Read returns the next message received, and with Options.ReadControl
 // every other packet but the open packet too. Once the connection has
 // ended and everything received was read, it returns Err.
-func (c *EngineConn) Read(ctx context.Context) (engineio.Packet, error) {
+func (c *EngineConn) Read(ctx context.Context) (eioparser.Packet, error) {
 	for {
 		c.mu.Lock()
 		if len(c.inbox) > 0 {
 			p := c.inbox[0]
-			c.inbox[0] = engineio.Packet{}
+			c.inbox[0] = eioparser.Packet{}
 			c.inbox = c.inbox[1:]
 			c.mu.Unlock()
 			return p, nil
@@ -291,20 +291,20 @@ func (c *EngineConn) Read(ctx context.Context) (engineio.Packet, error) {
 		if c.closed {
 			err := c.err
 			c.mu.Unlock()
-			return engineio.Packet{}, err
+			return eioparser.Packet{}, err
 		}
 		c.mu.Unlock()
 		select {
 		case <-c.inboxWake:
 		case <-c.done:
 		case <-ctx.Done():
-			return engineio.Packet{}, ctx.Err()
+			return eioparser.Packet{}, ctx.Err()
 		}
 	}
 }
 
 // deliver hands a received packet to Read.
-func (c *EngineConn) deliver(p engineio.Packet) {
+func (c *EngineConn) deliver(p eioparser.Packet) {
 	c.mu.Lock()
 	c.inbox = append(c.inbox, p)
 	c.mu.Unlock()
@@ -316,20 +316,20 @@ func (c *EngineConn) deliver(p engineio.Packet) {
 
 // handle processes one received packet. It returns true when the
 // connection ended.
-func (c *EngineConn) handle(p engineio.Packet) bool {
+func (c *EngineConn) handle(p eioparser.Packet) bool {
 	switch p.Type {
-	case engineio.PacketMessage:
+	case eioparser.PacketMessage:
 		c.deliver(p)
 		return false
-	case engineio.PacketPing:
+	case eioparser.PacketPing:
 		if !c.opts.NoPong {
-			_ = c.Send(engineio.Packet{Type: engineio.PacketPong, Data: p.Data})
+			_ = c.Send(eioparser.Packet{Type: eioparser.PacketPong, Data: p.Data})
 		}
 	}
 	if c.opts.ReadControl {
 		c.deliver(p)
 	}
-	if p.Type == engineio.PacketClose {
+	if p.Type == eioparser.PacketClose {
 		c.teardown(ErrServerClosed)
 		return true
 	}
@@ -344,7 +344,7 @@ func (c *EngineConn) Close() error {
 	c.mu.Lock()
 	if !c.closed && !c.closing {
 		c.closing = true
-		c.out = append(c.out, outgoing{pkt: engineio.Packet{Type: engineio.PacketClose}})
+		c.out = append(c.out, outgoing{pkt: eioparser.Packet{Type: eioparser.PacketClose}})
 		c.cond.Broadcast()
 	}
 	c.mu.Unlock()

@@ -7,7 +7,7 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/parley-chat/parley/internal/engineio"
+	"github.com/parley-chat/parley/internal/eioparser"
 )
 
 // openPolling does the handshake over polling and starts the poll loop.
@@ -16,7 +16,7 @@ func (c *EngineConn) openPolling(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	packets, err := engineio.DecodePayload(body)
+	packets, err := eioparser.DecodePayload(body)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrHandshake, err)
 	}
@@ -53,7 +53,7 @@ func (c *EngineConn) pollLoop() {
 			c.teardown(err)
 			return
 		}
-		packets, err := engineio.DecodePayload(body)
+		packets, err := eioparser.DecodePayload(body)
 		if err != nil {
 			c.teardown(fmt.Errorf("sioclient: poll: %w", err))
 			return
@@ -80,7 +80,7 @@ func (c *EngineConn) writePolling(batch []outgoing) error {
 	}
 	for _, o := range batch {
 		if !o.raw {
-			payload = engineio.AppendPayloadPacket(payload, o.pkt)
+			payload = eioparser.AppendPayloadPacket(payload, o.pkt)
 			continue
 		}
 		if err := flush(); err != nil {

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/parley-chat/parley/internal/socketio"
+	"github.com/parley-chat/parley/internal/sioparser"
 )
 
 // Event is an event received from the server.
@@ -14,7 +14,7 @@ type Event struct {
 	Name string
 	// Message holds the arguments; Bind and String decode them, a binary
 	// one into a *[]byte.
-	socketio.Message
+	sioparser.Message
 	// Ack acknowledges the event; it is nil when the server asked for no
 	// acknowledgement. Only the first call sends.
 	Ack AckFunc
@@ -40,7 +40,7 @@ const (
 
 // ackResult is an acknowledgement, or the error that replaces it.
 type ackResult struct {
-	msg *socketio.Message
+	msg *sioparser.Message
 	err error
 }
 
@@ -60,7 +60,7 @@ type Socket struct {
 	ready      chan struct{} // closed when the CONNECT is answered
 	connectErr error
 	done       chan struct{} // closed on disconnect
-	reason     string
+	reason     DisconnectReason
 }
 
 // Namespace returns the socket's namespace.
@@ -90,7 +90,7 @@ func (so *Socket) Done() <-chan struct{} {
 
 // Reason returns why the socket disconnected (ReasonServerDisconnect...),
 // "" while it has not.
-func (so *Socket) Reason() string {
+func (so *Socket) Reason() DisconnectReason {
 	so.mu.Lock()
 	defer so.mu.Unlock()
 	return so.reason
@@ -113,7 +113,7 @@ func (so *Socket) OnAny(h Handler) {
 // Connect sends the CONNECT packet, with auth as its payload unless nil,
 // and waits for the answer. A refusal is returned as a *ConnectError.
 func (so *Socket) Connect(ctx context.Context, auth any) error {
-	p := &socketio.Packet{Type: socketio.PacketConnect, Namespace: so.nsp}
+	p := &sioparser.Packet{Type: sioparser.PacketConnect, Namespace: so.nsp}
 	if auth != nil {
 		data, err := rawJSON(auth)
 		if err != nil {
@@ -149,7 +149,7 @@ func (so *Socket) Connect(ctx context.Context, auth any) error {
 }
 
 // onConnect completes a Connect.
-func (so *Socket) onConnect(p *socketio.Packet) {
+func (so *Socket) onConnect(p *sioparser.Packet) {
 	var body struct {
 		SID string `json:"sid"`
 	}
@@ -165,7 +165,7 @@ func (so *Socket) onConnect(p *socketio.Packet) {
 }
 
 // onConnectError fails a Connect.
-func (so *Socket) onConnectError(p *socketio.Packet) {
+func (so *Socket) onConnectError(p *sioparser.Packet) {
 	ce := &ConnectError{}
 	var body struct {
 		Message string          `json:"message"`
@@ -188,7 +188,7 @@ func (so *Socket) onConnectError(p *socketio.Packet) {
 
 // end disconnects the socket once, failing pending acknowledgements and a
 // pending Connect.
-func (so *Socket) end(reason string) {
+func (so *Socket) end(reason DisconnectReason) {
 	so.mu.Lock()
 	if so.state != stateConnecting && so.state != stateConnected {
 		so.mu.Unlock()
@@ -218,7 +218,7 @@ func (so *Socket) Disconnect() error {
 	if !so.Connected() {
 		return ErrDisconnected
 	}
-	err := so.c.SendPacket(&socketio.Packet{Type: socketio.PacketDisconnect, Namespace: so.nsp})
+	err := so.c.SendPacket(&sioparser.Packet{Type: sioparser.PacketDisconnect, Namespace: so.nsp})
 	so.end(ReasonClientDisconnect)
 	return err
 }
@@ -226,7 +226,7 @@ func (so *Socket) Disconnect() error {
 // Emit sends an event. []byte arguments, also inside []any and
 // map[string]any values, are sent as binary attachments.
 func (so *Socket) Emit(event string, args ...any) error {
-	p, err := encodeEvent(socketio.PacketEvent, so.nsp, append([]any{event}, args...))
+	p, err := encodeEvent(sioparser.PacketEvent, so.nsp, append([]any{event}, args...))
 	if err != nil {
 		return err
 	}
@@ -239,8 +239,8 @@ func (so *Socket) Emit(event string, args ...any) error {
 // EmitWithAck sends an event and waits for its acknowledgement, until ctx
 // is done (use context.WithTimeout for a timeout) or the socket
 // disconnects (ErrDisconnected). It must not be called from a handler.
-func (so *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (*socketio.Message, error) {
-	p, err := encodeEvent(socketio.PacketEvent, so.nsp, append([]any{event}, args...))
+func (so *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (*sioparser.Message, error) {
+	p, err := encodeEvent(sioparser.PacketEvent, so.nsp, append([]any{event}, args...))
 	if err != nil {
 		return nil, err
 	}
@@ -281,22 +281,22 @@ func (so *Socket) takeAck(id uint64) chan ackResult {
 }
 
 // onAck hands an acknowledgement to the EmitWithAck waiting for it.
-func (so *Socket) onAck(p *socketio.Packet) {
+func (so *Socket) onAck(p *sioparser.Packet) {
 	ch := so.takeAck(p.ID)
 	if ch == nil {
 		return // late or unknown
 	}
-	args, err := socketio.SplitArgs(p.Data)
+	args, err := sioparser.SplitArgs(p.Data)
 	if err != nil {
 		ch <- ackResult{err: fmt.Errorf("sioclient: decoding ack: %w", err)}
 		return
 	}
-	ch <- ackResult{msg: &socketio.Message{Args: args, Attachments: p.Attachments}}
+	ch <- ackResult{msg: &sioparser.Message{Args: args, Attachments: p.Attachments}}
 }
 
 // onEvent calls the event's handler.
-func (so *Socket) onEvent(p *socketio.Packet) {
-	name, args, err := socketio.EventName(p.Data)
+func (so *Socket) onEvent(p *sioparser.Packet) {
+	name, args, err := sioparser.EventName(p.Data)
 	if err != nil {
 		return
 	}
@@ -310,15 +310,15 @@ func (so *Socket) onEvent(p *socketio.Packet) {
 	if h == nil || !connected {
 		return
 	}
-	e := &Event{Name: name, Message: socketio.Message{Args: args, Attachments: p.Attachments}}
+	e := &Event{Name: name, Message: sioparser.Message{Args: args, Attachments: p.Attachments}}
 	if p.HasID {
 		var once sync.Once
 		id := p.ID
 		e.Ack = func(args ...any) error {
 			err := fmt.Errorf("sioclient: event %q already acknowledged", name)
 			once.Do(func() {
-				var ack *socketio.Packet
-				if ack, err = encodeEvent(socketio.PacketAck, so.nsp, args); err != nil {
+				var ack *sioparser.Packet
+				if ack, err = encodeEvent(sioparser.PacketAck, so.nsp, args); err != nil {
 					return
 				}
 				ack.ID, ack.HasID = id, true

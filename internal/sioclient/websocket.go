@@ -8,7 +8,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/parley-chat/parley/internal/engineio"
+	"github.com/parley-chat/parley/internal/eioparser"
 )
 
 // dialWebSocket dials the WebSocket endpoint, with the session id once
@@ -45,7 +45,7 @@ func (c *EngineConn) openWebSocket(ctx context.Context) error {
 		return fmt.Errorf("%w: reading open packet: %v", ErrHandshake, err)
 	}
 	_ = ws.SetReadDeadline(time.Time{})
-	p, err := engineio.DecodeText(data)
+	p, err := eioparser.DecodeText(data)
 	if err == nil {
 		err = c.handshake(p)
 	}
@@ -76,10 +76,10 @@ func (c *EngineConn) readWebSocket(ws *websocket.Conn) {
 			return
 		}
 		if mt == websocket.BinaryMessage {
-			c.handle(engineio.Packet{Type: engineio.PacketMessage, Data: data, Binary: true})
+			c.handle(eioparser.Packet{Type: eioparser.PacketMessage, Data: data, Binary: true})
 			continue
 		}
-		p, err := engineio.DecodeText(data)
+		p, err := eioparser.DecodeText(data)
 		if err != nil {
 			c.teardown(fmt.Errorf("sioclient: websocket read: %w", err))
 			return
@@ -165,7 +165,7 @@ func (c *EngineConn) Upgrade(ctx context.Context) error {
 		c.teardown(fmt.Errorf("%w: waiting for the last poll: %w", ErrUpgrade, ctx.Err()))
 		return c.Err()
 	}
-	if err := writeFrame(ws, outgoing{pkt: engineio.Packet{Type: engineio.PacketUpgrade}}); err != nil {
+	if err := writeFrame(ws, outgoing{pkt: eioparser.Packet{Type: eioparser.PacketUpgrade}}); err != nil {
 		c.teardown(fmt.Errorf("%w: %w", ErrUpgrade, err))
 		return c.Err()
 	}
@@ -201,7 +201,7 @@ func (c *EngineConn) probe(ctx context.Context) (*websocket.Conn, error) {
 	c.probeWS = ws
 	c.mu.Unlock()
 	_ = ws.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
-	if err := writeFrame(ws, outgoing{pkt: engineio.Packet{Type: engineio.PacketPing, Data: []byte("probe")}}); err != nil {
+	if err := writeFrame(ws, outgoing{pkt: eioparser.Packet{Type: eioparser.PacketPing, Data: []byte("probe")}}); err != nil {
 		_ = ws.Close()
 		return nil, err
 	}

@@ -3,7 +3,8 @@ package socketio
 import (
 	"sync"
 
-	"github.com/parley-chat/parley/internal/engineio"
+	"github.com/parley-chat/parley/internal/eioparser"
+	"github.com/parley-chat/parley/internal/sioparser"
 )
 
 // Adapter keeps a namespace's rooms and carries its broadcasts. The
@@ -30,18 +31,12 @@ type Adapter interface {
 // socket of the namespace when Rooms is empty), less those in any of
 // Except. It is encoded once, however many sockets receive it.
 type Broadcast struct {
-	Packet *Packet
+	Packet *sioparser.Packet
 	Rooms  []string
 	Except []string
 
 	once   sync.Once
-	frames []engineio.Packet
-}
-
-// Frames returns the broadcast's Engine.IO messages, encoded on first use.
-func (b *Broadcast) Frames() []engineio.Packet {
-	b.once.Do(func() { b.frames = encodeForEngine(b.Packet) })
-	return b.frames
+	frames []eioparser.Packet
 }
 
 // memoryAdapter is the single-node Adapter. A socket's own room (its id)

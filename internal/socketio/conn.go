@@ -8,7 +8,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
+	"github.com/parley-chat/parley/internal/sioparser"
 )
 
 // Log attribute keys.
@@ -24,7 +26,7 @@ const (
 type conn struct {
 	srv   *Server
 	eio   *engineio.Session
-	reasm *PacketReassembler // used only by HandleMessage, never concurrently
+	reasm *sioparser.PacketReassembler // used only by HandleMessage, never concurrently
 
 	mu           sync.Mutex
 	sockets      map[string]*Socket // by namespace name
@@ -37,7 +39,7 @@ func (s *Server) newConn(es *engineio.Session) engineio.Handler {
 	c := &conn{
 		srv:     s,
 		eio:     es,
-		reasm:   NewPacketReassembler(s.cfg.MaxAttachmentBytes),
+		reasm:   sioparser.NewPacketReassembler(s.cfg.MaxAttachmentBytes),
 		sockets: make(map[string]*Socket, 1),
 	}
 	c.connectTimer = time.AfterFunc(s.cfg.ConnectTimeout, c.onConnectTimeout)
@@ -58,24 +60,13 @@ func (c *conn) onConnectTimeout() {
 }
 
 // send queues encoded packets on the session.
-func (c *conn) send(msgs ...engineio.Packet) error {
+func (c *conn) send(msgs ...eioparser.Packet) error {
 	return c.eio.Send(msgs...)
 }
 
 // sendPacket encodes p and queues it.
-func (c *conn) sendPacket(p *Packet) error {
+func (c *conn) sendPacket(p *sioparser.Packet) error {
 	return c.send(encodeForEngine(p)...)
-}
-
-// encodeForEngine encodes p as Engine.IO messages: the text packet, then
-// one binary message per attachment.
-func encodeForEngine(p *Packet) []engineio.Packet {
-	msgs := make([]engineio.Packet, 1+len(p.Attachments))
-	msgs[0] = engineio.Packet{Type: engineio.PacketMessage, Data: EncodePacket(nil, p)}
-	for i, a := range p.Attachments {
-		msgs[i+1] = engineio.Packet{Type: engineio.PacketMessage, Data: a, Binary: true}
-	}
-	return msgs
 }
 
 // HandleMessage implements engineio.Handler.
@@ -87,7 +78,7 @@ func (c *conn) HandleMessage(data []byte, binary bool) {
 		}
 	}()
 	var (
-		p   *Packet
+		p   *sioparser.Packet
 		err error
 	)
 	if binary {
@@ -104,17 +95,17 @@ func (c *conn) HandleMessage(data []byte, binary bool) {
 		return // waiting for attachments
 	}
 	switch p.Type {
-	case PacketConnect:
+	case sioparser.PacketConnect:
 		c.onConnect(p)
-	case PacketDisconnect:
+	case sioparser.PacketDisconnect:
 		if so := c.socket(p.Namespace); so != nil {
 			so.onClose(ReasonClientDisconnect)
 		}
-	case PacketEvent, PacketBinaryEvent:
+	case sioparser.PacketEvent, sioparser.PacketBinaryEvent:
 		if so := c.socket(p.Namespace); so != nil {
 			so.onEvent(p)
 		}
-	case PacketAck, PacketBinaryAck:
+	case sioparser.PacketAck, sioparser.PacketBinaryAck:
 		if so := c.socket(p.Namespace); so != nil {
 			so.onAck(p)
 		}
@@ -125,7 +116,7 @@ func (c *conn) HandleMessage(data []byte, binary bool) {
 }
 
 // HandleClose implements engineio.Handler.
-func (c *conn) HandleClose(reason engineio.CloseReason) {
+func (c *conn) HandleClose(reason eioparser.CloseReason) {
 	c.mu.Lock()
 	c.closed = true
 	if c.connectTimer != nil {
@@ -161,7 +152,7 @@ func (c *conn) removeSocket(so *Socket) {
 var errInvalidNamespace = &ConnectError{Message: "Invalid namespace"}
 
 // onConnect joins the namespace a CONNECT packet names.
-func (c *conn) onConnect(p *Packet) {
+func (c *conn) onConnect(p *sioparser.Packet) {
 	n := c.srv.namespace(p.Namespace)
 	if n == nil {
 		c.refuse(p.Namespace, errInvalidNamespace)
@@ -192,5 +183,5 @@ func (c *conn) onConnect(p *Packet) {
 }
 
 func (c *conn) refuse(nsp string, e *ConnectError) {
-	_ = c.sendPacket(&Packet{Type: PacketConnectError, Namespace: nsp, Data: e.payload()})
+	_ = c.sendPacket(&sioparser.Packet{Type: sioparser.PacketConnectError, Namespace: nsp, Data: e.payload()})
 }

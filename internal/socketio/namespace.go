@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+
+	"github.com/parley-chat/parley/internal/sioparser"
 )
 
 // Middleware runs when a client connects to a namespace, before the
@@ -130,7 +132,7 @@ func (n *Namespace) broadcast(b *Broadcast) {
 func (n *Namespace) connect(c *conn, auth json.RawMessage) (*Socket, error) {
 	var (
 		restored *SessionState
-		missed   []*Packet
+		missed   []*sioparser.Packet
 	)
 	if n.recovery != nil {
 		if pid, offset, ok := parseRecoveryAuth(auth); ok {
@@ -206,7 +208,7 @@ func (n *Namespace) connect(c *conn, auth json.RawMessage) (*Socket, error) {
 	for _, h := range handlers {
 		h(so)
 	}
-	first := encodeForEngine(&Packet{Type: PacketConnect, Namespace: n.name, Data: reply})
+	first := encodeForEngine(&sioparser.Packet{Type: sioparser.PacketConnect, Namespace: n.name, Data: reply})
 	for _, p := range missed {
 		first = append(first, encodeForEngine(p)...)
 	}

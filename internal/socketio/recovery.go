@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/parley-chat/parley/internal/sioparser"
 )
 
 // Defaults of connection state recovery, as in the reference server.
@@ -60,8 +62,8 @@ type SessionState struct {
 // recoverable lists the disconnect reasons after which a session is kept.
 func recoverable(r DisconnectReason) bool {
 	switch r {
-	case "transport close", "transport error", "ping timeout", "forced close",
-		"server shutting down", "slow consumer":
+	case ReasonTransportClose, ReasonTransportError, ReasonPingTimeout, ReasonForcedClose,
+		ReasonServerShutdown, ReasonSlowConsumer:
 		return true
 	}
 	return false
@@ -83,7 +85,7 @@ type recoveryLog struct {
 // loggedPacket is a broadcast event kept for replay.
 type loggedPacket struct {
 	seq    uint64
-	packet *Packet
+	packet *sioparser.Packet
 	rooms  []string
 	except []string
 	at     time.Time
@@ -105,7 +107,7 @@ func newRecoveryLog(cfg RecoveryConfig) *recoveryLog {
 // socket in order.
 func (l *recoveryLog) record(b *Broadcast) {
 	p := b.Packet
-	if p.Type != PacketEvent || p.HasID {
+	if p.Type != sioparser.PacketEvent || p.HasID {
 		return // acks cannot be replayed; the reference skips binary events too
 	}
 	now := time.Now()
@@ -163,7 +165,7 @@ func (l *recoveryLog) persist(s *SessionState) {
 
 // restore takes back the session of pid, with the events it missed after
 // offset. It fails when the session expired or the offset is unknown.
-func (l *recoveryLog) restore(pid, offset string) (*SessionState, []*Packet, bool) {
+func (l *recoveryLog) restore(pid, offset string) (*SessionState, []*sioparser.Packet, bool) {
 	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -193,7 +195,7 @@ func (l *recoveryLog) restore(pid, offset string) (*SessionState, []*Packet, boo
 	case len(l.packets) == 0 && seq != l.next, len(l.packets) > 0 && seq+1 != l.packets[0].seq:
 		return nil, nil, false // some events after offset are no longer kept
 	}
-	var missed []*Packet
+	var missed []*sioparser.Packet
 	for _, p := range l.packets[i:] {
 		if includes(s.Rooms, p.rooms, p.except) {
 			missed = append(missed, p.packet)

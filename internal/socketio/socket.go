@@ -11,7 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/parley-chat/parley/internal/engineio"
+	"github.com/parley-chat/parley/internal/eioparser"
+	"github.com/parley-chat/parley/internal/sioparser"
 )
 
 // Handshake is what the client sent when it connected.
@@ -56,7 +57,7 @@ type Socket struct {
 	// connecting is set until the CONNECT reply is sent; held keeps what
 	// is sent to the socket until then.
 	connecting atomic.Bool
-	held       []engineio.Packet
+	held       []eioparser.Packet
 }
 
 func newSocket(n *Namespace, c *conn, auth json.RawMessage, restored *SessionState) (*Socket, error) {
@@ -192,7 +193,7 @@ func (so *Socket) Emit(event string, args ...any) error {
 	if err != nil {
 		return err
 	}
-	if so.nsp.recovery != nil && p.Type == PacketEvent {
+	if so.nsp.recovery != nil && p.Type == sioparser.PacketEvent {
 		// Through the namespace, so that the event gets an offset and is
 		// kept for replay, like a broadcast to the socket's own room.
 		if !so.Connected() {
@@ -212,7 +213,7 @@ func (so *Socket) EmitRaw(event string, args []json.RawMessage, attachments [][]
 
 // AckHandler receives the client's acknowledgement of an event, or an
 // error: ErrAckTimeout, or ErrDisconnected.
-type AckHandler func(reply *Message, err error)
+type AckHandler func(reply *sioparser.Message, err error)
 
 // EmitWithAck sends an event that the client acknowledges; h is called
 // once, with the acknowledgement or with an error after timeout (no
@@ -272,7 +273,7 @@ func (so *Socket) takeAck(id uint64) *pendingAck {
 }
 
 // send queues one packet for this socket.
-func (so *Socket) send(p *Packet) error {
+func (so *Socket) send(p *sioparser.Packet) error {
 	if !so.Connected() {
 		return ErrDisconnected
 	}
@@ -280,7 +281,7 @@ func (so *Socket) send(p *Packet) error {
 }
 
 // deliver queues an encoded broadcast for this socket.
-func (so *Socket) deliver(frames []engineio.Packet) {
+func (so *Socket) deliver(frames []eioparser.Packet) {
 	// A full queue closes the connection; the socket is then removed by
 	// HandleClose, so there is nothing more to do here.
 	_ = so.queue(frames)
@@ -290,7 +291,7 @@ func (so *Socket) deliver(frames []engineio.Packet) {
 // the middleware and connection handlers send, and what is broadcast to the
 // socket meanwhile, follows the CONNECT reply, which goes out once the
 // handlers have run (see Namespace.connect).
-func (so *Socket) queue(frames []engineio.Packet) error {
+func (so *Socket) queue(frames []eioparser.Packet) error {
 	if so.connecting.Load() {
 		so.mu.Lock()
 		if so.connecting.Load() {
@@ -305,7 +306,7 @@ func (so *Socket) queue(frames []engineio.Packet) error {
 
 // release sends first, then what was held while connecting, and ends the
 // connecting phase.
-func (so *Socket) release(first []engineio.Packet) error {
+func (so *Socket) release(first []eioparser.Packet) error {
 	so.mu.Lock()
 	defer so.mu.Unlock()
 	frames := append(first, so.held...)
@@ -318,7 +319,7 @@ func (so *Socket) release(first []engineio.Packet) error {
 // with closeConn, the whole connection is closed too.
 func (so *Socket) Disconnect(closeConn bool) {
 	if so.Connected() {
-		_ = so.queue(encodeForEngine(&Packet{Type: PacketDisconnect, Namespace: so.nsp.name}))
+		_ = so.queue(encodeForEngine(&sioparser.Packet{Type: sioparser.PacketDisconnect, Namespace: so.nsp.name}))
 		so.onClose(ReasonServerDisconnect)
 	}
 	if closeConn {
@@ -333,8 +334,8 @@ func (so *Socket) Disconnect(closeConn bool) {
 func (so *Socket) CloseTransport() { so.conn.eio.Close() }
 
 // onEvent dispatches an event packet to its handler.
-func (so *Socket) onEvent(p *Packet) {
-	name, args, err := EventName(p.Data)
+func (so *Socket) onEvent(p *sioparser.Packet) {
+	name, args, err := sioparser.EventName(p.Data)
 	if err != nil {
 		so.conn.logger().Debug("invalid event", logKeyError, err)
 		so.conn.eio.Close()
@@ -355,7 +356,7 @@ func (so *Socket) onEvent(p *Packet) {
 		so.conn.logger().Debug("event without handler", logKeyEvent, name)
 		return
 	}
-	e := &Event{Name: name, Message: Message{Args: args, Attachments: p.Attachments}, socket: so}
+	e := &Event{Name: name, Message: sioparser.Message{Args: args, Attachments: p.Attachments}, socket: so}
 	if p.HasID {
 		e.ackID, e.hasAck = p.ID, true
 	}
@@ -363,7 +364,7 @@ func (so *Socket) onEvent(p *Packet) {
 }
 
 // onAck hands an acknowledgement to the handler waiting for it.
-func (so *Socket) onAck(p *Packet) {
+func (so *Socket) onAck(p *sioparser.Packet) {
 	if !p.HasID {
 		return
 	}
@@ -371,12 +372,12 @@ func (so *Socket) onAck(p *Packet) {
 	if pa == nil {
 		return // late (timed out) or unknown: ignore, as the reference does
 	}
-	args, err := SplitArgs(p.Data)
+	args, err := sioparser.SplitArgs(p.Data)
 	if err != nil {
 		pa.handler(nil, fmt.Errorf("socketio: decoding ack: %w", err))
 		return
 	}
-	pa.handler(&Message{Args: args, Attachments: p.Attachments}, nil)
+	pa.handler(&sioparser.Message{Args: args, Attachments: p.Attachments}, nil)
 }
 
 // onClose removes the socket once, fails its pending acknowledgements and

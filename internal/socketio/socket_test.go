@@ -7,11 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley/internal/sioclient/siotest"
-
+	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/sioclient"
+	"github.com/parley-chat/parley/internal/sioparser"
 	"github.com/parley-chat/parley/internal/socketio"
+	"github.com/parley-chat/parley/internal/test/siotest"
+	"github.com/parley-chat/parley/internal/test/wait"
 )
 
 func TestEvents(t *testing.T) {
@@ -131,11 +133,11 @@ func TestServerEmitWithAck(t *testing.T) {
 		so, ss := srv.connect(t, c, "/", nil)
 
 		type result struct {
-			m   *socketio.Message
+			m   *sioparser.Message
 			err error
 		}
 		results := make(chan result, 1)
-		h := func(m *socketio.Message, err error) { results <- result{m, err} }
+		h := func(m *sioparser.Message, err error) { results <- result{m, err} }
 
 		t.Run("reply", func(t *testing.T) {
 			if err := ss.EmitWithAck("question", time.Second, h, 21); err != nil {
@@ -227,7 +229,7 @@ func TestBinary(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range []*socketio.Message{reply, &got.wait(t, 1)[0].Message} {
+		for _, m := range []*sioparser.Message{reply, &got.wait(t, 1)[0].Message} {
 			var top []byte
 			if err := m.Bind(0, &top); err != nil || !bytes.Equal(top, []byte{0, 1}) {
 				t.Errorf("top-level binary %v, %v", top, err)
@@ -242,10 +244,10 @@ func TestBinary(t *testing.T) {
 			if err := m.Bind(1, &nested); err != nil {
 				t.Fatal(err)
 			}
-			if b, ok := socketio.ResolvePlaceholder(nested.Blob, m.Attachments); !ok || !bytes.Equal(b, big) {
+			if b, ok := sioparser.ResolvePlaceholder(nested.Blob, m.Attachments); !ok || !bytes.Equal(b, big) {
 				t.Errorf("nested blob: %s", nested.Blob)
 			}
-			if b, ok := socketio.ResolvePlaceholder(nested.List[0], m.Attachments); !ok || string(b) != "x" {
+			if b, ok := sioparser.ResolvePlaceholder(nested.List[0], m.Attachments); !ok || string(b) != "x" {
 				t.Errorf("nested list: %s", nested.List[0])
 			}
 		}
@@ -266,7 +268,7 @@ func TestBinary(t *testing.T) {
 			t.Fatalf("file %+v, %v", file, err)
 		}
 		for i, want := range []string{"\x04", ""} {
-			if b, ok := socketio.ResolvePlaceholder(file.Parts[i], e.Attachments); !ok || string(b) != want {
+			if b, ok := sioparser.ResolvePlaceholder(file.Parts[i], e.Attachments); !ok || string(b) != want {
 				t.Errorf("part %d: %s", i, file.Parts[i])
 			}
 		}
@@ -290,7 +292,7 @@ func TestDisconnectReasons(t *testing.T) {
 		opts         *sioclient.Options
 		do           func(t *testing.T, c *sioclient.Client, so *sioclient.Socket, ss *socketio.Socket)
 		serverReason socketio.DisconnectReason
-		clientReason string
+		clientReason sioclient.DisconnectReason
 	}{
 		{"client namespace disconnect", nil,
 			func(t *testing.T, c *sioclient.Client, so *sioclient.Socket, ss *socketio.Socket) {
@@ -309,17 +311,17 @@ func TestDisconnectReasons(t *testing.T) {
 			socketio.ReasonServerDisconnect, sioclient.ReasonServerDisconnect},
 		{"transport close", nil,
 			func(t *testing.T, c *sioclient.Client, so *sioclient.Socket, ss *socketio.Socket) { _ = c.Close() },
-			socketio.DisconnectReason(engineio.ReasonTransportClose), sioclient.ReasonClientDisconnect},
+			socketio.ReasonTransportClose, sioclient.ReasonClientDisconnect},
 		{"ping timeout", &sioclient.Options{NoPong: true},
 			func(t *testing.T, c *sioclient.Client, so *sioclient.Socket, ss *socketio.Socket) {},
-			socketio.DisconnectReason(engineio.ReasonPingTimeout), sioclient.ReasonTransportClose},
+			socketio.ReasonPingTimeout, sioclient.ReasonTransportClose},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			siotest.Run(t, func(t *testing.T, mode sioclient.Transport) {
 				c := srv.dial(t, mode, tt.opts)
 				so, ss := srv.connect(t, c, "/", nil)
-				siotest.WaitFor(t, "connection handler", 5*time.Second, func() bool { return ss.Data() != nil })
+				wait.For(t, "connection handler", 5*time.Second, func() bool { return ss.Data() != nil })
 				ch := mu.get(ss.ID())
 				tt.do(t, c, so, ss)
 				select {
@@ -386,14 +388,14 @@ func TestInvalidPackets(t *testing.T) {
 	srv := newTestServer(t, socketio.Config{})
 	tests := []struct {
 		name string
-		msgs []engineio.Packet
+		msgs []eioparser.Packet
 	}{
-		{"bad type", []engineio.Packet{{Data: []byte("9")}}},
-		{"bad json", []engineio.Packet{{Data: []byte(`2["ev"`)}}},
-		{"event without name", []engineio.Packet{{Data: []byte(`2[1]`)}}},
-		{"unexpected attachment", []engineio.Packet{{Data: []byte{1}, Binary: true}}},
-		{"text while attachments pending", []engineio.Packet{{Data: []byte(`51-["ev",{"_placeholder":true,"num":0}]`)}, {Data: []byte(`2["ev"]`)}}},
-		{"connect error from client", []engineio.Packet{{Data: []byte(`4{"message":"x"}`)}}},
+		{"bad type", []eioparser.Packet{{Data: []byte("9")}}},
+		{"bad json", []eioparser.Packet{{Data: []byte(`2["ev"`)}}},
+		{"event without name", []eioparser.Packet{{Data: []byte(`2[1]`)}}},
+		{"unexpected attachment", []eioparser.Packet{{Data: []byte{1}, Binary: true}}},
+		{"text while attachments pending", []eioparser.Packet{{Data: []byte(`51-["ev",{"_placeholder":true,"num":0}]`)}, {Data: []byte(`2["ev"]`)}}},
+		{"connect error from client", []eioparser.Packet{{Data: []byte(`4{"message":"x"}`)}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -401,7 +403,7 @@ func TestInvalidPackets(t *testing.T) {
 				c := srv.dial(t, mode, nil)
 				so, _ := srv.connect(t, c, "/", nil)
 				for _, m := range tt.msgs {
-					m.Type = engineio.PacketMessage
+					m.Type = eioparser.PacketMessage
 					if err := c.Engine().Send(m); err != nil {
 						t.Fatal(err)
 					}
@@ -417,7 +419,7 @@ func TestInvalidPackets(t *testing.T) {
 }
 
 func TestMessageDecode(t *testing.T) {
-	m := &socketio.Message{
+	m := &sioparser.Message{
 		Args: []json.RawMessage{
 			json.RawMessage(`{"data":{"_placeholder":true,"num":1},"n":12345678901234567890,"list":[{"_placeholder":true,"num":0},"x"]}`),
 			json.RawMessage(`{"_placeholder":true,"num":7}`),
@@ -448,5 +450,29 @@ func TestMessageDecode(t *testing.T) {
 	}
 	if _, err := m.Decode(2); err == nil {
 		t.Error("Decode(2) of 2 arguments: no error")
+	}
+}
+
+// TestDisconnectReasonStrings pins the reasons to the reference server's
+// strings, which applications and logs see.
+func TestDisconnectReasonStrings(t *testing.T) {
+	tests := []struct {
+		r    socketio.DisconnectReason
+		want string
+	}{
+		{socketio.ReasonTransportClose, "transport close"},
+		{socketio.ReasonTransportError, "transport error"},
+		{socketio.ReasonPingTimeout, "ping timeout"},
+		{socketio.ReasonParseError, "parse error"},
+		{socketio.ReasonForcedClose, "forced close"},
+		{socketio.ReasonServerShutdown, "server shutting down"},
+		{socketio.ReasonSlowConsumer, "slow consumer"},
+		{socketio.ReasonServerDisconnect, "server namespace disconnect"},
+		{socketio.ReasonClientDisconnect, "client namespace disconnect"},
+	}
+	for _, tt := range tests {
+		if string(tt.r) != tt.want {
+			t.Errorf("reason %q, want %q", tt.r, tt.want)
+		}
 	}
 }

@@ -1,0 +1,27 @@
+package socketio
+
+import (
+	"github.com/parley-chat/parley/internal/eioparser"
+	"github.com/parley-chat/parley/internal/sioparser"
+)
+
+// The glue between the two wire formats: what a Socket.IO packet becomes on
+// an Engine.IO session. A packet to one socket is encoded when it is sent; a
+// broadcast is encoded once, for all its recipients.
+
+// encodeForEngine encodes p as Engine.IO messages: the text packet, then
+// one binary message per attachment.
+func encodeForEngine(p *sioparser.Packet) []eioparser.Packet {
+	msgs := make([]eioparser.Packet, 1+len(p.Attachments))
+	msgs[0] = eioparser.Packet{Type: eioparser.PacketMessage, Data: sioparser.EncodePacket(nil, p)}
+	for i, a := range p.Attachments {
+		msgs[i+1] = eioparser.Packet{Type: eioparser.PacketMessage, Data: a, Binary: true}
+	}
+	return msgs
+}
+
+// Frames returns the broadcast's Engine.IO messages, encoded on first use.
+func (b *Broadcast) Frames() []eioparser.Packet {
+	b.once.Do(func() { b.frames = encodeForEngine(b.Packet) })
+	return b.frames
+}
