@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -154,14 +155,15 @@ func (srv *Server) handshake(w http.ResponseWriter, r *http.Request, kind transp
 	srv.servePoll(w, r, s)
 }
 
-// open creates and registers a session whose open packet is queued.
+// open creates a session, registers it, and then queues its open packet.
+// The order matters: over WebSocket the open packet may be written the
+// moment it is queued, and a client may use its sid as soon as it reads it,
+// so the session must be known by then.
 func (srv *Server) open(r *http.Request, kind transportKind, ws *wsConn) (*Session, error) {
 	id, err := newSessionID()
 	if err != nil {
 		return nil, err
 	}
-	s := newSession(srv, id, r, kind)
-	s.ws = ws
 	upgrades := []string{}
 	if kind == transportPolling && !srv.cfg.DisableWebSocket {
 		upgrades = append(upgrades, "websocket")
@@ -176,9 +178,7 @@ func (srv *Server) open(r *http.Request, kind transportKind, ws *wsConn) (*Sessi
 	if err != nil {
 		return nil, fmt.Errorf("encoding open packet: %w", err)
 	}
-	s.mu.Lock()
-	s.enqueueLocked(queued{pkt: eioparser.Packet{Type: eioparser.PacketOpen, Data: open}})
-	s.mu.Unlock()
+	s := newSession(srv, id, r, kind)
 	if srv.cfg.NewSession != nil {
 		s.handler = srv.cfg.NewSession(s)
 	}
@@ -191,6 +191,24 @@ func (srv *Server) open(r *http.Request, kind transportKind, ws *wsConn) (*Sessi
 	}
 	srv.sessions[id] = s
 	srv.mu.Unlock()
+
+	// The connection is attached only now, so that nothing is written to
+	// it before the session is registered; the open packet goes first, ahead
+	// of anything the handler may have sent already.
+	pkt := queued{pkt: eioparser.Packet{Type: eioparser.PacketOpen, Data: open}}
+	s.mu.Lock()
+	if s.state == stateClosed {
+		// Closed meanwhile: by the handler, or by a shutdown that came
+		// just after the registration.
+		s.mu.Unlock()
+		srv.remove(s)
+		return nil, ErrClosed
+	}
+	s.ws = ws
+	s.queue = slices.Insert(s.queue, 0, pkt)
+	s.queued += eioparser.PayloadSize(pkt.pkt)
+	s.kickLocked()
+	s.mu.Unlock()
 	s.startHeartbeat()
 	s.logger().Debug("session opened", "transport", kind.String(), "remote", r.RemoteAddr)
 	return s, nil

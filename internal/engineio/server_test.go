@@ -1,9 +1,12 @@
 package engineio_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -266,5 +269,64 @@ func TestShutdown(t *testing.T) {
 	code, body, _ := httpDo(t, "GET", srv.URL+"?EIO=4&transport=polling", "", nil)
 	if code != http.StatusBadRequest {
 		t.Errorf("handshake after Shutdown: %d %s", code, body)
+	}
+}
+
+// idleHandler ignores what its session receives.
+type idleHandler struct{}
+
+func (idleHandler) HandleMessage([]byte, bool)        {}
+func (idleHandler) HandleClose(eioparser.CloseReason) {}
+
+// TestSessionKnownOnceOpenSent checks that a session is registered before
+// its open packet can reach the client: a WebSocket client that uses its
+// sid the moment it reads it must not be told the session is unknown. The
+// NewSession hook is held up a little, which is where the open packet used
+// to leave ahead of the registration.
+func TestSessionKnownOnceOpenSent(t *testing.T) {
+	tried := make(chan struct{}) // closed once the client has used its sid
+	srv := engineio.NewServer(engineio.Config{
+		Logger: siotest.DiscardLogger(),
+		NewSession: func(*engineio.Session) engineio.Handler {
+			// A slow application hook: it returns once the client has
+			// tried its sid, or after 200 ms when the client cannot have
+			// it yet.
+			select {
+			case <-tried:
+			case <-time.After(200 * time.Millisecond):
+			}
+			return idleHandler{}
+		},
+	})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		hs.Close()
+	})
+	url := hs.URL + "/engine.io/"
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(url, "http")+"?EIO=4&transport=websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, open, err := ws.ReadMessage()
+	if err != nil {
+		t.Fatalf("reading the open packet: %v", err)
+	}
+	var hello struct{ SID string }
+	if err := json.Unmarshal(bytes.TrimPrefix(open, []byte("0")), &hello); err != nil || hello.SID == "" {
+		t.Fatalf("open packet %q: %v", open, err)
+	}
+	// A polling request for a WebSocket session is a bad request, not one
+	// for an unknown session.
+	code, body, _ := httpDo(t, http.MethodGet, pollURL(url, hello.SID), "", nil)
+	close(tried)
+	if want := `{"code":3,"message":"Bad request"}`; code != http.StatusBadRequest || body != want {
+		t.Errorf("request with the sid just received: %d %s, want 400 %s", code, body, want)
 	}
 }
