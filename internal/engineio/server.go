@@ -214,6 +214,38 @@ func (srv *Server) open(r *http.Request, kind transportKind, ws *wsConn) (*Sessi
 	return s, nil
 }
 
+// sessionHeaders are the headers of the handshake request that a session
+// keeps, for Session.Request (whose comment lists them): those an application may want to know its
+// client by (cookies and credentials, language, user agent, origin) and
+// those a reverse proxy adds. The others are dropped when the session
+// opens, so that a client cannot have the server hold large headers it has
+// no use for as long as the session lasts. The request line and headers
+// together are bounded by the HTTP server (parley: 16 KiB).
+var sessionHeaders = []string{
+	"Accept-Language",
+	"Authorization",
+	"Cookie",
+	"Forwarded",
+	"Origin",
+	"User-Agent",
+	"X-Forwarded-For",
+	"X-Forwarded-Host",
+	"X-Forwarded-Proto",
+	"X-Real-Ip",
+}
+
+// sessionHeader returns the headers of h that are in sessionHeaders, in a
+// map of their own.
+func sessionHeader(h http.Header) http.Header {
+	kept := make(http.Header, len(sessionHeaders))
+	for _, k := range sessionHeaders {
+		if v := h.Values(k); len(v) > 0 {
+			kept[k] = slices.Clone(v)
+		}
+	}
+	return kept
+}
+
 // remove forgets a session.
 func (srv *Server) remove(s *Session) {
 	srv.mu.Lock()

@@ -330,3 +330,33 @@ func TestSessionKnownOnceOpenSent(t *testing.T) {
 		t.Errorf("request with the sid just received: %d %s, want 400 %s", code, body, want)
 	}
 }
+
+// TestSessionKeepsFewHeaders checks that a session keeps, of its handshake
+// request's headers, only those on engineio's list, so that large headers
+// it has no use for are not held for the session's lifetime.
+func TestSessionKeepsFewHeaders(t *testing.T) {
+	srv := newTestServer(t, engineio.Config{}, false)
+	junk := strings.Repeat("j", 8<<10)
+	siotest.Run(t, func(t *testing.T, mode sioclient.Transport) {
+		h := http.Header{}
+		h.Set("Cookie", "a=1")
+		h.Set("User-Agent", "test-agent")
+		h.Set("Accept-Language", "fr")
+		h.Set("Authorization", "Bearer x")
+		h.Set("X-Forwarded-For", "192.0.2.1")
+		h.Set("X-Junk", junk)
+		h.Set("X-Other", "other")
+		ec := dial(t, siotest.Context(t), srv, mode, &sioclient.Options{Header: h})
+		got := srv.session(t, ec.SID()).s.Request().Header
+		for _, k := range []string{"Cookie", "User-Agent", "Accept-Language", "Authorization", "X-Forwarded-For"} {
+			if got.Get(k) != h.Get(k) {
+				t.Errorf("%s: %q, want %q", k, got.Get(k), h.Get(k))
+			}
+		}
+		for _, k := range []string{"X-Junk", "X-Other", "Sec-Websocket-Key", "Connection"} {
+			if v := got.Values(k); v != nil {
+				t.Errorf("%s kept: %.40q", k, v)
+			}
+		}
+	})
+}
