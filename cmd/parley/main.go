@@ -68,12 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
 	}
-	httpSrv := &http.Server{
-		Handler:           app.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}
+	httpSrv := newHTTPServer(app.handler, log)
 	errc := make(chan error, 2)
 	go func() { errc <- httpSrv.Serve(ln) }()
 	if cfg.DebugAddr != "" {
@@ -103,6 +98,36 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// Limits of the HTTP server.
+const (
+	// maxHeaderBytes bounds the request line and the headers of a request
+	// together, as Node.js does (16 KiB); a request with more is refused
+	// with 431 Request Header Fields Too Large.
+	maxHeaderBytes = 16 << 10
+	// headerSlack is what net/http reads beyond http.Server.MaxHeaderBytes
+	// before it refuses a request (its bufio slack, 4096 bytes): the limit
+	// it enforces is MaxHeaderBytes + headerSlack.
+	headerSlack = 4096
+	// readHeaderTimeout bounds the reading of a request's line and headers.
+	readHeaderTimeout = 10 * time.Second
+	// idleTimeout closes a keep-alive connection idle that long.
+	idleTimeout = 2 * time.Minute
+)
+
+// newHTTPServer returns the server of handler, with parley's limits.
+// It has no ReadTimeout or WriteTimeout: those bound the whole of each
+// request or response, and would cut a long poll, which waits up to the
+// ping interval for something to send.
+func newHTTPServer(handler http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes - headerSlack,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
 }
 
 // browserURL is the address to print for people to open.

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// hostPort returns the host:port of a server's URL.
+func hostPort(url string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(url, "http://"), "https://")
+}
+
+// rawRequest sends req as it is over a new connection to addr and returns
+// the status of the answer, or 0 when the connection ended without one.
+func rawRequest(t *testing.T, addr, req string) int {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write([]byte(req)); err != nil {
+		t.Logf("writing the request: %v", err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// headerBlock is a GET request for path whose request line and headers,
+// with the empty line that ends them, are exactly n bytes long.
+func headerBlock(path string, n int) string {
+	head := "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nX-Pad: "
+	const tail = "\r\n\r\n"
+	return head + strings.Repeat("p", n-len(head)-len(tail)) + tail
+}
+
+// TestRunHeaderLimit checks that the request line and headers together
+// may take maxHeaderBytes, and one byte more is refused with 431, on the
+// page and on the Socket.IO endpoint.
+func TestRunHeaderLimit(t *testing.T) {
+	t.Parallel()
+	// The handshakes' sessions are never polled again: a short shutdown.
+	s := startRun(t, []string{"--addr", "127.0.0.1:0", "--shutdown-timeout", "1s"}, env())
+	addr := hostPort(s.URL)
+	tests := []struct {
+		name string
+		path string
+		size int
+		want int
+	}{
+		{"at the limit", "/healthz", maxHeaderBytes, http.StatusOK},
+		{"one byte over", "/healthz", maxHeaderBytes + 1, http.StatusRequestHeaderFieldsTooLarge},
+		{"handshake at the limit", "/socket.io/?EIO=4&transport=polling", maxHeaderBytes, http.StatusOK},
+		{"handshake one byte over", "/socket.io/?EIO=4&transport=polling", maxHeaderBytes + 1, http.StatusRequestHeaderFieldsTooLarge},
+		{"1 MB handshake", "/socket.io/?EIO=4&transport=polling", 1 << 20, http.StatusRequestHeaderFieldsTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := rawRequest(t, addr, headerBlock(tt.path, tt.size)); got != tt.want {
+				t.Errorf("%d bytes of headers for %s: status %d, want %d", tt.size, tt.path, got, tt.want)
+			}
+		})
+	}
+}
