@@ -91,6 +91,7 @@ func writePayload(w http.ResponseWriter, payload []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=UTF-8")
 	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
 	_, _ = w.Write(payload)
 }
 
@@ -140,5 +141,6 @@ func (srv *Server) servePost(w http.ResponseWriter, r *http.Request, s *Session)
 		s.dispatch(p)
 	}
 	w.Header().Set("Content-Type", "text/html")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	_, _ = io.WriteString(w, "ok")
 }

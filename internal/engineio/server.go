@@ -355,6 +355,7 @@ func (srv *Server) originAllowed(origin string, r *http.Request) bool {
 func writeError(w http.ResponseWriter, e requestError) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(e.status)
 	fmt.Fprintf(w, `{"code":%d,"message":%q}`, e.code, e.message)
 }

@@ -360,3 +360,30 @@ func TestSessionKeepsFewHeaders(t *testing.T) {
 		}
 	})
 }
+
+// TestNoSniff checks that every polling answer, error and POST reply says
+// it must not be sniffed: they carry text a client chose, which a browser
+// that sniffed could take for HTML.
+func TestNoSniff(t *testing.T) {
+	srv := newTestServer(t, engineio.Config{}, true) // the poll gets the echo
+	sid := pollHandshake(t, srv)
+	tests := []struct {
+		name, method, url, body string
+	}{
+		{"handshake", "GET", srv.URL + "?EIO=4&transport=polling", ""},
+		{"post", "POST", pollURL(srv.URL, sid), "4hello"},
+		{"poll", "GET", pollURL(srv.URL, sid), ""},
+		{"error", "GET", srv.URL + "?EIO=3&transport=polling", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, body, h := httpDo(t, tt.method, tt.url, tt.body, nil)
+			if tt.name == "handshake" {
+				srv.track(body)
+			}
+			if got := h.Get("X-Content-Type-Options"); got != "nosniff" {
+				t.Errorf("X-Content-Type-Options %q, want nosniff", got)
+			}
+		})
+	}
+}
