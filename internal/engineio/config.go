@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/parley-chat/parley/internal/eioparser"
@@ -57,9 +58,20 @@ type Config struct {
 	// written to less often is written at once.
 	WriteCoalesce time.Duration
 	// AllowedOrigins lists the origins (scheme://host[:port]) allowed to
-	// connect from a browser; "*" allows any. When empty, only same-origin
-	// requests (and requests without an Origin header) are allowed.
+	// connect from a browser, besides the server's own; "*" allows any, and
+	// is answered "Access-Control-Allow-Origin: *" without credentials, so
+	// that browsers send no cookies with such polling requests. Requests
+	// without an Origin header (not from a browser) are allowed. An origin
+	// is the server's own when its scheme, host and port are the request's
+	// (see TrustForwarded); a refused one is logged at info.
 	AllowedOrigins []string
+	// TrustForwarded reports whether a request came through a reverse
+	// proxy trusted to say how the client reached it: for such a request,
+	// the same-origin check takes the scheme from X-Forwarded-Proto and the
+	// host from X-Forwarded-Host, where the proxy set them. Nil trusts no
+	// request: the scheme is then the connection's (TLS or not) and the
+	// host the Host header.
+	TrustForwarded func(r *http.Request) bool
 	// DisableWebSocket turns the WebSocket transport off.
 	DisableWebSocket bool
 	// DisablePolling turns the HTTP long-polling transport off.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -26,6 +27,11 @@ const (
 	logKeyError  = "err"
 	logKeyQueued = "queued"
 	logKeyBytes  = "bytes"
+	// logKeyOrigin is a request's Origin header, logKeyOwnOrigin the origin
+	// it was compared with, the server's as the request reached it.
+	logKeyOrigin    = "origin"
+	logKeyOwnOrigin = "own_origin"
+	logKeyRemote    = "remote"
 )
 
 // Server is an Engine.IO v4 server. It is an http.Handler, safe for
@@ -210,7 +216,7 @@ func (srv *Server) open(r *http.Request, kind transportKind, ws *wsConn) (*Sessi
 	s.kickLocked()
 	s.mu.Unlock()
 	s.startHeartbeat()
-	s.logger().Debug("session opened", "transport", kind.String(), "remote", r.RemoteAddr)
+	s.logger().Debug("session opened", "transport", kind.String(), logKeyRemote, r.RemoteAddr)
 	return s, nil
 }
 
@@ -317,19 +323,29 @@ func newSessionID() (string, error) {
 }
 
 // cors applies the origin policy. It returns false when the request's
-// origin is not allowed.
+// origin is not allowed. Any origin ("*") is answered as the reference
+// server answers it, "*" without credentials, so that no page of another
+// site can make a browser send its cookies along; a listed origin or the
+// server's own is named, with credentials.
 func (srv *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return true
 	}
-	if !srv.originAllowed(origin, r) {
+	h := w.Header()
+	switch {
+	case srv.anyOrig:
+		h.Set("Access-Control-Allow-Origin", "*")
+	case srv.origins[strings.ToLower(origin)] || srv.sameOrigin(origin, r):
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Allow-Credentials", "true")
+		h.Add("Vary", "Origin")
+	default:
+		scheme, host := srv.requestOrigin(r)
+		srv.log.Info("cross-origin request refused", logKeyOrigin, origin,
+			logKeyOwnOrigin, scheme+"://"+host, logKeyRemote, r.RemoteAddr)
 		return false
 	}
-	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", origin)
-	h.Set("Access-Control-Allow-Credentials", "true")
-	h.Add("Vary", "Origin")
 	if r.Method == http.MethodOptions {
 		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
 		if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
@@ -340,15 +356,70 @@ func (srv *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-func (srv *Server) originAllowed(origin string, r *http.Request) bool {
-	if srv.anyOrig || srv.origins[strings.ToLower(origin)] {
-		return true
-	}
+// sameOrigin reports whether origin, an Origin header, has the scheme, host
+// and port of the request itself (RFC 6454), default ports included.
+func (srv *Server) sameOrigin(origin string, r *http.Request) bool {
 	u, err := url.Parse(origin)
-	if err != nil {
+	if err != nil || u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
 		return false
 	}
-	return strings.EqualFold(u.Host, r.Host)
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "http" && scheme != "https" {
+		return false
+	}
+	ownScheme, ownHost := srv.requestOrigin(r)
+	return scheme == ownScheme && canonicalHost(scheme, u.Host) == canonicalHost(ownScheme, ownHost)
+}
+
+// requestOrigin returns the scheme and host by which the client reached
+// the server: the connection's scheme and the Host header, or, from a
+// proxy that Config.TrustForwarded trusts, X-Forwarded-Proto and
+// X-Forwarded-Host where it set them (the last value of each, the one the
+// nearest proxy added).
+func (srv *Server) requestOrigin(r *http.Request) (scheme, host string) {
+	scheme, host = "http", r.Host
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if srv.cfg.TrustForwarded == nil || !srv.cfg.TrustForwarded(r) {
+		return scheme, host
+	}
+	if p := strings.ToLower(lastValue(r.Header, "X-Forwarded-Proto")); p == "http" || p == "https" {
+		scheme = p
+	}
+	if h := lastValue(r.Header, "X-Forwarded-Host"); h != "" {
+		host = h
+	}
+	return scheme, host
+}
+
+// lastValue returns the last of the comma-separated values of header name.
+func lastValue(h http.Header, name string) string {
+	vs := h.Values(name)
+	if len(vs) == 0 {
+		return ""
+	}
+	v := vs[len(vs)-1]
+	if i := strings.LastIndexByte(v, ','); i >= 0 {
+		v = v[i+1:]
+	}
+	return strings.TrimSpace(v)
+}
+
+// canonicalHost returns hostport, a host with an optional port, lowercased
+// and with the scheme's default port made explicit.
+func canonicalHost(scheme, hostport string) string {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host, port = strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]"), ""
+	}
+	if port == "" {
+		port = "80"
+		if scheme == "https" {
+			port = "443"
+		}
+	}
+	return net.JoinHostPort(strings.ToLower(host), port)
 }
 
 // writeError answers with one of the reference server's error bodies.

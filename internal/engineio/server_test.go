@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -144,8 +147,14 @@ func TestCORS(t *testing.T) {
 		{"not listed", listed, "GET", "https://chat.example.evil", false},
 		{"wrong scheme", listed, "GET", "http://chat.example", false},
 		{"star", star, "GET", "https://anything.example", true},
+		{"star, null origin", star, "GET", "null", true},
 		{"preflight listed", listed, "OPTIONS", "https://chat.example", true},
 		{"preflight not listed", listed, "OPTIONS", "https://evil.example", false},
+		{"preflight star", star, "OPTIONS", "https://anything.example", true},
+		{"same host, other scheme", sameOrigin, "GET", "https://" + strings.TrimPrefix(sameOrigin.ts.URL, "http://"), false},
+		{"same host, path", sameOrigin, "GET", self + "/chat", false},
+		{"null origin", sameOrigin, "GET", "null", false},
+		{"null origin, listed server", listed, "GET", "null", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -181,9 +190,18 @@ func TestCORS(t *testing.T) {
 				}
 				return
 			}
+			// Any origin is answered as the reference server answers it:
+			// "*", without credentials. A listed or the same origin is
+			// named, with credentials.
 			want := http.Header{
 				"Access-Control-Allow-Origin":      {tt.origin},
 				"Access-Control-Allow-Credentials": {"true"},
+			}
+			if tt.srv == star {
+				want = http.Header{
+					"Access-Control-Allow-Origin":      {"*"},
+					"Access-Control-Allow-Credentials": nil,
+				}
 			}
 			if tt.method == "OPTIONS" {
 				want["Access-Control-Allow-Methods"] = []string{"GET, POST, OPTIONS"}
@@ -194,7 +212,7 @@ func TestCORS(t *testing.T) {
 					t.Errorf("%s: %q, want %q", k, got, v)
 				}
 			}
-			if !slices.Contains(rh.Values("Vary"), "Origin") {
+			if tt.srv != star && !slices.Contains(rh.Values("Vary"), "Origin") {
 				t.Errorf("Vary %q lacks Origin", rh.Values("Vary"))
 			}
 		})
@@ -386,4 +404,96 @@ func TestNoSniff(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSameOrigin checks the same-origin rule: the Origin's scheme, host and
+// port must be the request's own. The scheme is the connection's (no TLS
+// here); X-Forwarded-Proto and X-Forwarded-Host say otherwise only from a
+// proxy that TrustForwarded trusts.
+func TestSameOrigin(t *testing.T) {
+	plain := newTestServer(t, engineio.Config{}, false)
+	proxied := newTestServer(t, engineio.Config{TrustForwarded: func(*http.Request) bool { return true }}, false)
+	tests := []struct {
+		name    string
+		srv     *testServer
+		host    string
+		origin  string
+		fwd     map[string]string
+		allowed bool
+	}{
+		{"same", plain, "chat.example:8080", "http://chat.example:8080", nil, true},
+		{"case", plain, "Chat.Example:8080", "http://chat.EXAMPLE:8080", nil, true},
+		{"default port in Host", plain, "chat.example:80", "http://chat.example", nil, true},
+		{"default port in Origin", plain, "chat.example", "http://chat.example:80", nil, true},
+		{"other port", plain, "chat.example:8080", "http://chat.example:8081", nil, false},
+		{"other host", plain, "chat.example", "http://chat.example.evil", nil, false},
+		{"https page, plain request", plain, "chat.example", "https://chat.example", nil, false},
+		{"https page, untrusted proxy", plain, "chat.example", "https://chat.example", map[string]string{"X-Forwarded-Proto": "https"}, false},
+		{"https page, trusted proxy", proxied, "chat.example", "https://chat.example", map[string]string{"X-Forwarded-Proto": "https"}, true},
+		{"trusted proxy, last value", proxied, "chat.example", "https://chat.example", map[string]string{"X-Forwarded-Proto": "http, https"}, true},
+		{"http page, trusted https proxy", proxied, "chat.example", "http://chat.example", map[string]string{"X-Forwarded-Proto": "https"}, false},
+		{"trusted proxy, forwarded host", proxied, "127.0.0.1:3000", "https://chat.example", map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "chat.example"}, true},
+		{"untrusted forwarded host", plain, "127.0.0.1:3000", "http://chat.example", map[string]string{"X-Forwarded-Host": "chat.example"}, false},
+		{"ipv6", plain, "[::1]:3000", "http://[::1]:3000", nil, true},
+		{"userinfo", plain, "chat.example", "http://u@chat.example", nil, false},
+		{"no scheme", plain, "chat.example", "chat.example", nil, false},
+		{"ftp", plain, "chat.example", "ftp://chat.example", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodGet, tt.srv.URL+"?EIO=4&transport=polling", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Host = tt.host
+			req.Header.Set("Origin", tt.origin)
+			for k, v := range tt.fwd {
+				req.Header.Set(k, v)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				tt.srv.track(string(body))
+			}
+			if got := resp.StatusCode == http.StatusOK; got != tt.allowed {
+				t.Errorf("Host %q, Origin %q, %v: %d %s, want allowed %v", tt.host, tt.origin, tt.fwd, resp.StatusCode, body, tt.allowed)
+			}
+		})
+	}
+}
+
+// TestRefusedOriginLogged checks that a refused cross-origin request is
+// logged at info, with its origin.
+func TestRefusedOriginLogged(t *testing.T) {
+	var log lockedBuffer
+	srv := newTestServer(t, engineio.Config{Logger: slog.New(slog.NewTextHandler(&log, nil))}, false)
+	h := http.Header{"Origin": {"https://evil.example"}}
+	if code, body, _ := httpDo(t, http.MethodGet, srv.URL+"?EIO=4&transport=polling", "", h); code != http.StatusForbidden {
+		t.Fatalf("%d %s, want 403", code, body)
+	}
+	if got := log.String(); !strings.Contains(got, "level=INFO") || !strings.Contains(got, "origin=https://evil.example") {
+		t.Errorf("log %q lacks an info line with the origin", got)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent use.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
