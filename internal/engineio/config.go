@@ -15,6 +15,9 @@ const (
 	DefaultMaxPayload     = 1_000_000
 	DefaultUpgradeTimeout = 10 * time.Second
 	DefaultWriteTimeout   = 10 * time.Second
+	// DefaultBodyTimeout is the default Config.BodyTimeout: the reference
+	// server has none of its own (Node.js cuts a request after 5 minutes).
+	DefaultBodyTimeout = 10 * time.Second
 	// DefaultSendBuffer is the default Config.SendBuffer.
 	DefaultSendBuffer = 32 << 10
 	// DefaultWriteCoalesce is the default Config.WriteCoalesce.
@@ -41,6 +44,12 @@ type Config struct {
 	UpgradeTimeout time.Duration
 	// WriteTimeout bounds one WebSocket write (default 10 s).
 	WriteTimeout time.Duration
+	// BodyTimeout bounds the reading of one polling POST's body, from the
+	// moment its handler starts (default 10 s: MaxPayload at 100 kB/s). A
+	// POST cut by it is answered 408, and its session closed as for a
+	// transport error. Long-polling GETs have no body and are not
+	// concerned.
+	BodyTimeout time.Duration
 	// SendBuffer sets the kernel's send buffer of each WebSocket
 	// connection, in bytes (SO_SNDBUF; default 32 KiB, which Linux
 	// doubles; negative leaves the system's automatic sizing). Left to
@@ -115,6 +124,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.BodyTimeout <= 0 {
+		c.BodyTimeout = DefaultBodyTimeout
 	}
 	if c.SendBuffer == 0 {
 		c.SendBuffer = DefaultSendBuffer

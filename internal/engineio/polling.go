@@ -3,7 +3,9 @@ package engineio
 import (
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"time"
 
 	"github.com/parley-chat/parley/internal/eioparser"
 )
@@ -118,14 +120,32 @@ func (srv *Server) servePost(w http.ResponseWriter, r *http.Request, s *Session)
 		s.mu.Unlock()
 	}()
 
+	// The body must arrive within BodyTimeout; the deadline is lifted once
+	// it has, so that it does not linger on the connection (net/http reads
+	// on in the background while the handler runs, then for the next
+	// request, under deadlines of its own).
+	rc := http.NewResponseController(w)
+	deadline := rc.SetReadDeadline(time.Now().Add(srv.cfg.BodyTimeout)) == nil
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(srv.cfg.MaxPayload)))
 	if err != nil {
+		// The rest of the body is not read: net/http would otherwise
+		// read on, to reuse the connection, before answering.
+		w.Header().Set("Connection", "close")
+	} else if deadline {
+		_ = rc.SetReadDeadline(time.Time{})
+	}
+	if err != nil {
 		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
+		var ne net.Error
+		switch {
+		case errors.As(err, &tooLarge):
 			s.logger().Debug("payload too large")
-			s.closeWith(eioparser.ReasonTransportError, eioparser.PacketClose, false)
 			writeError(w, errTooLarge)
-			return
+		case errors.As(err, &ne) && ne.Timeout():
+			s.logger().Debug("payload too slow", logKeyError, err)
+			writeError(w, errBodyTimeout)
+		default:
+			s.logger().Debug("reading a payload", logKeyError, err)
 		}
 		s.closeWith(eioparser.ReasonTransportError, eioparser.PacketClose, false)
 		return
