@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -68,6 +69,59 @@ func TestRunHeaderLimit(t *testing.T) {
 			if got := rawRequest(t, addr, headerBlock(tt.path, tt.size)); got != tt.want {
 				t.Errorf("%d bytes of headers for %s: status %d, want %d", tt.size, tt.path, got, tt.want)
 			}
+		})
+	}
+}
+
+// trickle opens a connection to addr, sends head (a request's line and
+// headers), then one byte of body every 20 ms, and returns how long the
+// server took to end the connection, or fails after wait.
+func trickle(t *testing.T, addr, head string, wait time.Duration) time.Duration {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	if _, err := c.Write([]byte(head)); err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		_ = c.SetReadDeadline(start.Add(wait))
+		_, _ = io.Copy(io.Discard, c) // a response, then the end
+	}()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ended:
+			if d := time.Since(start); d < wait {
+				return d
+			}
+			t.Fatalf("the connection trickling its body is still open after %v", wait)
+		case <-tick.C:
+			_, _ = c.Write([]byte("4"))
+		}
+	}
+}
+
+// TestRunBodyTimeout checks that a request whose body trickles in is cut
+// after --body-timeout, on the Socket.IO endpoint, which reads bodies, and
+// on the page, which reads none (net/http does, to reuse the connection).
+func TestRunBodyTimeout(t *testing.T) {
+	t.Parallel()
+	s := startRun(t, []string{"--addr", "127.0.0.1:0", "--body-timeout", "300ms", "--shutdown-timeout", "1s"}, env())
+	addr := hostPort(s.URL)
+	_, body := s.get(t, "/socket.io/?EIO=4&transport=polling")
+	sid, _, _ := strings.Cut(strings.TrimPrefix(body, `0{"sid":"`), `"`)
+	for _, path := range []string{"/socket.io/?EIO=4&transport=polling&sid=" + sid, "/", "/healthz"} {
+		t.Run(path, func(t *testing.T) {
+			head := "POST " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n"
+			d := trickle(t, addr, head, 5*time.Second)
+			t.Logf("cut after %v", d.Round(time.Millisecond))
 		})
 	}
 }

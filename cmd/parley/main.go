@@ -160,8 +160,13 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	trusted := proxies(cfg.TrustedProxies)
 	sio := socketio.NewServer(socketio.Config{
-		Engine:   engineio.Config{AllowedOrigins: cfg.Origins},
+		Engine: engineio.Config{
+			AllowedOrigins: cfg.Origins,
+			TrustForwarded: trusted.trustsRequest,
+			BodyTimeout:    cfg.BodyTimeout,
+		},
 		Recovery: &socketio.RecoveryConfig{},
 		Logger:   log,
 	})
@@ -175,7 +180,10 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		_ = st.Close()
 		return nil, err
 	}
-	return &app{sio: sio, chat: c, store: st, handler: routes(sio, files)}, nil
+	machine, _ := os.Hostname() // without it, only the names listed
+	hosts := newHostPolicy(cfg.AllowedHosts, machine)
+	handler := securityHeaders(checkHost(hosts, trusted, log, limitBody(cfg.BodyTimeout, routes(sio, files))))
+	return &app{sio: sio, chat: c, store: st, handler: handler}, nil
 }
 
 // close stops the chat's writer, after what it holds is stored, then the

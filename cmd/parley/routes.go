@@ -66,7 +66,7 @@ func routes(sio http.Handler, files fs.FS) http.Handler {
 		h.Set("Content-Security-Policy", contentSecurityPolicy)
 		static.ServeHTTP(w, r)
 	})
-	return securityHeaders(mux)
+	return mux
 }
 
 // debugRoutes serves the runtime profiles, on their own listener.
