@@ -8,6 +8,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parley-chat/parley/internal/sioclient"
+	"github.com/parley-chat/parley/internal/test/siotest"
+	"github.com/parley-chat/parley/internal/test/wait"
 )
 
 // hostPort returns the host:port of a server's URL.
@@ -123,5 +127,43 @@ func TestRunBodyTimeout(t *testing.T) {
 			d := trickle(t, addr, head, 5*time.Second)
 			t.Logf("cut after %v", d.Round(time.Millisecond))
 		})
+	}
+}
+
+// TestRunConnectionCap checks that --max-connections counts every open
+// connection, an idle one and a WebSocket included, refuses the next with
+// 503, and frees a place when a WebSocket closes.
+func TestRunConnectionCap(t *testing.T) {
+	t.Parallel()
+	s := startRun(t, []string{"--addr", "127.0.0.1:0", "--max-connections", "2"}, env())
+	addr := hostPort(s.URL)
+	ctx := siotest.Context(t)
+	c, err := sioclient.Dial(ctx, s.URL, &sioclient.Options{Transport: sioclient.TransportWebSocket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Socket("/").Connect(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	idle, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	// The idle connection is counted once accepted, which the server
+	// does as it comes: a third one is refused, at once, unread.
+	var status int
+	wait.For(t, "a refusal", 5*time.Second, func() bool {
+		status = rawRequest(t, addr, "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+		return status == http.StatusServiceUnavailable
+	})
+	_ = c.Close()
+	wait.For(t, "the WebSocket's place freed", 5*time.Second, func() bool {
+		status = rawRequest(t, addr, "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+		return status == http.StatusOK
+	})
+	if !strings.Contains(s.log.String(), "connection refused") {
+		t.Errorf("the refusal was not logged:\n%s", s.log)
 	}
 }

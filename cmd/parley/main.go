@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -68,6 +69,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
 	}
+	// Loopback connections (a proxy on this machine, local tools) and
+	// trusted proxies are capped in total only.
+	trusted := proxies(cfg.TrustedProxies)
+	exempt := func(a netip.Addr) bool { return a.IsLoopback() || trusted.trusts(a) }
+	ln = newConnLimiter(ln, cfg.MaxConns, cfg.MaxConnsPerIP, exempt, log)
 	httpSrv := newHTTPServer(app.handler, log)
 	errc := make(chan error, 2)
 	go func() { errc <- httpSrv.Serve(ln) }()
@@ -78,7 +84,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Info("debug endpoints", "addr", cfg.DebugAddr)
 	}
 	fmt.Fprintf(stdout, "parley is running: open %s in your browser\n", browserURL(ln.Addr()))
-	log.Info("listening", "addr", ln.Addr().String(), "origins", cfg.Origins, "dev", cfg.Dev)
+	log.Info("listening", "addr", ln.Addr().String(), "origins", cfg.Origins, "allowed_hosts", cfg.AllowedHosts,
+		"max_connections", cfg.MaxConns, "max_connections_per_ip", cfg.MaxConnsPerIP, "dev", cfg.Dev)
 
 	select {
 	case err := <-errc:
