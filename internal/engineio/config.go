@@ -42,7 +42,9 @@ type Config struct {
 	MaxQueueBytes int
 	// UpgradeTimeout bounds the polling-to-WebSocket upgrade (default 10 s).
 	UpgradeTimeout time.Duration
-	// WriteTimeout bounds one WebSocket write (default 10 s).
+	// WriteTimeout bounds one WebSocket write, and the writing of one
+	// poll's answer (default 10 s). A write that takes longer closes the
+	// session as a transport error.
 	WriteTimeout time.Duration
 	// BodyTimeout bounds the reading of one polling POST's body, from the
 	// moment its handler starts (default 10 s: MaxPayload at 100 kB/s). A

@@ -2,9 +2,11 @@ package engineio
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/parley-chat/parley/internal/eioparser"
@@ -40,18 +42,22 @@ func (srv *Server) servePoll(w http.ResponseWriter, r *http.Request, s *Session)
 		case s.state == stateClosed:
 			final := s.pollFinal
 			s.mu.Unlock()
-			writePayload(w, []byte{byte(final)})
+			_ = srv.writePayload(w, []byte{byte(final)})
 			srv.remove(s)
 			return
 		case s.pollNoop || s.transport != transportPolling:
 			s.mu.Unlock()
-			writePayload(w, []byte{byte(eioparser.PacketNoop)})
+			_ = srv.writePayload(w, []byte{byte(eioparser.PacketNoop)})
 			return
 		case len(s.queue) > 0:
 			q := s.takeQueueLocked()
 			closing := s.state == stateClosing
 			s.mu.Unlock()
-			srv.writeQueue(w, s, q)
+			if err := srv.writeQueue(w, s, q); err != nil {
+				// What the poll held is lost: the session cannot go on.
+				s.logger().Debug("poll write failed", logKeyError, err)
+				s.closeWith(eioparser.ReasonTransportError, eioparser.PacketNoop, false)
+			}
 			if closing {
 				s.finish()
 			}
@@ -71,7 +77,7 @@ func (srv *Server) servePoll(w http.ResponseWriter, r *http.Request, s *Session)
 }
 
 // writeQueue writes queued packets as one payload.
-func (srv *Server) writeQueue(w http.ResponseWriter, s *Session, q []queued) {
+func (srv *Server) writeQueue(w http.ResponseWriter, s *Session, q []queued) error {
 	bufp := frameBuffers.Get().(*[]byte)
 	buf := (*bufp)[:0]
 	for _, e := range q {
@@ -82,19 +88,38 @@ func (srv *Server) writeQueue(w http.ResponseWriter, s *Session, q []queued) {
 	s.mu.Lock()
 	s.recycleLocked(q)
 	s.mu.Unlock()
-	writePayload(w, buf)
+	err := srv.writePayload(w, buf)
 	if cap(buf) <= maxPooledBuffer {
 		*bufp = buf[:0]
 		frameBuffers.Put(bufp)
 	}
+	return err
 }
 
-func writePayload(w http.ResponseWriter, payload []byte) {
+// writePayload answers a poll with payload, within WriteTimeout: a client
+// that stops reading must not hold the handler, and the payload, forever.
+// The whole answer is flushed under the deadline, which is lifted after,
+// so that it does not linger on the connection.
+func (srv *Server) writePayload(w http.ResponseWriter, payload []byte) error {
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=UTF-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
-	_, _ = w.Write(payload)
+	h.Set("Content-Length", strconv.Itoa(len(payload)))
+	rc := http.NewResponseController(w)
+	if rc.SetWriteDeadline(time.Now().Add(srv.cfg.WriteTimeout)) != nil {
+		// A ResponseWriter without deadlines (a test's recorder).
+		_, err := w.Write(payload)
+		return err
+	}
+	_, err := w.Write(payload)
+	if err == nil {
+		err = rc.Flush()
+	}
+	if err != nil {
+		return fmt.Errorf("engineio: writing a poll's answer: %w", err)
+	}
+	return rc.SetWriteDeadline(time.Time{})
 }
 
 // servePost reads a long-polling POST and dispatches its packets.

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -263,5 +264,37 @@ func TestPOSTBodyTimeout(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatalf("a POST trickling its body is still read after %v (BodyTimeout %v)", time.Since(start).Round(time.Millisecond), timeout)
 	}
+	h.waitClosed(t, eioparser.ReasonTransportError)
+}
+
+// TestPollWriteTimeout checks that a long poll whose client stops reading
+// its answer is cut after WriteTimeout, and its session closed, since what
+// it held is lost: such a client must not hold a goroutine and its
+// payload forever.
+func TestPollWriteTimeout(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	srv := newTestServer(t, engineio.Config{WriteTimeout: timeout, MaxQueueBytes: 64 << 20}, false)
+	sid := pollHandshake(t, srv)
+	h := srv.session(t, sid)
+	// More than loopback's socket buffers hold, so that the write stalls.
+	big := []byte(strings.Repeat("x", 4<<20))
+	for range 4 {
+		if err := h.s.Send(eioparser.Packet{Data: big}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	c, err := d.Dial("tcp", strings.TrimPrefix(srv.ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	u := strings.TrimPrefix(pollURL(srv.URL, sid), srv.ts.URL)
+	if _, err := c.Write([]byte("GET " + u + " HTTP/1.1\r\nHost: localhost\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	// The client never reads.
 	h.waitClosed(t, eioparser.ReasonTransportError)
 }
