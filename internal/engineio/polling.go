@@ -30,28 +30,29 @@ func (srv *Server) servePoll(w http.ResponseWriter, r *http.Request, s *Session)
 	}
 	s.polling = true
 	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.polling = false
-		s.mu.Unlock()
-	}()
 
+	// The poll is over, for the session, before its answer is written:
+	// the answer is flushed by the write, and a client may send its next
+	// poll the moment it has read it, before this handler returns.
 	for {
 		s.mu.Lock()
 		switch {
 		case s.state == stateClosed:
 			final := s.pollFinal
+			s.polling = false
 			s.mu.Unlock()
 			_ = srv.writePayload(w, []byte{byte(final)})
 			srv.remove(s)
 			return
 		case s.pollNoop || s.transport != transportPolling:
+			s.polling = false
 			s.mu.Unlock()
 			_ = srv.writePayload(w, []byte{byte(eioparser.PacketNoop)})
 			return
 		case len(s.queue) > 0:
 			q := s.takeQueueLocked()
 			closing := s.state == stateClosing
+			s.polling = false
 			s.mu.Unlock()
 			if err := srv.writeQueue(w, s, q); err != nil {
 				// What the poll held is lost: the session cannot go on.
@@ -70,6 +71,9 @@ func (srv *Server) servePoll(w http.ResponseWriter, r *http.Request, s *Session)
 			// The poll was cut before it was answered: like the reference
 			// server ("poll connection closed prematurely"), the session
 			// ends with a transport error.
+			s.mu.Lock()
+			s.polling = false
+			s.mu.Unlock()
 			s.closeWith(eioparser.ReasonTransportError, eioparser.PacketNoop, false)
 			return
 		}
