@@ -114,7 +114,6 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 // it is refused.
 func (l *connLimiter) admit(key netip.Prefix, keyed bool, remote net.Addr) string {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	why, limit := "", 0
 	switch {
 	case l.max > 0 && l.open >= l.max:
@@ -122,19 +121,25 @@ func (l *connLimiter) admit(key netip.Prefix, keyed bool, remote net.Addr) strin
 	case keyed && l.perAddr > 0 && l.byAddr[key] >= l.perAddr:
 		why, limit = "too many connections from your address; close some, or try again later", l.perAddr
 	}
-	if why != "" {
-		l.refused++
-		if now := time.Now(); now.Sub(l.lastLog) >= refuseLogEvery {
-			l.log.Warn("connection refused", logKeyReason, why, logKeyAddress, remote.String(), logKeyCap, limit, logKeyRefused, l.refused)
-			l.refused, l.lastLog = 0, now
+	if why == "" {
+		l.open++
+		if keyed {
+			l.byAddr[key]++
 		}
-		return why
+		l.mu.Unlock()
+		return ""
 	}
-	l.open++
-	if keyed {
-		l.byAddr[key]++
+	l.refused++
+	refused, now := l.refused, time.Now()
+	logIt := now.Sub(l.lastLog) >= refuseLogEvery
+	if logIt {
+		l.refused, l.lastLog = 0, now
 	}
-	return ""
+	l.mu.Unlock()
+	if logIt {
+		l.log.Warn("connection refused", logKeyReason, why, logKeyAddress, remote.String(), logKeyCap, limit, logKeyRefused, refused)
+	}
+	return why
 }
 
 // done uncounts a connection that has closed.
