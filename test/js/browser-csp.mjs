@@ -14,7 +14,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
-import { BASE, CHROMIUM, CHROMIUM_ARGS, eventually, skip } from './page-helpers.mjs';
+import { BASE, CHROMIUM, CHROMIUM_ARGS, skip } from './page-helpers.mjs';
+import { eventually } from './helpers.mjs';
 
 const OTHER = process.env.PARLEY_OTHER_WS;
 
