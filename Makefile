@@ -2,21 +2,26 @@
 
 GO ?= go
 FUZZTIME ?= 10s
+# STATICCHECK is staticcheck at a pinned version, run with go run so that it
+# is none of the module's requirements.
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test test-go fuzz js-deps fmt lint bench conformance
+.PHONY: all build test test-go vet fuzz js-deps fmt fmt-check lint bench conformance
 
 all: build
 
 build:
 	$(GO) build ./...
 
-# test runs everything: Go unit, integration, interop and browser tests
-# (with the race detector), then a short run of every fuzzer.
-test: js-deps test-go fuzz
+# test runs everything: the linters, then Go unit, integration, interop and
+# browser tests (with the race detector), then a short run of every fuzzer.
+test: lint js-deps test-go fuzz
 
-test-go:
-	$(GO) vet ./...
+test-go: vet
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+vet:
+	$(GO) vet ./...
 
 # fuzz runs each fuzz target for FUZZTIME. A real finding writes its input
 # under testdata/fuzz and fails. Go 1.26's fuzz coordinator can also fail a
@@ -48,12 +53,23 @@ js-deps:
 		npm ci --prefix test/js --no-audit --no-fund; \
 	fi
 
-fmt:
-	gofmt -w $$(git ls-files '*.go')
+# GOFILES are the Go files, committed or not yet (ignored ones aside); in a
+# copy of the tree that is no git checkout, every .go file but node_modules'.
+GOFILES = $$(git ls-files --cached --others --exclude-standard '*.go' 2>/dev/null || \
+	find . -name '*.go' -not -path '*/node_modules/*' -not -path './.git/*')
 
-lint:
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
-	$(GO) vet ./...
+fmt:
+	gofmt -w $(GOFILES)
+
+# fmt-check fails on Go files, committed or not yet, that gofmt would change.
+fmt-check:
+	@files=$$(gofmt -l $(GOFILES)) || exit 1; \
+	if [ -n "$$files" ]; then echo "gofmt would change (run make fmt):"; echo "$$files"; exit 1; fi
+
+# lint checks formatting, then runs go vet and staticcheck (its default
+# checks; any turned off would be in staticcheck.conf, each with its reason).
+lint: fmt-check vet
+	$(STATICCHECK) ./...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

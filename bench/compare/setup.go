@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"debug/buildinfo"
@@ -12,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -190,23 +190,15 @@ func (e *env) port() (int, error) {
 // describeMachine returns lines saying what the benchmark ran on.
 func describeMachine(ctx context.Context, e *env) []string {
 	cpu := "unknown CPU"
-	if f, err := os.Open("/proc/cpuinfo"); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-				cpu = strings.TrimSpace(v)
-				break
-			}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		if m, ok := cpuModel(b); ok {
+			cpu = m
 		}
-		f.Close()
 	}
 	mem := ""
 	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		if _, after, ok := bytes.Cut(b, []byte("MemTotal:")); ok {
-			f := strings.Fields(string(after))
-			if kib, err := strconv.ParseFloat(f[0], 64); err == nil {
-				mem = fmt.Sprintf(", %.0f GiB memory", kib/(1<<20))
-			}
+		if kib, ok := memTotalKiB(b); ok {
+			mem = fmt.Sprintf(", %.0f GiB memory", float64(kib)/(1<<20))
 		}
 	}
 	kernel := runtime.GOOS
@@ -228,6 +220,36 @@ func describeMachine(ctx context.Context, e *env) []string {
 	}
 	lines = append(lines, "parley: "+revision(e.parley))
 	return lines
+}
+
+// cpuModel reads the first "model name" of /proc/cpuinfo's text.
+func cpuModel(cpuinfo []byte) (string, bool) {
+	for line := range strings.SplitSeq(string(cpuinfo), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			if v = strings.TrimSpace(v); v != "" {
+				return v, true
+			}
+		}
+	}
+	return "", false
+}
+
+// memTotalKiB reads MemTotal from /proc/meminfo's text
+// ("MemTotal:       24683664 kB").
+func memTotalKiB(meminfo []byte) (int64, bool) {
+	for line := range strings.SplitSeq(string(meminfo), "\n") {
+		rest, ok := strings.CutPrefix(line, "MemTotal:")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) != 2 || f[1] != "kB" {
+			return 0, false
+		}
+		kib, err := strconv.ParseInt(f[0], 10, 64)
+		return kib, err == nil && kib > 0
+	}
+	return 0, false
 }
 
 // goVersion is the version of the go command that built the servers.
@@ -269,9 +291,15 @@ func revision(path string) string {
 	if err != nil {
 		return "unknown revision"
 	}
+	return describeRevision(bi.Settings)
+}
+
+// describeRevision says which commit the vcs settings of a build name:
+// "commit 0123456789ab of 2026-01-02 with uncommitted changes".
+func describeRevision(settings []debug.BuildSetting) string {
 	var rev, modified string
 	var when time.Time
-	for _, s := range bi.Settings {
+	for _, s := range settings {
 		switch s.Key {
 		case "vcs.revision":
 			rev = s.Value

@@ -16,20 +16,39 @@ func tcpMemKiB() (int64, bool) {
 	if err != nil {
 		return 0, false
 	}
-	_, line, ok := bytes.Cut(b, []byte("\nTCP:"))
+	pages, ok := sockstatTCPMem(b)
 	if !ok {
 		return 0, false
 	}
-	line, _, _ = bytes.Cut(line, []byte("\n"))
-	f := bytes.Fields(line)
-	for i := 0; i+1 < len(f); i += 2 {
-		if string(f[i]) == "mem" {
-			pages, err := strconv.ParseInt(string(f[i+1]), 10, 64)
-			if err != nil {
-				return 0, false
-			}
-			return pages * int64(os.Getpagesize()) / 1024, true
+	return pages * int64(os.Getpagesize()) / 1024, true
+}
+
+// sockstatTCPMem reads the "mem" field of the "TCP:" line of
+// /proc/net/sockstat's text, a count of pages:
+//
+//	sockets: used 33
+//	TCP: inuse 14 orphan 0 tw 75 alloc 17 mem 3
+//	UDP: inuse 0 mem 0
+//
+// It says false when there is no such line or field, or no count there.
+func sockstatTCPMem(b []byte) (int64, bool) {
+	for line := range bytes.SplitSeq(b, []byte("\n")) {
+		rest, ok := bytes.CutPrefix(line, []byte("TCP:"))
+		if !ok {
+			continue
 		}
+		// Name-value pairs.
+		f := bytes.Fields(rest)
+		for i := 0; i+1 < len(f); i += 2 {
+			if string(f[i]) == "mem" {
+				pages, err := strconv.ParseInt(string(f[i+1]), 10, 64)
+				if err != nil || pages < 0 {
+					return 0, false
+				}
+				return pages, true
+			}
+		}
+		return 0, false
 	}
 	return 0, false
 }

@@ -86,7 +86,7 @@ func (t *table) write(w io.Writer) error {
 	}
 	b.WriteString("\n")
 	for _, r := range t.rows {
-		fmt.Fprintf(&b, "| %s | %s |", r.scenario, r.metric)
+		fmt.Fprintf(&b, "| %s | %s |", escape(r.scenario), escape(r.metric))
 		for _, s := range t.servers {
 			b.WriteString(" " + escape(r.cells[s].text) + " |")
 		}
@@ -163,20 +163,20 @@ func ratio(p, o cell) string {
 	return prefix + formatRatio(p.v/o.v) + "×"
 }
 
-// formatRatio prints a ratio with two significant digits or so.
+// formatRatio prints a ratio with two significant digits, or as a whole
+// number from 10 on, never with an exponent: 0.0042, 0.25, 1.0, 4.3, 17.
 func formatRatio(x float64) string {
-	switch {
-	case x == 0:
+	if x == 0 {
 		return "0"
-	case x >= 10:
-		return strconv.FormatFloat(math.Round(x), 'f', 0, 64)
-	case x >= 0.995: // 1.0, not 1.00
-		return strconv.FormatFloat(x, 'f', 1, 64)
-	case x >= 0.1:
-		return strconv.FormatFloat(x, 'f', 2, 64)
-	default:
-		return strconv.FormatFloat(x, 'g', 2, 64)
 	}
+	// The exponent once x is rounded to two digits: 0.997 is 1.0e+00, so
+	// "1.0", not "1.00"; 9.96 is 1.0e+01, so "10", not "10.0".
+	e := strconv.FormatFloat(x, 'e', 1, 64)
+	exp, err := strconv.Atoi(e[strings.IndexByte(e, 'e')+1:])
+	if err != nil || exp >= 1 {
+		return strconv.FormatFloat(math.Round(x), 'f', 0, 64)
+	}
+	return strconv.FormatFloat(x, 'f', 1-exp, 64)
 }
 
 // escape keeps a cell's text from breaking the table.
@@ -212,17 +212,19 @@ func kilo(v float64) string {
 	}
 }
 
-// sig3 prints v with three significant digits, without exponents.
+// sig3 prints v with three significant digits (whole numbers from 100 on,
+// three decimals at most), without exponents. Each bound is where v rounds
+// up to the next digit: 99.96 is "100", not "100.0".
 func sig3(v float64) string {
 	a := math.Abs(v)
 	switch {
 	case v == 0:
 		return "0"
-	case a >= 100:
+	case a >= 99.95:
 		return count(v)
-	case a >= 10:
+	case a >= 9.995:
 		return strconv.FormatFloat(v, 'f', 1, 64)
-	case a >= 1:
+	case a >= 0.9995:
 		return strconv.FormatFloat(v, 'f', 2, 64)
 	default:
 		return strconv.FormatFloat(v, 'f', 3, 64)

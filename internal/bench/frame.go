@@ -47,7 +47,6 @@ var (
 
 	connectFrame    = []byte{eioMessage, sioConnect}    // CONNECT to "/"
 	disconnectFrame = []byte{eioMessage, sioDisconnect} // DISCONNECT from "/"
-	pongFrame       = []byte{eioPong}
 )
 
 // messageKey precedes the message in a chat-message.

@@ -99,28 +99,6 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Errors sent to clients, as ack errors or error events. Their texts are
-// what people read.
-var (
-	ErrNameType       = errors.New("name must be a string")
-	ErrNameEmpty      = errors.New("name must not be empty")
-	ErrNameTooLong    = errors.New("name is too long")
-	ErrNameTaken      = errors.New("name is already taken")
-	ErrAlreadyJoined  = errors.New("already joined")
-	ErrNotJoined      = errors.New("join with new-user first")
-	ErrMessageType    = errors.New("message must be a string")
-	ErrMessageEmpty   = errors.New("message must not be empty")
-	ErrMessageTooLong = errors.New("message is too long")
-	ErrRateLimited    = errors.New("too many events; slow down")
-	ErrRoomInvalid    = errors.New("room name must be 1 to 32 letters, digits, spaces, '-', '_' or '.'")
-	ErrNotInRoom      = errors.New("you are not in that room")
-	ErrBadRequest     = errors.New("malformed request")
-	ErrNameInvalid    = errors.New("name contains a character that cannot be used")
-	ErrMessageInvalid = errors.New("message contains a character that cannot be stored")
-	ErrNotStored      = errors.New("message could not be stored; try again")
-	ErrUnavailable    = errors.New("history is unavailable; try again")
-)
-
 // Chat holds the people online and the rooms, and handles their events.
 // It is safe for concurrent use.
 type Chat struct {
@@ -210,7 +188,7 @@ func (c *Chat) onConnection(so *socketio.Socket) {
 		// from the start, named or not; it first gets the room's history,
 		// or what it missed since the id its handshake names.
 		if err := c.listen(so, DefaultRoom, sinceFromAuth(so)); err != nil {
-			_ = so.Emit(EventError, errorReply{Error: err.Error(), Message: err.Error()})
+			_ = so.Emit(EventError, refusedWith(err))
 		}
 	} else if so.Recovered() {
 		c.resume(so, s)
@@ -225,11 +203,20 @@ type handler func(so *socketio.Socket, s *session, e *socketio.Event, reply repl
 // replyFunc answers an event: with its ack payload, or with an error.
 type replyFunc func(payload any, err error)
 
-// errorReply is an ack error and the payload of the error event.
+// errorReply is an ack error and the payload of the error event: the
+// refusal's code, and its text twice (error, and message for the
+// tutorial's style of error event).
 type errorReply struct {
 	OK      bool   `json:"ok"`
+	Code    Code   `json:"code"`
 	Error   string `json:"error"`
 	Message string `json:"message"`
+}
+
+// refusedWith returns the errorReply of err.
+func refusedWith(err error) errorReply {
+	r := refusal(err)
+	return errorReply{Code: r.Code, Error: r.Text, Message: r.Text}
 }
 
 // limited wraps h with the connection's rate limit, and answers its result:
@@ -239,7 +226,7 @@ func (c *Chat) limited(h handler) socketio.EventHandler {
 		reply := func(payload any, err error) {
 			if err != nil {
 				c.log.Debug("refused event", "event", e.Name, "err", err, "sid", so.ID())
-				r := errorReply{Error: err.Error(), Message: err.Error()}
+				r := refusedWith(err)
 				if e.HasAck() {
 					_ = e.Ack(r)
 				} else {

@@ -306,9 +306,9 @@ func TestChatMessageGoesToEveryoneButTheSender(t *testing.T) {
 			{bob, []string{"Alice: hello <b>all</b> ✓"}},
 			{carol, []string{"Alice: hello <b>all</b> ✓", "Bob: hi Alice"}},
 		} {
-			got := tc.p.waitFor(chat.EventChatMessage, len(tc.want))
+			tc.p.waitFor(chat.EventChatMessage, len(tc.want))
 			tc.p.sync()
-			got = tc.p.got(chat.EventChatMessage)
+			got := tc.p.got(chat.EventChatMessage)
 			var lines []string
 			for _, r := range got {
 				m := decode(r)
@@ -360,7 +360,7 @@ func TestBadInputIsRefusedClearly(t *testing.T) {
 		joined  bool
 		event   string
 		args    []any
-		wantErr error
+		wantErr *chat.Refusal
 	}{
 		{"name not a string", false, chat.EventNewUser, []any{12}, chat.ErrNameType},
 		{"name an object", false, chat.EventNewUser, []any{map[string]any{"name": "x"}}, chat.ErrNameType},
@@ -390,21 +390,23 @@ func TestBadInputIsRefusedClearly(t *testing.T) {
 				p.t = t
 				// With an acknowledgement: an ack error.
 				var reply struct {
-					OK    bool   `json:"ok"`
-					Error string `json:"error"`
+					OK    bool      `json:"ok"`
+					Code  chat.Code `json:"code"`
+					Error string    `json:"error"`
 				}
 				p.ack(&reply, tc.event, tc.args...)
-				if reply.OK || reply.Error != tc.wantErr.Error() {
-					t.Errorf("ack %+v, want error %q", reply, tc.wantErr)
+				if reply.OK || reply.Code != tc.wantErr.Code || reply.Error != tc.wantErr.Error() {
+					t.Errorf("ack %+v, want code %q, error %q", reply, tc.wantErr.Code, tc.wantErr)
 				}
 				// Without: an error event.
 				p.emit(tc.event, tc.args...)
 				got := p.waitFor(chat.EventError, 1)
 				var ev struct {
-					Message string `json:"message"`
+					Code    chat.Code `json:"code"`
+					Message string    `json:"message"`
 				}
-				if err := json.Unmarshal(got[0].args[0], &ev); err != nil || ev.Message != tc.wantErr.Error() {
-					t.Errorf("error event %s, want message %q", got[0].args[0], tc.wantErr)
+				if err := json.Unmarshal(got[0].args[0], &ev); err != nil || ev.Code != tc.wantErr.Code || ev.Message != tc.wantErr.Error() {
+					t.Errorf("error event %s, want code %q, message %q", got[0].args[0], tc.wantErr.Code, tc.wantErr)
 				}
 				// The connection goes on.
 				if !p.so.Connected() {
@@ -427,14 +429,15 @@ func TestRateLimit(t *testing.T) {
 	var refused, sent int
 	for i := 0; i < 10; i++ {
 		var reply struct {
-			OK    bool   `json:"ok"`
-			Error string `json:"error"`
+			OK    bool      `json:"ok"`
+			Code  chat.Code `json:"code"`
+			Error string    `json:"error"`
 		}
 		alice.ack(&reply, chat.EventSendChatMessage, fmt.Sprint("m", i))
 		switch {
 		case reply.OK:
 			sent++
-		case reply.Error == chat.ErrRateLimited.Error():
+		case reply.Code == chat.CodeRateLimited && reply.Error == chat.ErrRateLimited.Error():
 			refused++
 		default:
 			t.Fatalf("reply %+v", reply)
@@ -490,9 +493,10 @@ func TestClientIDsArePerAuthor(t *testing.T) {
 	if !a.OK || !b.OK || a2.ID != a.ID || b.ID == a.ID {
 		t.Fatalf("acks alice %+v, retry %+v, bob %+v: want the retry to keep alice's id and bob a new one", a, a2, b)
 	}
-	got := carol.waitFor(chat.EventChatMessage, 2)
+	carol.waitFor(chat.EventChatMessage, 2)
 	carol.sync()
-	if got = carol.got(chat.EventChatMessage); len(got) != 2 {
+	got := carol.got(chat.EventChatMessage)
+	if len(got) != 2 {
 		t.Fatalf("carol got %d messages, want 2", len(got))
 	}
 	var m chat.ChatMessage

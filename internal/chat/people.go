@@ -263,7 +263,9 @@ func (c *Chat) resume(so *socketio.Socket, s *session) {
 		for _, r := range p.rooms {
 			so.Leave(r.key)
 		}
-		_ = so.Emit(EventError, errorReply{Error: ErrNameTaken.Error(), Message: "while you were away, someone else took the name " + p.name})
+		r := refusedWith(ErrNameTaken)
+		r.Message = "while you were away, someone else took the name " + p.name
+		_ = so.Emit(EventError, r)
 		return
 	}
 	c.people[p.key] = p

@@ -1,0 +1,80 @@
+package chat
+
+import "errors"
+
+// Code is the stable, machine-readable name of a refusal. Clients switch on
+// it, never on a refusal's text, which is for people and may change.
+type Code string
+
+// The refusal codes. Each refusal the chat sends carries one of them.
+const (
+	// CodeBadRequest: the event's arguments are not of the documented shape.
+	CodeBadRequest Code = "bad_request"
+	// CodeRateLimited: the connection sent too many events; wait and retry.
+	CodeRateLimited Code = "rate_limited"
+	// CodeNameInvalid: the name is missing, not a string, blank or holds a
+	// character that cannot be used.
+	CodeNameInvalid Code = "name_invalid"
+	// CodeNameTooLong: the name is longer than the server allows.
+	CodeNameTooLong Code = "name_too_long"
+	// CodeNameTaken: the name belongs to someone else.
+	CodeNameTaken Code = "name_taken"
+	// CodeAlreadyJoined: the socket has already joined under a name.
+	CodeAlreadyJoined Code = "already_joined"
+	// CodeNotJoined: the event needs a name first (new-user).
+	CodeNotJoined Code = "not_joined"
+	// CodeMessageInvalid: the message is missing, not a string, blank or
+	// holds a character that cannot be stored.
+	CodeMessageInvalid Code = "message_invalid"
+	// CodeMessageTooLong: the message is longer than the server allows.
+	CodeMessageTooLong Code = "message_too_long"
+	// CodeRoomInvalid: the room name is not one the server accepts.
+	CodeRoomInvalid Code = "room_invalid"
+	// CodeNotInRoom: the event names a room the person is not in.
+	CodeNotInRoom Code = "not_in_room"
+	// CodeNotStored: the message could not be stored; sending it again
+	// (with the same clientId) is safe.
+	CodeNotStored Code = "not_stored"
+	// CodeUnavailable: the history could not be read; try again.
+	CodeUnavailable Code = "unavailable"
+)
+
+// Refusal is an error a client reads, as an ack error or an error event: a
+// stable Code and a Text for people.
+type Refusal struct {
+	Code Code
+	Text string
+}
+
+// Error returns the refusal's text.
+func (r *Refusal) Error() string { return r.Text }
+
+// refusal returns the Refusal that err is, or wraps; an error that is none
+// (a bug) is sent as unavailable rather than with its text.
+func refusal(err error) *Refusal {
+	if r, ok := errors.AsType[*Refusal](err); ok {
+		return r
+	}
+	return ErrUnavailable
+}
+
+// The refusals. Their texts are what people read.
+var (
+	ErrNameType       = &Refusal{CodeNameInvalid, "name must be a string"}
+	ErrNameEmpty      = &Refusal{CodeNameInvalid, "name must not be empty"}
+	ErrNameTooLong    = &Refusal{CodeNameTooLong, "name is too long"}
+	ErrNameTaken      = &Refusal{CodeNameTaken, "name is already taken"}
+	ErrAlreadyJoined  = &Refusal{CodeAlreadyJoined, "already joined"}
+	ErrNotJoined      = &Refusal{CodeNotJoined, "join with new-user first"}
+	ErrMessageType    = &Refusal{CodeMessageInvalid, "message must be a string"}
+	ErrMessageEmpty   = &Refusal{CodeMessageInvalid, "message must not be empty"}
+	ErrMessageTooLong = &Refusal{CodeMessageTooLong, "message is too long"}
+	ErrRateLimited    = &Refusal{CodeRateLimited, "too many events; slow down"}
+	ErrRoomInvalid    = &Refusal{CodeRoomInvalid, "room name must be 1 to 32 letters, digits, spaces, '-', '_' or '.'"}
+	ErrNotInRoom      = &Refusal{CodeNotInRoom, "you are not in that room"}
+	ErrBadRequest     = &Refusal{CodeBadRequest, "malformed request"}
+	ErrNameInvalid    = &Refusal{CodeNameInvalid, "name contains a character that cannot be used"}
+	ErrMessageInvalid = &Refusal{CodeMessageInvalid, "message contains a character that cannot be stored"}
+	ErrNotStored      = &Refusal{CodeNotStored, "message could not be stored; try again"}
+	ErrUnavailable    = &Refusal{CodeUnavailable, "history is unavailable; try again"}
+)
