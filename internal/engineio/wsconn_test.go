@@ -161,19 +161,30 @@ func bothReaders(t *testing.T, cfg engineio.Config, echo bool, f func(t *testing
 }
 
 func TestHandshakeRefused(t *testing.T) {
+	const version = "Sec-WebSocket-Version: 13\r\n"
 	tests := []struct {
 		name   string
+		proto  string // of the request line; HTTP/1.1 when empty
 		extra  string
 		status int
 	}{
-		{"no key", "Sec-WebSocket-Version: 13\r\n", http.StatusBadRequest},
-		{"short key", "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: c2hvcnQ=\r\n", http.StatusBadRequest},
-		{"old version", "Sec-WebSocket-Version: 8\r\nSec-WebSocket-Key: " + testKey + "\r\n", http.StatusUpgradeRequired},
+		{"no key", "", version, http.StatusBadRequest},
+		{"short key", "", version + "Sec-WebSocket-Key: c2hvcnQ=\r\n", http.StatusBadRequest},
+		{"key of 17 bytes", "", version + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZSE=\r\n", http.StatusBadRequest},
+		{"key not in base64", "", version + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ!!\r\n", http.StatusBadRequest},
+		{"two keys", "", version + "Sec-WebSocket-Key: " + testKey + "\r\nSec-WebSocket-Key: " + testKey + "\r\n", http.StatusBadRequest},
+		{"two keys in one header", "", version + "Sec-WebSocket-Key: " + testKey + ", " + testKey + "\r\n", http.StatusBadRequest},
+		{"HTTP/1.0", "HTTP/1.0", version + "Sec-WebSocket-Key: " + testKey + "\r\n", http.StatusBadRequest},
+		{"old version", "", "Sec-WebSocket-Version: 8\r\nSec-WebSocket-Key: " + testKey + "\r\n", http.StatusUpgradeRequired},
 	}
 	ts := newTestServer(t, engineio.Config{}, false)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, resp := dialRaw(t, ts, upgradeRequest(ts, tt.extra), nil)
+			req := upgradeRequest(ts, tt.extra)
+			if tt.proto != "" {
+				req = strings.Replace(req, " HTTP/1.1\r\n", " "+tt.proto+"\r\n", 1)
+			}
+			_, resp := dialRaw(t, ts, req, nil)
 			if resp.StatusCode != tt.status {
 				t.Errorf("status %d, want %d", resp.StatusCode, tt.status)
 			}
