@@ -31,7 +31,8 @@
 // short-lived goroutine reads them with a shared buffer: an idle connection
 // holds no goroutine and no read buffer. Elsewhere one goroutine reads each
 // connection. Client protocol errors close the connection with the RFC's
-// close code (1002, 1007 invalid UTF-8, 1009 too big).
+// close code (1002, 1007 invalid UTF-8, 1009 too big); so does a close
+// frame whose code a peer may not send or whose reason is not UTF-8.
 //
 // # Concurrency and lock order
 //

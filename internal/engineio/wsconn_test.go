@@ -264,6 +264,10 @@ func TestWebSocketProtocolErrors(t *testing.T) {
 		{"too big", maskedFrame(true, 2, make([]byte, 101)), 1009, engineio.ReasonTransportError},
 		{"invalid UTF-8", maskedFrame(true, 1, []byte{'4', 0xC0}), 1007, engineio.ReasonTransportError},
 		{"continuation first", maskedFrame(true, 0, []byte("4x")), 1002, engineio.ReasonTransportError},
+		{"close with a 1-byte payload", maskedFrame(true, 8, []byte{3}), 1002, engineio.ReasonTransportError},
+		{"close code 1006", maskedFrame(true, 8, []byte{0x03, 0xee}), 1002, engineio.ReasonTransportError},
+		{"close code 2000", maskedFrame(true, 8, []byte{0x07, 0xd0}), 1002, engineio.ReasonTransportError},
+		{"close reason not UTF-8", maskedFrame(true, 8, []byte{0x03, 0xe8, 0xc0, 0xaf}), 1007, engineio.ReasonTransportError},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

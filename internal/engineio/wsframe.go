@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"encoding/binary"
+	"fmt"
 	"unicode/utf8"
 )
 
@@ -134,7 +135,13 @@ func (r *frameReader) frame(buf []byte, fn func(op byte, payload []byte) error) 
 	masked := buf[hdr+4 : total]
 
 	if op >= opClose {
-		return total, fn(op, unmaskCopy(nil, masked, mask))
+		payload := unmaskCopy(nil, masked, mask)
+		if op == opClose {
+			if err := checkClose(payload); err != nil {
+				return 0, err
+			}
+		}
+		return total, fn(op, payload)
 	}
 	if fin && op != opContinuation {
 		payload := unmaskCopy(nil, masked, mask)
@@ -180,4 +187,36 @@ func unmaskCopy(dst, src []byte, mask uint32) []byte {
 		b[i] ^= byte(mask >> (8 * (i & 3)))
 	}
 	return dst
+}
+
+// checkClose checks a close frame's payload: nothing, or a code a peer may
+// send and a UTF-8 reason (RFC 6455, 5.5.1 and 7.4).
+func checkClose(p []byte) error {
+	switch {
+	case len(p) == 0:
+		return nil
+	case len(p) == 1:
+		return protocolError("close frame with a one-byte payload")
+	case !validCloseCode(binary.BigEndian.Uint16(p)):
+		return protocolError(fmt.Sprintf("close code %d", binary.BigEndian.Uint16(p)))
+	case !utf8.Valid(p[2:]):
+		return &wsProtocolError{closeInvalidData, "close reason is not valid UTF-8"}
+	}
+	return nil
+}
+
+// validCloseCode reports whether a peer may send code in a close frame
+// (RFC 6455, 7.4): one that the IANA registry assigns a meaning to, except
+// 1004 (reserved), 1005 and 1006 (never sent, only reported) and 1015 (a
+// TLS failure, reported locally), or one of the range left to libraries
+// and applications, 3000-4999. Codes below 1000 are unused, 1016-2999 are
+// reserved for extensions of the protocol, 5000 and up are undefined.
+func validCloseCode(code uint16) bool {
+	switch {
+	case code >= 3000 && code <= 4999:
+		return true
+	case code < 1000 || code > 1014:
+		return false
+	}
+	return code != 1004 && code != 1005 && code != 1006
 }

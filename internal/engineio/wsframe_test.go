@@ -89,6 +89,16 @@ func TestFrameReader(t *testing.T) {
 		{"invalid UTF-8", clientFrame(true, opText, []byte{'4', 0xff}), nil, closeInvalidData},
 		{"invalid UTF-8 across fragments", cat(clientFrame(false, opText, []byte{'4', 0xe2}), clientFrame(true, opContinuation, []byte{0x82})), nil, closeInvalidData},
 		{"UTF-8 split across fragments", cat(clientFrame(false, opText, []byte{'4', 0xe2, 0x82}), clientFrame(true, opContinuation, []byte{0xac})), []string{"1:4€"}, 0},
+		{"close without payload", clientFrame(true, opClose, nil), []string{"8:"}, 0},
+		{"close 1012 with a reason", clientFrame(true, opClose, []byte("\x03\xf4restart")), []string{"8:\x03\xf4restart"}, 0},
+		{"close 4999", clientFrame(true, opClose, []byte{0x13, 0x87}), []string{"8:\x13\x87"}, 0},
+		{"close with a 1-byte payload", clientFrame(true, opClose, []byte{3}), nil, closeProtocolError},
+		{"close code 0", clientFrame(true, opClose, []byte{0, 0}), nil, closeProtocolError},
+		{"close code 1005", clientFrame(true, opClose, []byte{0x03, 0xed}), nil, closeProtocolError},
+		{"close code 1015", clientFrame(true, opClose, []byte{0x03, 0xf7}), nil, closeProtocolError},
+		{"close code 2999", clientFrame(true, opClose, []byte{0x0b, 0xb7}), nil, closeProtocolError},
+		{"close code 5000", clientFrame(true, opClose, []byte{0x13, 0x88}), nil, closeProtocolError},
+		{"close reason not UTF-8", clientFrame(true, opClose, []byte{0x03, 0xe8, 'x', 0xff}), nil, closeInvalidData},
 	}
 	for _, tt := range tests {
 		// Whole, byte by byte, and in chunks of 7: the result must not
@@ -117,6 +127,24 @@ func TestFrameReader(t *testing.T) {
 					t.Errorf("reader holds %d pending and %d message bytes after complete frames", len(r.pending), len(r.msg))
 				}
 			})
+		}
+	}
+}
+
+func TestValidCloseCode(t *testing.T) {
+	valid := map[uint16]bool{}
+	for c := uint16(1000); c <= 1003; c++ {
+		valid[c] = true
+	}
+	for c := uint16(1007); c <= 1014; c++ {
+		valid[c] = true
+	}
+	for c := uint16(3000); c <= 4999; c++ {
+		valid[c] = true
+	}
+	for c := range 1 << 16 {
+		if got := validCloseCode(uint16(c)); got != valid[uint16(c)] {
+			t.Errorf("validCloseCode(%d) = %v", c, got)
 		}
 	}
 }

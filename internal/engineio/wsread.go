@@ -184,12 +184,9 @@ func (srv *Server) handleFrame(s *Session, ws *wsConn, op byte, payload []byte) 
 		}
 		s.mu.Unlock()
 	case opClose:
-		if len(payload) == 1 {
-			return protocolError("close frame with a one-byte payload")
-		}
-		// Answer the close handshake directly: a lone close frame cannot
-		// interleave with the flush goroutine's writes, each being one
-		// call.
+		// The reader has checked the payload. Answer the close
+		// handshake directly: a lone close frame cannot interleave with
+		// the flush goroutine's writes, each being one call.
 		_ = ws.writeFrames(appendFrame(nil, opClose, 0, closePayload(closeNormal)), srv.cfg.WriteTimeout)
 		return errPeerClosed
 	}
