@@ -3,20 +3,24 @@ package engineio_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
+	"github.com/parley-chat/parley/internal/sioclient/siotest"
 )
 
 // rawWS is a WebSocket client written byte by byte, to send what a
@@ -383,4 +387,68 @@ func TestServerCloseIsClean(t *testing.T) {
 		}
 		h.waitClosed(t, engineio.ReasonForcedClose)
 	})
+}
+
+// countHandler counts the messages of every session it serves.
+type countHandler struct{ n *atomic.Int64 }
+
+func (h countHandler) HandleMessage([]byte, bool)       { h.n.Add(1) }
+func (h countHandler) HandleClose(engineio.CloseReason) {}
+
+// TestPartialFrameMemory has many clients each send a large message and
+// one byte of the next frame, and keep the connection open: the server must
+// not keep, for that byte, the buffer the large message grew.
+func TestPartialFrameMemory(t *testing.T) {
+	for _, cfg := range []engineio.Config{{}, engineio.WithoutPoller(engineio.Config{})} {
+		const conns, size = 64, 900_000
+		var n atomic.Int64
+		cfg.Logger = siotest.DiscardLogger()
+		cfg.NewSession = func(*engineio.Session) engineio.Handler { return countHandler{&n} }
+		srv := engineio.NewServer(cfg)
+		t.Run(fmt.Sprintf("poller=%v", srv.UsesPoller()), func(t *testing.T) {
+			hs := httptest.NewServer(srv)
+			defer func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				if err := srv.Shutdown(ctx); err != nil {
+					t.Errorf("Shutdown: %v", err)
+				}
+				hs.Close()
+			}()
+			before := int64(heapAfterGC())
+			stream := append(maskedFrame(true, 2, bytes.Repeat([]byte{7}, size)), 0x82)
+			req := "GET /?EIO=4&transport=websocket HTTP/1.1\r\nHost: parley\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+				"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + testKey + "\r\n\r\n"
+			for range conns {
+				c, err := net.Dial("tcp", strings.TrimPrefix(hs.URL, "http://"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				if _, err := c.Write(append([]byte(req), stream...)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			siotest.WaitFor(t, "the large messages", 10*time.Second, func() bool { return n.Load() == conns })
+			// Each connection may keep a little; the buffers the large
+			// messages grew (64 MB and more) must be gone.
+			const limit = conns * 64 << 10
+			grown := int64(heapAfterGC()) - before
+			for deadline := time.Now().Add(5 * time.Second); grown >= limit && time.Now().Before(deadline); {
+				time.Sleep(20 * time.Millisecond)
+				grown = int64(heapAfterGC()) - before
+			}
+			if grown >= limit {
+				t.Errorf("heap grew by %d KiB for %d connections that each left one byte of a frame, want less than %d KiB", grown>>10, conns, limit>>10)
+			}
+		})
+	}
+}
+
+// heapAfterGC returns the bytes of live heap objects after a collection.
+func heapAfterGC() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }
