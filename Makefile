@@ -17,8 +17,10 @@ build:
 # browser tests (with the race detector), then a short run of every fuzzer.
 test: lint js-deps test-go fuzz
 
+# test-go prints what go test prints, then the tests that were skipped and
+# why (a missing service, Node.js or browser), through internal/test/testreport.
 test-go: vet
-	$(GO) test -race -count=1 -timeout 15m ./...
+	$(GO) test -race -count=1 -timeout 15m -json ./... | $(GO) run ./internal/test/testreport
 
 vet:
 	$(GO) vet ./...

@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/internal/engineio"
-	"github.com/parley-chat/parley/internal/sioclient/siotest"
 	"github.com/parley-chat/parley/internal/sioparser"
 	"github.com/parley-chat/parley/internal/socketio"
-	"github.com/parley-chat/parley/internal/testjs"
+	"github.com/parley-chat/parley/internal/test/siotest"
+	"github.com/parley-chat/parley/internal/test/testjs"
 )
 
 // clientTestTimeout bounds one run of test/js/client.test.mjs.

@@ -74,4 +74,4 @@ func (h echoHandler) HandleMessage(data []byte, binary bool) {
 	_ = h.s.Send(eioparser.Packet{Type: eioparser.PacketMessage, Data: data, Binary: binary})
 }
 
-func (h echoHandler) HandleClose(engineio.CloseReason) {}
+func (h echoHandler) HandleClose(eioparser.CloseReason) {}

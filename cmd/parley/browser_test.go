@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley/internal/testjs"
+	"github.com/parley-chat/parley/internal/test/testjs"
 )
 
 // newTestApp serves the whole app on a loopback test server.

@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/internal/sioclient"
-	"github.com/parley-chat/parley/internal/sioclient/leaktest"
+	"github.com/parley-chat/parley/internal/test/leaktest"
 	"github.com/parley-chat/parley/web"
 )
 

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley/internal/testjs"
+	"github.com/parley-chat/parley/internal/test/testjs"
 )
 
 // TestOfficialClientChatRecovery drops the official socket.io-client's

@@ -17,6 +17,7 @@ import (
 
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/sioclient"
+	"github.com/parley-chat/parley/internal/test/wait"
 )
 
 // TestRestartKeepsAckedMessages runs the parley binary, has people send
@@ -95,9 +96,9 @@ func testRestart(t *testing.T, bin string, sig syscall.Signal) {
 			}
 		}()
 	}
-	eventuallyWithin(t, 10*time.Second, "20 acknowledged messages", func() bool { return total.Load() >= 20 })
+	wait.For(t, "20 acknowledged messages", 10*time.Second, func() bool { return total.Load() >= 20 })
 	dave.close()
-	eventuallyWithin(t, 10*time.Second, "100 acknowledged messages", func() bool { return total.Load() >= killAt })
+	wait.For(t, "100 acknowledged messages", 10*time.Second, func() bool { return total.Load() >= killAt })
 	first.stop(t, sig)
 	wg.Wait()
 	lastSeen := make(map[*parleyClient]int64)
@@ -441,16 +442,4 @@ func idSpan(from, to int64) []int64 {
 		out = append(out, id)
 	}
 	return out
-}
-
-// eventuallyWithin polls cond until it holds, failing the test after d.
-func eventuallyWithin(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }

@@ -66,6 +66,15 @@ type Config struct {
 	// HistoryLimit is how many past messages a room sends to whoever
 	// joins it (default 50).
 	HistoryLimit int
+	// RecentMessages is how many of each room's newest messages the chat
+	// keeps in memory, to send to whoever joins or catches up without
+	// reading the store (default DefaultRecentMessages; never fewer than
+	// HistoryLimit).
+	RecentMessages int
+	// RecentBytes bounds the memory of a room's recent messages, which
+	// keeps fewer of them when they are long, but never fewer than
+	// HistoryLimit (default DefaultRecentBytes).
+	RecentBytes int
 	// PresenceGrace is how long someone whose connection dropped (rather
 	// than closed) stays online, so that a reconnection within it goes
 	// unannounced (default 10 s; negative: none).
@@ -89,6 +98,13 @@ func (c Config) withDefaults() Config {
 	}
 	if c.HistoryLimit <= 0 {
 		c.HistoryLimit = DefaultHistoryLimit
+	}
+	if c.RecentMessages <= 0 {
+		c.RecentMessages = DefaultRecentMessages
+	}
+	c.RecentMessages = max(c.RecentMessages, c.HistoryLimit)
+	if c.RecentBytes <= 0 {
+		c.RecentBytes = DefaultRecentBytes
 	}
 	if c.PresenceGrace == 0 {
 		c.PresenceGrace = DefaultPresenceGrace

@@ -19,19 +19,9 @@ import (
 	"github.com/parley-chat/parley/internal/socketio"
 	"github.com/parley-chat/parley/internal/store"
 	"github.com/parley-chat/parley/internal/store/sqlite"
+	"github.com/parley-chat/parley/internal/test/siotest"
+	"github.com/parley-chat/parley/internal/test/wait"
 )
-
-var transports = []sioclient.Transport{sioclient.TransportWebSocket, sioclient.TransportPolling, sioclient.TransportUpgrade}
-
-// forEachTransport runs f as a subtest for every transport.
-func forEachTransport(t *testing.T, f func(t *testing.T, tr sioclient.Transport)) {
-	for _, tr := range transports {
-		t.Run(string(tr), func(t *testing.T) {
-			t.Parallel()
-			f(t, tr)
-		})
-	}
-}
 
 // newServer serves a chat on a loopback test server, with its history in
 // a new SQLite database.
@@ -163,17 +153,14 @@ func (p *person) got(name string) []received {
 // waitFor polls until p has n events of the given name, and returns them.
 func (p *person) waitFor(name string, n int) []received {
 	p.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		got := p.got(name)
-		if len(got) >= n {
-			return got
+	var got []received
+	wait.For(p.t, fmt.Sprintf("%d %q events", n, name), 5*time.Second, func() error {
+		if got = p.got(name); len(got) < n {
+			return fmt.Errorf("got %d", len(got))
 		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("got %d %q events, want %d", len(got), name, n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
+	return got
 }
 
 // sync makes sure everything sent to p before now has arrived: the server
@@ -195,7 +182,7 @@ func str(t *testing.T, raw json.RawMessage) string {
 }
 
 func TestJoinAnnouncesToOthers(t *testing.T) {
-	forEachTransport(t, func(t *testing.T, tr sioclient.Transport) {
+	siotest.Run(t, func(t *testing.T, tr sioclient.Transport) {
 		ts := newServer(t, chat.Config{})
 		alice := join(t, ts, tr, "Alice")
 		bob := join(t, ts, tr, "Bob")
@@ -224,7 +211,7 @@ func TestJoinAnnouncesToOthers(t *testing.T) {
 // way, without a callback, is announced and listed all the same: the chat
 // only skips making the member list nobody asked for.
 func TestJoinWithoutAckIsListed(t *testing.T) {
-	forEachTransport(t, func(t *testing.T, tr sioclient.Transport) {
+	siotest.Run(t, func(t *testing.T, tr sioclient.Transport) {
 		ts := newServer(t, chat.Config{})
 		carol := join(t, ts, tr, "Carol")
 		bob := connect(t, ts, tr)
@@ -270,7 +257,7 @@ func TestJoinWithoutAckIsListed(t *testing.T) {
 }
 
 func TestChatMessageGoesToEveryoneButTheSender(t *testing.T) {
-	forEachTransport(t, func(t *testing.T, tr sioclient.Transport) {
+	siotest.Run(t, func(t *testing.T, tr sioclient.Transport) {
 		ts := newServer(t, chat.Config{})
 		alice := join(t, ts, tr, "Alice")
 		bob := join(t, ts, tr, "Bob")
@@ -328,7 +315,7 @@ func TestChatMessageGoesToEveryoneButTheSender(t *testing.T) {
 }
 
 func TestDisconnectAnnouncesAndFreesTheName(t *testing.T) {
-	forEachTransport(t, func(t *testing.T, tr sioclient.Transport) {
+	siotest.Run(t, func(t *testing.T, tr sioclient.Transport) {
 		ts := newServer(t, chat.Config{})
 		alice := join(t, ts, tr, "Alice")
 		bob := join(t, ts, tr, "Bob")
@@ -376,7 +363,7 @@ func TestBadInputIsRefusedClearly(t *testing.T) {
 		{"message blank", true, chat.EventSendChatMessage, []any{"\n\n"}, chat.ErrMessageEmpty},
 		{"message too long", true, chat.EventSendChatMessage, []any{long(2001)}, chat.ErrMessageTooLong},
 	}
-	forEachTransport(t, func(t *testing.T, tr sioclient.Transport) {
+	siotest.Run(t, func(t *testing.T, tr sioclient.Transport) {
 		ts := newServer(t, chat.Config{})
 		alice := join(t, ts, tr, "Alice")
 		for _, tc := range cases {
@@ -465,13 +452,12 @@ func TestOnline(t *testing.T) {
 		t.Errorf("Online() = %q", got)
 	}
 	_ = alice.c.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for !slices.Equal(c.Online(), []string{"Bob"}) {
-		if time.Now().After(deadline) {
-			t.Fatalf("Online() = %q after alice left", c.Online())
+	wait.For(t, "Bob alone online after Alice left", 5*time.Second, func() error {
+		if got := c.Online(); !slices.Equal(got, []string{"Bob"}) {
+			return fmt.Errorf("Online() = %q", got)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // TestClientIDsArePerAuthor checks that two people who happen to pick the

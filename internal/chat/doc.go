@@ -9,12 +9,15 @@
 // store) before they are broadcast and acknowledged, and are broadcast in
 // the order of their ids.
 //
-// Lock order: a room's deliverMu, then session.mu, then Chat.mu. deliverMu
-// is held while delivering the room's history and its live messages (so
-// that a joining socket misses none and gets none twice): over a read of
-// the store, but never while waiting on the network or on the store's
-// writer. Chat.mu is never held over work that grows with a room's size:
-// a room keeps its members' names sorted as they come and go (nameIndex),
-// and a member list, made only for a client that asks for it, is a
-// snapshot taken under Chat.mu and copied out after.
+// A room's deliverMu is held while delivering the room's history and its
+// live messages, so that a joining socket misses none and gets none twice.
+// It is never held over a read of the store, nor while waiting on the
+// network or on the store's writer: a room keeps its recent messages in
+// memory, and a joiner's history comes from them; the store is read,
+// without the lock, only for older ones. Chat.mu is never held over work
+// that grows with a room's size: a room keeps its members' names sorted as
+// they come and go (nameIndex), and a member list, made only for a client
+// that asks for it, is a snapshot taken under Chat.mu and copied out
+// after. The order of these locks among the server's is written down in
+// docs/locking.md.
 package chat

@@ -105,14 +105,24 @@ func (c *Chat) onSendChatMessage(so *socketio.Socket, s *session, e *socketio.Ev
 			reply(nil, ErrNotStored)
 			return
 		}
-		r.deliverMu.Lock()
-		if m.ID > r.lastID {
-			r.lastID = m.ID
-			_ = so.To(r.key).Emit(EventChatMessage, wireMessage(m))
-		}
-		r.deliverMu.Unlock()
+		r.deliver(so.To(r.key), m)
 		reply(sendReply{OK: true, ID: m.ID, Time: m.Time.UnixMilli(), Room: m.Room}, nil)
 	})
+}
+
+// deliver sends m, just stored, to the room's members that to selects,
+// and keeps it among the room's recent messages. A message delivered
+// already (the stored one a retry gets back) is not sent again. It runs
+// on the Committer's one reporter goroutine, which delivers every room's
+// messages: deliverMu is never held for long (see listenRoom).
+func (r *room) deliver(to *socketio.BroadcastOperator, m store.Message) {
+	r.deliverMu.Lock()
+	defer r.deliverMu.Unlock()
+	if m.ID <= r.recent.last {
+		return
+	}
+	r.recent.push(m)
+	_ = to.Emit(EventChatMessage, wireMessage(m))
 }
 
 // historyRequest is the argument of history.

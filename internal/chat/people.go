@@ -171,7 +171,7 @@ func (c *Chat) rejoin(so *socketio.Socket, p *person, list bool) ([]string, erro
 // lost connection.
 func graceful(reason socketio.DisconnectReason) bool {
 	switch reason {
-	case "transport close", socketio.ReasonClientDisconnect, socketio.ReasonServerDisconnect:
+	case socketio.ReasonTransportClose, socketio.ReasonClientDisconnect, socketio.ReasonServerDisconnect:
 		return true
 	}
 	return false

@@ -17,6 +17,8 @@ import (
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/sioclient"
 	"github.com/parley-chat/parley/internal/socketio"
+	"github.com/parley-chat/parley/internal/test/siotest"
+	"github.com/parley-chat/parley/internal/test/wait"
 )
 
 // netConns records the TCP connections of a client's WebSocket dialer, so
@@ -184,7 +186,7 @@ var droppers = []dropper{
 	{
 		// The server closes the transport: "forced close".
 		name:  "forced close",
-		modes: transports,
+		modes: siotest.Transports,
 		dial: func(t *testing.T, srv *testServer, tr sioclient.Transport) (*person, func()) {
 			p := connect(t, srv.Server, tr)
 			return p, func() { forceClose(t, srv, p) }
@@ -288,7 +290,7 @@ func joinDroppable(t *testing.T, srv *testServer, d dropper, tr sioclient.Transp
 // yet).
 func gone(t *testing.T, srv *testServer, p *person) {
 	t.Helper()
-	eventually(t, "the server to notice the drop", func() bool { return srv.nsp.Socket(p.so.ID()) == nil })
+	wait.For(t, "the server to notice the drop", 5*time.Second, func() bool { return srv.nsp.Socket(p.so.ID()) == nil })
 }
 
 // dropDisconnects returns the user-disconnected events p got, sorted.
@@ -391,7 +393,7 @@ func TestReturningWithinTheGraceIsNotAnnounced(t *testing.T) {
 
 func TestReturningAfterTheGraceIsAnnounced(t *testing.T) {
 	t.Parallel()
-	forEachTransport(t, func(t *testing.T, tr sioclient.Transport) {
+	siotest.Run(t, func(t *testing.T, tr sioclient.Transport) {
 		srv := startChat(t, chat.Config{PresenceGrace: 100 * time.Millisecond}, socketio.Config{})
 		alice, _ := joinWithToken(t, srv.Server, tr, "Alice", "a-token")
 		bob := join(t, srv.Server, tr, "Bob")
@@ -427,7 +429,7 @@ func TestLeavingIsAnnouncedAtOnce(t *testing.T) {
 		}},
 		{"dropped, without a grace", -1, forceClose},
 	}
-	forEachTransport(t, func(t *testing.T, tr sioclient.Transport) {
+	siotest.Run(t, func(t *testing.T, tr sioclient.Transport) {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				// The default grace is 10 s: waitFor gives up after 5.
@@ -454,7 +456,7 @@ func TestLeavingIsAnnouncedAtOnce(t *testing.T) {
 // when the new page joins with the same name and token.
 func TestTokenTakeover(t *testing.T) {
 	t.Parallel()
-	forEachTransport(t, func(t *testing.T, tr sioclient.Transport) {
+	siotest.Run(t, func(t *testing.T, tr sioclient.Transport) {
 		srv := startChat(t, chat.Config{}, socketio.Config{})
 		alice, _ := joinWithToken(t, srv.Server, tr, "Alice", "a-token")
 		alice.joinRoom("dev")

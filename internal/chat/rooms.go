@@ -21,9 +21,14 @@ type room struct {
 
 	// deliverMu orders what the room's members get: the history sent to
 	// someone joining, and the live messages, so that nobody misses one or
-	// gets one twice. Taken before Chat.mu.
+	// gets one twice. It is never held over a read of the store: the
+	// history comes from recent, and what is older than recent holds is
+	// read before taking it (see listenRoom). Its place in the lock order:
+	// docs/locking.md.
 	deliverMu sync.Mutex
-	lastID    int64 // newest message broadcast; guarded by deliverMu
+	// recent is the room's newest messages, up to the last one broadcast
+	// (recent.last); guarded by deliverMu.
+	recent *recent
 
 	// members are the people in the room's presence, and names their
 	// names, sorted; both guarded by Chat.mu and changed together by
@@ -46,7 +51,8 @@ func validRoomName(name string) bool {
 }
 
 // loadRoom returns the room called name, creating it in the store on first
-// use.
+// use. A room is loaded with its recent messages, read before anyone can
+// see the room, so without holding any lock: nobody can send to it yet.
 func (c *Chat) loadRoom(name string) (*room, error) {
 	c.mu.Lock()
 	r := c.rooms[name]
@@ -61,10 +67,23 @@ func (c *Chat) loadRoom(name string) (*room, error) {
 		c.log.Error("loading room", "room", name, "err", err)
 		return nil, ErrUnavailable
 	}
+	msgs, err := c.store.History(ctx, name, 0, c.cfg.RecentMessages)
+	if err != nil {
+		c.log.Error("loading room's recent messages", "room", name, "err", err)
+		return nil, ErrUnavailable
+	}
+	loaded := &room{
+		name:    name,
+		key:     "room:" + name,
+		recent:  newRecent(c.cfg.RecentMessages, c.cfg.HistoryLimit, c.cfg.RecentBytes, stored.LastID, msgs),
+		members: make(map[*person]struct{}),
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if r = c.rooms[name]; r == nil {
-		r = &room{name: name, key: "room:" + name, lastID: stored.LastID, members: make(map[*person]struct{})}
+		// First come, first kept: another load's room may be in use
+		// already, and its recent messages newer than these.
+		r = loaded
 		c.rooms[name] = r
 	}
 	return r, nil
@@ -108,22 +127,92 @@ func (c *Chat) listen(so *socketio.Socket, name string, since int64) error {
 	return c.listenRoom(so, r, since)
 }
 
+// maxHistoryReads bounds the store reads of one listenRoom (see there).
+const maxHistoryReads = 3
+
+// listenRoom makes so listen to r (see listen). What it gets first is sent
+// under r.deliverMu, so that it joins the live messages with no gap and no
+// message twice; it comes from the room's recent messages, or, when the
+// client wants older ones, partly from a read of the store made without
+// the lock: then, under the lock again, the recent messages must still
+// reach back to the end of the read (they do unless more messages than
+// they hold were sent meanwhile), or the read is made again.
 func (c *Chat) listenRoom(so *socketio.Socket, r *room, since int64) error {
-	r.deliverMu.Lock()
-	defer r.deliverMu.Unlock()
-	if slices.Contains(so.Rooms(), r.key) {
-		// Already listening: a client that says what it last saw still gets
-		// what came after (it drops what it already has, by id).
-		if since > 0 {
-			return c.sendHistory(so, r, since)
+	var read *storeRead
+	for reads := 0; ; reads++ {
+		r.deliverMu.Lock()
+		// Already listening: a client that says what it last saw still
+		// gets what came after (it drops what it already has, by id).
+		listening := slices.Contains(so.Rooms(), r.key)
+		if listening && since <= 0 {
+			r.deliverMu.Unlock()
+			return nil
 		}
-		return nil
+		from := c.historyFrom(r.recent.last, since)
+		msgs, ok := r.recent.span(from, read)
+		if !ok && reads == maxHistoryReads {
+			// The room outruns the store: send what is in memory, with
+			// no gap to the live messages; the client pages back for the
+			// rest, as after a long absence (see historyFrom).
+			c.log.Warn("history read overtaken; sending the recent messages only", "room", r.name, "reads", reads)
+			msgs, ok = r.recent.span(r.recent.floor()+1, nil)
+		}
+		if ok {
+			sendHistory(so, msgs)
+			if !listening {
+				so.Join(r.key)
+			}
+			r.deliverMu.Unlock()
+			return nil
+		}
+		to := r.recent.last
+		r.deliverMu.Unlock()
+
+		var err error
+		if read, err = c.readHistory(r, from, to); err != nil {
+			return err
+		}
 	}
-	if err := c.sendHistory(so, r, since); err != nil {
-		return err
+}
+
+// historyFrom returns the id of the first message to send to someone who
+// joins a room whose last message is last, and who last saw since (0:
+// nothing).
+func (c *Chat) historyFrom(last, since int64) int64 {
+	switch {
+	case since > 0 && last-since > maxCatchUp:
+		// Too much was missed to send it all: send the latest, so that
+		// there is no hole between them and the live messages that follow;
+		// the client pages back for the rest with history requests.
+		return last - maxCatchUp + 1
+	case since > 0:
+		return since + 1
 	}
-	so.Join(r.key)
-	return nil
+	return max(last-int64(c.cfg.HistoryLimit)+1, 1)
+}
+
+// readHistory reads a room's messages with ids from..to from the store.
+// No lock may be held.
+func (c *Chat) readHistory(r *room, from, to int64) (*storeRead, error) {
+	ctx, cancel := storeContext()
+	defer cancel()
+	msgs, err := c.store.Since(ctx, r.name, from-1, int(to-from+1))
+	if err != nil {
+		c.log.Error("reading history", "room", r.name, "err", err)
+		return nil, ErrUnavailable
+	}
+	return &storeRead{from: from, to: to, msgs: msgs}, nil
+}
+
+// sendHistory sends msgs to so as chat-message events marked as history.
+func sendHistory(so *socketio.Socket, msgs []store.Message) {
+	for _, m := range msgs {
+		w := wireMessage(m)
+		w.History = true
+		if err := so.Emit(EventChatMessage, w); err != nil {
+			return // the socket is gone
+		}
+	}
 }
 
 // enter makes p a member of a room: its socket listens to the room (see
@@ -155,46 +244,6 @@ func (c *Chat) enter(so *socketio.Socket, p *person, name string, since int64, l
 		return nil, nil
 	}
 	return members.names(), nil
-}
-
-// sendHistory sends a room's messages up to the last one broadcast.
-// r.deliverMu must be held.
-func (c *Chat) sendHistory(so *socketio.Socket, r *room, since int64) error {
-	if r.lastID == 0 {
-		return nil
-	}
-	ctx, cancel := storeContext()
-	defer cancel()
-	var (
-		msgs []store.Message
-		err  error
-	)
-	switch {
-	case since > 0 && r.lastID-since > maxCatchUp:
-		// Too much was missed to send it all: send the latest, so that
-		// there is no hole between them and the live messages that follow;
-		// the client pages back for the rest with history requests.
-		msgs, err = c.store.History(ctx, r.name, r.lastID+1, maxCatchUp)
-	case since > 0:
-		msgs, err = c.store.Since(ctx, r.name, since, maxCatchUp)
-	default:
-		msgs, err = c.store.History(ctx, r.name, r.lastID+1, c.cfg.HistoryLimit)
-	}
-	if err != nil {
-		c.log.Error("reading history", "room", r.name, "err", err)
-		return ErrUnavailable
-	}
-	for _, m := range msgs {
-		if m.ID > r.lastID {
-			break
-		}
-		w := wireMessage(m)
-		w.History = true
-		if err := so.Emit(EventChatMessage, w); err != nil {
-			return nil // the socket is gone
-		}
-	}
-	return nil
 }
 
 // roomRequest is the argument of the room events: a room's name, or an

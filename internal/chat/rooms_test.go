@@ -11,6 +11,7 @@ import (
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/sioclient"
 	"github.com/parley-chat/parley/internal/socketio"
+	"github.com/parley-chat/parley/internal/test/siotest"
 )
 
 // roomReply is the acknowledgement of join-room, leave-room and
@@ -77,7 +78,7 @@ func syncAll(people ...*person) {
 
 func TestRoomsKeepMessagesAndPresenceApart(t *testing.T) {
 	t.Parallel()
-	forEachTransport(t, func(t *testing.T, tr sioclient.Transport) {
+	siotest.Run(t, func(t *testing.T, tr sioclient.Transport) {
 		srv := startChat(t, chat.Config{}, socketio.Config{})
 		alice := join(t, srv.Server, tr, "Alice")
 		bob := join(t, srv.Server, tr, "Bob")
@@ -301,7 +302,7 @@ func TestRoomRequestsAreChecked(t *testing.T) {
 
 func TestTypingStaysInTheRoom(t *testing.T) {
 	t.Parallel()
-	forEachTransport(t, func(t *testing.T, tr sioclient.Transport) {
+	siotest.Run(t, func(t *testing.T, tr sioclient.Transport) {
 		srv := startChat(t, chat.Config{}, socketio.Config{})
 		alice := join(t, srv.Server, tr, "Alice")
 		bob := join(t, srv.Server, tr, "Bob")

@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"fmt"
 	"net"
 	"net/http/httptest"
 	"sync"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/internal/eioparser"
+	"github.com/parley-chat/parley/internal/test/wait"
 )
 
 // countingConn is a net.Conn that counts its writes.
@@ -65,17 +67,12 @@ func TestWriteCoalesce(t *testing.T) {
 				}
 				time.Sleep(2 * time.Millisecond)
 			}
-			deadline := time.Now().Add(3 * time.Second)
-			for {
-				_, n := conn.counts()
-				if n == 10*len(appendQueued(nil, queued{pkt: msg})) {
-					break
+			wait.For(t, "all 10 frames written", 3*time.Second, func() error {
+				if _, n := conn.counts(); n != 10*len(appendQueued(nil, queued{pkt: msg})) {
+					return fmt.Errorf("%d bytes written", n)
 				}
-				if time.Now().After(deadline) {
-					t.Fatalf("%d bytes written, want all 10 frames", n)
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
+				return nil
+			})
 			if w, _ := conn.counts(); !tt.wantWrites(w) {
 				t.Errorf("%d writes", w)
 			}
@@ -85,14 +82,8 @@ func TestWriteCoalesce(t *testing.T) {
 
 func waitWrites(t *testing.T, c *countingConn, n int) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		if w, _ := c.counts(); w >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %d writes", n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	wait.For(t, fmt.Sprintf("%d writes", n), 3*time.Second, func() bool {
+		w, _ := c.counts()
+		return w >= n
+	})
 }

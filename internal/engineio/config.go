@@ -3,6 +3,8 @@ package engineio
 import (
 	"log/slog"
 	"time"
+
+	"github.com/parley-chat/parley/internal/eioparser"
 )
 
 // Defaults of the reference server, used for zero Config fields.
@@ -80,7 +82,7 @@ type Handler interface {
 	// concurrently for one session. The handler owns data.
 	HandleMessage(data []byte, binary bool)
 	// HandleClose is called once, when the session closes, with its reason.
-	HandleClose(reason CloseReason)
+	HandleClose(reason eioparser.CloseReason)
 }
 
 func (c Config) withDefaults() Config {

@@ -46,8 +46,9 @@
 // # Concurrency and lock order
 //
 // Server.mu guards the session map; Session.mu guards a session's state,
-// queue and transport. Server.mu may be taken before Session.mu, never the
-// reverse. Session.dispatchMu serialises calls into the Handler for one
-// session and is taken before Session.mu. No lock is held during network
-// I/O, and no lock but dispatchMu is held while calling the Handler.
+// queue and transport; Session.dispatchMu serialises calls into the
+// Handler for one session. No lock is held during network I/O, and no lock
+// but dispatchMu is held while calling the Handler. The order in which
+// these locks are taken, with those of the packages above, is written down
+// in docs/locking.md.
 package engineio

@@ -10,21 +10,6 @@ var (
 	ErrSlowConsumer = errors.New("engineio: send queue full")
 )
 
-// CloseReason says why a session closed. Its values are the reference
-// server's reason strings.
-type CloseReason string
-
-// The reasons a session closes.
-const (
-	ReasonTransportClose CloseReason = "transport close"
-	ReasonTransportError CloseReason = "transport error"
-	ReasonPingTimeout    CloseReason = "ping timeout"
-	ReasonParseError     CloseReason = "parse error"
-	ReasonForcedClose    CloseReason = "forced close"
-	ReasonServerShutdown CloseReason = "server shutting down"
-	ReasonSlowConsumer   CloseReason = "slow consumer"
-)
-
 // requestError is an HTTP error the reference server answers with.
 type requestError struct {
 	status  int

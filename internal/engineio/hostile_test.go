@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
 )
 
@@ -128,7 +129,7 @@ func TestPingPacketFlood(t *testing.T) {
 		if got := h.s.QueueMemory(); got > engineio.DefaultMaxQueueBytes {
 			t.Errorf("send queue holds %d KiB after the pings, more than MaxQueueBytes", got>>10)
 		}
-		h.waitClosed(t, engineio.ReasonTransportError)
+		h.waitClosed(t, eioparser.ReasonTransportError)
 		if code, _, _ := httpDo(t, http.MethodPost, pollURL(ts.URL, sid), body, nil); code != http.StatusBadRequest {
 			t.Errorf("POST after the close: %d, want 400", code)
 		}
@@ -145,7 +146,7 @@ func TestPingPacketFlood(t *testing.T) {
 				break
 			}
 		}
-		h.waitClosed(t, engineio.ReasonTransportError)
+		h.waitClosed(t, eioparser.ReasonTransportError)
 		close(stop)
 		if most := <-peak; most > engineio.DefaultMaxQueueBytes {
 			t.Errorf("send queue held up to %d KiB, more than MaxQueueBytes", most>>10)
@@ -198,7 +199,7 @@ func TestPingFrameFlood(t *testing.T) {
 		if len(h.closes()) == 0 {
 			t.Fatalf("session still open after 10 s of pings from a client that reads nothing; its queue held up to %d KiB", most>>10)
 		}
-		h.waitClosed(t, engineio.ReasonSlowConsumer)
+		h.waitClosed(t, eioparser.ReasonSlowConsumer)
 		t.Logf("send queue held up to %d KiB (MaxQueueBytes %d KiB)", most>>10, maxQueue>>10)
 		// The queue's bound counts its entries too: with room to grow,
 		// the array may take twice that.

@@ -13,8 +13,9 @@ import (
 	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/sioclient"
-	"github.com/parley-chat/parley/internal/sioclient/leaktest"
-	"github.com/parley-chat/parley/internal/sioclient/siotest"
+	"github.com/parley-chat/parley/internal/test/leaktest"
+	"github.com/parley-chat/parley/internal/test/siotest"
+	"github.com/parley-chat/parley/internal/test/wait"
 )
 
 func TestMain(m *testing.M) { leaktest.Main(m) }
@@ -24,7 +25,7 @@ type event struct {
 	data   string
 	binary bool
 	closed bool
-	reason engineio.CloseReason
+	reason eioparser.CloseReason
 	at     time.Time
 }
 
@@ -104,7 +105,7 @@ func (h *testSession) HandleMessage(data []byte, binary bool) {
 	}
 }
 
-func (h *testSession) HandleClose(reason engineio.CloseReason) {
+func (h *testSession) HandleClose(reason eioparser.CloseReason) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.events = append(h.events, event{closed: true, reason: reason, at: time.Now()})
@@ -114,7 +115,7 @@ func (h *testSession) HandleClose(reason engineio.CloseReason) {
 func (ts *testServer) session(t testing.TB, sid string) *testSession {
 	t.Helper()
 	var h *testSession
-	siotest.WaitFor(t, "session "+sid, 5*time.Second, func() bool {
+	wait.For(t, "session "+sid, 5*time.Second, func() bool {
 		ts.mu.Lock()
 		defer ts.mu.Unlock()
 		h = ts.sessions[sid]
@@ -157,9 +158,9 @@ func (h *testSession) closes() []event {
 }
 
 // waitClosed waits for HandleClose and checks it came once, with reason.
-func (h *testSession) waitClosed(t *testing.T, reason engineio.CloseReason) event {
+func (h *testSession) waitClosed(t *testing.T, reason eioparser.CloseReason) event {
 	t.Helper()
-	siotest.WaitFor(t, "HandleClose", 5*time.Second, func() bool { return len(h.closes()) > 0 })
+	wait.For(t, "HandleClose", 5*time.Second, func() bool { return len(h.closes()) > 0 })
 	// Give a second call the time to show up.
 	time.Sleep(10 * time.Millisecond)
 	cl := h.closes()
@@ -189,7 +190,7 @@ func dial(t *testing.T, ctx context.Context, ts *testServer, mode sioclient.Tran
 	t.Cleanup(func() { _ = ec.Close() })
 	if mode == sioclient.TransportUpgrade {
 		s := ts.session(t, ec.SID()).s
-		siotest.WaitFor(t, "upgrade on the server", 5*time.Second, func() bool { return s.Transport() == "websocket" })
+		wait.For(t, "upgrade on the server", 5*time.Second, func() bool { return s.Transport() == "websocket" })
 	}
 	return ec
 }

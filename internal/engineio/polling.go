@@ -20,7 +20,7 @@ func (srv *Server) servePoll(w http.ResponseWriter, r *http.Request, s *Session)
 	case s.polling:
 		s.mu.Unlock()
 		s.logger().Debug("duplicate poll")
-		s.closeWith(ReasonTransportError, eioparser.PacketClose, false)
+		s.closeWith(eioparser.ReasonTransportError, eioparser.PacketClose, false)
 		writeError(w, errBadRequest)
 		return
 	}
@@ -62,7 +62,7 @@ func (srv *Server) servePoll(w http.ResponseWriter, r *http.Request, s *Session)
 			// The poll was cut before it was answered: like the reference
 			// server ("poll connection closed prematurely"), the session
 			// ends with a transport error.
-			s.closeWith(ReasonTransportError, eioparser.PacketNoop, false)
+			s.closeWith(eioparser.ReasonTransportError, eioparser.PacketNoop, false)
 			return
 		}
 	}
@@ -105,7 +105,7 @@ func (srv *Server) servePost(w http.ResponseWriter, r *http.Request, s *Session)
 	case s.posting:
 		s.mu.Unlock()
 		s.logger().Debug("overlapping post")
-		s.closeWith(ReasonTransportError, eioparser.PacketClose, false)
+		s.closeWith(eioparser.ReasonTransportError, eioparser.PacketClose, false)
 		writeError(w, errBadRequest)
 		return
 	}
@@ -122,17 +122,17 @@ func (srv *Server) servePost(w http.ResponseWriter, r *http.Request, s *Session)
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			s.logger().Debug("payload too large")
-			s.closeWith(ReasonTransportError, eioparser.PacketClose, false)
+			s.closeWith(eioparser.ReasonTransportError, eioparser.PacketClose, false)
 			writeError(w, errTooLarge)
 			return
 		}
-		s.closeWith(ReasonTransportError, eioparser.PacketClose, false)
+		s.closeWith(eioparser.ReasonTransportError, eioparser.PacketClose, false)
 		return
 	}
 	packets, err := eioparser.DecodePayload(body)
 	if err != nil {
 		s.logger().Debug("invalid payload", logKeyError, err)
-		s.closeWith(ReasonParseError, eioparser.PacketClose, false)
+		s.closeWith(eioparser.ReasonParseError, eioparser.PacketClose, false)
 		writeError(w, errBadRequest)
 		return
 	}

@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley/internal/sioclient/siotest"
-
 	"github.com/gorilla/websocket"
 
+	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
+	"github.com/parley-chat/parley/internal/test/wait"
 )
 
 // pollAsync starts a GET on session sid and returns its status and body
@@ -50,7 +50,7 @@ func TestDuplicateGET(t *testing.T) {
 	sid := pollHandshake(t, srv)
 	h := srv.session(t, sid)
 	first := pollAsync(t, srv, sid)
-	siotest.WaitFor(t, "pending poll", 2*time.Second, h.s.PollPending)
+	wait.For(t, "pending poll", 2*time.Second, h.s.PollPending)
 	code, body, _ := httpDo(t, "GET", pollURL(srv.URL, sid), "", nil)
 	if code != http.StatusBadRequest || body != `{"code":3,"message":"Bad request"}` {
 		t.Errorf("second GET: %d %s", code, body)
@@ -58,7 +58,7 @@ func TestDuplicateGET(t *testing.T) {
 	if code, body := await(t, first); code != "200" || body != "1" {
 		t.Errorf("first GET: %s %q, want 200 \"1\"", code, body)
 	}
-	h.waitClosed(t, engineio.ReasonTransportError)
+	h.waitClosed(t, eioparser.ReasonTransportError)
 }
 
 func TestOverlappingPOST(t *testing.T) {
@@ -89,12 +89,12 @@ func TestOverlappingPOST(t *testing.T) {
 	if _, err := pw.Write([]byte("4first")); err != nil {
 		t.Fatal(err)
 	}
-	siotest.WaitFor(t, "first POST being read", 2*time.Second, h.s.PostPending)
+	wait.For(t, "first POST being read", 2*time.Second, h.s.PostPending)
 	code, body, _ := httpDo(t, "POST", pollURL(srv.URL, sid), "4second", nil)
 	if code != http.StatusBadRequest || body != `{"code":3,"message":"Bad request"}` {
 		t.Errorf("second POST: %d %s", code, body)
 	}
-	h.waitClosed(t, engineio.ReasonTransportError)
+	h.waitClosed(t, eioparser.ReasonTransportError)
 	for _, m := range h.messages() {
 		if m.data == "second" {
 			t.Error("the overlapping POST was dispatched")
@@ -115,7 +115,7 @@ func TestPOSTTooLarge(t *testing.T) {
 	if code != http.StatusRequestEntityTooLarge || body != `{"code":3,"message":"Payload too large"}` {
 		t.Errorf("POST over MaxPayload: %d %s", code, body)
 	}
-	h.waitClosed(t, engineio.ReasonTransportError)
+	h.waitClosed(t, eioparser.ReasonTransportError)
 	if n := len(h.messages()); n != 1 {
 		t.Errorf("%d messages dispatched, want 1", n)
 	}
@@ -151,7 +151,7 @@ func TestInvalidPayload(t *testing.T) {
 			if code != http.StatusBadRequest || body != `{"code":3,"message":"Bad request"}` {
 				t.Errorf("POST %q: %d %s", tt.payload, code, body)
 			}
-			h.waitClosed(t, engineio.ReasonParseError)
+			h.waitClosed(t, eioparser.ReasonParseError)
 			if m := h.messages(); len(m) != 0 {
 				t.Errorf("dispatched %+v from an invalid payload", m)
 			}
@@ -170,7 +170,7 @@ func TestInvalidFrame(t *testing.T) {
 			if err := ws.WriteMessage(websocket.TextMessage, []byte(frame)); err != nil {
 				t.Fatal(err)
 			}
-			h.waitClosed(t, engineio.ReasonParseError)
+			h.waitClosed(t, eioparser.ReasonParseError)
 			expectClosed(t, ws)
 		})
 	}

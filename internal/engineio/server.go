@@ -186,7 +186,7 @@ func (srv *Server) open(r *http.Request, kind transportKind, ws *wsConn) (*Sessi
 	srv.mu.Lock()
 	if srv.shutdown {
 		srv.mu.Unlock()
-		s.closeWith(ReasonServerShutdown, eioparser.PacketClose, false)
+		s.closeWith(eioparser.ReasonServerShutdown, eioparser.PacketClose, false)
 		return nil, ErrClosed
 	}
 	srv.sessions[id] = s
@@ -247,7 +247,7 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	}
 	srv.mu.Unlock()
 	for _, s := range all {
-		s.closeWith(ReasonServerShutdown, eioparser.PacketClose, true)
+		s.closeWith(eioparser.ReasonServerShutdown, eioparser.PacketClose, true)
 	}
 	select {
 	case <-srv.gone:

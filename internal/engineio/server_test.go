@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley/internal/sioclient/siotest"
-
 	"github.com/gorilla/websocket"
 
+	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/sioclient"
+	"github.com/parley-chat/parley/internal/test/siotest"
 )
 
 func TestHandshake(t *testing.T) {
@@ -261,7 +261,7 @@ func TestShutdown(t *testing.T) {
 		if err := ec.Err(); !errors.Is(err, sioclient.ErrServerClosed) {
 			t.Errorf("%s: Err %v, want ErrServerClosed", ec.Transport(), err)
 		}
-		srv.session(t, ec.SID()).waitClosed(t, engineio.ReasonServerShutdown)
+		srv.session(t, ec.SID()).waitClosed(t, eioparser.ReasonServerShutdown)
 	}
 	code, body, _ := httpDo(t, "GET", srv.URL+"?EIO=4&transport=polling", "", nil)
 	if code != http.StatusBadRequest {

@@ -70,7 +70,7 @@ type Session struct {
 	timer        *time.Timer
 	timerAt      time.Time
 	awaitingPong bool
-	closeReason  CloseReason
+	closeReason  eioparser.CloseReason
 	closeOnce    sync.Once
 }
 
@@ -177,7 +177,7 @@ func (s *Session) closeSlowConsumer(n int) {
 	queued := s.queued
 	s.mu.Unlock()
 	s.logger().Warn("closing slow consumer", logKeyQueued, queued, logKeyBytes, n)
-	s.closeWith(ReasonSlowConsumer, eioparser.PacketClose, false)
+	s.closeWith(eioparser.ReasonSlowConsumer, eioparser.PacketClose, false)
 }
 
 // enqueueLocked queues a packet without checking the bound: for the open
@@ -234,14 +234,14 @@ func (s *Session) recycleLocked(q []queued) {
 // Close closes the session from the server side: what is already queued is
 // still sent, then the transport is closed.
 func (s *Session) Close() {
-	s.closeWith(ReasonForcedClose, eioparser.PacketClose, true)
+	s.closeWith(eioparser.ReasonForcedClose, eioparser.PacketClose, true)
 }
 
 // closeWith closes the session once. With flush, the queue is still written
 // before the transport closes, and a polling session stays reachable until
 // its next GET collects the queue and a close packet. Without flush, the
 // queue is dropped and a pending GET is answered with pollFinal.
-func (s *Session) closeWith(reason CloseReason, pollFinal eioparser.PacketType, flush bool) {
+func (s *Session) closeWith(reason eioparser.CloseReason, pollFinal eioparser.PacketType, flush bool) {
 	s.mu.Lock()
 	if s.state != stateOpen {
 		s.mu.Unlock()
@@ -319,7 +319,7 @@ func (s *Session) finishAfterCloseFrame(ws *wsConn) {
 // notifyClose calls the handler's HandleClose once, after any HandleMessage
 // under way. It runs on its own goroutine: the close may come from inside
 // HandleMessage, which holds dispatchMu.
-func (s *Session) notifyClose(reason CloseReason) {
+func (s *Session) notifyClose(reason eioparser.CloseReason) {
 	s.closeOnce.Do(func() {
 		s.logger().Debug("session closed", logKeyReason, string(reason))
 		if s.handler == nil {
@@ -357,10 +357,10 @@ func (s *Session) dispatch(p eioparser.Packet) error {
 		// server, close the session of a client that does. Answering
 		// would let a client that never reads fill the queue.
 		s.logger().Debug("invalid heartbeat direction")
-		s.closeWith(ReasonTransportError, eioparser.PacketClose, false)
+		s.closeWith(eioparser.ReasonTransportError, eioparser.PacketClose, false)
 		return ErrClosed
 	case eioparser.PacketClose:
-		s.closeWith(ReasonTransportClose, eioparser.PacketNoop, false)
+		s.closeWith(eioparser.ReasonTransportClose, eioparser.PacketNoop, false)
 		s.mu.Lock()
 		linger := s.transport == transportPolling && !s.polling
 		s.mu.Unlock()
@@ -403,7 +403,7 @@ func (s *Session) onTimer() {
 	}
 	if s.awaitingPong {
 		s.mu.Unlock()
-		s.closeWith(ReasonPingTimeout, eioparser.PacketClose, false)
+		s.closeWith(eioparser.ReasonPingTimeout, eioparser.PacketClose, false)
 		return
 	}
 	if !s.queueLocked(queued{pkt: eioparser.Packet{Type: eioparser.PacketPing}}) {

@@ -15,7 +15,8 @@ import (
 	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/sioclient"
-	"github.com/parley-chat/parley/internal/sioclient/siotest"
+	"github.com/parley-chat/parley/internal/test/siotest"
+	"github.com/parley-chat/parley/internal/test/wait"
 )
 
 func TestEcho(t *testing.T) {
@@ -100,7 +101,7 @@ func TestHeartbeat(t *testing.T) {
 			if d := pingAt.Sub(h.opened); d < interval || d > interval+slack {
 				t.Errorf("first ping after %v, want %v", d, interval)
 			}
-			c := h.waitClosed(t, engineio.ReasonPingTimeout)
+			c := h.waitClosed(t, eioparser.ReasonPingTimeout)
 			if d := c.at.Sub(h.opened); d < interval+timeout || d > interval+timeout+slack {
 				t.Errorf("closed after %v, want %v", d, interval+timeout)
 			}
@@ -136,7 +137,7 @@ func TestHeartbeat(t *testing.T) {
 			if err := ec.SendMessage([]byte("still here"), false); err != nil {
 				t.Fatal(err)
 			}
-			siotest.WaitFor(t, "message", time.Second, func() bool { return len(h.messages()) == 1 })
+			wait.For(t, "message", time.Second, func() bool { return len(h.messages()) == 1 })
 		})
 	})
 
@@ -151,7 +152,7 @@ func TestHeartbeat(t *testing.T) {
 			if err := ec.Send(eioparser.Packet{Type: eioparser.PacketPing, Data: []byte("x")}); err != nil {
 				t.Fatal(err)
 			}
-			h.waitClosed(t, engineio.ReasonTransportError)
+			h.waitClosed(t, eioparser.ReasonTransportError)
 			for {
 				p, err := ec.Read(ctx)
 				if err != nil {
@@ -174,7 +175,7 @@ func TestClientClose(t *testing.T) {
 		if err := ec.Close(); err != nil {
 			t.Fatal(err)
 		}
-		h.waitClosed(t, engineio.ReasonTransportClose)
+		h.waitClosed(t, eioparser.ReasonTransportClose)
 		if err := h.s.Send(eioparser.Packet{Data: []byte("late")}); !errors.Is(err, engineio.ErrClosed) {
 			t.Errorf("Send after close: %v", err)
 		}
@@ -190,13 +191,13 @@ func TestTransportDrop(t *testing.T) {
 	t.Run("websocket close frame", func(t *testing.T) {
 		ws, h := dialRawWebSocket(t, srv)
 		_ = ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
-		h.waitClosed(t, engineio.ReasonTransportClose)
+		h.waitClosed(t, eioparser.ReasonTransportClose)
 		_ = ws.Close()
 	})
 	t.Run("websocket", func(t *testing.T) {
 		ws, h := dialRawWebSocket(t, srv)
 		_ = ws.Close()
-		h.waitClosed(t, engineio.ReasonTransportError)
+		h.waitClosed(t, eioparser.ReasonTransportError)
 	})
 	t.Run("polling", func(t *testing.T) {
 		// A poll the client abandons closes the session, as in the
@@ -215,10 +216,10 @@ func TestTransportDrop(t *testing.T) {
 				resp.Body.Close()
 			}
 		}()
-		siotest.WaitFor(t, "pending poll", 2*time.Second, h.s.PollPending)
+		wait.For(t, "pending poll", 2*time.Second, h.s.PollPending)
 		cancel()
 		<-done
-		h.waitClosed(t, engineio.ReasonTransportError)
+		h.waitClosed(t, eioparser.ReasonTransportError)
 	})
 }
 
@@ -250,8 +251,8 @@ func TestSessionClose(t *testing.T) {
 		if p, err := ec.Read(ctx); !errors.Is(err, sioclient.ErrServerClosed) {
 			t.Errorf("after the queue: %v %q, want ErrServerClosed", err, p.Data)
 		}
-		h.waitClosed(t, engineio.ReasonForcedClose)
-		siotest.WaitFor(t, "session removed", 2*time.Second, func() bool { return srv.SessionCount() == 0 })
+		h.waitClosed(t, eioparser.ReasonForcedClose)
+		wait.For(t, "session removed", 2*time.Second, func() bool { return srv.SessionCount() == 0 })
 	}, sioclient.TransportWebSocket, sioclient.TransportPolling)
 }
 
@@ -310,7 +311,7 @@ func TestSlowConsumer(t *testing.T) {
 				time.Sleep(100 * time.Microsecond)
 			}
 		}
-		stalled.waitClosed(t, engineio.ReasonSlowConsumer)
+		stalled.waitClosed(t, eioparser.ReasonSlowConsumer)
 		if err := stalled.s.Send(eioparser.Packet{Data: []byte("x")}); !errors.Is(err, engineio.ErrClosed) {
 			t.Errorf("Send after slow consumer close: %v", err)
 		}

@@ -215,7 +215,7 @@ func (s *Session) flushWebSocket(ws *wsConn) {
 		s.mu.Unlock()
 		if err != nil {
 			s.logger().Debug("websocket write failed", logKeyError, err)
-			s.closeWith(ReasonTransportError, eioparser.PacketClose, false)
+			s.closeWith(eioparser.ReasonTransportError, eioparser.PacketClose, false)
 			ws.close()
 			return
 		}
@@ -230,7 +230,7 @@ func (s *Session) flushWebSocket(ws *wsConn) {
 // code: the flush goroutine writes what is queued, then the frame, then
 // half-closes ws (closeAfterFrame). It returns false when the session was
 // no longer open on ws.
-func (s *Session) closeWebSocket(ws *wsConn, reason CloseReason, code uint16) bool {
+func (s *Session) closeWebSocket(ws *wsConn, reason eioparser.CloseReason, code uint16) bool {
 	s.mu.Lock()
 	if s.state != stateOpen || s.ws != ws {
 		s.mu.Unlock()

@@ -14,7 +14,8 @@ import (
 	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/sioclient"
-	"github.com/parley-chat/parley/internal/sioclient/siotest"
+	"github.com/parley-chat/parley/internal/test/siotest"
+	"github.com/parley-chat/parley/internal/test/wait"
 )
 
 func TestWebSocketTooLarge(t *testing.T) {
@@ -26,7 +27,7 @@ func TestWebSocketTooLarge(t *testing.T) {
 	if err := ws.WriteMessage(websocket.BinaryMessage, make([]byte, 101)); err != nil {
 		t.Fatal(err)
 	}
-	h.waitClosed(t, engineio.ReasonTransportError)
+	h.waitClosed(t, eioparser.ReasonTransportError)
 	expectClosed(t, ws)
 	if m := h.messages(); len(m) != 1 || len(m[0].data) != 99 {
 		t.Errorf("messages %d, want the one of MaxPayload bytes", len(m))
@@ -40,7 +41,7 @@ func probeByHand(t *testing.T, srv *testServer) (*websocket.Conn, *testSession) 
 	sid := pollHandshake(t, srv)
 	h := srv.session(t, sid)
 	pending := pollAsync(t, srv, sid)
-	siotest.WaitFor(t, "pending poll", 2*time.Second, h.s.PollPending)
+	wait.For(t, "pending poll", 2*time.Second, h.s.PollPending)
 
 	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "?EIO=4&transport=websocket&sid=" + sid
 	ws, _, err := websocket.DefaultDialer.Dial(url, nil)
@@ -120,7 +121,7 @@ func TestUpgrade(t *testing.T) {
 	if err := ws.WriteMessage(websocket.TextMessage, []byte("4after")); err != nil {
 		t.Fatal(err)
 	}
-	siotest.WaitFor(t, "message over WebSocket", 2*time.Second, func() bool { return len(h.messages()) == 2 })
+	wait.For(t, "message over WebSocket", 2*time.Second, func() bool { return len(h.messages()) == 2 })
 	if m := h.messages(); m[0].data != "during" || m[1].data != "after" {
 		t.Errorf("messages %+v", m)
 	}
@@ -174,7 +175,7 @@ func TestUpgradeStream(t *testing.T) {
 			t.Fatalf("client received %q, want %d", p.Data, i)
 		}
 	}
-	siotest.WaitFor(t, "client messages", 5*time.Second, func() bool { return len(h.messages()) >= n })
+	wait.For(t, "client messages", 5*time.Second, func() bool { return len(h.messages()) >= n })
 	for i, m := range h.messages() {
 		if m.data != strconv.Itoa(i) {
 			t.Fatalf("server received %q at %d", m.data, i)
@@ -275,7 +276,7 @@ func TestCloseDuringUpgrade(t *testing.T) {
 					defer cancel()
 					shut <- srv.Shutdown(ctx)
 				}()
-				siotest.WaitFor(t, "close", 2*time.Second, func() bool { return len(h.closes()) > 0 })
+				wait.For(t, "close", 2*time.Second, func() bool { return len(h.closes()) > 0 })
 			}
 			if err := ws.WriteMessage(websocket.TextMessage, []byte("5")); err != nil {
 				t.Fatal(err)
@@ -292,14 +293,14 @@ func TestCloseDuringUpgrade(t *testing.T) {
 			if strings.Join(got, " ") != "4bye 1" {
 				t.Errorf("after the upgrade packet: %q, want the queue then a close packet", got)
 			}
-			siotest.WaitFor(t, "session removed", 2*time.Second, func() bool { return srv.SessionCount() == 0 })
+			wait.For(t, "session removed", 2*time.Second, func() bool { return srv.SessionCount() == 0 })
 			if how == "Shutdown" {
 				if err := <-shut; err != nil {
 					t.Errorf("Shutdown: %v", err)
 				}
-				h.waitClosed(t, engineio.ReasonServerShutdown)
+				h.waitClosed(t, eioparser.ReasonServerShutdown)
 			} else {
-				h.waitClosed(t, engineio.ReasonForcedClose)
+				h.waitClosed(t, eioparser.ReasonForcedClose)
 			}
 		})
 	}

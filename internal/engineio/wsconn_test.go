@@ -20,7 +20,8 @@ import (
 
 	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
-	"github.com/parley-chat/parley/internal/sioclient/siotest"
+	"github.com/parley-chat/parley/internal/test/siotest"
+	"github.com/parley-chat/parley/internal/test/wait"
 )
 
 // rawWS is a WebSocket client written byte by byte, to send what a
@@ -253,7 +254,7 @@ func TestWebSocketFrames(t *testing.T) {
 		if code := ws.readClose(); code != 1000 {
 			t.Errorf("close reply code %d, want 1000", code)
 		}
-		h.waitClosed(t, engineio.ReasonTransportClose)
+		h.waitClosed(t, eioparser.ReasonTransportClose)
 	})
 }
 
@@ -262,16 +263,16 @@ func TestWebSocketProtocolErrors(t *testing.T) {
 		name   string
 		frames []byte
 		code   uint16
-		reason engineio.CloseReason
+		reason eioparser.CloseReason
 	}{
-		{"unmasked", []byte{0x81, 0x02, '4', 'x'}, 1002, engineio.ReasonTransportError},
-		{"too big", maskedFrame(true, 2, make([]byte, 101)), 1009, engineio.ReasonTransportError},
-		{"invalid UTF-8", maskedFrame(true, 1, []byte{'4', 0xC0}), 1007, engineio.ReasonTransportError},
-		{"continuation first", maskedFrame(true, 0, []byte("4x")), 1002, engineio.ReasonTransportError},
-		{"close with a 1-byte payload", maskedFrame(true, 8, []byte{3}), 1002, engineio.ReasonTransportError},
-		{"close code 1006", maskedFrame(true, 8, []byte{0x03, 0xee}), 1002, engineio.ReasonTransportError},
-		{"close code 2000", maskedFrame(true, 8, []byte{0x07, 0xd0}), 1002, engineio.ReasonTransportError},
-		{"close reason not UTF-8", maskedFrame(true, 8, []byte{0x03, 0xe8, 0xc0, 0xaf}), 1007, engineio.ReasonTransportError},
+		{"unmasked", []byte{0x81, 0x02, '4', 'x'}, 1002, eioparser.ReasonTransportError},
+		{"too big", maskedFrame(true, 2, make([]byte, 101)), 1009, eioparser.ReasonTransportError},
+		{"invalid UTF-8", maskedFrame(true, 1, []byte{'4', 0xC0}), 1007, eioparser.ReasonTransportError},
+		{"continuation first", maskedFrame(true, 0, []byte("4x")), 1002, eioparser.ReasonTransportError},
+		{"close with a 1-byte payload", maskedFrame(true, 8, []byte{3}), 1002, eioparser.ReasonTransportError},
+		{"close code 1006", maskedFrame(true, 8, []byte{0x03, 0xee}), 1002, eioparser.ReasonTransportError},
+		{"close code 2000", maskedFrame(true, 8, []byte{0x07, 0xd0}), 1002, eioparser.ReasonTransportError},
+		{"close reason not UTF-8", maskedFrame(true, 8, []byte{0x03, 0xe8, 0xc0, 0xaf}), 1007, eioparser.ReasonTransportError},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -294,7 +295,7 @@ func TestWebSocketVanish(t *testing.T) {
 		ws, h := openRaw(t, ts, nil)
 		ws.send(maskedFrame(true, 1, []byte("4bye")))
 		ws.c.Close()
-		h.waitClosed(t, engineio.ReasonTransportError)
+		h.waitClosed(t, eioparser.ReasonTransportError)
 		if m := h.messages(); len(m) != 1 || m[0].data != "bye" {
 			t.Errorf("messages %v, want the one sent before the cut", m)
 		}
@@ -317,10 +318,7 @@ func TestManyIdleWebSockets(t *testing.T) {
 			ws.send(maskedFrame(true, 1, fmt.Appendf(nil, "4m%d", i)))
 		}
 		for i, h := range sessions {
-			deadline := time.Now().Add(5 * time.Second)
-			for len(h.messages()) == 0 && time.Now().Before(deadline) {
-				time.Sleep(5 * time.Millisecond)
-			}
+			wait.For(t, fmt.Sprintf("connection %d's message", i), 5*time.Second, func() bool { return len(h.messages()) > 0 })
 			if m := h.messages(); len(m) != 1 || m[0].data != fmt.Sprintf("m%d", i) {
 				t.Fatalf("connection %d: messages %v", i, m)
 			}
@@ -351,14 +349,8 @@ func TestStuckReaderCutOff(t *testing.T) {
 			break
 		}
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for len(h.closes()) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("session still open 2 s after %d KiB were sent to a client that reads nothing", n*10)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	h.waitClosed(t, engineio.ReasonTransportError)
+	wait.For(t, fmt.Sprintf("the close of a client that read none of %d KiB", n*10), 2*time.Second, func() bool { return len(h.closes()) > 0 })
+	h.waitClosed(t, eioparser.ReasonTransportError)
 }
 
 // TestServerCloseIsClean closes a session from the server while the client
@@ -385,15 +377,15 @@ func TestServerCloseIsClean(t *testing.T) {
 				t.Fatalf("after the close frame: %v, want the end of the stream", err)
 			}
 		}
-		h.waitClosed(t, engineio.ReasonForcedClose)
+		h.waitClosed(t, eioparser.ReasonForcedClose)
 	})
 }
 
 // countHandler counts the messages of every session it serves.
 type countHandler struct{ n *atomic.Int64 }
 
-func (h countHandler) HandleMessage([]byte, bool)       { h.n.Add(1) }
-func (h countHandler) HandleClose(engineio.CloseReason) {}
+func (h countHandler) HandleMessage([]byte, bool)        { h.n.Add(1) }
+func (h countHandler) HandleClose(eioparser.CloseReason) {}
 
 // TestPartialFrameMemory has many clients each send a large message and
 // one byte of the next frame, and keep the connection open: the server must
@@ -429,7 +421,7 @@ func TestPartialFrameMemory(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			siotest.WaitFor(t, "the large messages", 10*time.Second, func() bool { return n.Load() == conns })
+			wait.For(t, "the large messages", 10*time.Second, func() bool { return n.Load() == conns })
 			// Each connection may keep a little; the buffers the large
 			// messages grew (64 MB and more) must be gone.
 			const limit = conns * 64 << 10

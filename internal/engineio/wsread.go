@@ -123,12 +123,12 @@ func (srv *Server) readLoop(s *Session, ws *wsConn) {
 // answer to it, or its end: the flush goroutine closes ws once it has
 // written the frame.
 func (srv *Server) endRead(s *Session, ws *wsConn, err error) {
-	reason := ReasonTransportClose
+	reason := eioparser.ReasonTransportClose
 	if !errors.Is(err, net.ErrClosed) {
 		if !errors.Is(err, io.EOF) {
 			s.logger().Debug("websocket read failed", logKeyError, err)
 		}
-		reason = ReasonTransportError
+		reason = eioparser.ReasonTransportError
 	}
 	s.closeWith(reason, eioparser.PacketClose, false)
 	if ws.draining {
@@ -168,19 +168,19 @@ func (srv *Server) readFailed(s *Session, ws *wsConn, err error) bool {
 	var pe *wsProtocolError
 	switch {
 	case errors.Is(err, errPeerClosed):
-		if s.closeWebSocket(ws, ReasonTransportClose, closeNormal) {
+		if s.closeWebSocket(ws, eioparser.ReasonTransportClose, closeNormal) {
 			return true
 		}
 	case errors.As(err, &pe):
 		s.logger().Debug("websocket protocol error", logKeyError, err)
-		if s.closeWebSocket(ws, ReasonTransportError, pe.code) {
+		if s.closeWebSocket(ws, eioparser.ReasonTransportError, pe.code) {
 			return true
 		}
 	case errors.Is(err, ErrClosed), errors.Is(err, ErrSlowConsumer):
 		// The session is closed already.
 	default:
 		s.logger().Debug("invalid packet", logKeyError, err)
-		s.closeWith(ReasonParseError, eioparser.PacketClose, false)
+		s.closeWith(eioparser.ReasonParseError, eioparser.PacketClose, false)
 	}
 	ws.close()
 	return false

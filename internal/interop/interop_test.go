@@ -19,10 +19,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley/internal/sioclient/leaktest"
 	"github.com/parley-chat/parley/internal/sioparser"
 	"github.com/parley-chat/parley/internal/socketio"
-	"github.com/parley-chat/parley/internal/testjs"
+	"github.com/parley-chat/parley/internal/test/leaktest"
+	"github.com/parley-chat/parley/internal/test/testjs"
+	"github.com/parley-chat/parley/internal/test/wait"
 )
 
 // Environment variables.
@@ -576,9 +577,9 @@ func checkObserved(t *testing.T, rec *recorder, mode string) {
 		}},
 		{"disconnect reasons", func() error {
 			return containsAll(rec.get(keyDisconnect),
-				socketio.ReasonServerDisconnect,           // Disconnect(false)
-				socketio.DisconnectReason("forced close"), // CloseTransport
-				socketio.ReasonClientDisconnect,           // socket.disconnect()
+				socketio.ReasonServerDisconnect, // Disconnect(false)
+				socketio.ReasonForcedClose,      // CloseTransport
+				socketio.ReasonClientDisconnect, // socket.disconnect()
 			)
 		}},
 		{"transport", func() error {
@@ -615,25 +616,8 @@ func checkObserved(t *testing.T, rec *recorder, mode string) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			eventually(t, observeTimeout, tt.check)
+			wait.For(t, tt.name, observeTimeout, tt.check)
 		})
-	}
-}
-
-// eventually polls check until it returns nil, failing with its last error
-// at the deadline.
-func eventually(t *testing.T, timeout time.Duration, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 

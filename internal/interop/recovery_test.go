@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/internal/socketio"
-	"github.com/parley-chat/parley/internal/testjs"
+	"github.com/parley-chat/parley/internal/test/testjs"
 )
 
 // TestOfficialClientRecovery drops the official client's transport, sends

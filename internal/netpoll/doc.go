@@ -10,6 +10,11 @@
 //
 // Where epoll is missing, Supported is false and New fails: callers then read
 // with a goroutine per connection, as usual in Go.
+//
+// A Poller takes no other lock while it holds its own (the runtime's lock
+// of a connection's fd aside, in RawConn.Control), and holds none while
+// calling back; its place among the server's locks is written down in
+// docs/locking.md.
 package netpoll
 
 import "errors"

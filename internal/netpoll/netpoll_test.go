@@ -2,6 +2,7 @@ package netpoll_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"runtime"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/internal/netpoll"
+	"github.com/parley-chat/parley/internal/test/wait"
 )
 
 // pair returns both ends of a loopback TCP connection.
@@ -55,7 +57,9 @@ func add(t *testing.T, p *netpoll.Poller, conn syscall.Conn, onReadable func()) 
 	return r
 }
 
-func wait(t *testing.T, ch <-chan struct{}, want bool) {
+// expectCall checks that onReadable is called within 200 ms if want, and
+// not called within that time otherwise.
+func expectCall(t *testing.T, ch <-chan struct{}, want bool) {
 	t.Helper()
 	select {
 	case <-ch:
@@ -89,21 +93,21 @@ func TestReadableOncePerRearm(t *testing.T) {
 	if _, err := netpoll.ReadNonblocking(rc, buf); !errors.Is(err, netpoll.ErrWouldBlock) {
 		t.Fatalf("read with nothing sent: %v, want ErrWouldBlock", err)
 	}
-	wait(t, called, false)
+	expectCall(t, called, false)
 
 	client.Write([]byte("hello"))
-	wait(t, called, true)
+	expectCall(t, called, true)
 	n, err := netpoll.ReadNonblocking(rc, buf)
 	if err != nil || string(buf[:n]) != "hello" {
 		t.Fatalf("read %q, %v", buf[:n], err)
 	}
 	client.Write([]byte("again"))
-	wait(t, called, false) // one-shot: not rearmed yet
+	expectCall(t, called, false) // one-shot: not rearmed yet
 
 	if err := r.Rearm(); err != nil {
 		t.Fatal(err)
 	}
-	wait(t, called, true) // data already waiting is reported on rearm
+	expectCall(t, called, true) // data already waiting is reported on rearm
 	n, err = netpoll.ReadNonblocking(rc, buf)
 	if err != nil || string(buf[:n]) != "again" {
 		t.Fatalf("read %q, %v", buf[:n], err)
@@ -116,7 +120,7 @@ func TestPeerCloseIsReadable(t *testing.T) {
 	called := make(chan struct{}, 10)
 	add(t, p, server, func() { called <- struct{}{} })
 	client.Close()
-	wait(t, called, true)
+	expectCall(t, called, true)
 	if _, err := netpoll.ReadNonblocking(rawConn(t, server), make([]byte, 8)); err != io.EOF {
 		t.Fatalf("read after peer close: %v, want io.EOF", err)
 	}
@@ -133,7 +137,7 @@ func TestRemove(t *testing.T) {
 	r.Remove()
 	r.Remove()
 	client.Write([]byte("x"))
-	wait(t, called, false)
+	expectCall(t, called, false)
 	if err := r.Rearm(); err == nil {
 		t.Fatal("Rearm after Remove succeeded")
 	}
@@ -156,15 +160,14 @@ func TestGoroutineEndsWhenEmpty(t *testing.T) {
 		called := make(chan struct{}, 1)
 		r := add(t, p, server, func() { called <- struct{}{} })
 		client.Write([]byte("x"))
-		wait(t, called, true)
+		expectCall(t, called, true)
 		r.Remove()
-		deadline := time.Now().Add(2 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				t.Fatalf("round %d: %d goroutines, want %d", round, runtime.NumGoroutine(), before)
+		wait.For(t, fmt.Sprintf("round %d's goroutine to exit", round), 2*time.Second, func() error {
+			if n := runtime.NumGoroutine(); n > before {
+				return fmt.Errorf("%d goroutines, want %d", n, before)
 			}
-			time.Sleep(5 * time.Millisecond)
-		}
+			return nil
+		})
 	}
 }
 

@@ -11,9 +11,9 @@ import (
 	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/sioclient"
-	"github.com/parley-chat/parley/internal/sioclient/leaktest"
 	"github.com/parley-chat/parley/internal/sioparser"
 	"github.com/parley-chat/parley/internal/socketio"
+	"github.com/parley-chat/parley/internal/test/leaktest"
 )
 
 func TestMain(m *testing.M) { leaktest.Main(m) }
@@ -194,4 +194,24 @@ type echo struct{ s *engineio.Session }
 func (h echo) HandleMessage(data []byte, binary bool) {
 	_ = h.s.Send(eioparser.Packet{Type: eioparser.PacketMessage, Data: data, Binary: binary})
 }
-func (echo) HandleClose(engineio.CloseReason) {}
+func (echo) HandleClose(eioparser.CloseReason) {}
+
+// TestDisconnectReasonStrings pins the reasons to the JavaScript client's
+// strings.
+func TestDisconnectReasonStrings(t *testing.T) {
+	tests := []struct {
+		r    sioclient.DisconnectReason
+		want string
+	}{
+		{sioclient.ReasonServerDisconnect, "io server disconnect"},
+		{sioclient.ReasonClientDisconnect, "io client disconnect"},
+		{sioclient.ReasonTransportClose, "transport close"},
+		{sioclient.ReasonTransportError, "transport error"},
+		{sioclient.ReasonParseError, "parse error"},
+	}
+	for _, tt := range tests {
+		if string(tt.r) != tt.want {
+			t.Errorf("reason %q, want %q", tt.r, tt.want)
+		}
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/parley-chat/parley/internal/eioparser"
 )
 
 // Errors of the client.
@@ -48,11 +50,17 @@ type ConnectError struct {
 
 func (e *ConnectError) Error() string { return "sioclient: connect refused: " + e.Message }
 
-// Disconnect reasons of a Socket, as the JavaScript client names them.
+// DisconnectReason says why a Socket disconnected. Its values are the
+// JavaScript client's reason strings.
+type DisconnectReason string
+
+// The reasons a Socket disconnects, as the JavaScript client names them.
+// Those of the connection beneath are the Engine.IO close reasons of
+// package eioparser.
 const (
-	ReasonServerDisconnect = "io server disconnect"
-	ReasonClientDisconnect = "io client disconnect"
-	ReasonTransportClose   = "transport close"
-	ReasonTransportError   = "transport error"
-	ReasonParseError       = "parse error"
+	ReasonServerDisconnect DisconnectReason = "io server disconnect"
+	ReasonClientDisconnect DisconnectReason = "io client disconnect"
+	ReasonTransportClose                    = DisconnectReason(eioparser.ReasonTransportClose)
+	ReasonTransportError                    = DisconnectReason(eioparser.ReasonTransportError)
+	ReasonParseError                        = DisconnectReason(eioparser.ReasonParseError)
 )

@@ -60,7 +60,7 @@ type Socket struct {
 	ready      chan struct{} // closed when the CONNECT is answered
 	connectErr error
 	done       chan struct{} // closed on disconnect
-	reason     string
+	reason     DisconnectReason
 }
 
 // Namespace returns the socket's namespace.
@@ -90,7 +90,7 @@ func (so *Socket) Done() <-chan struct{} {
 
 // Reason returns why the socket disconnected (ReasonServerDisconnect...),
 // "" while it has not.
-func (so *Socket) Reason() string {
+func (so *Socket) Reason() DisconnectReason {
 	so.mu.Lock()
 	defer so.mu.Unlock()
 	return so.reason
@@ -188,7 +188,7 @@ func (so *Socket) onConnectError(p *sioparser.Packet) {
 
 // end disconnects the socket once, failing pending acknowledgements and a
 // pending Connect.
-func (so *Socket) end(reason string) {
+func (so *Socket) end(reason DisconnectReason) {
 	so.mu.Lock()
 	if so.state != stateConnecting && so.state != stateConnected {
 		so.mu.Unlock()

@@ -10,12 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley/internal/sioclient/siotest"
-
 	"github.com/gorilla/websocket"
 
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/socketio"
+	"github.com/parley-chat/parley/internal/test/siotest"
 )
 
 // benchEvent is a small chat event, and benchFrameSize the size of the

@@ -5,10 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley/internal/sioclient/siotest"
-
 	"github.com/parley-chat/parley/internal/sioclient"
 	"github.com/parley-chat/parley/internal/socketio"
+	"github.com/parley-chat/parley/internal/test/siotest"
+	"github.com/parley-chat/parley/internal/test/wait"
 )
 
 // member is one connected client of a rooms test.
@@ -83,7 +83,7 @@ func TestRooms(t *testing.T) {
 		}
 		// A disconnected socket leaves its rooms.
 		_ = members["c"].so.Disconnect()
-		siotest.WaitFor(t, "c gone", 5*time.Second, func() bool { return !members["c"].ss.Connected() })
+		wait.For(t, "c gone", 5*time.Second, func() bool { return !members["c"].ss.Connected() })
 		if got := len(nsp.To("r2").Sockets()); got != 1 {
 			t.Errorf("%d sockets in r2 after c left, want 1", got)
 		}

@@ -116,7 +116,7 @@ func (c *conn) HandleMessage(data []byte, binary bool) {
 }
 
 // HandleClose implements engineio.Handler.
-func (c *conn) HandleClose(reason engineio.CloseReason) {
+func (c *conn) HandleClose(reason eioparser.CloseReason) {
 	c.mu.Lock()
 	c.closed = true
 	if c.connectTimer != nil {

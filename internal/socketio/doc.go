@@ -19,7 +19,8 @@
 //
 // Event handlers of one connection run one at a time, on the goroutine that
 // read the packet; a handler that blocks holds up only its own connection.
-// Locks, in the order they may be taken: Server.mu, conn.mu,
-// Namespace.mu, memoryAdapter.mu, Socket.mu. No lock is held while calling
-// application code or while sending.
+// Application code runs with no lock held, except Config.NewAdapter and,
+// with recovery on, the Adapter's Broadcast and Join. The order in which
+// this package's locks are taken, with those of the packages around it, is
+// written down in docs/locking.md.
 package socketio

@@ -3,6 +3,8 @@ package socketio
 import (
 	"encoding/json"
 	"errors"
+
+	"github.com/parley-chat/parley/internal/eioparser"
 )
 
 // Errors of the server side.
@@ -39,11 +41,25 @@ func (e *ConnectError) payload() json.RawMessage {
 }
 
 // DisconnectReason says why a socket left its namespace. Its values are the
-// reference server's reason strings.
+// reference server's reason strings: its session's close reason when the
+// session closed, or one of the namespace's own.
 type DisconnectReason string
 
-// The reasons a socket disconnects, beyond the Engine.IO close reasons.
+// The reasons a socket disconnects. The first are its Engine.IO session's
+// close reasons, as package eioparser defines them.
 const (
+	ReasonTransportClose = DisconnectReason(eioparser.ReasonTransportClose)
+	ReasonTransportError = DisconnectReason(eioparser.ReasonTransportError)
+	ReasonPingTimeout    = DisconnectReason(eioparser.ReasonPingTimeout)
+	ReasonParseError     = DisconnectReason(eioparser.ReasonParseError)
+	ReasonForcedClose    = DisconnectReason(eioparser.ReasonForcedClose)
+	ReasonServerShutdown = DisconnectReason(eioparser.ReasonServerShutdown)
+	ReasonSlowConsumer   = DisconnectReason(eioparser.ReasonSlowConsumer)
+
+	// ReasonServerDisconnect: the server disconnected the socket
+	// (Socket.Disconnect).
 	ReasonServerDisconnect DisconnectReason = "server namespace disconnect"
+	// ReasonClientDisconnect: the client left the namespace, or closed its
+	// connection after leaving it.
 	ReasonClientDisconnect DisconnectReason = "client namespace disconnect"
 )

@@ -62,8 +62,8 @@ type SessionState struct {
 // recoverable lists the disconnect reasons after which a session is kept.
 func recoverable(r DisconnectReason) bool {
 	switch r {
-	case "transport close", "transport error", "ping timeout", "forced close",
-		"server shutting down", "slow consumer":
+	case ReasonTransportClose, ReasonTransportError, ReasonPingTimeout, ReasonForcedClose,
+		ReasonServerShutdown, ReasonSlowConsumer:
 		return true
 	}
 	return false

@@ -10,12 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley/internal/sioclient/siotest"
-
-	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/sioclient"
-	"github.com/parley-chat/parley/internal/sioclient/leaktest"
 	"github.com/parley-chat/parley/internal/socketio"
+	"github.com/parley-chat/parley/internal/test/leaktest"
+	"github.com/parley-chat/parley/internal/test/siotest"
+	"github.com/parley-chat/parley/internal/test/wait"
 )
 
 func TestMain(m *testing.M) { leaktest.Main(m) }
@@ -70,12 +69,12 @@ func (ts *testServer) connect(t testing.TB, c *sioclient.Client, nsp string, aut
 		t.Fatalf("connect %s: %v", nsp, err)
 	}
 	var ss *socketio.Socket
-	siotest.WaitFor(t, "server socket", 5*time.Second, func() bool {
+	wait.For(t, "server socket", 5*time.Second, func() bool {
 		ss = ts.Of(nsp).Socket(so.ID())
 		return ss != nil
 	})
 	if c.Engine().Transport() == sioclient.TransportWebSocket {
-		siotest.WaitFor(t, "upgrade on the server", 5*time.Second, func() bool { return ss.Transport() == "websocket" })
+		wait.For(t, "upgrade on the server", 5*time.Second, func() bool { return ss.Transport() == "websocket" })
 	}
 	return so, ss
 }
@@ -130,7 +129,7 @@ func (r *serverEvents) add(e *socketio.Event) {
 func (r *serverEvents) wait(t testing.TB, n int) []*socketio.Event {
 	t.Helper()
 	var got []*socketio.Event
-	siotest.WaitFor(t, "server events", 5*time.Second, func() bool {
+	wait.For(t, "server events", 5*time.Second, func() bool {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		got = append([]*socketio.Event(nil), r.events...)
@@ -162,7 +161,7 @@ func TestConnect(t *testing.T) {
 			t.Errorf("socket ids %q and %q", main.ID(), custom.ID())
 		}
 		var got []seen
-		siotest.WaitFor(t, "connection handlers", 5*time.Second, func() bool {
+		wait.For(t, "connection handlers", 5*time.Second, func() bool {
 			mu.Lock()
 			defer mu.Unlock()
 			got = []seen{connected[main.ID()], connected[custom.ID()]}
@@ -182,7 +181,7 @@ func TestConnect(t *testing.T) {
 		if err := custom.Disconnect(); err != nil {
 			t.Fatal(err)
 		}
-		siotest.WaitFor(t, "custom socket gone", 2*time.Second, func() bool { return !customSrv.Connected() })
+		wait.For(t, "custom socket gone", 2*time.Second, func() bool { return !customSrv.Connected() })
 		if !mainSrv.Connected() || !main.Connected() {
 			t.Error("leaving /custom disconnected /")
 		}
@@ -354,7 +353,7 @@ func TestShutdown(t *testing.T) {
 		if r := so.Reason(); r != sioclient.ReasonTransportClose {
 			t.Errorf("client reason %q", r)
 		}
-		if r := <-reasons; r != socketio.DisconnectReason(engineio.ReasonServerShutdown) {
+		if r := <-reasons; r != socketio.ReasonServerShutdown {
 			t.Errorf("server reason %q", r)
 		}
 	}
@@ -386,7 +385,7 @@ func contextWithTimeout(t testing.TB, d time.Duration) (context.Context, context
 func recorderOf(t testing.TB, ss *socketio.Socket) *serverEvents {
 	t.Helper()
 	var r *serverEvents
-	siotest.WaitFor(t, "connection handler", 5*time.Second, func() bool {
+	wait.For(t, "connection handler", 5*time.Second, func() bool {
 		r, _ = ss.Data().(*serverEvents)
 		return r != nil
 	})

@@ -10,9 +10,10 @@ import (
 	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/sioclient"
-	"github.com/parley-chat/parley/internal/sioclient/siotest"
 	"github.com/parley-chat/parley/internal/sioparser"
 	"github.com/parley-chat/parley/internal/socketio"
+	"github.com/parley-chat/parley/internal/test/siotest"
+	"github.com/parley-chat/parley/internal/test/wait"
 )
 
 func TestEvents(t *testing.T) {
@@ -291,7 +292,7 @@ func TestDisconnectReasons(t *testing.T) {
 		opts         *sioclient.Options
 		do           func(t *testing.T, c *sioclient.Client, so *sioclient.Socket, ss *socketio.Socket)
 		serverReason socketio.DisconnectReason
-		clientReason string
+		clientReason sioclient.DisconnectReason
 	}{
 		{"client namespace disconnect", nil,
 			func(t *testing.T, c *sioclient.Client, so *sioclient.Socket, ss *socketio.Socket) {
@@ -310,17 +311,17 @@ func TestDisconnectReasons(t *testing.T) {
 			socketio.ReasonServerDisconnect, sioclient.ReasonServerDisconnect},
 		{"transport close", nil,
 			func(t *testing.T, c *sioclient.Client, so *sioclient.Socket, ss *socketio.Socket) { _ = c.Close() },
-			socketio.DisconnectReason(engineio.ReasonTransportClose), sioclient.ReasonClientDisconnect},
+			socketio.ReasonTransportClose, sioclient.ReasonClientDisconnect},
 		{"ping timeout", &sioclient.Options{NoPong: true},
 			func(t *testing.T, c *sioclient.Client, so *sioclient.Socket, ss *socketio.Socket) {},
-			socketio.DisconnectReason(engineio.ReasonPingTimeout), sioclient.ReasonTransportClose},
+			socketio.ReasonPingTimeout, sioclient.ReasonTransportClose},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			siotest.Run(t, func(t *testing.T, mode sioclient.Transport) {
 				c := srv.dial(t, mode, tt.opts)
 				so, ss := srv.connect(t, c, "/", nil)
-				siotest.WaitFor(t, "connection handler", 5*time.Second, func() bool { return ss.Data() != nil })
+				wait.For(t, "connection handler", 5*time.Second, func() bool { return ss.Data() != nil })
 				ch := mu.get(ss.ID())
 				tt.do(t, c, so, ss)
 				select {
@@ -449,5 +450,29 @@ func TestMessageDecode(t *testing.T) {
 	}
 	if _, err := m.Decode(2); err == nil {
 		t.Error("Decode(2) of 2 arguments: no error")
+	}
+}
+
+// TestDisconnectReasonStrings pins the reasons to the reference server's
+// strings, which applications and logs see.
+func TestDisconnectReasonStrings(t *testing.T) {
+	tests := []struct {
+		r    socketio.DisconnectReason
+		want string
+	}{
+		{socketio.ReasonTransportClose, "transport close"},
+		{socketio.ReasonTransportError, "transport error"},
+		{socketio.ReasonPingTimeout, "ping timeout"},
+		{socketio.ReasonParseError, "parse error"},
+		{socketio.ReasonForcedClose, "forced close"},
+		{socketio.ReasonServerShutdown, "server shutting down"},
+		{socketio.ReasonSlowConsumer, "slow consumer"},
+		{socketio.ReasonServerDisconnect, "server namespace disconnect"},
+		{socketio.ReasonClientDisconnect, "client namespace disconnect"},
+	}
+	for _, tt := range tests {
+		if string(tt.r) != tt.want {
+			t.Errorf("reason %q, want %q", tt.r, tt.want)
+		}
 	}
 }

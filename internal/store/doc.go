@@ -29,4 +29,11 @@
 // after that. Committer keeps that rule while amortising the cost of a
 // commit over everything that arrived during the previous one (group
 // commit).
+//
+// # Concurrency
+//
+// Committer reports outcomes on one goroutine, for every room, so a done
+// callback that waits on a lock delays every message after it. The order
+// of the package's locks among the server's is written down in
+// docs/locking.md.
 package store

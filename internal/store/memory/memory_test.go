@@ -6,22 +6,14 @@ import (
 	"slices"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/parley-chat/parley/internal/sioclient/leaktest"
 	"github.com/parley-chat/parley/internal/store"
 	"github.com/parley-chat/parley/internal/store/memory"
 	"github.com/parley-chat/parley/internal/store/storetest"
+	"github.com/parley-chat/parley/internal/test/leaktest"
 )
 
 func TestMain(m *testing.M) { leaktest.Main(m) }
-
-// testCtx returns a context that ends with the test, or after 20 s.
-func testCtx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 // factory makes an empty history that each open shares.
 func factory(testing.TB) func() store.Store { return memory.Opener(memory.Config{}) }
@@ -57,7 +49,7 @@ func appendTexts(t *testing.T, s store.Store, room string, texts ...string) []in
 // appendMsgs appends msgs in one call and returns the IDs given.
 func appendMsgs(t *testing.T, s store.Store, msgs ...store.Message) []int64 {
 	t.Helper()
-	got, err := s.Append(testCtx(t), msgs)
+	got, err := s.Append(storetest.Context(t), msgs)
 	if err != nil {
 		t.Fatalf("Append: %v", err)
 	}
@@ -102,7 +94,7 @@ func TestMaxMessages(t *testing.T) {
 				last += int64(batch)
 				checkPages(t, s, "r", max(1, last-limit+1), last)
 			}
-			rooms, err := s.Rooms(testCtx(t))
+			rooms, err := s.Rooms(storetest.Context(t))
 			if err != nil || len(rooms) != 1 || rooms[0].LastID != last {
 				t.Errorf("Rooms: %+v, %v; want r with LastID %d", rooms, err, last)
 			}
@@ -116,7 +108,7 @@ func checkPages(t *testing.T, s store.Store, room string, first, last int64) {
 	t.Helper()
 	for limit := 0; limit <= int(last-first)+3; limit++ {
 		for before := int64(-1); before <= last+2; before++ {
-			got, err := s.History(testCtx(t), room, before, limit)
+			got, err := s.History(storetest.Context(t), room, before, limit)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -135,7 +127,7 @@ func checkPages(t *testing.T, s store.Store, room string, first, last int64) {
 			}
 		}
 		for after := int64(-1); after <= last+2; after++ {
-			got, err := s.Since(testCtx(t), room, after, limit)
+			got, err := s.Since(storetest.Context(t), room, after, limit)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -210,7 +202,7 @@ func TestDefaultMaxMessages(t *testing.T) {
 	s := newStore(t, 0)
 	texts := make([]string, memory.DefaultMaxMessages+1)
 	appendTexts(t, s, "r", texts...)
-	got, err := s.Since(testCtx(t), "r", 0, 1)
+	got, err := s.Since(storetest.Context(t), "r", 0, 1)
 	if err != nil || len(got) != 1 || got[0].ID != 2 {
 		t.Errorf("Since(0, 1) = %v, %v; want message 2", ids(got), err)
 	}
@@ -251,19 +243,19 @@ func TestConcurrentDrops(t *testing.T) {
 					return
 				default:
 				}
-				h, err := s.History(testCtx(t), room, 0, limit+1)
+				h, err := s.History(storetest.Context(t), room, 0, limit+1)
 				if err != nil {
 					t.Error(err)
 					return
 				}
 				consecutive("History", h)
-				since, err := s.Since(testCtx(t), room, 0, limit+1)
+				since, err := s.Since(storetest.Context(t), room, 0, limit+1)
 				if err != nil {
 					t.Error(err)
 					return
 				}
 				consecutive("Since", since)
-				if _, err := s.Rooms(testCtx(t)); err != nil {
+				if _, err := s.Rooms(storetest.Context(t)); err != nil {
 					t.Error(err)
 					return
 				}
@@ -279,7 +271,7 @@ func TestConcurrentDrops(t *testing.T) {
 					msgs = append(msgs, store.Message{Room: rooms[(w+b+i)%len(rooms)], Text: fmt.Sprint(w, b, i),
 						ClientID: fmt.Sprint(w, "-", b%7, "-", i)})
 				}
-				if _, err := s.Append(testCtx(t), msgs); err != nil {
+				if _, err := s.Append(storetest.Context(t), msgs); err != nil {
 					t.Error(err)
 					return
 				}
@@ -289,12 +281,12 @@ func TestConcurrentDrops(t *testing.T) {
 	writing.Wait()
 	close(done)
 	wg.Wait()
-	all, err := s.Rooms(testCtx(t))
+	all, err := s.Rooms(storetest.Context(t))
 	if err != nil || len(all) != len(rooms) {
 		t.Fatalf("Rooms: %+v, %v", all, err)
 	}
 	for _, r := range all {
-		h, err := s.History(testCtx(t), r.Name, 0, 100)
+		h, err := s.History(storetest.Context(t), r.Name, 0, 100)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,25 +8,19 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/parley-chat/parley/internal/sioclient/leaktest"
 	"github.com/parley-chat/parley/internal/store"
 	"github.com/parley-chat/parley/internal/store/memory"
 	"github.com/parley-chat/parley/internal/store/open"
 	"github.com/parley-chat/parley/internal/store/postgres"
 	"github.com/parley-chat/parley/internal/store/sqlite"
+	"github.com/parley-chat/parley/internal/store/storetest"
+	"github.com/parley-chat/parley/internal/test/leaktest"
 )
 
 func TestMain(m *testing.M) { leaktest.Main(m) }
-
-func testCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 func TestIsPostgres(t *testing.T) {
 	tests := []struct {
@@ -58,14 +52,14 @@ func TestOpenSQLite(t *testing.T) {
 		{filepath.Join(dir, "chat.db"), filepath.Join(dir, "chat.db")},
 		{"relative.db", filepath.Join(dir, "relative.db")},
 	} {
-		s, err := open.Open(testCtx(t), tc.dsn)
+		s, err := open.Open(storetest.Context(t), tc.dsn)
 		if err != nil {
 			t.Fatalf("Open(%q): %v", tc.dsn, err)
 		}
 		if _, ok := s.(*sqlite.Store); !ok {
 			t.Errorf("Open(%q) is a %T, want *sqlite.Store", tc.dsn, s)
 		}
-		if _, err := s.Append(testCtx(t), []store.Message{{Room: "r", Text: "x"}}); err != nil {
+		if _, err := s.Append(storetest.Context(t), []store.Message{{Room: "r", Text: "x"}}); err != nil {
 			t.Error(err)
 		}
 		s.Close()
@@ -80,7 +74,7 @@ func TestOpenMemory(t *testing.T) {
 	t.Chdir(dir)
 	var stores []store.Store
 	for range 2 {
-		s, err := open.Open(testCtx(t), "memory")
+		s, err := open.Open(storetest.Context(t), "memory")
 		if err != nil {
 			t.Fatalf("Open(memory): %v", err)
 		}
@@ -91,10 +85,10 @@ func TestOpenMemory(t *testing.T) {
 		stores = append(stores, s)
 	}
 	// Each Open is a new, empty history.
-	if _, err := stores[0].Append(testCtx(t), []store.Message{{Room: "r", Text: "x"}}); err != nil {
+	if _, err := stores[0].Append(storetest.Context(t), []store.Message{{Room: "r", Text: "x"}}); err != nil {
 		t.Fatal(err)
 	}
-	if rooms, err := stores[1].Rooms(testCtx(t)); err != nil || len(rooms) != 0 {
+	if rooms, err := stores[1].Rooms(storetest.Context(t)); err != nil || len(rooms) != 0 {
 		t.Errorf("Rooms of the second memory store: %+v, %v; want none", rooms, err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "memory")); !os.IsNotExist(err) {
@@ -102,7 +96,7 @@ func TestOpenMemory(t *testing.T) {
 	}
 
 	// A path says SQLite.
-	s, err := open.Open(testCtx(t), "./memory")
+	s, err := open.Open(storetest.Context(t), "./memory")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +112,7 @@ func TestOpenPostgres(t *testing.T) {
 		t.Skip("PostgreSQL test skipped: set PARLEY_TEST_POSTGRES to a DSN, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
 	}
 	// A schema of its own, named in the DSN as a run-time parameter.
-	ctx := testCtx(t)
+	ctx := storetest.Context(t)
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)

@@ -8,21 +8,14 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/parley-chat/parley/internal/sioclient/leaktest"
 	"github.com/parley-chat/parley/internal/store"
 	"github.com/parley-chat/parley/internal/store/postgres"
 	"github.com/parley-chat/parley/internal/store/postgres/pgtest"
 	"github.com/parley-chat/parley/internal/store/storetest"
+	"github.com/parley-chat/parley/internal/test/leaktest"
 )
 
 func TestMain(m *testing.M) { leaktest.Main(m) }
-
-// testCtx returns a context that ends with the test, or after 20 s.
-func testCtx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 // factory makes a schema of its own in the test database.
 func factory(tb testing.TB) func() store.Store { return pgtest.Factory(tb) }
@@ -40,31 +33,31 @@ func BenchmarkStore(b *testing.B) {
 func TestMigrations(t *testing.T) {
 	name := pgtest.Schema(t)
 	for range 2 { // the second Open finds the schema up to date
-		s, err := postgres.OpenConfig(testCtx(t), pgtest.Config(t, name))
+		s, err := postgres.OpenConfig(storetest.Context(t), pgtest.Config(t, name))
 		if err != nil {
 			t.Fatal(err)
 		}
 		s.Close()
 	}
-	conn, err := pgx.ConnectConfig(testCtx(t), pgtest.Config(t, name).ConnConfig)
+	conn, err := pgx.ConnectConfig(storetest.Context(t), pgtest.Config(t, name).ConnConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
 	var n, version int
-	if err := conn.QueryRow(testCtx(t), `SELECT count(*), max(version) FROM schema_migrations`).Scan(&n, &version); err != nil {
+	if err := conn.QueryRow(storetest.Context(t), `SELECT count(*), max(version) FROM schema_migrations`).Scan(&n, &version); err != nil {
 		t.Fatal(err)
 	}
 	if n != 1 || version != 1 {
 		t.Errorf("schema_migrations has %d rows up to version %d, want 1 row, version 1", n, version)
 	}
-	if _, err := conn.Exec(testCtx(t), `INSERT INTO messages (room, id, author, text, time) VALUES ('nowhere', 1, '', '', now())`); err == nil {
+	if _, err := conn.Exec(storetest.Context(t), `INSERT INTO messages (room, id, author, text, time) VALUES ('nowhere', 1, '', '', now())`); err == nil {
 		t.Error("a message of an unknown room was inserted")
 	}
-	if _, err := conn.Exec(testCtx(t), `INSERT INTO schema_migrations (version, name) VALUES (99, 'future')`); err != nil {
+	if _, err := conn.Exec(storetest.Context(t), `INSERT INTO schema_migrations (version, name) VALUES (99, 'future')`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := postgres.OpenConfig(testCtx(t), pgtest.Config(t, name)); !errors.Is(err, store.ErrSchemaTooNew) {
+	if _, err := postgres.OpenConfig(storetest.Context(t), pgtest.Config(t, name)); !errors.Is(err, store.ErrSchemaTooNew) {
 		t.Errorf("Open of a newer schema: %v, want ErrSchemaTooNew", err)
 	}
 }
@@ -75,7 +68,7 @@ func TestConcurrentOpen(t *testing.T) {
 	errs := make(chan error, 4)
 	for range cap(errs) {
 		go func() {
-			s, err := postgres.OpenConfig(testCtx(t), pgtest.Config(t, name))
+			s, err := postgres.OpenConfig(storetest.Context(t), pgtest.Config(t, name))
 			if err == nil {
 				s.Close()
 			}
@@ -93,27 +86,27 @@ func TestConcurrentOpen(t *testing.T) {
 // lock, held here by another transaction, gives up when its context ends.
 func TestContextWhileLocked(t *testing.T) {
 	name := pgtest.Schema(t)
-	s, err := postgres.OpenConfig(testCtx(t), pgtest.Config(t, name))
+	s, err := postgres.OpenConfig(storetest.Context(t), pgtest.Config(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := s.CreateRoom(testCtx(t), "r"); err != nil {
+	if _, err := s.CreateRoom(storetest.Context(t), "r"); err != nil {
 		t.Fatal(err)
 	}
-	conn, err := pgx.ConnectConfig(testCtx(t), pgtest.Config(t, name).ConnConfig)
+	conn, err := pgx.ConnectConfig(storetest.Context(t), pgtest.Config(t, name).ConnConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	tx, err := conn.Begin(testCtx(t))
+	tx, err := conn.Begin(storetest.Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.Exec(testCtx(t), `SELECT 1 FROM rooms WHERE name = 'r' FOR UPDATE`); err != nil {
+	if _, err := tx.Exec(storetest.Context(t), `SELECT 1 FROM rooms WHERE name = 'r' FOR UPDATE`); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(testCtx(t), 200*time.Millisecond)
+	ctx, cancel := context.WithTimeout(storetest.Context(t), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	_, err = s.Append(ctx, []store.Message{{Room: "r", Text: "blocked"}})
@@ -123,17 +116,17 @@ func TestContextWhileLocked(t *testing.T) {
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("Append took %v to give up, want about 200ms", d)
 	}
-	if err := tx.Rollback(testCtx(t)); err != nil {
+	if err := tx.Rollback(storetest.Context(t)); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Append(testCtx(t), []store.Message{{Room: "r", Text: "free"}})
+	got, err := s.Append(storetest.Context(t), []store.Message{{Room: "r", Text: "free"}})
 	if err != nil || got[0].ID != 1 {
 		t.Errorf("Append after the lock: %v, %v", got, err)
 	}
 }
 
 func TestOpenBadDSN(t *testing.T) {
-	if _, err := postgres.Open(testCtx(t), "postgres://%zz"); err == nil {
+	if _, err := postgres.Open(storetest.Context(t), "postgres://%zz"); err == nil {
 		t.Error("Open of a malformed DSN succeeded")
 	}
 }

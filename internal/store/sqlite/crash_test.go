@@ -17,6 +17,7 @@ import (
 
 	"github.com/parley-chat/parley/internal/store"
 	"github.com/parley-chat/parley/internal/store/sqlite"
+	"github.com/parley-chat/parley/internal/store/storetest"
 )
 
 // crashEnv names the database the child process of TestCrash writes to.
@@ -92,7 +93,7 @@ func TestCrash(t *testing.T) {
 		t.Fatalf("child exited with %v, want killed\n%s", err, stderr.String())
 	}
 
-	s, err := sqlite.Open(testCtx(t), path)
+	s, err := sqlite.Open(storetest.Context(t), path)
 	if err != nil {
 		t.Fatalf("reopen after the crash: %v", err)
 	}
@@ -102,12 +103,12 @@ func TestCrash(t *testing.T) {
 		t.Errorf("integrity check after the crash: %q, %v", integrity, err)
 	}
 	stored := map[key]string{}
-	rooms, err := s.Rooms(testCtx(t))
+	rooms, err := s.Rooms(storetest.Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range rooms {
-		msgs, err := s.Since(testCtx(t), r.Name, 0, int(r.LastID)+1)
+		msgs, err := s.Since(storetest.Context(t), r.Name, 0, int(r.LastID)+1)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,20 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley/internal/sioclient/leaktest"
 	"github.com/parley-chat/parley/internal/store"
 	"github.com/parley-chat/parley/internal/store/sqlite"
 	"github.com/parley-chat/parley/internal/store/storetest"
+	"github.com/parley-chat/parley/internal/test/leaktest"
 )
 
 func TestMain(m *testing.M) { leaktest.Main(m) }
-
-// testCtx returns a context that ends with the test, or after 20 s.
-func testCtx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 // factory makes a database file in a temporary directory.
 func factory(tb testing.TB) func() store.Store {
@@ -53,7 +46,7 @@ func rawDB(t *testing.T, path string) *sql.DB {
 
 func TestSettings(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "parley.db")
-	s, err := sqlite.Open(testCtx(t), path)
+	s, err := sqlite.Open(storetest.Context(t), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +82,7 @@ func TestSettings(t *testing.T) {
 func TestMigrations(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "parley.db")
 	for range 2 { // the second Open finds the schema up to date
-		s, err := sqlite.Open(testCtx(t), path)
+		s, err := sqlite.Open(storetest.Context(t), path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,14 +110,14 @@ func TestMigrations(t *testing.T) {
 	if _, err := db.Exec(`INSERT INTO schema_migrations (version, name, applied) VALUES (99, 'future', 0)`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sqlite.Open(testCtx(t), path); !errors.Is(err, store.ErrSchemaTooNew) {
+	if _, err := sqlite.Open(storetest.Context(t), path); !errors.Is(err, store.ErrSchemaTooNew) {
 		t.Errorf("Open of a newer schema: %v, want ErrSchemaTooNew", err)
 	}
 }
 
 func TestOpenBadPath(t *testing.T) {
 	for _, path := range []string{"", ":memory:", "file:x.db", "x.db?mode=ro", filepath.Join(t.TempDir(), "missing", "dir", "x.db")} {
-		if s, err := sqlite.Open(testCtx(t), path); err == nil {
+		if s, err := sqlite.Open(storetest.Context(t), path); err == nil {
 			s.Close()
 			t.Errorf("Open(%q) succeeded", path)
 		}
@@ -136,21 +129,21 @@ func TestOpenBadPath(t *testing.T) {
 // ends rather than after the busy timeout.
 func TestContextWhileLocked(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "parley.db")
-	s, err := sqlite.Open(testCtx(t), path)
+	s, err := sqlite.Open(storetest.Context(t), path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	db := rawDB(t, path)
-	conn, err := db.Conn(testCtx(t))
+	conn, err := db.Conn(storetest.Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(testCtx(t), `BEGIN IMMEDIATE`); err != nil {
+	if _, err := conn.ExecContext(storetest.Context(t), `BEGIN IMMEDIATE`); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(testCtx(t), 200*time.Millisecond)
+	ctx, cancel := context.WithTimeout(storetest.Context(t), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	_, err = s.Append(ctx, []store.Message{{Room: "r", Text: "blocked"}})
@@ -160,11 +153,11 @@ func TestContextWhileLocked(t *testing.T) {
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("Append took %v to give up, want about 200ms", d)
 	}
-	if _, err := conn.ExecContext(testCtx(t), `ROLLBACK`); err != nil {
+	if _, err := conn.ExecContext(storetest.Context(t), `ROLLBACK`); err != nil {
 		t.Fatal(err)
 	}
 	// The store works on.
-	got, err := s.Append(testCtx(t), []store.Message{{Room: "r", Text: "free"}})
+	got, err := s.Append(storetest.Context(t), []store.Message{{Room: "r", Text: "free"}})
 	if err != nil || got[0].ID != 1 {
 		t.Errorf("Append after the lock: %v, %v", got, err)
 	}

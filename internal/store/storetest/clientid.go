@@ -28,7 +28,7 @@ func testClientIDSameBatch(t *testing.T, open func() store.Store) {
 	if got[0].Text != "first" || got[0].ClientID != "x" {
 		t.Errorf("stored %+v, want the first text and client id x", got[0])
 	}
-	h, err := s.History(ctx(t), "r", 0, 10)
+	h, err := s.History(Context(t), "r", 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func testClientIDAcrossBatches(t *testing.T, open func() store.Store) {
 	got := mustAppend(t, s, msg("r", "new"), retry, store.Message{Room: "r", Text: "other", ClientID: "c-2"})
 	checkIDs(t, "batch", got, []int64{3, 1, 4})
 	sameMessage(t, "retry returns the stored message", got[1], first)
-	h, err := s.Since(ctx(t), "r", 0, 10)
+	h, err := s.Since(Context(t), "r", 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func testConcurrentRetries(t *testing.T, open func() store.Store) {
 				msgs = append(msgs, store.Message{Room: "r", Author: fmt.Sprint("g", g), Text: fmt.Sprint("try ", g),
 					ClientID: fmt.Sprint("cid-", k)})
 			}
-			got, err := s.Append(ctx(t), msgs)
+			got, err := s.Append(Context(t), msgs)
 			if err != nil {
 				t.Errorf("goroutine %d: Append: %v", g, err)
 				return
@@ -99,7 +99,7 @@ func testConcurrentRetries(t *testing.T, open func() store.Store) {
 			sameMessage(t, fmt.Sprintf("goroutine %d, %s", g, results[g][i].ClientID), results[g][i], results[0][i])
 		}
 	}
-	stored, err := s.Since(ctx(t), "r", 0, 100)
+	stored, err := s.Since(Context(t), "r", 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func testConcurrentAppends(t *testing.T, open func() store.Store) {
 				for i := range 1 + (w+b)%3 {
 					msgs = append(msgs, msg(rooms[(w+b+i)%len(rooms)], fmt.Sprintf("w%d b%d m%d", w, b, i)))
 				}
-				got, err := s.Append(ctx(t), msgs)
+				got, err := s.Append(Context(t), msgs)
 				if err != nil {
 					t.Errorf("writer %d: Append: %v", w, err)
 					return
@@ -62,7 +62,7 @@ func testConcurrentAppends(t *testing.T, open func() store.Store) {
 		if !slices.Equal(got, want) {
 			t.Errorf("room %s: IDs returned %v, want 1..%d with none twice", r, got, len(got))
 		}
-		stored, err := s.Since(ctx(t), r, 0, 1000)
+		stored, err := s.Since(Context(t), r, 0, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -118,7 +118,7 @@ func testCommitter(t *testing.T, open func() store.Store) {
 		if want := span(1, int64(len(got))); !slices.Equal(got, want) {
 			t.Errorf("room %s: callbacks in ID order %v, want %v", r, got, want)
 		}
-		stored, err := s.Since(ctx(t), r, 0, 1000)
+		stored, err := s.Since(Context(t), r, 0, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}

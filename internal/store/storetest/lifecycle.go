@@ -13,16 +13,16 @@ import (
 
 func testReopen(t *testing.T, open func() store.Store) {
 	s := open()
-	if _, err := s.CreateRoom(ctx(t), "quiet"); err != nil {
+	if _, err := s.CreateRoom(Context(t), "quiet"); err != nil {
 		t.Fatal(err)
 	}
 	fill(t, s, "r", 5)
 	first := mustAppend(t, s, store.Message{Room: "r", Author: "ann", Text: "once", ClientID: "k"})[0]
-	before, err := s.Since(ctx(t), "r", 0, 100)
+	before, err := s.Since(Context(t), "r", 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	roomsBefore, err := s.Rooms(ctx(t))
+	roomsBefore, err := s.Rooms(Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func testReopen(t *testing.T, open func() store.Store) {
 	}
 
 	s = openStore(t, open)
-	after, err := s.Since(ctx(t), "r", 0, 100)
+	after, err := s.Since(Context(t), "r", 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func testReopen(t *testing.T, open func() store.Store) {
 	for i := range before {
 		sameMessage(t, "after reopening", after[i], before[i])
 	}
-	roomsAfter, err := s.Rooms(ctx(t))
+	roomsAfter, err := s.Rooms(Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func testRoundTrip(t *testing.T, open func() store.Store) {
 		in = append(in, store.Message{Room: "r 🌍 ' \"", Author: "ünï 👤", Text: text, ClientID: fmt.Sprintf("id-%d-✓", i)})
 	}
 	got := mustAppend(t, s, in...)
-	stored, err := s.Since(ctx(t), "r 🌍 ' \"", 0, 100)
+	stored, err := s.Since(Context(t), "r 🌍 ' \"", 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,14 +109,14 @@ func testInvalid(t *testing.T, open func() store.Store) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := s.Append(ctx(t), []store.Message{msg("r", "valid"), tc.m})
+			_, err := s.Append(Context(t), []store.Message{msg("r", "valid"), tc.m})
 			if !errors.Is(err, store.ErrInvalid) {
 				t.Errorf("Append: %v, want ErrInvalid", err)
 			}
 		})
 	}
 	// Nothing of a rejected batch is stored.
-	h, err := s.History(ctx(t), "r", 0, 10)
+	h, err := s.History(Context(t), "r", 0, 10)
 	if err != nil || len(h) != 0 {
 		t.Errorf("after rejected batches, History: %v, %v; want nothing", h, err)
 	}
@@ -125,7 +125,7 @@ func testInvalid(t *testing.T, open func() store.Store) {
 func testEmptyAppend(t *testing.T, open func() store.Store) {
 	s := openStore(t, open)
 	for _, in := range [][]store.Message{nil, {}} {
-		got, err := s.Append(ctx(t), in)
+		got, err := s.Append(Context(t), in)
 		if err != nil || len(got) != 0 {
 			t.Errorf("Append(%v) = %v, %v; want nothing, nil", in, got, err)
 		}
@@ -141,7 +141,7 @@ func testClosed(t *testing.T, open func() store.Store) {
 	if err := s.Close(); err != nil {
 		t.Errorf("second Close: %v, want nil", err)
 	}
-	c := ctx(t)
+	c := Context(t)
 	checkErr := func(op string, err error) {
 		t.Helper()
 		if !errors.Is(err, store.ErrClosed) {
@@ -189,12 +189,12 @@ func testContextCanceled(t *testing.T, open func() store.Store) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Append past the deadline: %v, want context.DeadlineExceeded", err)
 	}
-	h, err := s.Since(ctx(t), "r", 0, 10)
+	h, err := s.Since(Context(t), "r", 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkIDs(t, "after canceled appends", h, []int64{1})
-	rooms, err := s.Rooms(ctx(t))
+	rooms, err := s.Rooms(Context(t))
 	if err != nil || len(rooms) != 1 {
 		t.Errorf("Rooms after canceled calls: %+v, %v; want only r", rooms, err)
 	}

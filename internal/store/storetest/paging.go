@@ -11,7 +11,7 @@ func testHistory(t *testing.T, open func() store.Store) {
 	s := openStore(t, open)
 	fill(t, s, "r", 10)
 	fill(t, s, "other", 3)
-	if _, err := s.CreateRoom(ctx(t), "empty"); err != nil {
+	if _, err := s.CreateRoom(Context(t), "empty"); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -37,7 +37,7 @@ func testHistory(t *testing.T, open func() store.Store) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := s.History(ctx(t), tc.room, tc.before, tc.limit)
+			got, err := s.History(Context(t), tc.room, tc.before, tc.limit)
 			if err != nil {
 				t.Fatalf("History: %v", err)
 			}
@@ -78,7 +78,7 @@ func testSince(t *testing.T, open func() store.Store) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := s.Since(ctx(t), tc.room, tc.after, tc.limit)
+			got, err := s.Since(Context(t), tc.room, tc.after, tc.limit)
 			if err != nil {
 				t.Fatalf("Since: %v", err)
 			}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/internal/store"
+	"github.com/parley-chat/parley/internal/test/wait"
 )
 
 // Factory makes an empty database for one test and returns a function that
@@ -50,12 +51,9 @@ func Run(t *testing.T, f Factory) {
 	}
 }
 
-// ctx returns a context that ends with the test, or after 20 s.
-func ctx(t testing.TB) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	return c
-}
+// Context returns a context that ends with the test, or after 20 s: the
+// bound of a store call in the tests of the store and of its backends.
+func Context(t testing.TB) context.Context { return wait.Context(t, 20*time.Second) }
 
 // openStore opens a store that is closed at the end of the test.
 func openStore(t testing.TB, open func() store.Store) store.Store {
@@ -77,7 +75,7 @@ func msg(room, text string) store.Message {
 // mustAppend appends msgs and fails the test on error.
 func mustAppend(t testing.TB, s store.Store, msgs ...store.Message) []store.Message {
 	t.Helper()
-	got, err := s.Append(ctx(t), msgs)
+	got, err := s.Append(Context(t), msgs)
 	if err != nil {
 		t.Fatalf("Append: %v", err)
 	}
@@ -135,7 +133,7 @@ func sameMessage(t testing.TB, what string, got, want store.Message) {
 // room returns the room name of s's Rooms, failing the test if absent.
 func room(t testing.TB, s store.Store, name string) store.Room {
 	t.Helper()
-	rooms, err := s.Rooms(ctx(t))
+	rooms, err := s.Rooms(Context(t))
 	if err != nil {
 		t.Fatalf("Rooms: %v", err)
 	}
@@ -160,7 +158,7 @@ func testIDsPerRoom(t *testing.T, open func() store.Store) {
 	}
 	got = mustAppend(t, s, msg("c", "c1"))
 	checkIDs(t, "room c", got, []int64{1})
-	h, err := s.Since(ctx(t), "a", 0, 10)
+	h, err := s.Since(Context(t), "a", 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +198,7 @@ func testTime(t *testing.T, open func() store.Store) {
 	if want := set.UTC().Truncate(time.Millisecond); !got[1].Time.Equal(want) {
 		t.Errorf("given Time stored as %v, want %v", got[1].Time, want)
 	}
-	h, err := s.History(ctx(t), "r", 0, 10)
+	h, err := s.History(Context(t), "r", 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,12 +216,12 @@ func testTime(t *testing.T, open func() store.Store) {
 
 func testRooms(t *testing.T, open func() store.Store) {
 	s := openStore(t, open)
-	rooms, err := s.Rooms(ctx(t))
+	rooms, err := s.Rooms(Context(t))
 	if err != nil || len(rooms) != 0 {
 		t.Fatalf("Rooms of an empty store: %v, %v", rooms, err)
 	}
 	before := time.Now().Add(-time.Millisecond)
-	r, err := s.CreateRoom(ctx(t), "lobby")
+	r, err := s.CreateRoom(Context(t), "lobby")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +229,7 @@ func testRooms(t *testing.T, open func() store.Store) {
 		t.Errorf("CreateRoom: %+v", r)
 	}
 	fill(t, s, "lobby", 2)
-	again, err := s.CreateRoom(ctx(t), "lobby")
+	again, err := s.CreateRoom(Context(t), "lobby")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,10 +238,10 @@ func testRooms(t *testing.T, open func() store.Store) {
 	}
 	fill(t, s, "Zebra", 1) // created by Append
 	fill(t, s, "äpfel", 3)
-	if _, err := s.CreateRoom(ctx(t), "b"); err != nil {
+	if _, err := s.CreateRoom(Context(t), "b"); err != nil {
 		t.Fatal(err)
 	}
-	rooms, err = s.Rooms(ctx(t))
+	rooms, err = s.Rooms(Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +260,7 @@ func testRooms(t *testing.T, open func() store.Store) {
 	if last["lobby"] != 2 || last["Zebra"] != 1 || last["äpfel"] != 3 || last["b"] != 0 {
 		t.Errorf("LastIDs %v", last)
 	}
-	if _, err := s.CreateRoom(ctx(t), ""); !errors.Is(err, store.ErrInvalid) {
+	if _, err := s.CreateRoom(Context(t), ""); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("CreateRoom(\"\"): %v, want ErrInvalid", err)
 	}
 }

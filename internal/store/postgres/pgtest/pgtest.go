@@ -71,7 +71,10 @@ func Config(tb testing.TB, schema string) *pgxpool.Config {
 }
 
 // Factory makes a schema of its own in the test database and returns a
-// function that opens a store in it, as often as the test needs.
+// function that opens a store in it, as often as the test needs. Each store
+// is closed when the test ends, if the test has not closed it, so that no
+// connection pool outlives the test. Cleanups run last registered first: a
+// store opened before the server that uses it is closed after the server.
 func Factory(tb testing.TB) func() store.Store {
 	name := Schema(tb)
 	return func() store.Store {
@@ -80,6 +83,7 @@ func Factory(tb testing.TB) func() store.Store {
 		if err != nil {
 			tb.Fatalf("open: %v", err)
 		}
+		tb.Cleanup(func() { _ = s.Close() })
 		return s
 	}
 }

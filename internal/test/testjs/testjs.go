@@ -24,7 +24,7 @@ func Dir(t testing.TB) string {
 	if !ok {
 		t.Fatal("testjs: cannot locate the repository")
 	}
-	return filepath.Join(filepath.Dir(file), "..", "..", "test", "js")
+	return filepath.Join(filepath.Dir(file), "..", "..", "..", "test", "js")
 }
 
 // RequireNode skips the test when Node.js or the test packages are missing,

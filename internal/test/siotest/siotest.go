@@ -1,6 +1,7 @@
 // Package siotest holds helpers shared by the tests that drive a server
-// with sioclient: running a test over every transport, polling a condition
-// to a deadline, and a bounded context. It is for tests only.
+// with sioclient: running a test over every transport, a bounded context
+// and a silent logger. It is for tests only; package wait polls to a
+// deadline.
 package siotest
 
 import (
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/internal/sioclient"
+	"github.com/parley-chat/parley/internal/test/wait"
 )
 
 // Transports are the ways a client reaches a server: WebSocket, polling,
@@ -36,25 +38,9 @@ func Run(t *testing.T, f func(t *testing.T, mode sioclient.Transport), modes ...
 	}
 }
 
-// WaitFor polls cond until it holds, failing the test if it does not
-// within d.
-func WaitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
-// Context returns a context that ends with the test, or after 10 s.
-func Context(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+// Context returns a context that ends with the test, or after 10 s: the
+// bound of a client's wait for a server.
+func Context(t testing.TB) context.Context { return wait.Context(t, 10*time.Second) }
 
 // DiscardLogger returns a logger that drops everything.
 func DiscardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

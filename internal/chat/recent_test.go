@@ -1,0 +1,230 @@
+package chat
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/parley-chat/parley/internal/store"
+)
+
+// msg returns message id of a room, with text of size bytes.
+func msg(id int64, size int) store.Message {
+	return store.Message{Room: "r", ID: id, Author: "a", Text: strings.Repeat("x", size)}
+}
+
+// msgs returns messages from..to, each with text of size bytes.
+func msgs(from, to int64, size int) []store.Message {
+	var out []store.Message
+	for id := from; id <= to; id++ {
+		out = append(out, msg(id, size))
+	}
+	return out
+}
+
+// held returns the ids of the messages q holds, oldest first, checking
+// q's bookkeeping on the way.
+func (q *recent) held(t *testing.T) []int64 {
+	t.Helper()
+	var out []int64
+	bytes := 0
+	for i := range q.n {
+		m := q.at(i)
+		out = append(out, m.ID)
+		bytes += messageSize(m)
+	}
+	if bytes != q.bytes {
+		t.Errorf("bytes %d, but the messages held make %d", q.bytes, bytes)
+	}
+	if q.n > 0 && out[q.n-1] != q.last {
+		t.Errorf("newest held %d, last %d", out[q.n-1], q.last)
+	}
+	if !slices.Equal(out, idSpan(q.floor()+1, q.last)) {
+		t.Errorf("holds %v, which is not floor+1..last = %d..%d", out, q.floor()+1, q.last)
+	}
+	return out
+}
+
+// idSpan returns the ids from..to, or nil when from > to.
+func idSpan(from, to int64) []int64 {
+	var out []int64
+	for id := from; id <= to; id++ {
+		out = append(out, id)
+	}
+	return out
+}
+
+func idsOf(ms []store.Message) []int64 {
+	out := make([]int64, len(ms))
+	for i, m := range ms {
+		out[i] = m.ID
+	}
+	return out
+}
+
+func TestRecentBounds(t *testing.T) {
+	small := messageSize(msg(1, 10))
+	cases := []struct {
+		name                  string
+		limit, keep, maxBytes int
+		lastID                int64
+		fill                  []store.Message
+		push                  []store.Message
+		want                  []int64
+		wantLast              int64
+	}{
+		{"empty room", 8, 4, 1 << 20, 0, nil, nil, nil, 0},
+		{"fewer than the limit", 8, 4, 1 << 20, 3, msgs(1, 3, 10), nil, idSpan(1, 3), 3},
+		{"filled past the limit", 8, 4, 1 << 20, 20, msgs(1, 20, 10), nil, idSpan(13, 20), 20},
+		{"pushed past the limit", 8, 4, 1 << 20, 5, msgs(1, 5, 10), msgs(6, 30, 10), idSpan(23, 30), 30},
+		{"bytes bound", 100, 2, 5 * small, 0, nil, msgs(1, 20, 10), idSpan(16, 20), 20},
+		{"bytes bound keeps keep", 100, 4, small, 0, nil, msgs(1, 20, 10), idSpan(17, 20), 20},
+		{"a long message keeps keep", 100, 3, 10 * small, 0, nil,
+			append(msgs(1, 9, 10), msg(10, 8000), msg(11, 10), msg(12, 10)), idSpan(10, 12), 12},
+		{"a gap starts afresh", 8, 4, 1 << 20, 5, msgs(1, 5, 10), append(msgs(6, 7, 10), msgs(10, 11, 10)...), idSpan(10, 11), 11},
+		{"a gap in the fill", 8, 4, 1 << 20, 9, append(msgs(1, 3, 10), msgs(7, 9, 10)...), nil, idSpan(7, 9), 9},
+		{"room's last id beyond the fill", 8, 4, 1 << 20, 12, msgs(1, 3, 10), nil, nil, 12},
+		{"empty fill of a room with messages", 8, 4, 1 << 20, 12, nil, msgs(13, 14, 10), idSpan(13, 14), 14},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			q := newRecent(tc.limit, tc.keep, tc.maxBytes, tc.lastID, tc.fill)
+			for _, m := range tc.push {
+				q.push(m)
+			}
+			if got := q.held(t); !slices.Equal(got, tc.want) || q.last != tc.wantLast {
+				t.Errorf("holds %v, last %d; want %v, last %d", got, q.last, tc.want, tc.wantLast)
+			}
+			if q.n > 0 && len(q.buf) > tc.limit {
+				t.Errorf("buffer of %d for a limit of %d", len(q.buf), tc.limit)
+			}
+		})
+	}
+}
+
+// TestRecentWraps pushes through many laps of the ring, checking it after
+// each push.
+func TestRecentWraps(t *testing.T) {
+	q := newRecent(7, 3, 1<<20, 0, nil)
+	for id := int64(1); id <= 100; id++ {
+		q.push(msg(id, int(id%5)))
+		if got, want := q.held(t), idSpan(max(1, id-6), id); !slices.Equal(got, want) {
+			t.Fatalf("after %d: holds %v, want %v", id, got, want)
+		}
+	}
+}
+
+// TestRecentLetsGo checks that what the ring forgets, it lets go of: the
+// slots it does not use hold no message.
+func TestRecentLetsGo(t *testing.T) {
+	unused := func(q *recent) {
+		t.Helper()
+		for i := q.n; i < len(q.buf); i++ {
+			if m := q.buf[(q.head+i)%len(q.buf)]; m != (store.Message{}) {
+				t.Errorf("unused slot %d holds message %d", i, m.ID)
+			}
+		}
+	}
+	// The bytes bound holds it at 4 messages, in a buffer of 8.
+	q := newRecent(16, 2, 4*messageSize(msg(1, 10)), 0, nil)
+	for id := int64(1); id <= 40; id++ {
+		q.push(msg(id, 10))
+	}
+	if got := q.held(t); !slices.Equal(got, idSpan(37, 40)) || len(q.buf) != 8 {
+		t.Fatalf("holds %v in a buffer of %d; want 37..40 in 8", got, len(q.buf))
+	}
+	unused(q)
+	// A gap empties it.
+	q.push(msg(50, 10))
+	if got := q.held(t); !slices.Equal(got, []int64{50}) {
+		t.Fatalf("after a gap holds %v, want [50]", got)
+	}
+	unused(q)
+}
+
+func TestRecentSpan(t *testing.T) {
+	// The ring holds 41..60 of a room whose ids start at 1.
+	ring := func() *recent { return newRecent(20, 10, 1<<20, 60, msgs(1, 60, 10)) }
+	read := func(from, to int64) *storeRead {
+		return &storeRead{from: from, to: to, msgs: msgs(from, to, 10)}
+	}
+	cases := []struct {
+		name   string
+		from   int64
+		read   *storeRead
+		want   []int64
+		wantOK bool
+	}{
+		{"all in the ring", 45, nil, idSpan(45, 60), true},
+		{"the whole ring", 41, nil, idSpan(41, 60), true},
+		{"the newest", 60, nil, []int64{60}, true},
+		{"nothing newer", 61, nil, nil, true},
+		{"from 0 is from 1", 0, read(1, 60), idSpan(1, 60), true},
+		{"older: no read yet", 40, nil, nil, false},
+		{"older, read", 10, read(10, 60), idSpan(10, 60), true},
+		{"older, read to where the ring begins", 10, read(10, 40), idSpan(10, 60), true},
+		{"older, read of more than asked", 10, read(5, 60), idSpan(10, 60), true},
+		{"the ring moved past the read", 10, read(10, 39), nil, false},
+		{"the read began later", 10, read(11, 60), nil, false},
+		{"a read that the store could not fill", 10, &storeRead{from: 10, to: 60, msgs: msgs(30, 60, 10)}, idSpan(30, 60), true},
+		{"a read with more than it was asked for", 10, &storeRead{from: 10, to: 45, msgs: msgs(10, 70, 10)}, idSpan(10, 60), true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := ring().span(tc.from, tc.read)
+			if ok != tc.wantOK || !slices.Equal(idsOf(got), tc.want) {
+				t.Errorf("span(%d) = %v, %t; want %v, %t", tc.from, idsOf(got), ok, tc.want, tc.wantOK)
+			}
+		})
+	}
+}
+
+func TestHistoryFrom(t *testing.T) {
+	c := &Chat{cfg: Config{}.withDefaults()}
+	cases := []struct {
+		last, since, want int64
+	}{
+		{0, 0, 1},
+		{10, 0, 1},
+		{50, 0, 1},
+		{75, 0, 26},
+		{75, -3, 26},
+		{75, 7, 8},
+		{75, 74, 75},
+		{75, 75, 76},
+		{75, 1000, 1001},
+		{1000, 500, 501},
+		{1000, 499, 501},
+		{1000, 1, 501},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("last=%d/since=%d", tc.last, tc.since), func(t *testing.T) {
+			if got := c.historyFrom(tc.last, tc.since); got != tc.want {
+				t.Errorf("historyFrom(%d, %d) = %d, want %d", tc.last, tc.since, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestConfigRecentDefaults(t *testing.T) {
+	cases := []struct {
+		name      string
+		cfg       Config
+		wantCount int
+		wantBytes int
+	}{
+		{"defaults", Config{}, DefaultRecentMessages, DefaultRecentBytes},
+		{"set", Config{RecentMessages: 100, RecentBytes: 1000}, 100, 1000},
+		{"fewer than the history", Config{RecentMessages: 10}, DefaultHistoryLimit, DefaultRecentBytes},
+		{"a long history", Config{HistoryLimit: 400}, 400, DefaultRecentBytes},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.cfg.withDefaults()
+			if got.RecentMessages != tc.wantCount || got.RecentBytes != tc.wantBytes {
+				t.Errorf("RecentMessages %d, RecentBytes %d; want %d, %d", got.RecentMessages, got.RecentBytes, tc.wantCount, tc.wantBytes)
+			}
+		})
+	}
+}
