@@ -3,6 +3,7 @@ package engineio_test
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,10 +17,22 @@ import (
 
 	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
+	"github.com/parley-chat/parley/internal/test/wait"
 )
 
-// The WebSocket opcodes next formats.
+// The hostile-client suite sends, over raw TCP, what a well-behaved client
+// library never would, and checks what the server does with each input:
+// the frames it answers with, the close code it fails the connection with,
+// or that it drops the connection. The cases follow the categories of the
+// Autobahn WebSocket test suite (1 framing, 2 pings and pongs, 3 reserved
+// bits, 4 opcodes, 5 fragmentation, 6 UTF-8, 7 closing, 9 limits), each
+// named after its category, with Engine.IO's reading of the payloads: a
+// text frame is one Engine.IO packet ("4..." a message, echoed by the test
+// handler), a binary frame a binary message.
+
+// WebSocket opcodes, as the client writes them.
 const (
+	wsCont   = 0x0
 	wsText   = 0x1
 	wsBinary = 0x2
 	wsClose  = 0x8
@@ -27,8 +40,101 @@ const (
 	wsPong   = 0xA
 )
 
-// hostileMaxPayload bounds the frames next reads.
+// hostileMaxPayload is the MaxPayload of the server under test: the
+// default, which a public parley runs with.
 const hostileMaxPayload = engineio.DefaultMaxPayload
+
+// perFrame, as a step's chop, writes each frame of the step on its own.
+const perFrame = -1
+
+// step is one write of a hostile case and what the server must answer.
+type step struct {
+	frames [][]byte
+	// chop is how the frames are written: 0 all in one write, perFrame
+	// one write per frame, n > 0 in writes of n bytes.
+	chop int
+	// want lists the frames the server must send next, in order, as
+	// next formats them.
+	want []string
+}
+
+// hostileCase is one input and the behaviour it must meet with. Unless
+// reply or drop is set, the case ends with a close frame of the client's
+// (1000), which the server must answer with 1000.
+type hostileCase struct {
+	name  string
+	steps []step
+	// reply is the close code the server must send, unprompted, after
+	// the steps: its failure code (1002, 1007, 1009), or its reply to a
+	// close frame the steps sent.
+	reply uint16
+	// drop: the server must close the connection without a close frame
+	// (an Engine.IO error).
+	drop bool
+	// reason is the close reason the handler must see; by default
+	// "transport close" after a close frame of the client's that is valid,
+	// "transport error" after a failure.
+	reason eioparser.CloseReason
+}
+
+// The frames a case sends.
+func frame(fin bool, op byte, payload string) []byte {
+	return maskedFrame(fin, op, []byte(payload))
+}
+func textFrame(s string) []byte { return frame(true, wsText, s) }
+func message(s string) []byte   { return textFrame("4" + s) }
+func binFrame(s string) []byte  { return frame(true, wsBinary, s) }
+func pingFrame(s string) []byte { return frame(true, wsPing, s) }
+func pongFrame(s string) []byte { return frame(true, wsPong, s) }
+
+// closeFrame is a client close frame with code and reason.
+func closeFrame(code uint16, reason string) []byte {
+	return frame(true, wsClose, string(binary.BigEndian.AppendUint16(nil, code))+reason)
+}
+
+// reserved is a final frame with the reserved bits rsv (1 to 7) set.
+func reserved(rsv, op byte, payload string) []byte {
+	return maskedFrame(true, rsv<<4|op, []byte(payload))
+}
+
+// frames gathers frames for a step.
+func frames(f ...[]byte) [][]byte { return f }
+
+// split cuts one frame into pieces at the given offsets, for a step each.
+func split(f []byte, at ...int) [][]byte {
+	var out [][]byte
+	prev := 0
+	for _, a := range at {
+		out = append(out, f[prev:a])
+		prev = a
+	}
+	return append(out, f[prev:])
+}
+
+// The frames the server sends, as next formats them.
+func echoed(s string) string  { return "text:4" + s }
+func binEcho(s string) string { return "binary:" + s }
+func pong(s string) string    { return "pong:" + s }
+
+// padded is a message whose text frame payload is n bytes long, "4" and
+// n-1 stars.
+func padded(n int) string { return strings.Repeat("*", n-1) }
+
+// fragmented is text (with its "4") or binary data cut into frames of
+// size bytes.
+func fragmented(op byte, data string, size int) [][]byte {
+	var out [][]byte
+	for first := true; first || len(data) > 0; first = false {
+		n := min(size, len(data))
+		o := byte(wsCont)
+		if first {
+			o = op
+		}
+		out = append(out, frame(n == len(data), o, data[:n]))
+		data = data[n:]
+	}
+	return out
+}
 
 // next reads the server's next frame and formats it: "text:...",
 // "binary:...", "ping:...", "pong:...", "close:CODE" ("close:" without a
@@ -82,12 +188,107 @@ func (w *rawWS) next() (string, error) {
 	}
 }
 
+// write sends a step's frames as its chop says. Write errors are left to
+// the reads that follow: a server that failed the connection may have
+// stopped reading.
+func (w *rawWS) write(st step) {
+	var writes [][]byte
+	switch all := bytes.Join(st.frames, nil); {
+	case st.chop == perFrame:
+		writes = st.frames
+	case st.chop > 0:
+		for len(all) > 0 {
+			n := min(st.chop, len(all))
+			writes = append(writes, all[:n])
+			all = all[n:]
+		}
+	default:
+		writes = [][]byte{all}
+	}
+	for _, b := range writes {
+		if _, err := w.c.Write(b); err != nil {
+			return
+		}
+	}
+}
+
 // short abbreviates a formatted frame for messages.
 func short(s string) string {
 	if len(s) <= 60 {
 		return fmt.Sprintf("%q", s)
 	}
 	return fmt.Sprintf("%q... (%d bytes)", s[:60], len(s))
+}
+
+// runHostile plays c against ts on a connection of its own.
+func runHostile(t *testing.T, ts *testServer, c hostileCase) {
+	t.Helper()
+	ws, h := openRaw(t, ts, nil)
+	expect := func(what, want string) {
+		t.Helper()
+		got, err := ws.next()
+		if err != nil {
+			t.Fatalf("%s: %v, want %s", what, err, short(want))
+		}
+		if got != want {
+			t.Fatalf("%s: got %s, want %s", what, short(got), short(want))
+		}
+	}
+	for i, st := range c.steps {
+		ws.write(st)
+		for j, want := range st.want {
+			expect(fmt.Sprintf("step %d, frame %d", i+1, j+1), want)
+		}
+	}
+	reason := c.reason
+	switch {
+	case c.drop:
+		if got, err := ws.next(); err == nil {
+			t.Fatalf("got %s, want the connection closed", short(got))
+		}
+	default:
+		code := c.reply
+		if code == 0 {
+			ws.send(closeFrame(1000, ""))
+			code = 1000
+		}
+		expect("the end", fmt.Sprintf("close:%d", code))
+		if got, err := ws.next(); err == nil {
+			t.Fatalf("after the close frame: %s, want the end of the stream", short(got))
+		} else if !errors.Is(err, io.EOF) {
+			t.Errorf("after the close frame: %v, want the end of the stream", err)
+		}
+		if reason == "" {
+			reason = eioparser.ReasonTransportError
+			if code == 1000 {
+				reason = eioparser.ReasonTransportClose
+			}
+		}
+	}
+	wait.For(t, "HandleClose", 5*time.Second, func() bool { return len(h.closes()) > 0 })
+	if cl := h.closes(); cl[0].reason != reason {
+		t.Errorf("close reason %q, want %q", cl[0].reason, reason)
+	}
+}
+
+// TestHostileFrames plays every case over a server reading with the poller
+// and one reading with a goroutine per connection.
+func TestHostileFrames(t *testing.T) {
+	var cases []hostileCase
+	for _, group := range [][]hostileCase{
+		framingCases(), pingCases(), reservedBitCases(), opcodeCases(),
+		fragmentationCases(), utf8Cases(), closeCases(), limitCases(), engineIOCases(),
+	} {
+		cases = append(cases, group...)
+	}
+	bothReaders(t, engineio.Config{MaxPayload: hostileMaxPayload}, true, func(t *testing.T, ts *testServer) {
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				t.Parallel()
+				runHostile(t, ts, c)
+			})
+		}
+	})
 }
 
 // watchQueue samples the memory of h's send queue until the session
