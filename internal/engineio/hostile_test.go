@@ -409,3 +409,44 @@ func TestPingFrameFlood(t *testing.T) {
 		}
 	})
 }
+
+// TestFramesCrossingTheCloseFrame has a client send frames while the
+// server's close frame waits in the queue (held back by WriteCoalesce):
+// what it sends, its own close frame included, must not cut the
+// connection before the server's close frame reaches it, nor reach the
+// handler of the closed session.
+func TestFramesCrossingTheCloseFrame(t *testing.T) {
+	tests := []struct {
+		name   string
+		frames [][]byte
+	}{
+		{"message", frames(message("late"))},
+		{"ping", frames(pingFrame("late"))},
+		{"Engine.IO ping", frames(textFrame("2"))},
+		{"close frame", frames(closeFrame(1000, ""))},
+		{"message and close frame", frames(message("late"), closeFrame(1001, "going"))},
+		{"protocol error", frames(reserved(1, wsText, "4late"))},
+	}
+	cfg := engineio.Config{WriteCoalesce: time.Second}
+	bothReaders(t, cfg, true, func(t *testing.T, ts *testServer) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				ws, h := openRaw(t, ts, nil)
+				h.s.Close()
+				ws.write(step{frames: tt.frames})
+				got, err := ws.next()
+				if err != nil || got != "close:1000" {
+					t.Fatalf("got %s %v, want the server's close frame", short(got), err)
+				}
+				if got, err := ws.next(); !errors.Is(err, io.EOF) {
+					t.Fatalf("after the close frame: %s %v, want the end of the stream", short(got), err)
+				}
+				h.waitClosed(t, eioparser.ReasonForcedClose)
+				if msgs := h.messages(); len(msgs) != 0 {
+					t.Errorf("handler got %d messages after the close", len(msgs))
+				}
+			})
+		}
+	})
+}

@@ -334,9 +334,18 @@ func (s *Session) notifyClose(reason eioparser.CloseReason) {
 }
 
 // dispatch hands one received packet to the session. It returns ErrClosed
-// when the packet closed the session, or found it closed: what the client
-// sent after it is not read.
+// when the packet (a ping or a close packet) closed the session: what the
+// client sent after it is not read. Once the session is closing or closed,
+// packets are ignored, with no error: what a client sent as the server
+// closed the session must not cut the connection under the close frame
+// that is still queued for it.
 func (s *Session) dispatch(p eioparser.Packet) error {
+	s.mu.Lock()
+	open := s.state == stateOpen
+	s.mu.Unlock()
+	if !open {
+		return nil
+	}
 	switch p.Type {
 	case eioparser.PacketMessage:
 		s.dispatchMu.Lock()
@@ -344,10 +353,7 @@ func (s *Session) dispatch(p eioparser.Packet) error {
 		s.mu.Lock()
 		open := s.state == stateOpen
 		s.mu.Unlock()
-		if !open {
-			return ErrClosed
-		}
-		if s.handler != nil {
+		if open && s.handler != nil {
 			s.handler.HandleMessage(p.Data, p.Binary)
 		}
 	case eioparser.PacketPong:

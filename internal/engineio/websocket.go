@@ -228,13 +228,18 @@ func (s *Session) flushWebSocket(ws *wsConn) {
 
 // closeWebSocket closes the session, open on ws, with a close frame of
 // code: the flush goroutine writes what is queued, then the frame, then
-// half-closes ws (closeAfterFrame). It returns false when the session was
-// no longer open on ws.
+// half-closes ws (closeAfterFrame). It returns whether a close frame is
+// queued for ws: this one, or the one queued when the server closed the
+// session itself (Close), which stands. It returns false when the session
+// is over or no longer on ws: ws is then the caller's to close.
 func (s *Session) closeWebSocket(ws *wsConn, reason eioparser.CloseReason, code uint16) bool {
 	s.mu.Lock()
-	if s.state != stateOpen || s.ws != ws {
+	if s.ws != ws || s.state != stateOpen {
+		// Closing on ws: its close frame is queued (closeWith, endUpgrade)
+		// and not yet written, or the state would be closed.
+		closing := s.ws == ws && s.state == stateClosing
 		s.mu.Unlock()
-		return false
+		return closing
 	}
 	s.closeReason = reason
 	if s.timer != nil {

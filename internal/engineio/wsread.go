@@ -162,7 +162,8 @@ func (srv *Server) consume(s *Session, ws *wsConn, data []byte) bool {
 // (answered with its close code), an invalid Engine.IO packet, or one that
 // closed the session. A close frame goes after what is queued, from the
 // flush goroutine, the only one to write to ws; readFailed returns true
-// when it queued one: reading goes on until the client closes its end, and
+// when one is queued (its own, or the server's when the session was
+// closing already): reading goes on until the client closes its end, and
 // the flush goroutine closes ws. Otherwise ws is closed.
 func (srv *Server) readFailed(s *Session, ws *wsConn, err error) bool {
 	var pe *wsProtocolError
