@@ -453,7 +453,10 @@ func TestFramesCrossingTheCloseFrame(t *testing.T) {
 		{"message and close frame", frames(message("late"), closeFrame(1001, "going"))},
 		{"protocol error", frames(reserved(1, wsText, "4late"))},
 	}
-	cfg := engineio.Config{WriteCoalesce: time.Second}
+	// The open packet was written as the connection opened: the close
+	// frame waits out the rest of WriteCoalesce, long enough for the
+	// server to read what the client sends at once.
+	cfg := engineio.Config{WriteCoalesce: 300 * time.Millisecond}
 	bothReaders(t, cfg, true, func(t *testing.T, ts *testServer) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
