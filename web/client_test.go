@@ -49,6 +49,13 @@ func TestClientAgainstParley(t *testing.T) {
 	testjs.Run(t, clientTestTimeout, "client.test.mjs", "PARLEY_URL="+ts.URL, "PARLEY_RECOVERY_URL="+ts.URL)
 }
 
+// TestPagePhase runs test/js/phase.test.mjs in Node: the page's connection
+// phase machine (static/js/phase.js) and its list of refusal codes.
+func TestPagePhase(t *testing.T) {
+	testjs.RequireNode(t)
+	testjs.Run(t, time.Minute, "phase.test.mjs")
+}
+
 // mountClientTestApp sets the handlers client.test.mjs expects.
 func mountClientTestApp(so *socketio.Socket) {
 	nsp := so.Namespace()

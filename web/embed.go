@@ -14,8 +14,9 @@ var static embed.FS
 // served at /socket.io/socket.io.js.
 const ClientScript = "socket.io.js"
 
-// Static returns the embedded files: index.html, app.js, style.css and the
-// client library.
+// Static returns the embedded files: index.html, style.css, the page's
+// script (app.js and the ES modules under js/ it imports) and the client
+// library.
 func Static() fs.FS {
 	sub, err := fs.Sub(static, "static")
 	if err != nil {

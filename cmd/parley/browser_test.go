@@ -101,3 +101,14 @@ func TestBrowserRooms(t *testing.T) {
 	ts := newTestApp(t, config{})
 	testjs.Run(t, 3*time.Minute, "browser-rooms.mjs", "PARLEY_URL="+ts.URL, "PARLEY_SHOTS="+t.TempDir())
 }
+
+// TestBrowserCSP checks in headless Chromium that the page's
+// Content-Security-Policy lets it connect over WebSocket to its own server
+// and blocks a WebSocket to another origin (test/js/browser-csp.mjs).
+func TestBrowserCSP(t *testing.T) {
+	testjs.RequireBrowser(t)
+	ts := newTestApp(t, config{})
+	// The same server by another name is another origin.
+	other := "ws://" + strings.Replace(hostPort(ts.URL), "127.0.0.1", "localhost", 1) + "/socket.io/?EIO=4&transport=websocket"
+	testjs.Run(t, time.Minute, "browser-csp.mjs", "PARLEY_URL="+ts.URL, "PARLEY_OTHER_WS="+other)
+}

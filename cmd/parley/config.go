@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -21,6 +22,20 @@ type config struct {
 	ShutdownTimeout  time.Duration
 	DebugAddr        string
 	Store            string
+	// AllowedHosts are the host names, besides loopback names, IP
+	// addresses and the machine's name, that requests may name in their
+	// Host header (see hostPolicy); "*" allows any.
+	AllowedHosts []string
+	// TrustedProxies are the addresses of reverse proxies whose
+	// X-Forwarded-Proto and X-Forwarded-Host are believed, and whose
+	// connections are not capped per address.
+	TrustedProxies []netip.Prefix
+	// MaxConns caps the open connections in total, MaxConnsPerIP those
+	// of one client address (an IPv6 /64); 0 for no cap.
+	MaxConns      int
+	MaxConnsPerIP int
+	// BodyTimeout bounds the reading of a request's body.
+	BodyTimeout time.Duration
 }
 
 // envFlags are the flags that environment variables set.
@@ -34,14 +49,26 @@ var envFlags = []struct{ env, flag string }{
 	{"PARLEY_MAX_MESSAGE", "max-message"},
 	{"PARLEY_DEBUG_ADDR", "debug-addr"},
 	{"PARLEY_STORE", "store"},
+	{"PARLEY_ALLOWED_HOSTS", "allowed-hosts"},
+	{"PARLEY_TRUSTED_PROXIES", "trusted-proxies"},
+	{"PARLEY_MAX_CONNECTIONS", "max-connections"},
+	{"PARLEY_MAX_CONNECTIONS_PER_IP", "max-connections-per-ip"},
+	{"PARLEY_BODY_TIMEOUT", "body-timeout"},
 }
+
+// Defaults of the limits that flags set.
+const (
+	defaultMaxConns      = 10_000
+	defaultMaxConnsPerIP = 100
+	defaultBodyTimeout   = 10 * time.Second
+)
 
 // parseConfig reads flags, with PARLEY_* environment variables as their
 // defaults.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	var (
-		cfg     config
-		origins string
+		cfg                   config
+		origins, hosts, proxy string
 	)
 	fs := flag.NewFlagSet("parley", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -55,6 +82,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.Store, "store", "parley.db", "message history: a SQLite file path, a postgres:// URL, or memory for development (lost on exit) (PARLEY_STORE)")
 	fs.StringVar(&cfg.DebugAddr, "debug-addr", "", "address for /debug/pprof/, off when empty; keep it on loopback (PARLEY_DEBUG_ADDR)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
+	fs.StringVar(&hosts, "allowed-hosts", "", "comma-separated host names requests may be addressed to, besides localhost, IP addresses and the machine's name; .example.com for it and its subdomains, * for any (PARLEY_ALLOWED_HOSTS)")
+	fs.StringVar(&proxy, "trusted-proxies", "", "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-Proto and X-Forwarded-Host are believed and whose connections are not capped per address (PARLEY_TRUSTED_PROXIES)")
+	fs.IntVar(&cfg.MaxConns, "max-connections", defaultMaxConns, "most open connections, WebSockets included; 0 for no cap (PARLEY_MAX_CONNECTIONS)")
+	fs.IntVar(&cfg.MaxConnsPerIP, "max-connections-per-ip", defaultMaxConnsPerIP, "most open connections from one client address (an IPv6 /64; loopback and trusted proxies excepted); 0 for no cap (PARLEY_MAX_CONNECTIONS_PER_IP)")
+	fs.DurationVar(&cfg.BodyTimeout, "body-timeout", defaultBodyTimeout, "how long a request's body may take to arrive (PARLEY_BODY_TIMEOUT)")
 	// The environment sets flags through their own parsers, so that a bad
 	// value is refused as it would be on the command line; the command
 	// line, parsed next, wins.
@@ -71,13 +103,66 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
-	for _, o := range strings.Split(origins, ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			cfg.Origins = append(cfg.Origins, o)
-		}
-	}
+	cfg.Origins = list(origins)
+	var err error
 	if cfg.MaxNameLength < 1 || cfg.MaxMessageLength < 1 {
 		return config{}, fmt.Errorf("--max-name and --max-message must be positive")
 	}
+	if cfg.AllowedHosts, err = parseHosts(hosts); err != nil {
+		return config{}, fmt.Errorf("--allowed-hosts: %w", err)
+	}
+	if cfg.TrustedProxies, err = parsePrefixes(proxy); err != nil {
+		return config{}, fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	if cfg.MaxConns < 0 || cfg.MaxConnsPerIP < 0 {
+		return config{}, fmt.Errorf("--max-connections and --max-connections-per-ip must not be negative")
+	}
+	if cfg.BodyTimeout <= 0 {
+		return config{}, fmt.Errorf("--body-timeout must be positive")
+	}
 	return cfg, nil
+}
+
+// list splits a comma-separated list, trimming its items and dropping
+// empty ones.
+func list(s string) []string {
+	var items []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			items = append(items, v)
+		}
+	}
+	return items
+}
+
+// parseHosts reads --allowed-hosts: host names, lowercased, without a
+// port; a leading dot stands for a domain and its subdomains; * for any.
+func parseHosts(s string) ([]string, error) {
+	hosts := list(s)
+	for i, h := range hosts {
+		h = strings.TrimSuffix(strings.ToLower(h), ".")
+		if h != "*" && (h == "" || h == "." || strings.ContainsAny(h, ":/[]@ *")) {
+			return nil, fmt.Errorf("%q: want a host name without scheme or port, .domain, or *", hosts[i])
+		}
+		hosts[i] = h
+	}
+	return hosts, nil
+}
+
+// parsePrefixes reads --trusted-proxies: IP addresses and CIDR prefixes.
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var prefixes []netip.Prefix
+	for _, v := range list(s) {
+		if a, err := netip.ParseAddr(v); err == nil {
+			a = a.Unmap()
+			prefixes = append(prefixes, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			return nil, fmt.Errorf("%q: want an IP address or a CIDR prefix", v)
+		}
+		prefixes = append(prefixes, p.Masked())
+	}
+	return prefixes, nil
 }

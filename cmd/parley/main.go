@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -68,12 +69,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
 	}
-	httpSrv := &http.Server{
-		Handler:           app.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}
+	// Loopback connections (a proxy on this machine, local tools) and
+	// trusted proxies are capped in total only.
+	trusted := proxies(cfg.TrustedProxies)
+	exempt := func(a netip.Addr) bool { return a.IsLoopback() || trusted.trusts(a) }
+	ln = newConnLimiter(ln, cfg.MaxConns, cfg.MaxConnsPerIP, exempt, log)
+	httpSrv := newHTTPServer(app.handler, log)
 	errc := make(chan error, 2)
 	go func() { errc <- httpSrv.Serve(ln) }()
 	if cfg.DebugAddr != "" {
@@ -83,7 +84,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Info("debug endpoints", "addr", cfg.DebugAddr)
 	}
 	fmt.Fprintf(stdout, "parley is running: open %s in your browser\n", browserURL(ln.Addr()))
-	log.Info("listening", "addr", ln.Addr().String(), "origins", cfg.Origins, "dev", cfg.Dev)
+	log.Info("listening", "addr", ln.Addr().String(), "origins", cfg.Origins, "allowed_hosts", cfg.AllowedHosts,
+		"max_connections", cfg.MaxConns, "max_connections_per_ip", cfg.MaxConnsPerIP, "dev", cfg.Dev)
 
 	select {
 	case err := <-errc:
@@ -103,6 +105,36 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// Limits of the HTTP server.
+const (
+	// maxHeaderBytes bounds the request line and the headers of a request
+	// together, as Node.js does (16 KiB); a request with more is refused
+	// with 431 Request Header Fields Too Large.
+	maxHeaderBytes = 16 << 10
+	// headerSlack is what net/http reads beyond http.Server.MaxHeaderBytes
+	// before it refuses a request (its bufio slack, 4096 bytes): the limit
+	// it enforces is MaxHeaderBytes + headerSlack.
+	headerSlack = 4096
+	// readHeaderTimeout bounds the reading of a request's line and headers.
+	readHeaderTimeout = 10 * time.Second
+	// idleTimeout closes a keep-alive connection idle that long.
+	idleTimeout = 2 * time.Minute
+)
+
+// newHTTPServer returns the server of handler, with parley's limits.
+// It has no ReadTimeout or WriteTimeout: those bound the whole of each
+// request or response, and would cut a long poll, which waits up to the
+// ping interval for something to send.
+func newHTTPServer(handler http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes - headerSlack,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
 }
 
 // browserURL is the address to print for people to open.
@@ -135,8 +167,13 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	trusted := proxies(cfg.TrustedProxies)
 	sio := socketio.NewServer(socketio.Config{
-		Engine:   engineio.Config{AllowedOrigins: cfg.Origins},
+		Engine: engineio.Config{
+			AllowedOrigins: cfg.Origins,
+			TrustForwarded: trusted.trustsRequest,
+			BodyTimeout:    cfg.BodyTimeout,
+		},
 		Recovery: &socketio.RecoveryConfig{},
 		Logger:   log,
 	})
@@ -150,7 +187,10 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		_ = st.Close()
 		return nil, err
 	}
-	return &app{sio: sio, chat: c, store: st, handler: routes(sio, files)}, nil
+	machine, _ := os.Hostname() // without it, only the names listed
+	hosts := newHostPolicy(cfg.AllowedHosts, machine)
+	handler := securityHeaders(checkHost(hosts, trusted, log, limitBody(cfg.BodyTimeout, routes(sio, files))))
+	return &app{sio: sio, chat: c, store: st, handler: handler}, nil
 }
 
 // close stops the chat's writer, after what it holds is stored, then the

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -37,6 +38,9 @@ var defaults = config{
 	MaxMessageLength: 2000,
 	ShutdownTimeout:  10 * time.Second,
 	Store:            "parley.db",
+	MaxConns:         10_000,
+	MaxConnsPerIP:    100,
+	BodyTimeout:      10 * time.Second,
 }
 
 // with returns defaults changed by f.
@@ -103,6 +107,9 @@ func TestParseConfig(t *testing.T) {
 				MaxMessageLength: 100,
 				ShutdownTimeout:  3 * time.Second,
 				Store:            "/tmp/history.db",
+				MaxConns:         10_000,
+				MaxConnsPerIP:    100,
+				BodyTimeout:      10 * time.Second,
 			},
 		},
 		{
@@ -152,6 +159,41 @@ func TestParseConfig(t *testing.T) {
 			env:  []string{"PARLEY_DEBUG_ADDR=127.0.0.1:6060"},
 			want: with(func(c *config) { c.DebugAddr = "127.0.0.1:6061" }),
 		},
+		{
+			name: "guards from the environment",
+			env: []string{
+				"PARLEY_ALLOWED_HOSTS=Chat.Example.com, .example.org.",
+				"PARLEY_TRUSTED_PROXIES=10.0.0.1, 192.168.0.0/16,::ffff:10.0.0.2, fd00::1:2/64",
+				"PARLEY_MAX_CONNECTIONS=500", "PARLEY_MAX_CONNECTIONS_PER_IP=0", "PARLEY_BODY_TIMEOUT=3s",
+			},
+			want: with(func(c *config) {
+				c.AllowedHosts = []string{"chat.example.com", ".example.org"}
+				c.TrustedProxies = []netip.Prefix{
+					netip.MustParsePrefix("10.0.0.1/32"), netip.MustParsePrefix("192.168.0.0/16"),
+					netip.MustParsePrefix("10.0.0.2/32"), netip.MustParsePrefix("fd00::/64"),
+				}
+				c.MaxConns, c.MaxConnsPerIP, c.BodyTimeout = 500, 0, 3*time.Second
+			}),
+		},
+		{
+			name: "guard flags win",
+			args: []string{"--allowed-hosts", "*", "--trusted-proxies", "127.0.0.1", "--max-connections", "0", "--max-connections-per-ip", "7", "--body-timeout", "1m"},
+			env:  []string{"PARLEY_ALLOWED_HOSTS=chat.example.com", "PARLEY_TRUSTED_PROXIES=10.0.0.1", "PARLEY_MAX_CONNECTIONS=5", "PARLEY_MAX_CONNECTIONS_PER_IP=5", "PARLEY_BODY_TIMEOUT=3s"},
+			want: with(func(c *config) {
+				c.AllowedHosts = []string{"*"}
+				c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+				c.MaxConns, c.MaxConnsPerIP, c.BodyTimeout = 0, 7, time.Minute
+			}),
+		},
+		{name: "allowed host with a port", args: []string{"--allowed-hosts", "chat.example.com:443"}, wantErr: "allowed-hosts"},
+		{name: "allowed host with a scheme", env: []string{"PARLEY_ALLOWED_HOSTS=https://chat.example.com"}, wantErr: "allowed-hosts"},
+		{name: "allowed host wildcard", args: []string{"--allowed-hosts", "*.example.com"}, wantErr: "allowed-hosts"},
+		{name: "bad trusted proxy", args: []string{"--trusted-proxies", "proxy.local"}, wantErr: "trusted-proxies"},
+		{name: "bad trusted prefix", env: []string{"PARLEY_TRUSTED_PROXIES=10.0.0.0/33"}, wantErr: "trusted-proxies"},
+		{name: "negative max connections", args: []string{"--max-connections", "-1"}, wantErr: "negative"},
+		{name: "negative max connections per ip", env: []string{"PARLEY_MAX_CONNECTIONS_PER_IP=-1"}, wantErr: "negative"},
+		{name: "max connections not a number", env: []string{"PARLEY_MAX_CONNECTIONS=lots"}, wantErr: "PARLEY_MAX_CONNECTIONS"},
+		{name: "zero body timeout", args: []string{"--body-timeout", "0s"}, wantErr: "body-timeout"},
 		{name: "PARLEY_DEV=1", env: []string{"PARLEY_DEV=1"}, want: with(func(c *config) { c.Dev = true })},
 		{name: "PARLEY_DEV=false", env: []string{"PARLEY_DEV=false"}, want: defaults},
 
@@ -202,7 +244,10 @@ func TestParseConfigHelp(t *testing.T) {
 		t.Fatalf("parseConfig(-h) error %v, want flag.ErrHelp", err)
 	}
 	for _, s := range []string{"-addr", "PARLEY_ADDR", "-origins", "PARLEY_ORIGINS", "-log-level", "PARLEY_LOG_LEVEL",
-		"-dev", "PARLEY_DEV", "-max-name", "PARLEY_MAX_NAME", "-max-message", "PARLEY_MAX_MESSAGE", "-shutdown-timeout"} {
+		"-dev", "PARLEY_DEV", "-max-name", "PARLEY_MAX_NAME", "-max-message", "PARLEY_MAX_MESSAGE", "-shutdown-timeout",
+		"-allowed-hosts", "PARLEY_ALLOWED_HOSTS", "-trusted-proxies", "PARLEY_TRUSTED_PROXIES",
+		"-max-connections", "PARLEY_MAX_CONNECTIONS", "-max-connections-per-ip", "PARLEY_MAX_CONNECTIONS_PER_IP",
+		"-body-timeout", "PARLEY_BODY_TIMEOUT"} {
 		if !strings.Contains(stderr.String(), s) {
 			t.Errorf("usage lacks %q:\n%s", s, stderr.String())
 		}

@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/parley-chat/parley/internal/eioparser"
@@ -14,6 +15,9 @@ const (
 	DefaultMaxPayload     = 1_000_000
 	DefaultUpgradeTimeout = 10 * time.Second
 	DefaultWriteTimeout   = 10 * time.Second
+	// DefaultBodyTimeout is the default Config.BodyTimeout: the reference
+	// server has none of its own (Node.js cuts a request after 5 minutes).
+	DefaultBodyTimeout = 10 * time.Second
 	// DefaultSendBuffer is the default Config.SendBuffer.
 	DefaultSendBuffer = 32 << 10
 	// DefaultWriteCoalesce is the default Config.WriteCoalesce.
@@ -38,8 +42,16 @@ type Config struct {
 	MaxQueueBytes int
 	// UpgradeTimeout bounds the polling-to-WebSocket upgrade (default 10 s).
 	UpgradeTimeout time.Duration
-	// WriteTimeout bounds one WebSocket write (default 10 s).
+	// WriteTimeout bounds one WebSocket write, and the writing of one
+	// poll's answer (default 10 s). A write that takes longer closes the
+	// session as a transport error.
 	WriteTimeout time.Duration
+	// BodyTimeout bounds the reading of one polling POST's body, from the
+	// moment its handler starts (default 10 s: MaxPayload at 100 kB/s). A
+	// POST cut by it is answered 408, and its session closed as for a
+	// transport error. Long-polling GETs have no body and are not
+	// concerned.
+	BodyTimeout time.Duration
 	// SendBuffer sets the kernel's send buffer of each WebSocket
 	// connection, in bytes (SO_SNDBUF; default 32 KiB, which Linux
 	// doubles; negative leaves the system's automatic sizing). Left to
@@ -57,9 +69,20 @@ type Config struct {
 	// written to less often is written at once.
 	WriteCoalesce time.Duration
 	// AllowedOrigins lists the origins (scheme://host[:port]) allowed to
-	// connect from a browser; "*" allows any. When empty, only same-origin
-	// requests (and requests without an Origin header) are allowed.
+	// connect from a browser, besides the server's own; "*" allows any, and
+	// is answered "Access-Control-Allow-Origin: *" without credentials, so
+	// that browsers send no cookies with such polling requests. Requests
+	// without an Origin header (not from a browser) are allowed. An origin
+	// is the server's own when its scheme, host and port are the request's
+	// (see TrustForwarded); a refused one is logged at info.
 	AllowedOrigins []string
+	// TrustForwarded reports whether a request came through a reverse
+	// proxy trusted to say how the client reached it: for such a request,
+	// the same-origin check takes the scheme from X-Forwarded-Proto and the
+	// host from X-Forwarded-Host, where the proxy set them. Nil trusts no
+	// request: the scheme is then the connection's (TLS or not) and the
+	// host the Host header.
+	TrustForwarded func(r *http.Request) bool
 	// DisableWebSocket turns the WebSocket transport off.
 	DisableWebSocket bool
 	// DisablePolling turns the HTTP long-polling transport off.
@@ -103,6 +126,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.BodyTimeout <= 0 {
+		c.BodyTimeout = DefaultBodyTimeout
 	}
 	if c.SendBuffer == 0 {
 		c.SendBuffer = DefaultSendBuffer

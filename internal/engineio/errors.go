@@ -27,3 +27,7 @@ var (
 	errBadVersion       = requestError{400, 5, "Unsupported protocol version"}
 	errTooLarge         = requestError{413, 3, "Payload too large"}
 )
+
+// errBodyTimeout is parley's own: the reference server has no body timeout
+// but Node.js's, which closes the connection after 5 minutes.
+var errBodyTimeout = requestError{408, 3, "Request timeout"}

@@ -2,8 +2,12 @@ package engineio
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/parley-chat/parley/internal/eioparser"
 )
@@ -26,30 +30,35 @@ func (srv *Server) servePoll(w http.ResponseWriter, r *http.Request, s *Session)
 	}
 	s.polling = true
 	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.polling = false
-		s.mu.Unlock()
-	}()
 
+	// The poll is over, for the session, before its answer is written:
+	// the answer is flushed by the write, and a client may send its next
+	// poll the moment it has read it, before this handler returns.
 	for {
 		s.mu.Lock()
 		switch {
 		case s.state == stateClosed:
 			final := s.pollFinal
+			s.polling = false
 			s.mu.Unlock()
-			writePayload(w, []byte{byte(final)})
+			_ = srv.writePayload(w, []byte{byte(final)})
 			srv.remove(s)
 			return
 		case s.pollNoop || s.transport != transportPolling:
+			s.polling = false
 			s.mu.Unlock()
-			writePayload(w, []byte{byte(eioparser.PacketNoop)})
+			_ = srv.writePayload(w, []byte{byte(eioparser.PacketNoop)})
 			return
 		case len(s.queue) > 0:
 			q := s.takeQueueLocked()
 			closing := s.state == stateClosing
+			s.polling = false
 			s.mu.Unlock()
-			srv.writeQueue(w, s, q)
+			if err := srv.writeQueue(w, s, q); err != nil {
+				// What the poll held is lost: the session cannot go on.
+				s.logger().Debug("poll write failed", logKeyError, err)
+				s.closeWith(eioparser.ReasonTransportError, eioparser.PacketNoop, false)
+			}
 			if closing {
 				s.finish()
 			}
@@ -62,6 +71,9 @@ func (srv *Server) servePoll(w http.ResponseWriter, r *http.Request, s *Session)
 			// The poll was cut before it was answered: like the reference
 			// server ("poll connection closed prematurely"), the session
 			// ends with a transport error.
+			s.mu.Lock()
+			s.polling = false
+			s.mu.Unlock()
 			s.closeWith(eioparser.ReasonTransportError, eioparser.PacketNoop, false)
 			return
 		}
@@ -69,7 +81,7 @@ func (srv *Server) servePoll(w http.ResponseWriter, r *http.Request, s *Session)
 }
 
 // writeQueue writes queued packets as one payload.
-func (srv *Server) writeQueue(w http.ResponseWriter, s *Session, q []queued) {
+func (srv *Server) writeQueue(w http.ResponseWriter, s *Session, q []queued) error {
 	bufp := frameBuffers.Get().(*[]byte)
 	buf := (*bufp)[:0]
 	for _, e := range q {
@@ -80,18 +92,38 @@ func (srv *Server) writeQueue(w http.ResponseWriter, s *Session, q []queued) {
 	s.mu.Lock()
 	s.recycleLocked(q)
 	s.mu.Unlock()
-	writePayload(w, buf)
+	err := srv.writePayload(w, buf)
 	if cap(buf) <= maxPooledBuffer {
 		*bufp = buf[:0]
 		frameBuffers.Put(bufp)
 	}
+	return err
 }
 
-func writePayload(w http.ResponseWriter, payload []byte) {
+// writePayload answers a poll with payload, within WriteTimeout: a client
+// that stops reading must not hold the handler, and the payload, forever.
+// The whole answer is flushed under the deadline, which is lifted after,
+// so that it does not linger on the connection.
+func (srv *Server) writePayload(w http.ResponseWriter, payload []byte) error {
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=UTF-8")
 	h.Set("Cache-Control", "no-store")
-	_, _ = w.Write(payload)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Length", strconv.Itoa(len(payload)))
+	rc := http.NewResponseController(w)
+	if rc.SetWriteDeadline(time.Now().Add(srv.cfg.WriteTimeout)) != nil {
+		// A ResponseWriter without deadlines (a test's recorder).
+		_, err := w.Write(payload)
+		return err
+	}
+	_, err := w.Write(payload)
+	if err == nil {
+		err = rc.Flush()
+	}
+	if err != nil {
+		return fmt.Errorf("engineio: writing a poll's answer: %w", err)
+	}
+	return rc.SetWriteDeadline(time.Time{})
 }
 
 // servePost reads a long-polling POST and dispatches its packets.
@@ -117,14 +149,32 @@ func (srv *Server) servePost(w http.ResponseWriter, r *http.Request, s *Session)
 		s.mu.Unlock()
 	}()
 
+	// The body must arrive within BodyTimeout; the deadline is lifted once
+	// it has, so that it does not linger on the connection (net/http reads
+	// on in the background while the handler runs, then for the next
+	// request, under deadlines of its own).
+	rc := http.NewResponseController(w)
+	deadline := rc.SetReadDeadline(time.Now().Add(srv.cfg.BodyTimeout)) == nil
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(srv.cfg.MaxPayload)))
 	if err != nil {
+		// The rest of the body is not read: net/http would otherwise
+		// read on, to reuse the connection, before answering.
+		w.Header().Set("Connection", "close")
+	} else if deadline {
+		_ = rc.SetReadDeadline(time.Time{})
+	}
+	if err != nil {
 		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
+		var ne net.Error
+		switch {
+		case errors.As(err, &tooLarge):
 			s.logger().Debug("payload too large")
-			s.closeWith(eioparser.ReasonTransportError, eioparser.PacketClose, false)
 			writeError(w, errTooLarge)
-			return
+		case errors.As(err, &ne) && ne.Timeout():
+			s.logger().Debug("payload too slow", logKeyError, err)
+			writeError(w, errBodyTimeout)
+		default:
+			s.logger().Debug("reading a payload", logKeyError, err)
 		}
 		s.closeWith(eioparser.ReasonTransportError, eioparser.PacketClose, false)
 		return
@@ -142,5 +192,6 @@ func (srv *Server) servePost(w http.ResponseWriter, r *http.Request, s *Session)
 		}
 	}
 	w.Header().Set("Content-Type", "text/html")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	_, _ = io.WriteString(w, "ok")
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -208,4 +209,92 @@ func dialRawWebSocket(t *testing.T, ts *testServer) (*websocket.Conn, *testSessi
 		t.Fatal(err)
 	}
 	return ws, ts.session(t, ts.track(string(open)))
+}
+
+// TestPOSTBodyTimeout checks that a POST whose body trickles in is cut
+// once BodyTimeout has passed since its headers, with 408, and its session
+// closed: a client sending a byte now and then must not hold a connection
+// and a goroutine forever.
+func TestPOSTBodyTimeout(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	srv := newTestServer(t, engineio.Config{BodyTimeout: timeout}, false)
+	sid := pollHandshake(t, srv)
+	h := srv.session(t, sid)
+
+	pr, pw := io.Pipe()
+	req, err := http.NewRequest("POST", pollURL(srv.URL, sid), pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = 1000
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer pw.Close()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if _, err := pw.Write([]byte("4")); err != nil {
+				return
+			}
+			select {
+			case <-tick.C:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	start := time.Now()
+	done := make(chan int, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	select {
+	case code := <-done:
+		if code != http.StatusRequestTimeout && code != 0 {
+			t.Errorf("trickled POST: status %d, want 408 or a closed connection", code)
+		}
+		t.Logf("trickled POST cut after %v", time.Since(start).Round(time.Millisecond))
+	case <-time.After(5 * time.Second):
+		t.Fatalf("a POST trickling its body is still read after %v (BodyTimeout %v)", time.Since(start).Round(time.Millisecond), timeout)
+	}
+	h.waitClosed(t, eioparser.ReasonTransportError)
+}
+
+// TestPollWriteTimeout checks that a long poll whose client stops reading
+// its answer is cut after WriteTimeout, and its session closed, since what
+// it held is lost: such a client must not hold a goroutine and its
+// payload forever.
+func TestPollWriteTimeout(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	srv := newTestServer(t, engineio.Config{WriteTimeout: timeout, MaxQueueBytes: 64 << 20}, false)
+	sid := pollHandshake(t, srv)
+	h := srv.session(t, sid)
+	// More than loopback's socket buffers hold, so that the write stalls.
+	big := []byte(strings.Repeat("x", 4<<20))
+	for range 4 {
+		if err := h.s.Send(eioparser.Packet{Data: big}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	c, err := d.Dial("tcp", strings.TrimPrefix(srv.ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	u := strings.TrimPrefix(pollURL(srv.URL, sid), srv.ts.URL)
+	if _, err := c.Write([]byte("GET " + u + " HTTP/1.1\r\nHost: localhost\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	// The client never reads.
+	h.waitClosed(t, eioparser.ReasonTransportError)
 }

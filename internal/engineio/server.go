@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +27,11 @@ const (
 	logKeyError  = "err"
 	logKeyQueued = "queued"
 	logKeyBytes  = "bytes"
+	// logKeyOrigin is a request's Origin header, logKeyOwnOrigin the origin
+	// it was compared with, the server's as the request reached it.
+	logKeyOrigin    = "origin"
+	logKeyOwnOrigin = "own_origin"
+	logKeyRemote    = "remote"
 )
 
 // Server is an Engine.IO v4 server. It is an http.Handler, safe for
@@ -154,14 +161,15 @@ func (srv *Server) handshake(w http.ResponseWriter, r *http.Request, kind transp
 	srv.servePoll(w, r, s)
 }
 
-// open creates and registers a session whose open packet is queued.
+// open creates a session, registers it, and then queues its open packet.
+// The order matters: over WebSocket the open packet may be written the
+// moment it is queued, and a client may use its sid as soon as it reads it,
+// so the session must be known by then.
 func (srv *Server) open(r *http.Request, kind transportKind, ws *wsConn) (*Session, error) {
 	id, err := newSessionID()
 	if err != nil {
 		return nil, err
 	}
-	s := newSession(srv, id, r, kind)
-	s.ws = ws
 	upgrades := []string{}
 	if kind == transportPolling && !srv.cfg.DisableWebSocket {
 		upgrades = append(upgrades, "websocket")
@@ -176,9 +184,7 @@ func (srv *Server) open(r *http.Request, kind transportKind, ws *wsConn) (*Sessi
 	if err != nil {
 		return nil, fmt.Errorf("encoding open packet: %w", err)
 	}
-	s.mu.Lock()
-	s.enqueueLocked(queued{pkt: eioparser.Packet{Type: eioparser.PacketOpen, Data: open}})
-	s.mu.Unlock()
+	s := newSession(srv, id, r, kind)
 	if srv.cfg.NewSession != nil {
 		s.handler = srv.cfg.NewSession(s)
 	}
@@ -191,9 +197,59 @@ func (srv *Server) open(r *http.Request, kind transportKind, ws *wsConn) (*Sessi
 	}
 	srv.sessions[id] = s
 	srv.mu.Unlock()
+
+	// The connection is attached only now, so that nothing is written to
+	// it before the session is registered; the open packet goes first, ahead
+	// of anything the handler may have sent already.
+	pkt := queued{pkt: eioparser.Packet{Type: eioparser.PacketOpen, Data: open}}
+	s.mu.Lock()
+	if s.state == stateClosed {
+		// Closed meanwhile: by the handler, or by a shutdown that came
+		// just after the registration.
+		s.mu.Unlock()
+		srv.remove(s)
+		return nil, ErrClosed
+	}
+	s.ws = ws
+	s.queue = slices.Insert(s.queue, 0, pkt)
+	s.queued += eioparser.PayloadSize(pkt.pkt)
+	s.kickLocked()
+	s.mu.Unlock()
 	s.startHeartbeat()
-	s.logger().Debug("session opened", "transport", kind.String(), "remote", r.RemoteAddr)
+	s.logger().Debug("session opened", "transport", kind.String(), logKeyRemote, r.RemoteAddr)
 	return s, nil
+}
+
+// sessionHeaders are the headers of the handshake request that a session
+// keeps, for Session.Request (whose comment lists them): those an application may want to know its
+// client by (cookies and credentials, language, user agent, origin) and
+// those a reverse proxy adds. The others are dropped when the session
+// opens, so that a client cannot have the server hold large headers it has
+// no use for as long as the session lasts. The request line and headers
+// together are bounded by the HTTP server (parley: 16 KiB).
+var sessionHeaders = []string{
+	"Accept-Language",
+	"Authorization",
+	"Cookie",
+	"Forwarded",
+	"Origin",
+	"User-Agent",
+	"X-Forwarded-For",
+	"X-Forwarded-Host",
+	"X-Forwarded-Proto",
+	"X-Real-Ip",
+}
+
+// sessionHeader returns the headers of h that are in sessionHeaders, in a
+// map of their own.
+func sessionHeader(h http.Header) http.Header {
+	kept := make(http.Header, len(sessionHeaders))
+	for _, k := range sessionHeaders {
+		if v := h.Values(k); len(v) > 0 {
+			kept[k] = slices.Clone(v)
+		}
+	}
+	return kept
 }
 
 // remove forgets a session.
@@ -267,19 +323,29 @@ func newSessionID() (string, error) {
 }
 
 // cors applies the origin policy. It returns false when the request's
-// origin is not allowed.
+// origin is not allowed. Any origin ("*") is answered as the reference
+// server answers it, "*" without credentials, so that no page of another
+// site can make a browser send its cookies along; a listed origin or the
+// server's own is named, with credentials.
 func (srv *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return true
 	}
-	if !srv.originAllowed(origin, r) {
+	h := w.Header()
+	switch {
+	case srv.anyOrig:
+		h.Set("Access-Control-Allow-Origin", "*")
+	case srv.origins[strings.ToLower(origin)] || srv.sameOrigin(origin, r):
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Allow-Credentials", "true")
+		h.Add("Vary", "Origin")
+	default:
+		scheme, host := srv.requestOrigin(r)
+		srv.log.Info("cross-origin request refused", logKeyOrigin, origin,
+			logKeyOwnOrigin, scheme+"://"+host, logKeyRemote, r.RemoteAddr)
 		return false
 	}
-	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", origin)
-	h.Set("Access-Control-Allow-Credentials", "true")
-	h.Add("Vary", "Origin")
 	if r.Method == http.MethodOptions {
 		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
 		if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
@@ -290,21 +356,77 @@ func (srv *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-func (srv *Server) originAllowed(origin string, r *http.Request) bool {
-	if srv.anyOrig || srv.origins[strings.ToLower(origin)] {
-		return true
-	}
+// sameOrigin reports whether origin, an Origin header, has the scheme, host
+// and port of the request itself (RFC 6454), default ports included.
+func (srv *Server) sameOrigin(origin string, r *http.Request) bool {
 	u, err := url.Parse(origin)
-	if err != nil {
+	if err != nil || u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
 		return false
 	}
-	return strings.EqualFold(u.Host, r.Host)
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "http" && scheme != "https" {
+		return false
+	}
+	ownScheme, ownHost := srv.requestOrigin(r)
+	return scheme == ownScheme && canonicalHost(scheme, u.Host) == canonicalHost(ownScheme, ownHost)
+}
+
+// requestOrigin returns the scheme and host by which the client reached
+// the server: the connection's scheme and the Host header, or, from a
+// proxy that Config.TrustForwarded trusts, X-Forwarded-Proto and
+// X-Forwarded-Host where it set them (the last value of each, the one the
+// nearest proxy added).
+func (srv *Server) requestOrigin(r *http.Request) (scheme, host string) {
+	scheme, host = "http", r.Host
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if srv.cfg.TrustForwarded == nil || !srv.cfg.TrustForwarded(r) {
+		return scheme, host
+	}
+	if p := strings.ToLower(lastValue(r.Header, "X-Forwarded-Proto")); p == "http" || p == "https" {
+		scheme = p
+	}
+	if h := lastValue(r.Header, "X-Forwarded-Host"); h != "" {
+		host = h
+	}
+	return scheme, host
+}
+
+// lastValue returns the last of the comma-separated values of header name.
+func lastValue(h http.Header, name string) string {
+	vs := h.Values(name)
+	if len(vs) == 0 {
+		return ""
+	}
+	v := vs[len(vs)-1]
+	if i := strings.LastIndexByte(v, ','); i >= 0 {
+		v = v[i+1:]
+	}
+	return strings.TrimSpace(v)
+}
+
+// canonicalHost returns hostport, a host with an optional port, lowercased
+// and with the scheme's default port made explicit.
+func canonicalHost(scheme, hostport string) string {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host, port = strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]"), ""
+	}
+	if port == "" {
+		port = "80"
+		if scheme == "https" {
+			port = "443"
+		}
+	}
+	return net.JoinHostPort(strings.ToLower(host), port)
 }
 
 // writeError answers with one of the reference server's error bodies.
 func writeError(w http.ResponseWriter, e requestError) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(e.status)
 	fmt.Fprintf(w, `{"code":%d,"message":%q}`, e.code, e.message)
 }

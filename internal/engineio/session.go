@@ -86,13 +86,14 @@ func newSession(srv *Server, id string, r *http.Request, kind transportKind) *Se
 }
 
 // trimRequest keeps what handlers may need of the handshake request: its
-// URL, headers, remote address and TLS state, without the body.
+// URL, the headers of sessionHeaders, remote address and TLS state, without
+// the body.
 func trimRequest(r *http.Request) *http.Request {
 	return &http.Request{
 		Method:     r.Method,
 		URL:        r.URL,
 		Proto:      r.Proto,
-		Header:     r.Header,
+		Header:     sessionHeader(r.Header),
 		Host:       r.Host,
 		RemoteAddr: r.RemoteAddr,
 		RequestURI: r.RequestURI,
@@ -107,7 +108,10 @@ func (s *Session) logger() *slog.Logger { return s.srv.log.With(logKeySID, s.id)
 // ID returns the session id (the "sid" of the handshake).
 func (s *Session) ID() string { return s.id }
 
-// Request returns the handshake request, without its body.
+// Request returns the handshake request, without its body and with only
+// these headers: Accept-Language, Authorization, Cookie, Forwarded, Origin,
+// User-Agent, X-Forwarded-For, X-Forwarded-Host, X-Forwarded-Proto and
+// X-Real-Ip.
 func (s *Session) Request() *http.Request { return s.req }
 
 // Transport returns the name of the current transport: "polling" or

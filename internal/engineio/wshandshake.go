@@ -52,7 +52,7 @@ func (srv *Server) accept(w http.ResponseWriter, r *http.Request) (*wsConn, erro
 		return nil, fmt.Errorf("websocket handshake: hijack: %w", err)
 	}
 	ws := newWSConn(nc, srv.cfg.MaxPayload)
-	if tc, ok := nc.(*net.TCPConn); ok && srv.cfg.SendBuffer > 0 {
+	if tc, ok := nc.(interface{ SetWriteBuffer(int) error }); ok && srv.cfg.SendBuffer > 0 {
 		if err := tc.SetWriteBuffer(srv.cfg.SendBuffer); err != nil {
 			srv.log.Debug("setting the send buffer", logKeyError, err)
 		}

@@ -1,7 +1,8 @@
-// Package store is parley's message history: the Store interface that the
-// chat writes messages to and reads scrollback from, the Message and Room
-// types, and Committer, which batches messages from many connections into
-// few durable transactions.
+// Package store is parley's message history and the identities of the
+// people who write it: the Store interface that the chat writes messages
+// to, reads scrollback from and keeps identities in, the Message, Room and
+// Identity types, and Committer, which batches messages from many
+// connections into few durable transactions.
 //
 // The backends are leaf packages that depend on this one and on nothing
 // else of parley: store/sqlite (an embedded database file) and
@@ -19,6 +20,23 @@
 // Message.ClientID makes retries idempotent: a client that resends a
 // message whose acknowledgement it never got, with the same ClientID, gets
 // back the message stored the first time instead of a duplicate.
+//
+// # Identities
+//
+// A person is an Identity: an ID for good, the name they hold, and the
+// hash of the secret that proves them (empty when the host application
+// vouches for them). One identity at a time holds a name's key (its
+// confusable skeleton, which the caller computes: the store compares keys
+// as bytes and knows nothing of names). ClaimName takes a key for an
+// identity, atomically, unless another identity holds it and was seen
+// within the reserve the claim gives; SeenIdentity moves LastSeen on (never
+// back); PruneIdentities lets go of identities unseen for long. Messages
+// carry their author's identity ID, AuthorID, as given. Times are kept as
+// message times are, in UTC to the millisecond.
+//
+// Constant keeps a value made once per database (the key of guest tokens,
+// the store's epoch): the first value stored under a name is the value for
+// good, whoever races to store it.
 //
 // # Durability
 //

@@ -8,8 +8,9 @@ import (
 	"unicode/utf8"
 )
 
-// Store is a persistent history of chat messages, by room. Implementations
-// are safe for concurrent use.
+// Store is a persistent history of chat messages, by room, and the
+// identities of the people who write them. Implementations are safe for
+// concurrent use.
 type Store interface {
 	// Append stores msgs in one durable transaction, in order, assigning
 	// IDs (and Time when zero); returns them as stored. Rooms are created
@@ -34,6 +35,44 @@ type Store interface {
 	CreateRoom(ctx context.Context, name string) (Room, error)
 	// Rooms lists the rooms, by name (in byte order).
 	Rooms(ctx context.Context) ([]Room, error)
+
+	// ClaimName gives c.Key to the identity c describes, atomically, also
+	// between processes sharing one database: when no identity holds the
+	// key, or the one that holds it was last seen before c.Now-c.Reserve,
+	// it stores {c.ID, c.Name, c.Key, c.Secret, Created and LastSeen
+	// c.Now} in place of that expired one (which is removed) and of any
+	// identity with c.ID (which so gives up its old key), and returns it;
+	// otherwise it returns the identity that holds the key, unchanged.
+	//
+	// The caller has won the name when the returned ID is c.ID. When it is
+	// not, the name belongs to the identity returned, and only the caller
+	// can tell whether that is its own: a guest proves it is by a token
+	// whose hash equals the identity's Secret, which the caller must
+	// compare in constant time (crypto/subtle), and an identity with an
+	// empty Secret is vouched for by the host application and taken by no
+	// token. Of concurrent claims of a free key exactly one wins, and the
+	// others return the winner. An invalid claim fails with ErrInvalid.
+	ClaimName(ctx context.Context, c Claim) (Identity, error)
+	// SeenIdentity records that the identity id was seen at at: its
+	// LastSeen becomes the later of LastSeen and at, which keeps its name
+	// reserved for another Reserve from then. An unknown id is ErrNotFound.
+	SeenIdentity(ctx context.Context, id string, at time.Time) error
+	// IdentityByID returns the identity id, or ErrNotFound.
+	IdentityByID(ctx context.Context, id string) (Identity, error)
+	// PruneIdentities removes the identities last seen before before, and
+	// returns how many it removed. Their names become free; their messages
+	// keep their AuthorID.
+	PruneIdentities(ctx context.Context, before time.Time) (int, error)
+
+	// Constant returns the value stored under name, storing init under it
+	// first when there is none: of racing calls, in one process or
+	// several, all get the one value stored first. A value never changes
+	// once stored. It keeps what a deployment makes once, such as the key
+	// of its guest tokens or the epoch that tells a page the store started
+	// over (store/memory, whose values live as long as the process, makes
+	// a new one at every start). An empty name is ErrInvalid.
+	Constant(ctx context.Context, name string, init []byte) ([]byte, error)
+
 	// Close releases the store's resources, after the calls in progress
 	// return. Later calls fail with ErrClosed; Close itself may be called
 	// again and then returns nil.
@@ -58,6 +97,11 @@ type Message struct {
 	// ClientID, when not empty, is an id the client chose for the message
 	// so that a retry is stored once: see Store.Append.
 	ClientID string
+	// AuthorID is the ID of the author's Identity, empty for messages
+	// stored before identities existed. It is stored as given: the store
+	// does not check that such an identity exists, and keeps it after the
+	// identity is pruned.
+	AuthorID string
 }
 
 // Room is a chat room and the last ID its messages reached.
@@ -81,6 +125,7 @@ func (m Message) Validate() error {
 		{"author", m.Author},
 		{"text", m.Text},
 		{"client id", m.ClientID},
+		{"author id", m.AuthorID},
 	} {
 		if err := validString(f.s); err != nil {
 			return fmt.Errorf("%w: %s %s", ErrInvalid, f.name, err)
@@ -137,4 +182,16 @@ func Prepare(msgs []Message, now time.Time) ([]Message, error) {
 // millisecond, without a monotonic clock reading.
 func Timestamp(t time.Time) time.Time {
 	return t.UTC().Truncate(time.Millisecond)
+}
+
+// CeilTimestamp returns the earliest time at or after t that the store
+// keeps (t rounded up to the millisecond, in UTC): a kept time is before t
+// exactly when it is before CeilTimestamp(t), which lets a backend compare
+// kept times with t in a database of its own precision.
+func CeilTimestamp(t time.Time) time.Time {
+	c := Timestamp(t)
+	if c.Before(t) {
+		c = c.Add(time.Millisecond)
+	}
+	return c
 }

@@ -20,8 +20,9 @@ import { mkdirSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { chromium } from 'playwright-core';
 import {
-  BASE, CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, SHOTS, eventually, skip, withDeadline,
+  BASE, CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, SHOTS, skip,
 } from './page-helpers.mjs';
+import { eventually, withDeadline } from './helpers.mjs';
 
 const XSS = '<img src=x onerror="window.__pwned=1">';
 const FLOOD = 50;
@@ -92,8 +93,12 @@ test('three people chat through the page', { skip, timeout: 60_000 }, async (t) 
     });
     const page = await context.newPage();
     page.setDefaultTimeout(8000);
-    const person = { name, page, context, expected: [], errors: [] };
+    const person = { name, page, context, expected: [], errors: [], scripts: [] };
     page.on('pageerror', (err) => person.errors.push(`pageerror: ${err.message}`));
+    page.on('response', (res) => {
+      if (res.request().resourceType() !== 'script') return;
+      person.scripts.push({ path: new URL(res.url()).pathname, status: res.status(), type: res.headers()['content-type'] });
+    });
     page.on('console', (msg) => {
       // A connection refused while the test keeps a page offline is
       // expected; nothing else is.
@@ -395,6 +400,22 @@ test('three people chat through the page', { skip, timeout: 60_000 }, async (t) 
     await expectUsers(['Alice', 'Bob', 'Dave'], ['Alice', 'Bob', 'Dave']);
     await say3('Dave', 'Hi, I am new here.');
     await expectAll();
+  });
+
+  await step('the page is ES modules, served as JavaScript; it is joined when live', 2_000, async () => {
+    const { scripts } = people.Alice;
+    const paths = scripts.map((s) => s.path);
+    for (const want of ['/socket.io/socket.io.js', '/app.js', '/js/phase.js', '/js/connection.js']) {
+      assert.ok(paths.includes(want), `Alice's page loaded ${want}: ${paths}`);
+    }
+    for (const s of scripts) {
+      assert.ok(s.status === 200 || s.status === 304, `${s.path}: status ${s.status}`);
+      assert.match(s.type || '', /javascript/, `${s.path}: Content-Type`);
+    }
+    for (const p of Object.values(people)) {
+      if (p.page.isClosed()) continue;
+      assert.equal(await p.page.evaluate(() => window.parley.phase), 'joined', `${p.name}'s phase`);
+    }
   });
 
   await step('no script errors on any page', 2_000, async () => {

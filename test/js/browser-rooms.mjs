@@ -20,8 +20,9 @@ import { mkdirSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { chromium } from 'playwright-core';
 import {
-  BASE, CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, SHOTS, eventually, skip, withDeadline,
+  BASE, CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, SHOTS, skip,
 } from './page-helpers.mjs';
+import { eventually, withDeadline } from './helpers.mjs';
 import { io } from 'socket.io-client';
 
 const ARCHIVE = 120; // messages in the scrollback room
@@ -205,9 +206,12 @@ test('rooms, history, scrollback, typing and reconnections in the page', { skip,
     await person.context.setOffline(true); // no reconnecting meanwhile
     await person.page.evaluate(() => window.parley.socket.io.engine.close());
     await eventually(async () => assert.equal(await person.page.getAttribute('#status', 'data-state'), 'offline'));
+    const phase = () => person.page.evaluate(() => window.parley.phase);
+    assert.equal(await phase(), 'away', `${person.name}'s phase while offline`);
     return async () => {
       await person.context.setOffline(false);
       await eventually(async () => assert.equal(await person.page.getAttribute('#status', 'data-state'), 'connected'), 10_000);
+      await eventually(async () => assert.equal(await phase(), 'joined', `${person.name}'s phase once back`), 10_000);
     };
   }
 

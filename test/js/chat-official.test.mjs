@@ -24,6 +24,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
+import { WAIT_MS, eventually, withDeadline } from './helpers.mjs';
 
 const SERVER = process.env.PARLEY_URL;
 const MODES = {
@@ -34,7 +35,6 @@ const MODES = {
 const SELECTED = (process.env.PARLEY_TRANSPORT || Object.keys(MODES).join(','))
   .split(',').map((m) => m.trim()).filter(Boolean);
 
-const WAIT_MS = 5000; // one wait
 const TEST_MS = 20_000; // one scenario
 
 // The contract's limits and its one documented error text.
@@ -58,29 +58,6 @@ let tagCount = 0;
 function newTag(mode) {
   tagCount++;
   return `${mode[0]}${tagCount}${Math.random().toString(36).slice(2, 6)}`;
-}
-
-// withDeadline rejects with label if promise has not settled within ms.
-function withDeadline(label, ms, promise) {
-  let timer;
-  const deadline = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label}: nothing within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
-
-// eventually calls check until it returns without throwing, and rethrows its
-// last error at the deadline.
-async function eventually(check, ms = WAIT_MS, every = 20) {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > end) throw err;
-    }
-    await new Promise((r) => setTimeout(r, every));
-  }
 }
 
 const show = (v) => {

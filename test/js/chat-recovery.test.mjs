@@ -42,6 +42,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
+import { WAIT_MS, eventually, withDeadline } from './helpers.mjs';
 
 const SERVER = process.env.PARLEY_URL;
 const MODE = process.env.PARLEY_TRANSPORT || 'websocket';
@@ -50,7 +51,6 @@ const MODES = {
   polling: { transports: ['polling'], upgrade: false },
   upgrade: {}, // the client's default: polling, then upgrade to WebSocket
 };
-const WAIT_MS = 5000; // one wait
 const TEST_MS = 30_000; // one scenario
 const MISSED = 100; // messages sent while Alice is away
 const RATE_LIMITED = 'too many events; slow down';
@@ -67,24 +67,6 @@ const show = (v) => {
   const s = JSON.stringify(v);
   return s && s.length > 160 ? `${s.slice(0, 160)}…` : s;
 };
-
-// withDeadline rejects with label if promise has not settled within ms.
-function withDeadline(label, promise, ms = WAIT_MS) {
-  let timer;
-  const deadline = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label}: nothing within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
-
-// until resolves once check() is true, polling; it rejects at the deadline.
-async function until(label, check, ms = WAIT_MS) {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`${label}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 // next resolves with the arguments of the next event of socket.
 function next(socket, event) {
@@ -112,7 +94,7 @@ class Person {
 
   async connected() {
     if (this.socket.connected) return;
-    await withDeadline(`${this.label}: connect`, new Promise((resolve, reject) => {
+    await withDeadline(`${this.label}: connect`, WAIT_MS, new Promise((resolve, reject) => {
       this.socket.once('connect', resolve);
       this.socket.once('connect_error', reject);
     }));
@@ -186,7 +168,7 @@ async function drop(p) {
   for (const end = Date.now() + WAIT_MS; !closed;) {
     assert.ok(Date.now() < end, `${p.label}: overlapping polls did not drop the connection`);
     await (await fetch(url)).text();
-    await until('close', () => closed, 200).catch(() => {});
+    await eventually(() => assert.ok(closed, 'close'), 200).catch(() => {});
   }
 }
 
@@ -196,7 +178,7 @@ async function awayWhile(p, fn, { forget = false } = {}) {
   p.socket.io.reconnection(false);
   const gone = next(p.socket, 'disconnect');
   await drop(p);
-  const [reason] = await withDeadline(`${p.label}: disconnect`, gone);
+  const [reason] = await withDeadline(`${p.label}: disconnect`, WAIT_MS, gone);
   if (forget) {
     // As if the server no longer had the session (expired, or restarted):
     // it does not know this private id, so recovery fails.
@@ -206,7 +188,7 @@ async function awayWhile(p, fn, { forget = false } = {}) {
   p.socket.io.reconnection(true);
   const back = next(p.socket, 'connect');
   p.socket.connect();
-  await withDeadline(`${p.label}: reconnect`, back);
+  await withDeadline(`${p.label}: reconnect`, WAIT_MS, back);
   return reason;
 }
 
@@ -214,8 +196,8 @@ async function awayWhile(p, fn, { forget = false } = {}) {
 // whatever was sent to them before has arrived.
 async function barrier(from, to, text) {
   await from.say(text);
-  await Promise.all(to.map((p) => until(`${p.label}: barrier ${text}`,
-    () => p.messages().some((m) => m.message === text))));
+  await Promise.all(to.map((p) => eventually(() => assert.ok(
+    p.messages().some((m) => m.message === text), `${p.label}: barrier ${text}`))));
 }
 
 // checkOnceInOrder checks that p got each of texts exactly once, in order,
@@ -239,7 +221,7 @@ function scenario(name, fn) {
       people.push(p);
       await p.connected();
       if (MODE === 'upgrade') {
-        await until(`${p.label}: upgrade`, () => p.socket.io.engine?.transport?.name === 'websocket');
+        await eventually(() => assert.equal(p.socket.io.engine?.transport?.name, 'websocket', `${p.label}: upgrade`));
       }
       return p;
     };
@@ -273,8 +255,8 @@ describe(`chat recovery over ${MODE}`, { skip: !SERVER }, () => {
     const gone = next(alice.socket, 'disconnect');
     const back = next(alice.socket, 'connect');
     await drop(alice);
-    const [reason] = await withDeadline('disconnect', gone);
-    await withDeadline('reconnection', back);
+    const [reason] = await withDeadline('disconnect', WAIT_MS, gone);
+    await withDeadline('reconnection', WAIT_MS, back);
     assert.equal(alice.socket.recovered, true, `not recovered after "${reason}"`);
     assert.equal(alice.socket.id, firstId, 'a recovered socket keeps its id');
     await barrier(bob, [alice], `after the first drop ${tag}`);
@@ -322,7 +304,7 @@ describe(`chat recovery over ${MODE}`, { skip: !SERVER }, () => {
       for (const m of missed) await bob.say(m);
     }, { forget: true });
     assert.equal(alice.socket.recovered, false, 'recovered a forgotten session');
-    const reply = await withDeadline('new-user again', alice.rejoin);
+    const reply = await withDeadline('new-user again', WAIT_MS, alice.rejoin);
     assert.equal(reply?.ok, true, `new-user with the token: ${show(reply)}`);
     assert.equal(reply.name, names.alice);
     assert.ok(reply.users.includes(names.bob), `users ${show(reply.users)}`);
@@ -343,7 +325,7 @@ describe(`chat recovery over ${MODE}`, { skip: !SERVER }, () => {
     const oldGone = next(alice.socket, 'disconnect');
     const again = await reloaded.ack('new-user', names.alice, { token });
     assert.equal(again?.ok, true, `reload: ${show(again)}`);
-    const [why] = await withDeadline('old socket let go', oldGone);
+    const [why] = await withDeadline('old socket let go', WAIT_MS, oldGone);
     assert.equal(why, 'io server disconnect');
     assert.deepEqual(reloaded.messages().map((m) => [m.message, m.history]), [[`while reloading ${tag}`, true]]);
     await barrier(bob, [reloaded], `after the reload ${tag}`);
@@ -360,15 +342,15 @@ describe(`chat recovery over ${MODE}`, { skip: !SERVER }, () => {
     const gone = next(alice.socket, 'disconnect');
     const back = next(alice.socket, 'connect');
     alice.socket.io.engine.close();
-    const [reason] = await withDeadline('disconnect', gone);
+    const [reason] = await withDeadline('disconnect', WAIT_MS, gone);
     // Sent while she is away, or just back: either way, once.
     const during = Array.from({ length: 10 }, (_, i) => `during ${i} ${tag}`);
     for (const m of during) await bob.say(m);
-    await withDeadline('reconnection', back);
+    await withDeadline('reconnection', WAIT_MS, back);
     assert.equal(alice.socket.recovered, true, `not recovered after engine.close() ("${reason}")`);
     await barrier(bob, [alice], `after ${tag}`);
     checkOnceInOrder(alice, [...during, `after ${tag}`]);
-    await until(`${bob.label}: alice back`, () => bob.presence(names.alice).length >= 3);
+    await eventually(() => assert.ok(bob.presence(names.alice).length >= 3, `${bob.label}: alice back`));
     await barrier(alice, [bob], `alice is back ${tag}`);
     assert.deepEqual(bob.presence(names.alice), ['+general', '-general', '+general']);
   });

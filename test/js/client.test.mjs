@@ -41,6 +41,7 @@ import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Server } from 'socket.io';
 import { chromium } from 'playwright-core';
+import { WAIT_MS, eventually } from './helpers.mjs';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CLIENT_FILE = fileURLToPath(new URL('../../web/static/socket.io.js', import.meta.url));
@@ -65,14 +66,11 @@ function pageHelpers() {
     }
     emitter.once(ev, on);
   });
-  // until polls cond to a deadline.
-  window.until = async (cond, what, ms = 5000) => {
-    const end = Date.now() + ms;
-    while (!cond()) {
-      if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-      await sleep(10);
-    }
-  };
+  // until waits for cond() to hold, polling to a deadline with eventually
+  // (helpers.mjs, see PAGE_SCRIPT).
+  window.until = (cond, what, ms = 5000) => eventually(() => {
+    if (!cond()) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+  }, ms);
   window.connect = async (url, opts) => {
     const socket = io(url, opts);
     await waitFor(socket, 'connect');
@@ -85,11 +83,15 @@ function pageHelpers() {
   window.ack = (socket, ...args) => new Promise((resolve) => socket.emit(...args, (...resp) => resolve(resp)));
 }
 
+// PAGE_SCRIPT installs the helpers in a page: the one eventually of
+// helpers.mjs, then pageHelpers.
+const PAGE_SCRIPT = `window.eventually = ((WAIT_MS) => ${eventually})(${WAIT_MS});\n(${pageHelpers})();\n`;
+
 const PAGE_HTML = `<!doctype html>
 <meta charset="utf-8">
 <title>parley client test</title>
 <script src="/client.js"></script>
-<script>(${pageHelpers})();</script>
+<script>${PAGE_SCRIPT}</script>
 `;
 
 // ---- servers under test ---------------------------------------------------
@@ -170,7 +172,7 @@ async function startReferenceServer(opts = {}) {
 // are injected into it at document start.
 function externalServer(url) {
   url = url.replace(/\/+$/, '');
-  const script = `${fs.readFileSync(CLIENT_FILE, 'utf8')}\n;(${pageHelpers})();\n`;
+  const script = `${fs.readFileSync(CLIENT_FILE, 'utf8')}\n;${PAGE_SCRIPT}`;
   return {
     url,
     async prepare(page) {

@@ -3,6 +3,7 @@
 // an event or at a deadline.
 
 import { io, Manager } from 'socket.io-client';
+import { WAIT_MS, eventually, withDeadline } from './helpers.mjs';
 
 // MODES are the client transport configurations every scenario runs over.
 // "upgrade" is the client's default: polling first, then WebSocket.
@@ -15,37 +16,11 @@ export const MODES = {
 // TOKEN is the auth token the server's middleware accepts.
 export const TOKEN = 'secret';
 
-// WAIT_MS bounds each single wait; tests have their own, larger timeouts.
-export const WAIT_MS = 5000;
-
-// withDeadline runs fn and rejects if it takes longer than ms.
-export function withDeadline(label, ms, fn) {
-  let timer;
-  const deadline = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label}: nothing within ${ms} ms`)), ms);
-  });
-  return Promise.race([fn(), deadline]).finally(() => clearTimeout(timer));
-}
-
 // once resolves with the arguments of the next `event` on emitter.
 export function once(emitter, event, ms = WAIT_MS) {
   return withDeadline(`waiting for "${event}"`, ms, () => new Promise((resolve) => {
     emitter.once(event, (...args) => resolve(args));
   }));
-}
-
-// eventually polls check() until it returns without throwing, or rethrows its
-// last error at the deadline.
-export async function eventually(check, ms = WAIT_MS, every = 10) {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > end) throw err;
-    }
-    await new Promise((r) => setTimeout(r, every));
-  }
 }
 
 // delay waits ms. Only for asserting that something does NOT happen.

@@ -25,8 +25,9 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   MODES, TOKEN, Clients, ack, bytes, connectError, connected, delay,
-  engineTransport, eventually, once, plain, startReferenceServer, upgraded,
+  engineTransport, once, plain, startReferenceServer, upgraded,
 } from './interop-helpers.mjs';
+import { eventually } from './helpers.mjs';
 
 // Without PARLEY_URL, the tests run against the reference server: a check
 // of the tests themselves.

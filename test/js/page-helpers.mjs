@@ -1,5 +1,5 @@
 // page-helpers.mjs: what the browser tests of parley's page share: the
-// browser to drive, the server under test, and waits with deadlines.
+// browser to drive and the server under test. Waits are in helpers.mjs.
 
 import { existsSync } from 'node:fs';
 
@@ -25,26 +25,3 @@ export const skip = !existsSync(CHROMIUM)
   : !BASE
     ? 'PARLEY_URL is not set: start a fresh parley server and point PARLEY_URL at it'
     : false;
-
-// withDeadline runs fn, failing with label if it takes longer than ms.
-export function withDeadline(label, ms, fn) {
-  let timer;
-  const deadline = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label}: no result within ${ms} ms`)), ms);
-  });
-  return Promise.race([fn(), deadline]).finally(() => clearTimeout(timer));
-}
-
-// eventually polls check() until it returns without throwing, or rethrows its
-// last error at the deadline. No bare sleeps.
-export async function eventually(check, ms = 5000, every = 50) {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > end) throw err;
-    }
-    await new Promise((r) => setTimeout(r, every));
-  }
-}

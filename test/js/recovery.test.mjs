@@ -9,24 +9,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
+import { eventually } from './helpers.mjs';
 
 const URL = process.env.PARLEY_URL;
 const MODE = process.env.PARLEY_TRANSPORT || 'websocket';
 const transports = { websocket: ['websocket'], polling: ['polling'], upgrade: ['polling', 'websocket'] }[MODE];
-
-function until(fn, ms = 10_000, what = 'condition') {
-  return new Promise((resolve, reject) => {
-    const end = Date.now() + ms;
-    const tick = () => {
-      let v;
-      try { v = fn(); } catch (e) { return reject(e); }
-      if (v) return resolve(v);
-      if (Date.now() > end) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 10);
-    };
-    tick();
-  });
-}
 
 function client(opts = {}) {
   const socket = io(URL, {
@@ -44,7 +31,7 @@ test(`missed events are replayed once, in order (${MODE})`, { skip: !URL && 'PAR
   const alice = client();
   const bob = client();
   try {
-    await until(() => alice.welcomes.length && bob.welcomes.length, 10_000, 'welcome');
+    await eventually(() => assert.ok(alice.welcomes.length && bob.welcomes.length, 'welcome'), 10_000);
     await alice.timeout(5000).emitWithAck('join', 'room');
     await bob.timeout(5000).emitWithAck('join', 'room');
     const firstID = alice.id;
@@ -52,7 +39,7 @@ test(`missed events are replayed once, in order (${MODE})`, { skip: !URL && 'PAR
 
     // Live events reach Alice, and give her an offset.
     await bob.timeout(5000).emitWithAck('burst', 'room', 0, 5);
-    await until(() => alice.seqs.length === 5, 5000, 'live events');
+    await eventually(() => assert.ok(alice.seqs.length === 5, 'live events'), 5000);
 
     const disconnected = new Promise((resolve) => alice.once('disconnect', resolve));
     alice.emit('drop-me');
@@ -61,14 +48,14 @@ test(`missed events are replayed once, in order (${MODE})`, { skip: !URL && 'PAR
     // While she is away.
     await bob.timeout(5000).emitWithAck('burst', 'room', 5, 100);
 
-    await until(() => alice.connected, 10_000, 'reconnection');
+    await eventually(() => assert.ok(alice.connected, 'reconnection'), 10_000);
     assert.equal(alice.recovered, true, 'socket.recovered');
     assert.equal(alice.id, firstID, 'the socket keeps its id');
-    await until(() => alice.seqs.length >= 105, 5000, 'missed events');
+    await eventually(() => assert.ok(alice.seqs.length >= 105, 'missed events'), 5000);
 
     // And live again, in the room she was in.
     await bob.timeout(5000).emitWithAck('burst', 'room', 105, 10);
-    await until(() => alice.seqs.length >= 115, 5000, 'live events after recovery');
+    await eventually(() => assert.ok(alice.seqs.length >= 115, 'live events after recovery'), 5000);
     const want = Array.from({ length: 115 }, (_, i) => [i, String(i)]);
     assert.deepEqual(alice.seqs, want, 'every event once, in order');
     assert.equal(bob.seqs.length, 115);
@@ -82,7 +69,7 @@ test(`missed events are replayed once, in order (${MODE})`, { skip: !URL && 'PAR
 test(`an unknown session is not recovered (${MODE})`, { skip: !URL && 'PARLEY_URL is not set', timeout: 30_000 }, async () => {
   const carol = client({ auth: { pid: 'not-a-session', offset: 'nothing' } });
   try {
-    await until(() => carol.welcomes.length, 10_000, 'welcome');
+    await eventually(() => assert.ok(carol.welcomes.length, 'welcome'), 10_000);
     assert.equal(carol.recovered, false);
     assert.deepEqual(carol.welcomes.map((w) => w.recovered), [false]);
   } finally {

@@ -11,24 +11,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
+import { eventually } from './helpers.mjs';
 
 const CHROMIUM = process.env.PARLEY_CHROMIUM || '/usr/bin/chromium';
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];
 const PAGE = process.env.PARLEY_TUTORIAL_URL;
 const BLOCKED = process.env.PARLEY_BLOCKED_URL;
-
-async function eventually(check, ms = 5000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > end) throw err;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const lines = (page) => page.$$eval('#message-container div', (ds) => ds.map((d) => d.innerText));
 

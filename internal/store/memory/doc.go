@@ -14,7 +14,11 @@
 // page comes back short, then empty) at the oldest kept message, and Since
 // from an ID older than that starts at the oldest kept one, with a gap. A
 // ClientID is remembered as long as its message is kept. Rooms, which hold
-// no messages of their own, are never dropped.
+// no messages of their own, are never dropped. Identities are kept until
+// PruneIdentities removes them, and the constants for as long as the
+// Store: a new Store, and so every start of the process, makes new ones,
+// which is how a page tells that the history it knew is gone (the store
+// epoch).
 //
 // # Concurrency
 //
@@ -22,6 +26,8 @@
 // O(1) per message, a read copies just the page asked for, and rooms do
 // not contend with one another; the map of rooms has an RWMutex of its
 // own, held only to find or add a room. Append locks the rooms of its
-// batch in name order, so batches of several rooms cannot deadlock. No
-// lock is held while waiting for anything but another lock.
+// batch in name order, so batches of several rooms cannot deadlock. The
+// identities and constants are behind one more mutex, taken with no other
+// held, so a claim of a name is one atomic step. No lock is held while
+// waiting for anything but another lock.
 package memory

@@ -42,6 +42,9 @@ type data struct {
 
 	mu    sync.RWMutex
 	rooms map[string]*room
+
+	// ids holds the identities and constants, behind a lock of their own.
+	ids *identities
 }
 
 // New returns an empty Store.
@@ -54,7 +57,7 @@ func newData(cfg Config) *data {
 	if cfg.MaxMessages <= 0 {
 		cfg.MaxMessages = DefaultMaxMessages
 	}
-	return &data{limit: cfg.MaxMessages, rooms: make(map[string]*room)}
+	return &data{limit: cfg.MaxMessages, rooms: make(map[string]*room), ids: newIdentities()}
 }
 
 // lookup returns the room called name, or nil.

@@ -367,3 +367,17 @@ func benchHistory(b *testing.B, s store.Store, n int) {
 		})
 	})
 }
+
+// TestConstantPerStart checks that every new Store has constants of its
+// own, as a new process would: a page sees a new store epoch after a
+// restart of a memory store. (Opener's stores share one history, as the
+// stores of one database do.)
+func TestConstantPerStart(t *testing.T) {
+	for i, init := range []string{"epoch of the first start", "epoch of the second start"} {
+		s := newStore(t, 0)
+		got, err := s.Constant(storetest.Context(t), "epoch", []byte(init))
+		if err != nil || string(got) != init {
+			t.Errorf("start %d: Constant = %q, %v; want %q", i, got, err, init)
+		}
+	}
+}

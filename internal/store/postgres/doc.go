@@ -14,6 +14,14 @@
 // IDs left unused by duplicates are given back before commit, so IDs stay
 // dense. Reads take no locks.
 //
+// ClaimName serialises the claims of one name key between nodes with a
+// transaction-scoped advisory lock on the key (and the schema), taken
+// before its holder is read: a row lock could not cover a key no row holds
+// yet. The holder's row is read FOR UPDATE, so that the removal of an
+// expired holder and a SeenIdentity of it are ordered. Constant inserts
+// with ON CONFLICT DO NOTHING, which waits for a racing insert to commit,
+// then reads what won.
+//
 // # Durability
 //
 // A commit returns after PostgreSQL has flushed its write-ahead log, as

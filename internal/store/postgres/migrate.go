@@ -39,11 +39,35 @@ CREATE TABLE messages (
 CREATE UNIQUE INDEX messages_room_client_id ON messages (room, client_id)
 	WHERE client_id <> '';
 `},
+		{2, "identities, message authors and constants", `
+ALTER TABLE messages ADD COLUMN author_id text NOT NULL DEFAULT '';
+-- One identity holds a name key at a time; ClaimName replaces an expired
+-- holder under an advisory lock on the key.
+CREATE TABLE identities (
+	id        text        NOT NULL PRIMARY KEY,
+	name      text        NOT NULL,
+	name_key  text        NOT NULL UNIQUE,  -- names.Key of name
+	secret    bytea       NOT NULL,         -- SHA-256 of the guest token, or empty
+	created   timestamptz NOT NULL,
+	last_seen timestamptz NOT NULL
+);
+CREATE INDEX identities_last_seen ON identities (last_seen);
+CREATE TABLE constants (
+	name  text  NOT NULL PRIMARY KEY,
+	value bytea NOT NULL
+);
+`},
 	}
 }
 
 // migrate brings the schema up to date in one transaction.
-func migrate(ctx context.Context, pool *pgxpool.Pool) (err error) {
+func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	return migrateTo(ctx, pool, migrations())
+}
+
+// migrateTo applies the steps of ms that the schema lacks, in one
+// transaction.
+func migrateTo(ctx context.Context, pool *pgxpool.Pool, ms []migration) (err error) {
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("migrate schema: %w", err)
@@ -71,7 +95,6 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 	if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 		return err
 	}
-	ms := migrations()
 	if latest := ms[len(ms)-1].version; current > latest {
 		return fmt.Errorf("version %d, this program knows up to %d: %w", current, latest, store.ErrSchemaTooNew)
 	}

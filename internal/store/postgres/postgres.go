@@ -116,7 +116,7 @@ RETURNING last_id`, r, created, counts[r])
 	}
 	if len(keyIDs) > 0 {
 		b.Queue(`
-SELECT m.room, m.client_id, m.id, m.author, m.text, m.time
+SELECT m.room, m.client_id, m.id, m.author, m.text, m.time, m.author_id
 FROM messages m JOIN unnest($1::text[], $2::text[]) AS k (room, client_id)
 	ON m.room = k.room AND m.client_id = k.client_id`, keyRooms, keyIDs)
 	}
@@ -142,7 +142,7 @@ FROM messages m JOIN unnest($1::text[], $2::text[]) AS k (room, client_id)
 			defer rows.Close()
 			for rows.Next() {
 				var m store.Message
-				if err := rows.Scan(&m.Room, &m.ClientID, &m.ID, &m.Author, &m.Text, &m.Time); err != nil {
+				if err := rows.Scan(&m.Room, &m.ClientID, &m.ID, &m.Author, &m.Text, &m.Time, &m.AuthorID); err != nil {
 					return fmt.Errorf("look up client ids: %w", err)
 				}
 				m.Time = m.Time.UTC()
@@ -161,11 +161,11 @@ FROM messages m JOIN unnest($1::text[], $2::text[]) AS k (room, client_id)
 	// batch, is the stored one.
 	n := len(out)
 	ins := struct {
-		room, author, text, clientID []string
-		id                           []int64
-		time                         []time.Time
+		room, author, text, clientID, authorID []string
+		id                                     []int64
+		time                                   []time.Time
 	}{
-		make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n),
+		make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n),
 		make([]int64, 0, n), make([]time.Time, 0, n),
 	}
 	for i := range out {
@@ -187,14 +187,15 @@ FROM messages m JOIN unnest($1::text[], $2::text[]) AS k (room, client_id)
 		ins.text = append(ins.text, m.Text)
 		ins.time = append(ins.time, m.Time)
 		ins.clientID = append(ins.clientID, m.ClientID)
+		ins.authorID = append(ins.authorID, m.AuthorID)
 	}
 
 	b = &pgx.Batch{}
 	if len(ins.id) > 0 {
 		b.Queue(`
-INSERT INTO messages (room, id, author, text, time, client_id)
-SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::text[])`,
-			ins.room, ins.id, ins.author, ins.text, ins.time, ins.clientID)
+INSERT INTO messages (room, id, author, text, time, client_id, author_id)
+SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[])`,
+			ins.room, ins.id, ins.author, ins.text, ins.time, ins.clientID, ins.authorID)
 	}
 	// Give back the IDs that duplicates did not use, so that IDs stay
 	// dense.
@@ -220,7 +221,7 @@ func (s *Store) History(ctx context.Context, room string, before int64, limit in
 		before = 1<<63 - 1
 	}
 	msgs, err := s.query(ctx, "history", room, limit, `
-SELECT id, author, text, time, client_id FROM messages
+SELECT id, author, text, time, client_id, author_id FROM messages
 WHERE room = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, room, before, limit)
 	slices.Reverse(msgs)
 	return msgs, err
@@ -229,7 +230,7 @@ WHERE room = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, room, before, limit)
 // Since implements store.Store.
 func (s *Store) Since(ctx context.Context, room string, after int64, limit int) ([]store.Message, error) {
 	return s.query(ctx, "since", room, limit, `
-SELECT id, author, text, time, client_id FROM messages
+SELECT id, author, text, time, client_id, author_id FROM messages
 WHERE room = $1 AND id > $2 ORDER BY id LIMIT $3`, room, after, limit)
 }
 
@@ -251,7 +252,7 @@ func (s *Store) query(ctx context.Context, op, room string, limit int, q string,
 	msgs := make([]store.Message, 0, min(limit, 256))
 	for rows.Next() {
 		m := store.Message{Room: room}
-		if err := rows.Scan(&m.ID, &m.Author, &m.Text, &m.Time, &m.ClientID); err != nil {
+		if err := rows.Scan(&m.ID, &m.Author, &m.Text, &m.Time, &m.ClientID, &m.AuthorID); err != nil {
 			return nil, fmt.Errorf("postgres: %s of room %q: %w", op, room, err)
 		}
 		m.Time = m.Time.UTC()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/parley-chat/parley/internal/store"
 	"github.com/parley-chat/parley/internal/store/postgres"
@@ -48,8 +49,8 @@ func TestMigrations(t *testing.T) {
 	if err := conn.QueryRow(storetest.Context(t), `SELECT count(*), max(version) FROM schema_migrations`).Scan(&n, &version); err != nil {
 		t.Fatal(err)
 	}
-	if n != 1 || version != 1 {
-		t.Errorf("schema_migrations has %d rows up to version %d, want 1 row, version 1", n, version)
+	if n != 2 || version != 2 {
+		t.Errorf("schema_migrations has %d rows up to version %d, want 2 rows, up to version 2", n, version)
 	}
 	if _, err := conn.Exec(storetest.Context(t), `INSERT INTO messages (room, id, author, text, time) VALUES ('nowhere', 1, '', '', now())`); err == nil {
 		t.Error("a message of an unknown room was inserted")
@@ -128,5 +129,69 @@ func TestContextWhileLocked(t *testing.T) {
 func TestOpenBadDSN(t *testing.T) {
 	if _, err := postgres.Open(storetest.Context(t), "postgres://%zz"); err == nil {
 		t.Error("Open of a malformed DSN succeeded")
+	}
+}
+
+// TestMigrateFromVersion1 makes a schema of version 1, with the rooms and
+// messages a parley of that version wrote, and checks that Open migrates it
+// to the current schema with the messages as they were, AuthorID empty.
+func TestMigrateFromVersion1(t *testing.T) {
+	name := pgtest.Schema(t)
+	pool, err := pgxpool.NewWithConfig(storetest.Context(t), pgtest.Config(t, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := postgres.MigrateTo(storetest.Context(t), pool, 1); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 1, 2, 3, 4, 5, 6_000_000, time.UTC)
+	for _, q := range []string{
+		`INSERT INTO rooms (name, created, last_id) VALUES ('general', $1, 2), ('quiet', $1, 0)`,
+		`INSERT INTO messages (room, id, author, text, time, client_id) VALUES
+	('general', 1, 'ann', 'hello', $1, 'c-1'),
+	('general', 2, 'bob', 'hi ann 👋', $1::timestamptz + interval '1 second', '')`,
+	} {
+		if _, err := pool.Exec(storetest.Context(t), q, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := postgres.OpenConfig(storetest.Context(t), pgtest.Config(t, name))
+	if err != nil {
+		t.Fatalf("Open of a version 1 schema: %v", err)
+	}
+	defer s.Close()
+	want := []store.Message{
+		{Room: "general", ID: 1, Author: "ann", Text: "hello", Time: at, ClientID: "c-1"},
+		{Room: "general", ID: 2, Author: "bob", Text: "hi ann 👋", Time: at.Add(time.Second)},
+	}
+	got, err := s.History(storetest.Context(t), "general", 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d messages after migrating, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Errorf("after migrating:\n got %+v\nwant %+v", got[i], want[i])
+		}
+	}
+	more, err := s.Append(storetest.Context(t), []store.Message{
+		{Room: "general", Text: "retry", ClientID: "c-1", AuthorID: "id-eve"},
+		{Room: "general", Text: "new", AuthorID: "id-ann"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if more[0] != want[0] || more[1].ID != 3 || more[1].AuthorID != "id-ann" {
+		t.Errorf("Append after migrating: %+v", more)
+	}
+	var version int
+	if err := pool.QueryRow(storetest.Context(t), `SELECT max(version) FROM schema_migrations`).Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	if version != 2 {
+		t.Errorf("after Open, the schema is at version %d, want 2", version)
 	}
 }

@@ -22,7 +22,9 @@
 // so that another process sharing the file cannot deadlock an upgrading
 // transaction. In WAL mode readers do not block the writer nor wait for it,
 // so History and Since, which a chat runs for each joining client, are
-// served by the pool while a commit is syncing.
+// served by the pool while a commit is syncing. ClaimName and Constant read
+// and write in one such write transaction, so the database's write lock
+// makes each atomic, between processes sharing the file too.
 //
 // # Schema
 //

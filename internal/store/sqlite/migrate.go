@@ -40,11 +40,34 @@ CREATE TABLE messages (
 CREATE UNIQUE INDEX messages_room_client_id ON messages (room, client_id)
 	WHERE client_id <> '';
 `},
+		{2, "identities, message authors and constants", `
+ALTER TABLE messages ADD COLUMN author_id TEXT NOT NULL DEFAULT '';
+-- One identity holds a name key at a time; ClaimName replaces an expired
+-- holder in one write transaction.
+CREATE TABLE identities (
+	id        TEXT    NOT NULL PRIMARY KEY,
+	name      TEXT    NOT NULL,
+	name_key  TEXT    NOT NULL UNIQUE,  -- names.Key of name
+	secret    BLOB    NOT NULL,         -- SHA-256 of the guest token, or empty
+	created   INTEGER NOT NULL,         -- Unix milliseconds, UTC
+	last_seen INTEGER NOT NULL          -- Unix milliseconds, UTC
+);
+CREATE INDEX identities_last_seen ON identities (last_seen);
+CREATE TABLE constants (
+	name  TEXT NOT NULL PRIMARY KEY,
+	value BLOB NOT NULL
+);
+`},
 	}
 }
 
 // migrate brings the schema of db up to date in one transaction.
-func migrate(ctx context.Context, db *sql.DB) (err error) {
+func migrate(ctx context.Context, db *sql.DB) error {
+	return migrateTo(ctx, db, migrations())
+}
+
+// migrateTo applies the steps of ms that db lacks, in one transaction.
+func migrateTo(ctx context.Context, db *sql.DB, ms []migration) (err error) {
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("migrate schema: %w", err)
@@ -67,7 +90,6 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 		return err
 	}
-	ms := migrations()
 	if latest := ms[len(ms)-1].version; current > latest {
 		return fmt.Errorf("version %d, this program knows up to %d: %w", current, latest, store.ErrSchemaTooNew)
 	}

@@ -88,15 +88,15 @@ func (s *Store) prepare(ctx context.Context) error {
 INSERT INTO rooms (name, created, last_id) VALUES (?, ?, ?)
 ON CONFLICT (name) DO UPDATE SET last_id = rooms.last_id + excluded.last_id
 RETURNING last_id`},
-		{&s.find, s.w, `SELECT id, author, text, time FROM messages WHERE room = ? AND client_id = ?`},
+		{&s.find, s.w, `SELECT id, author, text, time, author_id FROM messages WHERE room = ? AND client_id = ?`},
 		{&s.insert, s.w, `
-INSERT INTO messages (room, id, author, text, time, client_id) VALUES (?, ?, ?, ?, ?, ?)`},
+INSERT INTO messages (room, id, author, text, time, client_id, author_id) VALUES (?, ?, ?, ?, ?, ?, ?)`},
 		{&s.setLast, s.w, `UPDATE rooms SET last_id = ? WHERE name = ?`},
 		{&s.history, s.r, `
-SELECT id, author, text, time, client_id FROM messages
+SELECT id, author, text, time, client_id, author_id FROM messages
 WHERE room = ? AND id < ? ORDER BY id DESC LIMIT ?`},
 		{&s.since, s.r, `
-SELECT id, author, text, time, client_id FROM messages
+SELECT id, author, text, time, client_id, author_id FROM messages
 WHERE room = ? AND id > ? ORDER BY id LIMIT ?`},
 		{&s.rooms, s.r, `SELECT name, created, last_id FROM rooms ORDER BY name`},
 	} {
@@ -215,7 +215,7 @@ func (s *Store) Append(ctx context.Context, msgs []store.Message) (_ []store.Mes
 		}
 		m.ID = next[m.Room]
 		next[m.Room]++
-		if _, err := insert.ExecContext(ctx, m.Room, m.ID, m.Author, m.Text, m.Time.UnixMilli(), m.ClientID); err != nil {
+		if _, err := insert.ExecContext(ctx, m.Room, m.ID, m.Author, m.Text, m.Time.UnixMilli(), m.ClientID, m.AuthorID); err != nil {
 			return nil, fmt.Errorf("insert message %d of room %q: %w", m.ID, m.Room, err)
 		}
 		if m.ClientID != "" {
@@ -238,12 +238,12 @@ func (s *Store) Append(ctx context.Context, msgs []store.Message) (_ []store.Mes
 	return out, nil
 }
 
-// scanMessage reads the id, author, text and time columns of a message of
-// room with clientID.
+// scanMessage reads the id, author, text, time and author_id columns of a
+// message of room with clientID.
 func scanMessage(row interface{ Scan(...any) error }, room, clientID string) (store.Message, error) {
 	m := store.Message{Room: room, ClientID: clientID}
 	var ms int64
-	if err := row.Scan(&m.ID, &m.Author, &m.Text, &ms); err != nil {
+	if err := row.Scan(&m.ID, &m.Author, &m.Text, &ms, &m.AuthorID); err != nil {
 		return store.Message{}, err
 	}
 	m.Time = time.UnixMilli(ms).UTC()
@@ -285,7 +285,7 @@ func (s *Store) query(ctx context.Context, op, room string, limit int, q *sql.St
 	for rows.Next() {
 		m := store.Message{Room: room}
 		var ms int64
-		if err := rows.Scan(&m.ID, &m.Author, &m.Text, &ms, &m.ClientID); err != nil {
+		if err := rows.Scan(&m.ID, &m.Author, &m.Text, &ms, &m.ClientID, &m.AuthorID); err != nil {
 			return nil, fmt.Errorf("sqlite: %s of room %q: %w", op, room, err)
 		}
 		m.Time = time.UnixMilli(ms).UTC()

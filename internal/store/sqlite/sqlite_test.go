@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -95,8 +96,8 @@ func TestMigrations(t *testing.T) {
 	if err := db.QueryRow(`SELECT count(*), max(version) FROM schema_migrations`).Scan(&n, &version); err != nil {
 		t.Fatal(err)
 	}
-	if n != 1 || version != 1 {
-		t.Errorf("schema_migrations has %d rows up to version %d, want 1 row, version 1", n, version)
+	if n != 2 || version != 2 {
+		t.Errorf("schema_migrations has %d rows up to version %d, want 2 rows, up to version 2", n, version)
 	}
 	// Messages cannot refer to a room that does not exist.
 	if _, err := db.Exec(`PRAGMA foreign_keys = ON`); err != nil {
@@ -160,5 +161,97 @@ func TestContextWhileLocked(t *testing.T) {
 	got, err := s.Append(storetest.Context(t), []store.Message{{Room: "r", Text: "free"}})
 	if err != nil || got[0].ID != 1 {
 		t.Errorf("Append after the lock: %v, %v", got, err)
+	}
+}
+
+// TestMigrateFromVersion1 opens a database file that the parley of schema
+// version 1 made (testdata/schema-v1.sqlite: rooms quiet, general and
+// random, three messages, two with a ClientID) and checks that it migrates
+// to the current schema with its rooms and messages as they were, AuthorID
+// empty, and works on.
+func TestMigrateFromVersion1(t *testing.T) {
+	fixture, err := os.ReadFile(filepath.Join("testdata", "schema-v1.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "parley.db")
+	if err := os.WriteFile(path, fixture, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	version := func() int {
+		t.Helper()
+		db := rawDB(t, path)
+		var v int
+		if err := db.QueryRow(`SELECT max(version) FROM schema_migrations`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if v := version(); v != 1 {
+		t.Fatalf("the fixture is at version %d, want 1", v)
+	}
+
+	s, err := sqlite.Open(storetest.Context(t), path)
+	if err != nil {
+		t.Fatalf("Open of a version 1 database: %v", err)
+	}
+	defer s.Close()
+	at := time.Date(2025, 1, 2, 3, 4, 5, 6_000_000, time.UTC)
+	want := map[string][]store.Message{
+		"general": {
+			{Room: "general", ID: 1, Author: "ann", Text: "hello", Time: at, ClientID: "c-1"},
+			{Room: "general", ID: 2, Author: "bob", Text: "hi ann 👋", Time: at.Add(time.Second)},
+		},
+		"random": {{Room: "random", ID: 1, Author: "ann", Text: "elsewhere", Time: at.Add(2 * time.Second), ClientID: "c-2"}},
+		"quiet":  {},
+	}
+	rooms, err := s.Rooms(storetest.Context(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rooms) != len(want) {
+		t.Errorf("Rooms after migrating: %+v, want %d rooms", rooms, len(want))
+	}
+	for _, r := range rooms {
+		if r.LastID != int64(len(want[r.Name])) {
+			t.Errorf("room %s: LastID %d, want %d", r.Name, r.LastID, len(want[r.Name]))
+		}
+		got, err := s.Since(storetest.Context(t), r.Name, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want[r.Name]) {
+			t.Fatalf("room %s: %d messages after migrating, want %d", r.Name, len(got), len(want[r.Name]))
+		}
+		for i, m := range got {
+			if m != want[r.Name][i] {
+				t.Errorf("room %s, after migrating:\n got %+v\nwant %+v", r.Name, m, want[r.Name][i])
+			}
+		}
+	}
+	// It works on: a retry of an old message is the old message, new ones
+	// carry their AuthorID, identities can be claimed.
+	got, err := s.Append(storetest.Context(t), []store.Message{
+		{Room: "general", Author: "ann", Text: "hello again", ClientID: "c-1", AuthorID: "id-ann"},
+		{Room: "general", Author: "ann", Text: "new", AuthorID: "id-ann"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0] != want["general"][0] || got[1].ID != 3 || got[1].AuthorID != "id-ann" {
+		t.Errorf("Append after migrating: %+v", got)
+	}
+	id, err := s.ClaimName(storetest.Context(t), store.Claim{ID: "id-ann", Name: "ann", Key: "ann", Now: at, Reserve: time.Hour})
+	if err != nil || id.ID != "id-ann" {
+		t.Errorf("ClaimName after migrating: %+v, %v", id, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(); v != 2 {
+		t.Errorf("after Open, the schema is at version %d, want 2", v)
 	}
 }

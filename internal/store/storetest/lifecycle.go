@@ -76,7 +76,8 @@ func testRoundTrip(t *testing.T, open func() store.Store) {
 	}
 	var in []store.Message
 	for i, text := range texts {
-		in = append(in, store.Message{Room: "r 🌍 ' \"", Author: "ünï 👤", Text: text, ClientID: fmt.Sprintf("id-%d-✓", i)})
+		in = append(in, store.Message{Room: "r 🌍 ' \"", Author: "ünï 👤", Text: text, ClientID: fmt.Sprintf("id-%d-✓", i),
+			AuthorID: fmt.Sprintf("author-%d-👤 '\"", i%3)})
 	}
 	got := mustAppend(t, s, in...)
 	stored, err := s.Since(Context(t), "r 🌍 ' \"", 0, 100)
@@ -88,7 +89,8 @@ func testRoundTrip(t *testing.T, open func() store.Store) {
 	}
 	for i := range texts {
 		sameMessage(t, fmt.Sprintf("text %d", i), stored[i], got[i])
-		if stored[i].Text != texts[i] || stored[i].Author != in[i].Author || stored[i].ClientID != in[i].ClientID {
+		if stored[i].Text != texts[i] || stored[i].Author != in[i].Author || stored[i].ClientID != in[i].ClientID ||
+			stored[i].AuthorID != in[i].AuthorID {
 			t.Errorf("text %d did not round-trip exactly (len %d, want %d)", i, len(stored[i].Text), len(texts[i]))
 		}
 	}
@@ -106,6 +108,8 @@ func testInvalid(t *testing.T, open func() store.Store) {
 		{"NUL in text", store.Message{Room: "r", Text: "a\x00b"}},
 		{"NUL in author", store.Message{Room: "r", Author: "\x00", Text: "x"}},
 		{"NUL in client id", store.Message{Room: "r", Text: "x", ClientID: "\x00"}},
+		{"NUL in author id", store.Message{Room: "r", Text: "x", AuthorID: "a\x00"}},
+		{"author id not UTF-8", store.Message{Room: "r", Text: "x", AuthorID: "\xff"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -158,6 +162,15 @@ func testClosed(t *testing.T, open func() store.Store) {
 	checkErr("CreateRoom", err)
 	_, err = s.Rooms(c)
 	checkErr("Rooms", err)
+	_, err = s.ClaimName(c, store.Claim{ID: "i", Name: "ann", Key: "ann", Now: time.Now(), Reserve: time.Hour})
+	checkErr("ClaimName", err)
+	checkErr("SeenIdentity", s.SeenIdentity(c, "i", time.Now()))
+	_, err = s.IdentityByID(c, "i")
+	checkErr("IdentityByID", err)
+	_, err = s.PruneIdentities(c, time.Now())
+	checkErr("PruneIdentities", err)
+	_, err = s.Constant(c, "k", []byte("v"))
+	checkErr("Constant", err)
 }
 
 func testContextCanceled(t *testing.T, open func() store.Store) {
@@ -181,6 +194,15 @@ func testContextCanceled(t *testing.T, open func() store.Store) {
 	checkErr("CreateRoom", err)
 	_, err = s.Rooms(c)
 	checkErr("Rooms", err)
+	_, err = s.ClaimName(c, store.Claim{ID: "i", Name: "ann", Key: "ann", Now: time.Now(), Reserve: time.Hour})
+	checkErr("ClaimName", err)
+	checkErr("SeenIdentity", s.SeenIdentity(c, "i", time.Now()))
+	_, err = s.IdentityByID(c, "i")
+	checkErr("IdentityByID", err)
+	_, err = s.PruneIdentities(c, time.Now())
+	checkErr("PruneIdentities", err)
+	_, err = s.Constant(c, "k", []byte("v"))
+	checkErr("Constant", err)
 
 	// An expired deadline fails too, and nothing was stored.
 	d, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
@@ -197,5 +219,11 @@ func testContextCanceled(t *testing.T, open func() store.Store) {
 	rooms, err := s.Rooms(Context(t))
 	if err != nil || len(rooms) != 1 {
 		t.Errorf("Rooms after canceled calls: %+v, %v; want only r", rooms, err)
+	}
+	if _, err := s.IdentityByID(Context(t), "i"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("IdentityByID after a canceled claim: %v, want ErrNotFound", err)
+	}
+	if v, err := s.Constant(Context(t), "k", []byte("after")); err != nil || string(v) != "after" {
+		t.Errorf("Constant after a canceled one: %q, %v; want the value given after", v, err)
 	}
 }

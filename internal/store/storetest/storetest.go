@@ -42,6 +42,18 @@ func Run(t *testing.T, f Factory) {
 		{"Closed", testClosed},
 		{"ContextCanceled", testContextCanceled},
 		{"Committer", testCommitter},
+		{"AuthorID", testAuthorID},
+		{"ClaimName", testClaimName},
+		{"ClaimExpiry", testClaimExpiry},
+		{"ClaimOtherName", testClaimOtherName},
+		{"ConcurrentClaims", testConcurrentClaims},
+		{"ConcurrentClaimsOfExpired", testConcurrentClaimsOfExpired},
+		{"SeenIdentity", testSeenIdentity},
+		{"PruneIdentities", testPruneIdentities},
+		{"InvalidClaims", testInvalidClaims},
+		{"IdentitiesReopen", testIdentitiesReopen},
+		{"Constant", testConstant},
+		{"ConcurrentConstant", testConcurrentConstant},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -125,7 +137,8 @@ func checkIDs(t testing.TB, what string, msgs []store.Message, want []int64) {
 func sameMessage(t testing.TB, what string, got, want store.Message) {
 	t.Helper()
 	if got.Room != want.Room || got.ID != want.ID || got.Author != want.Author ||
-		got.Text != want.Text || !got.Time.Equal(want.Time) || got.ClientID != want.ClientID {
+		got.Text != want.Text || !got.Time.Equal(want.Time) || got.ClientID != want.ClientID ||
+		got.AuthorID != want.AuthorID {
 		t.Errorf("%s:\n got %+v\nwant %+v", what, got, want)
 	}
 }

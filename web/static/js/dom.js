@@ -1,0 +1,106 @@
+// dom.js: the page's elements (ui) and the small builders every view uses:
+// h, avatars with a hue per name, and times. It owns no state.
+//
+// Rule: text that came from a user (names, messages, room names, server
+// error strings) only ever reaches the DOM through textContent or attribute
+// setters, never through innerHTML.
+
+const $ = (id) => document.getElementById(id);
+
+export const ui = {
+  body: document.body,
+  status: $('status'),
+  statusText: $('status-text'),
+  roomsToggle: $('rooms-toggle'),
+  roomsBadge: $('rooms-badge'),
+  usersToggle: $('users-toggle'),
+  onlineCount: $('online-count'),
+  joinView: $('join-view'),
+  nameForm: $('name-form'),
+  nameInput: $('name-input'),
+  nameError: $('name-error'),
+  joinButton: $('join-button'),
+  roomsPanel: $('rooms-panel'),
+  roomsClose: $('rooms-close'),
+  rooms: $('rooms'),
+  roomForm: $('room-form'),
+  roomInput: $('room-input'),
+  roomError: $('room-error'),
+  moreRoomsTitle: $('more-rooms-title'),
+  moreRooms: $('more-rooms'),
+  chatView: $('chat-view'),
+  messages: $('messages'), // the placeholder log, replaced by general's
+  roomName: $('room-name'),
+  roomMeta: $('room-meta'),
+  leaveRoom: $('leave-room'),
+  logWrap: $('log-wrap'),
+  jump: $('new-messages'),
+  jumpText: $('new-messages-text'),
+  typing: $('typing'),
+  messageForm: $('message-form'),
+  messageInput: $('message-input'),
+  charCount: $('char-count'),
+  composerError: $('composer-error'),
+  sidebar: $('sidebar'),
+  usersCount: $('users-count'),
+  usersRoom: $('users-room'),
+  users: $('users'),
+  usersClose: $('users-close'),
+  scrim: $('scrim'),
+};
+
+// h makes an element, with a class and text when given.
+export function h(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// Distinct, readable hues for names and avatars (no yellows: too light).
+const HUES = [4, 28, 145, 172, 195, 215, 245, 275, 300, 330];
+
+export function hueOf(name) {
+  let x = 2166136261; // FNV-1a
+  for (let i = 0; i < name.length; i++) {
+    x ^= name.charCodeAt(i);
+    x = Math.imul(x, 16777619);
+  }
+  x ^= x >>> 16; // finalise (murmur3 fmix32) so similar names spread out
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  x ^= x >>> 16;
+  return HUES[(x >>> 0) % HUES.length];
+}
+
+function initialOf(name) {
+  const first = [...name.trim()][0] || '?';
+  return first.toUpperCase();
+}
+
+export function avatar(name) {
+  const a = h('span', 'avatar', initialOf(name));
+  a.setAttribute('aria-hidden', 'true');
+  a.style.setProperty('--hue', String(hueOf(name)));
+  return a;
+}
+
+const pad2 = (n) => String(n).padStart(2, '0');
+const hhmm = (d) => `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+
+// timeEl shows HH:MM, with the date in front for an earlier day.
+export function timeEl(ms) {
+  const d = new Date(typeof ms === 'number' && Number.isFinite(ms) ? ms : Date.now());
+  const today = new Date();
+  let text = hhmm(d);
+  if (d.toDateString() !== today.toDateString()) {
+    const opts = { month: 'short', day: 'numeric' };
+    if (d.getFullYear() !== today.getFullYear()) opts.year = 'numeric';
+    text = `${d.toLocaleDateString(undefined, opts)}, ${text}`;
+  }
+  const t = h('time', 'time', text);
+  t.dateTime = d.toISOString();
+  t.title = d.toLocaleString();
+  return t;
+}

@@ -1,0 +1,184 @@
+// membership.js: the rooms we are in and who is in them. Entering a room
+// (join-room, which sends its history first), joining one from the form or
+// the list, leaving, switching the room on screen, the directory of other
+// rooms (list-rooms, refreshed every few seconds), and the presence events
+// (user-connected, user-disconnected). It owns the directory's timer.
+
+import { GENERAL, MAX_ROOM, ROOMS_REFRESH_MS } from './config.js';
+import { ui } from './dom.js';
+import { maybeLoadOlder } from './history.js';
+import { addRoom, isAtBottom, renderJump, system } from './log.js';
+import { conn, request, socket } from './net.js';
+import { abandonRoom } from './outbox.js';
+import { known, myName, named } from './phase.js';
+import { active, activeRoom, general, roomOf, rooms, setActive, setDirectory } from './rooms.js';
+import { saveSession } from './storage.js';
+import { errorText, toId, validRoomName } from './text.js';
+import { forgetRoomTyping, stopShowingTyping, stopTyping, typingIn } from './typing.js';
+import {
+  attachLog, closePanels, renderHead, renderRooms, renderTyping, renderUsers, showRoomError,
+} from './view.js';
+
+let roomsTimer = 0;
+
+// enterRoom asks to be in a room. Its history arrives (as chat-message
+// events) before the answer. mode is the join's: "new", "restore" or
+// "rejoin".
+export async function enterRoom(room, mode) {
+  room.joining = true;
+  const at = conn;
+  const res = await request('join-room', { room: room.name, since: room.lastId });
+  room.joining = false;
+  if (rooms.get(room.name) !== room || at !== conn) return false;
+  if (res && res.ok) {
+    room.member = true;
+    room.wanted = false;
+    room.users = new Set(Array.isArray(res.users) ? res.users.filter((u) => typeof u === 'string') : []);
+    if (myName()) room.users.add(myName());
+    if (!room.live) {
+      room.live = true;
+      system(room, 'You joined', { force: true });
+    }
+    if (room === activeRoom()) renderUsers();
+    return true;
+  }
+  const why = errorText(res, 'The server did not answer in time.');
+  if (mode === 'rejoin') {
+    system(room, [`Could not rejoin #${room.name}: ${why}`], { tone: 'error' });
+  } else if (!room.member) {
+    dropRoom(room);
+  }
+  return false;
+}
+
+// joinRoom joins (or creates) a room from the form or the list.
+export async function joinRoom(name) {
+  const existing = rooms.get(name);
+  if (existing && existing.member) {
+    switchRoom(name);
+    return true;
+  }
+  if (existing && existing.joining) return false;
+  if (!known() || !socket.connected) {
+    showRoomError('You are offline; try again once connected.');
+    return false;
+  }
+  const room = existing || addRoom(name);
+  const ok = await enterRoom(room, 'new');
+  if (!ok) {
+    showRoomError('Could not join that room. Check its name and try again.');
+    return false;
+  }
+  showRoomError('');
+  switchRoom(name);
+  refreshRooms();
+  return true;
+}
+
+// submitRoom joins the room typed in the form, and reports whether it did.
+export async function submitRoom() {
+  const name = ui.roomInput.value.trim().replace(/^#+/, '').trim();
+  if (!name) {
+    showRoomError('Type the name of a room to join or create.');
+    return false;
+  }
+  if (!validRoomName(name)) {
+    showRoomError(`Room names are 1 to ${MAX_ROOM} letters, digits, spaces, “-”, “_” or “.”.`);
+    return false;
+  }
+  showRoomError('');
+  ui.roomInput.readOnly = true;
+  const ok = await joinRoom(name);
+  ui.roomInput.readOnly = false;
+  if (ok) ui.roomInput.value = '';
+  return ok;
+}
+
+export async function leaveRoom() {
+  const room = activeRoom();
+  if (!room || room.name === GENERAL || !known()) return;
+  ui.leaveRoom.disabled = true;
+  const res = await request('leave-room', room.name);
+  ui.leaveRoom.disabled = !socket.connected;
+  if (!res || !res.ok) {
+    system(room, [`Could not leave #${room.name}: ${errorText(res, 'the server did not answer in time')}`], { tone: 'error' });
+    return;
+  }
+  abandonRoom(room.name, `Not sent: you left #${room.name}.`);
+  if (typingIn() === room.name) stopTyping();
+  dropRoom(room);
+  switchRoom(GENERAL);
+  refreshRooms();
+}
+
+// dropRoom forgets a room we are no longer in.
+export function dropRoom(room) {
+  forgetRoomTyping(room);
+  rooms.delete(room.name);
+  if (active === room.name) {
+    setActive(GENERAL);
+    attachLog(general());
+  }
+  room.ul.remove();
+}
+
+// switchRoom shows another of our rooms, where its reader left it.
+export function switchRoom(name) {
+  const next = rooms.get(name);
+  if (!next || (!next.member && name !== GENERAL)) return;
+  const prev = activeRoom();
+  if (prev !== next || !next.ul.isConnected) {
+    if (prev && prev !== next) {
+      prev.scrollTop = prev.ul.scrollTop;
+      prev.stuck = isAtBottom(prev.ul);
+      if (typingIn() === prev.name) stopTyping();
+    }
+    setActive(name);
+    attachLog(next);
+  }
+  next.unread = 0;
+  renderHead();
+  renderRooms();
+  renderUsers();
+  renderTyping();
+  renderJump();
+  saveSession();
+  closePanels(false);
+  requestAnimationFrame(maybeLoadOlder);
+}
+
+// refreshRooms asks for the directory of rooms now, and again in a while.
+export function refreshRooms() {
+  clearTimeout(roomsTimer);
+  roomsTimer = setTimeout(refreshRooms, ROOMS_REFRESH_MS);
+  if (!known() || !socket.connected || document.hidden) return;
+  request('list-rooms').then((res) => {
+    if (!res || !res.ok || !Array.isArray(res.rooms)) return;
+    setDirectory(res.rooms
+      .filter((r) => r && typeof r.name === 'string')
+      .map((r) => ({ name: r.name, users: typeof r.users === 'number' ? r.users : 0, lastId: toId(r.lastId) || 0 })));
+    renderRooms();
+  });
+}
+
+// onUserConnected is the server's user-connected event: someone came into
+// general (connected) or another of our rooms (joined).
+export function onUserConnected(name, roomName) {
+  if (!named() || typeof name !== 'string' || name === myName()) return;
+  const room = roomOf(roomName);
+  if (!room || !room.member || room.users.has(name)) return;
+  room.users.add(name);
+  if (room === activeRoom()) renderUsers();
+  system(room, [{ strong: name }, room.name === GENERAL ? ' connected' : ' joined']);
+}
+
+// onUserDisconnected is the server's user-disconnected event.
+export function onUserDisconnected(name, roomName) {
+  if (!named() || typeof name !== 'string' || name === myName()) return;
+  const room = roomOf(roomName);
+  if (!room || !room.member) return;
+  room.users.delete(name);
+  stopShowingTyping(room, name);
+  if (room === activeRoom()) renderUsers();
+  system(room, [{ strong: name }, room.name === GENERAL ? ' disconnected' : ' left']);
+}

@@ -1,0 +1,40 @@
+// text.js: checks and wording of the values the page handles: lengths in
+// code points, message ids, names, room names, random ids, and the text of
+// an error. It owns no state.
+
+import { MAX_NAME, MAX_ROOM, ROOM_CHARS } from './config.js';
+
+export const codePoints = (s) => [...s].length;
+
+// toId returns a message id (a number, or a string of digits) as a number,
+// or null.
+export const toId = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : null);
+
+// errorText returns what to show for a failure: the text of err (a string,
+// an Error, or a refusal {error} from the server), or fallback, capitalised.
+export function errorText(err, fallback) {
+  let text = fallback;
+  if (typeof err === 'string' && err) text = err;
+  else if (err && typeof err.message === 'string' && err.message) text = err.message;
+  else if (err && typeof err.error === 'string' && err.error) text = err.error;
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+export function randomId(bytes) {
+  const a = new Uint8Array(bytes);
+  crypto.getRandomValues(a);
+  return Array.from(a, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export function validRoomName(name) {
+  const n = codePoints(name);
+  return n >= 1 && n <= MAX_ROOM && name.trim() === name && ROOM_CHARS.test(name);
+}
+
+// validateName returns {name} (trimmed) or {error}.
+export function validateName(raw) {
+  const name = raw.trim();
+  if (name === '') return { error: 'Please enter a name.' };
+  if (codePoints(name) > MAX_NAME) return { error: `That name is too long: at most ${MAX_NAME} characters.` };
+  return { name };
+}

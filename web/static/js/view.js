@@ -1,0 +1,230 @@
+// view.js: the page around the logs: the join form and the chat view, the
+// connection status, the list of rooms, the people online, the room's head
+// and who is typing, the panels of a narrow screen, and the count of unread
+// messages in the title. It owns that count; what it draws comes from
+// rooms.js and phase.js. Clicks in the lists are handled by app.js.
+
+import { GENERAL } from './config.js';
+import { avatar, h, ui } from './dom.js';
+import { scrollToBottom } from './log.js';
+import { myName } from './phase.js';
+import { activeRoom, directory, joinedRooms, rooms } from './rooms.js';
+
+let unreadTitle = 0;
+
+export function setStatus(kind, text) {
+  ui.status.dataset.state = kind;
+  ui.statusText.textContent = text;
+  ui.leaveRoom.disabled = kind !== 'connected';
+}
+
+// countUnreadInTitle counts a message that came while the tab was hidden.
+export function countUnreadInTitle() {
+  unreadTitle++;
+  document.title = `(${unreadTitle}) Parley`;
+}
+
+export function clearUnreadTitle() {
+  unreadTitle = 0;
+  document.title = 'Parley';
+}
+
+export function renderRooms() {
+  const active = activeRoom();
+  let totalUnread = 0;
+  const mine = joinedRooms().map((r) => {
+    const li = h('li', 'room');
+    li.dataset.room = r.name;
+    li.dataset.unread = String(r.unread);
+    if (r === active) li.classList.add('active');
+    const b = h('button', 'room-link');
+    b.type = 'button';
+    if (r === active) b.setAttribute('aria-current', 'page');
+    const hash = h('span', 'hash', '#');
+    hash.setAttribute('aria-hidden', 'true');
+    b.append(hash, h('span', 'room-label', r.name));
+    if (r.unread > 0) {
+      totalUnread += r.unread;
+      const badge = h('span', 'badge', r.unread > 99 ? '99+' : String(r.unread));
+      badge.setAttribute('aria-label', `${r.unread} unread`);
+      b.append(badge);
+    }
+    li.append(b);
+    return li;
+  });
+  ui.rooms.replaceChildren(...mine);
+
+  const others = directory
+    .filter((d) => !(rooms.get(d.name) || {}).member)
+    .sort((a, b) => b.users - a.users || a.name.localeCompare(b.name))
+    .map((d) => {
+      const li = h('li', 'room other');
+      li.dataset.room = d.name;
+      const b = h('button', 'room-link');
+      b.type = 'button';
+      b.title = `Join #${d.name}`;
+      const hash = h('span', 'hash', '#');
+      hash.setAttribute('aria-hidden', 'true');
+      b.append(hash, h('span', 'room-label', d.name), h('span', 'room-users', d.users ? `${d.users} online` : ''));
+      li.append(b);
+      return li;
+    });
+  ui.moreRooms.replaceChildren(...others);
+  ui.moreRoomsTitle.hidden = others.length === 0;
+  ui.roomsBadge.hidden = totalUnread === 0;
+}
+
+// pickedRoom is the room whose button in a list of rooms was clicked, or
+// undefined.
+export function pickedRoom(e) {
+  const b = e.target instanceof Element ? e.target.closest('button.room-link') : null;
+  const li = b && b.closest('li.room');
+  return li ? li.dataset.room : undefined;
+}
+
+export function renderUsers() {
+  const room = activeRoom();
+  const me = myName();
+  const set = room ? room.users : new Set();
+  const names = [...set].sort((a, b) => a.localeCompare(b, undefined, { sensitivity: 'base' }));
+  if (me && set.has(me)) {
+    names.splice(names.indexOf(me), 1);
+    names.unshift(me);
+  }
+  const items = names.map((name) => {
+    const li = h('li', 'user');
+    li.dataset.name = name;
+    const label = h('span', 'user-name', name);
+    label.title = name;
+    li.append(avatar(name), label);
+    if (name === me) {
+      li.classList.add('me');
+      li.append(h('span', 'you-tag', 'you'));
+    }
+    return li;
+  });
+  ui.users.replaceChildren(...items);
+  const n = String(names.length);
+  ui.usersCount.textContent = n;
+  ui.onlineCount.textContent = n;
+  ui.usersRoom.textContent = `in #${room ? room.name : GENERAL}`;
+  ui.roomMeta.textContent = names.length === 1 ? '1 online' : `${names.length} online`;
+}
+
+export function renderHead() {
+  const room = activeRoom();
+  ui.roomName.textContent = room.name;
+  ui.leaveRoom.hidden = room.name === GENERAL;
+  ui.leaveRoom.title = `Leave #${room.name}`;
+  ui.messageInput.placeholder = `Message #${room.name}`;
+}
+
+export function renderTyping() {
+  const room = activeRoom();
+  const names = room ? [...room.typing.keys()] : [];
+  ui.typing.dataset.count = String(names.length);
+  if (names.length === 0) {
+    ui.typing.replaceChildren();
+    return;
+  }
+  const dots = h('span', 'typing-dots');
+  dots.setAttribute('aria-hidden', 'true');
+  dots.append(h('i'), h('i'), h('i'));
+  const text = h('span', 'typing-text');
+  if (names.length === 1) text.append(h('strong', '', names[0]), ' is typing…');
+  else if (names.length === 2) text.append(h('strong', '', names[0]), ' and ', h('strong', '', names[1]), ' are typing…');
+  else text.append('Several people are typing…');
+  ui.typing.replaceChildren(dots, text);
+}
+
+// afterPick moves the focus on once a room was picked from the list: to
+// the composer, or on a phone back to the rooms button (no keyboard
+// popping up).
+export function afterPick() {
+  if (window.matchMedia('(max-width: 760px)').matches) ui.roomsToggle.focus();
+  else ui.messageInput.focus();
+}
+
+// attachLog puts a room's log on screen, where its reader left it.
+export function attachLog(room) {
+  for (const ul of ui.logWrap.querySelectorAll('ul.messages')) {
+    if (ul === room.ul) continue;
+    ul.removeAttribute('id');
+    ul.remove();
+  }
+  room.ul.id = 'messages';
+  if (!room.ul.isConnected) ui.logWrap.prepend(room.ul);
+  if (room.stuck) scrollToBottom(room, false);
+  else room.ul.scrollTop = room.scrollTop;
+}
+
+export function openPanel(kind) {
+  closePanels(false);
+  const open = kind === 'rooms' ? 'rooms-open' : 'users-open';
+  ui.body.classList.add(open);
+  (kind === 'rooms' ? ui.roomsToggle : ui.usersToggle).setAttribute('aria-expanded', 'true');
+  ui.scrim.hidden = false;
+  (kind === 'rooms' ? ui.roomsClose : ui.usersClose).focus();
+}
+
+export function closePanels(returnFocus) {
+  const wasRooms = ui.body.classList.contains('rooms-open');
+  const wasUsers = ui.body.classList.contains('users-open');
+  if (!wasRooms && !wasUsers) return;
+  ui.body.classList.remove('rooms-open', 'users-open');
+  ui.roomsToggle.setAttribute('aria-expanded', 'false');
+  ui.usersToggle.setAttribute('aria-expanded', 'false');
+  ui.scrim.hidden = true;
+  if (returnFocus) (wasRooms ? ui.roomsToggle : ui.usersToggle).focus();
+}
+
+export function showJoin(errorMessage) {
+  ui.body.dataset.view = 'join';
+  ui.joinView.hidden = false;
+  ui.chatView.hidden = true;
+  ui.sidebar.hidden = true;
+  ui.roomsPanel.hidden = true;
+  closePanels(false);
+  setJoinBusy(false);
+  if (errorMessage) showNameError(errorMessage);
+  ui.nameInput.focus();
+  ui.nameInput.select();
+}
+
+export function showChat() {
+  ui.body.dataset.view = 'chat';
+  ui.joinView.hidden = true;
+  ui.chatView.hidden = false;
+  ui.sidebar.hidden = false;
+  ui.roomsPanel.hidden = false;
+  renderHead();
+  renderRooms();
+  renderUsers();
+  ui.messageInput.focus();
+  scrollToBottom(activeRoom(), false);
+}
+
+export function setJoinBusy(busy, label) {
+  ui.joinButton.disabled = busy;
+  ui.nameInput.readOnly = busy;
+  ui.joinButton.textContent = busy ? label || 'Joining…' : 'Join chat';
+}
+
+export function showNameError(text) {
+  ui.nameError.textContent = text;
+  ui.nameError.hidden = false;
+  ui.nameInput.setAttribute('aria-invalid', 'true');
+}
+
+export function clearNameError() {
+  ui.nameError.textContent = '';
+  ui.nameError.hidden = true;
+  ui.nameInput.removeAttribute('aria-invalid');
+}
+
+export function showRoomError(text) {
+  ui.roomError.textContent = text || '';
+  ui.roomError.hidden = !text;
+  if (text) ui.roomInput.setAttribute('aria-invalid', 'true');
+  else ui.roomInput.removeAttribute('aria-invalid');
+}
