@@ -12,7 +12,12 @@
 //
 // Session.Send never blocks: it appends to the session's send queue, which is
 // bounded in bytes (Config.MaxQueueBytes). A session whose queue would grow
-// past the bound is closed as a slow consumer. On WebSocket, a short-lived
+// past the bound is closed as a slow consumer. What the server queues of
+// its own counts too (pings, and the pongs that answer a client's
+// WebSocket pings), as does each entry's own size, so that the bound holds
+// for the memory a queue of small packets takes. A client's Engine.IO ping
+// closes its session: only the server pings in Engine.IO v4, as in the
+// reference server. On WebSocket, a short-lived
 // flush goroutine, started only while the queue is non-empty, writes every
 // queued frame in one write call. A connection that was written to less
 // than Config.WriteCoalesce ago waits out the rest of that time first, so
@@ -31,7 +36,12 @@
 // short-lived goroutine reads them with a shared buffer: an idle connection
 // holds no goroutine and no read buffer. Elsewhere one goroutine reads each
 // connection. Client protocol errors close the connection with the RFC's
-// close code (1002, 1007 invalid UTF-8, 1009 too big).
+// close code (1002, 1007 invalid UTF-8, 1009 too big); so does a close
+// frame whose code a peer may not send or whose reason is not UTF-8. The
+// close frames, the answer to a client's and the server's own, go through
+// the queue like everything the server writes, after what is queued; the
+// reader then reads and drops what the client still sends until it closes
+// its end, so that the connection is not reset under the close frame.
 //
 // # Concurrency and lock order
 //

@@ -1,5 +1,7 @@
 package engineio
 
+import "unsafe"
+
 // PollPending reports whether a polling GET of the session is pending.
 func (s *Session) PollPending() bool {
 	s.mu.Lock()
@@ -27,3 +29,15 @@ func (srv *Server) UsesPoller() bool { return srv.poller != nil }
 
 // ClientFrame returns one masked client frame, as a client would send it.
 func ClientFrame(fin bool, op byte, payload []byte) []byte { return clientFrame(fin, op, payload) }
+
+// QueueMemory returns the bytes the session's send queue holds: its
+// entries, with room to grow, and the data they carry.
+func (s *Session) QueueMemory() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := cap(s.queue) * int(unsafe.Sizeof(queued{}))
+	for _, q := range s.queue {
+		n += len(q.pkt.Data)
+	}
+	return n
+}

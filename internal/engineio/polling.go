@@ -187,7 +187,9 @@ func (srv *Server) servePost(w http.ResponseWriter, r *http.Request, s *Session)
 		return
 	}
 	for _, p := range packets {
-		s.dispatch(p)
+		if s.dispatch(p) != nil {
+			break
+		}
 	}
 	w.Header().Set("Content-Type", "text/html")
 	w.Header().Set("X-Content-Type-Options", "nosniff")

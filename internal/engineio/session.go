@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/parley-chat/parley/internal/eioparser"
 )
@@ -134,12 +135,11 @@ func (s *Session) Send(msgs ...eioparser.Packet) error {
 	}
 	n := 0
 	for _, m := range msgs {
-		n += eioparser.PayloadSize(m)
+		n += queueCost(m)
 	}
 	if s.queued+n > s.srv.cfg.MaxQueueBytes {
 		s.mu.Unlock()
-		s.logger().Warn("closing slow consumer", logKeyQueued, s.queued, logKeyBytes, n)
-		s.closeWith(eioparser.ReasonSlowConsumer, eioparser.PacketClose, false)
+		s.closeSlowConsumer(n)
 		return ErrSlowConsumer
 	}
 	for _, m := range msgs {
@@ -154,11 +154,42 @@ func (s *Session) Send(msgs ...eioparser.Packet) error {
 	return nil
 }
 
-// enqueueLocked queues a packet without checking the bound: control packets
-// are small and must not be refused. s.mu must be held.
+// entryOverhead is what a queue entry costs beyond its packet's bytes: the
+// entry itself. It counts against MaxQueueBytes, so that the bound holds
+// for the memory a queue takes, also when it is full of small packets.
+const entryOverhead = int(unsafe.Sizeof(queued{}))
+
+// queueCost is what packet p counts against MaxQueueBytes.
+func queueCost(p eioparser.Packet) int { return entryOverhead + eioparser.PayloadSize(p) }
+
+// queueLocked queues a packet of the server's own, such as a ping or a
+// pong, within the queue's bound. When it does not fit, it returns false:
+// the caller, once it has released s.mu, closes the session with
+// closeSlowConsumer. s.mu must be held.
+func (s *Session) queueLocked(q queued) bool {
+	if s.queued+queueCost(q.pkt) > s.srv.cfg.MaxQueueBytes {
+		return false
+	}
+	s.enqueueLocked(q)
+	return true
+}
+
+// closeSlowConsumer closes a session whose queue cannot take n more
+// bytes.
+func (s *Session) closeSlowConsumer(n int) {
+	s.mu.Lock()
+	queued := s.queued
+	s.mu.Unlock()
+	s.logger().Warn("closing slow consumer", logKeyQueued, queued, logKeyBytes, n)
+	s.closeWith(eioparser.ReasonSlowConsumer, eioparser.PacketClose, false)
+}
+
+// enqueueLocked queues a packet without checking the bound: for the open
+// packet and the close packet or frame, one each per session, which must
+// not be refused. s.mu must be held.
 func (s *Session) enqueueLocked(q queued) {
 	s.queue = append(s.queue, q)
-	s.queued += eioparser.PayloadSize(q.pkt)
+	s.queued += queueCost(q.pkt)
 	s.kickLocked()
 }
 
@@ -306,8 +337,19 @@ func (s *Session) notifyClose(reason eioparser.CloseReason) {
 	})
 }
 
-// dispatch hands one received packet to the session.
-func (s *Session) dispatch(p eioparser.Packet) {
+// dispatch hands one received packet to the session. It returns ErrClosed
+// when the packet (a ping or a close packet) closed the session: what the
+// client sent after it is not read. Once the session is closing or closed,
+// packets are ignored, with no error: what a client sent as the server
+// closed the session must not cut the connection under the close frame
+// that is still queued for it.
+func (s *Session) dispatch(p eioparser.Packet) error {
+	s.mu.Lock()
+	open := s.state == stateOpen
+	s.mu.Unlock()
+	if !open {
+		return nil
+	}
 	switch p.Type {
 	case eioparser.PacketMessage:
 		s.dispatchMu.Lock()
@@ -321,11 +363,12 @@ func (s *Session) dispatch(p eioparser.Packet) {
 	case eioparser.PacketPong:
 		s.onPong()
 	case eioparser.PacketPing:
-		s.mu.Lock()
-		if s.state == stateOpen {
-			s.enqueueLocked(queued{pkt: eioparser.Packet{Type: eioparser.PacketPong, Data: p.Data}})
-		}
-		s.mu.Unlock()
+		// Only the server pings in Engine.IO v4: like the reference
+		// server, close the session of a client that does. Answering
+		// would let a client that never reads fill the queue.
+		s.logger().Debug("invalid heartbeat direction")
+		s.closeWith(eioparser.ReasonTransportError, eioparser.PacketClose, false)
+		return ErrClosed
 	case eioparser.PacketClose:
 		s.closeWith(eioparser.ReasonTransportClose, eioparser.PacketNoop, false)
 		s.mu.Lock()
@@ -336,10 +379,12 @@ func (s *Session) dispatch(p eioparser.Packet) {
 			// after it, on another connection: keep answering it.
 			s.srv.linger(s)
 		}
+		return ErrClosed
 	default:
 		// Other packets (open, upgrade, noop) mean nothing here; the
 		// reference server ignores them too.
 	}
+	return nil
 }
 
 // startHeartbeat arms the session's one timer: ping after PingInterval.
@@ -371,8 +416,12 @@ func (s *Session) onTimer() {
 		s.closeWith(eioparser.ReasonPingTimeout, eioparser.PacketClose, false)
 		return
 	}
+	if !s.queueLocked(queued{pkt: eioparser.Packet{Type: eioparser.PacketPing}}) {
+		s.mu.Unlock()
+		s.closeSlowConsumer(queueCost(eioparser.Packet{Type: eioparser.PacketPing}))
+		return
+	}
 	s.awaitingPong = true
-	s.enqueueLocked(queued{pkt: eioparser.Packet{Type: eioparser.PacketPing}})
 	s.rearmLocked(s.srv.cfg.PingTimeout)
 	s.mu.Unlock()
 }

@@ -31,10 +31,15 @@ type wsConn struct {
 	rc     syscall.RawConn // nil without a file descriptor or a poller
 	reader frameReader
 	early  []byte // bytes the client sent along with its handshake
+	// draining: a close frame is queued; what the client still sends is
+	// dropped. Only the reader uses it.
+	draining bool
 
-	mu     sync.Mutex
-	reg    *netpoll.Registration
-	closed bool
+	mu        sync.Mutex
+	reg       *netpoll.Registration
+	closed    bool
+	frameSent bool // the close frame is written (closeAfterFrame)
+	eof       bool // the client ended the stream before that
 }
 
 func (c *wsConn) close() {
@@ -64,11 +69,27 @@ const closeLinger = 2 * time.Second
 // write side is shut (FIN), the reader reads on until the client closes its
 // end, and the socket is closed then, or after closeLinger at most.
 func (c *wsConn) closeAfterFrame() {
-	if hc, ok := c.nc.(interface{ CloseWrite() error }); ok && hc.CloseWrite() == nil {
+	c.mu.Lock()
+	c.frameSent = true
+	eof := c.eof
+	c.mu.Unlock()
+	if hc, ok := c.nc.(interface{ CloseWrite() error }); ok && !eof && hc.CloseWrite() == nil {
 		time.AfterFunc(closeLinger, c.close)
 		return
 	}
 	c.close()
+}
+
+// peerDone ends a draining connection whose client ended the stream: at
+// once when the close frame is written, by closeAfterFrame otherwise.
+func (c *wsConn) peerDone() {
+	c.mu.Lock()
+	c.eof = true
+	sent := c.frameSent
+	c.mu.Unlock()
+	if sent {
+		c.close()
+	}
 }
 
 // writeFrames writes buf, a sequence of encoded frames, in one call when
@@ -203,6 +224,33 @@ func (s *Session) flushWebSocket(ws *wsConn) {
 			return
 		}
 	}
+}
+
+// closeWebSocket closes the session, open on ws, with a close frame of
+// code: the flush goroutine writes what is queued, then the frame, then
+// half-closes ws (closeAfterFrame). It returns whether a close frame is
+// queued for ws: this one, or the one queued when the server closed the
+// session itself (Close), which stands. It returns false when the session
+// is over or no longer on ws: ws is then the caller's to close.
+func (s *Session) closeWebSocket(ws *wsConn, reason eioparser.CloseReason, code uint16) bool {
+	s.mu.Lock()
+	if s.ws != ws || s.state != stateOpen {
+		// Closing on ws: its close frame is queued (closeWith, endUpgrade)
+		// and not yet written, or the state would be closed.
+		closing := s.ws == ws && s.state == stateClosing
+		s.mu.Unlock()
+		return closing
+	}
+	s.closeReason = reason
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.state = stateClosing
+	s.enqueueLocked(queued{op: opClose, pkt: eioparser.Packet{Data: closePayload(code)}})
+	s.mu.Unlock()
+	s.srv.remove(s)
+	s.notifyClose(reason)
+	return true
 }
 
 // endUpgrade ends the upgrade: with ws, the session moves to it; with nil,

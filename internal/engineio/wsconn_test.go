@@ -3,20 +3,24 @@ package engineio_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/engineio"
+	"github.com/parley-chat/parley/internal/test/siotest"
 	"github.com/parley-chat/parley/internal/test/wait"
 )
 
@@ -162,19 +166,30 @@ func bothReaders(t *testing.T, cfg engineio.Config, echo bool, f func(t *testing
 }
 
 func TestHandshakeRefused(t *testing.T) {
+	const version = "Sec-WebSocket-Version: 13\r\n"
 	tests := []struct {
 		name   string
+		proto  string // of the request line; HTTP/1.1 when empty
 		extra  string
 		status int
 	}{
-		{"no key", "Sec-WebSocket-Version: 13\r\n", http.StatusBadRequest},
-		{"short key", "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: c2hvcnQ=\r\n", http.StatusBadRequest},
-		{"old version", "Sec-WebSocket-Version: 8\r\nSec-WebSocket-Key: " + testKey + "\r\n", http.StatusUpgradeRequired},
+		{"no key", "", version, http.StatusBadRequest},
+		{"short key", "", version + "Sec-WebSocket-Key: c2hvcnQ=\r\n", http.StatusBadRequest},
+		{"key of 17 bytes", "", version + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZSE=\r\n", http.StatusBadRequest},
+		{"key not in base64", "", version + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ!!\r\n", http.StatusBadRequest},
+		{"two keys", "", version + "Sec-WebSocket-Key: " + testKey + "\r\nSec-WebSocket-Key: " + testKey + "\r\n", http.StatusBadRequest},
+		{"two keys in one header", "", version + "Sec-WebSocket-Key: " + testKey + ", " + testKey + "\r\n", http.StatusBadRequest},
+		{"HTTP/1.0", "HTTP/1.0", version + "Sec-WebSocket-Key: " + testKey + "\r\n", http.StatusBadRequest},
+		{"old version", "", "Sec-WebSocket-Version: 8\r\nSec-WebSocket-Key: " + testKey + "\r\n", http.StatusUpgradeRequired},
 	}
 	ts := newTestServer(t, engineio.Config{}, false)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, resp := dialRaw(t, ts, upgradeRequest(ts, tt.extra), nil)
+			req := upgradeRequest(ts, tt.extra)
+			if tt.proto != "" {
+				req = strings.Replace(req, " HTTP/1.1\r\n", " "+tt.proto+"\r\n", 1)
+			}
+			_, resp := dialRaw(t, ts, req, nil)
 			if resp.StatusCode != tt.status {
 				t.Errorf("status %d, want %d", resp.StatusCode, tt.status)
 			}
@@ -254,6 +269,10 @@ func TestWebSocketProtocolErrors(t *testing.T) {
 		{"too big", maskedFrame(true, 2, make([]byte, 101)), 1009, eioparser.ReasonTransportError},
 		{"invalid UTF-8", maskedFrame(true, 1, []byte{'4', 0xC0}), 1007, eioparser.ReasonTransportError},
 		{"continuation first", maskedFrame(true, 0, []byte("4x")), 1002, eioparser.ReasonTransportError},
+		{"close with a 1-byte payload", maskedFrame(true, 8, []byte{3}), 1002, eioparser.ReasonTransportError},
+		{"close code 1006", maskedFrame(true, 8, []byte{0x03, 0xee}), 1002, eioparser.ReasonTransportError},
+		{"close code 2000", maskedFrame(true, 8, []byte{0x07, 0xd0}), 1002, eioparser.ReasonTransportError},
+		{"close reason not UTF-8", maskedFrame(true, 8, []byte{0x03, 0xe8, 0xc0, 0xaf}), 1007, eioparser.ReasonTransportError},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -360,4 +379,68 @@ func TestServerCloseIsClean(t *testing.T) {
 		}
 		h.waitClosed(t, eioparser.ReasonForcedClose)
 	})
+}
+
+// countHandler counts the messages of every session it serves.
+type countHandler struct{ n *atomic.Int64 }
+
+func (h countHandler) HandleMessage([]byte, bool)        { h.n.Add(1) }
+func (h countHandler) HandleClose(eioparser.CloseReason) {}
+
+// TestPartialFrameMemory has many clients each send a large message and
+// one byte of the next frame, and keep the connection open: the server must
+// not keep, for that byte, the buffer the large message grew.
+func TestPartialFrameMemory(t *testing.T) {
+	for _, cfg := range []engineio.Config{{}, engineio.WithoutPoller(engineio.Config{})} {
+		const conns, size = 64, 900_000
+		var n atomic.Int64
+		cfg.Logger = siotest.DiscardLogger()
+		cfg.NewSession = func(*engineio.Session) engineio.Handler { return countHandler{&n} }
+		srv := engineio.NewServer(cfg)
+		t.Run(fmt.Sprintf("poller=%v", srv.UsesPoller()), func(t *testing.T) {
+			hs := httptest.NewServer(srv)
+			defer func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				if err := srv.Shutdown(ctx); err != nil {
+					t.Errorf("Shutdown: %v", err)
+				}
+				hs.Close()
+			}()
+			before := int64(heapAfterGC())
+			stream := append(maskedFrame(true, 2, bytes.Repeat([]byte{7}, size)), 0x82)
+			req := "GET /?EIO=4&transport=websocket HTTP/1.1\r\nHost: parley\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+				"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + testKey + "\r\n\r\n"
+			for range conns {
+				c, err := net.Dial("tcp", strings.TrimPrefix(hs.URL, "http://"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				if _, err := c.Write(append([]byte(req), stream...)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			wait.For(t, "the large messages", 10*time.Second, func() bool { return n.Load() == conns })
+			// Each connection may keep a little; the buffers the large
+			// messages grew (64 MB and more) must be gone.
+			const limit = conns * 64 << 10
+			grown := int64(heapAfterGC()) - before
+			for deadline := time.Now().Add(5 * time.Second); grown >= limit && time.Now().Before(deadline); {
+				time.Sleep(20 * time.Millisecond)
+				grown = int64(heapAfterGC()) - before
+			}
+			if grown >= limit {
+				t.Errorf("heap grew by %d KiB for %d connections that each left one byte of a frame, want less than %d KiB", grown>>10, conns, limit>>10)
+			}
+		})
+	}
+}
+
+// heapAfterGC returns the bytes of live heap objects after a collection.
+func heapAfterGC() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // clientFrame returns one masked client frame.
@@ -89,6 +90,16 @@ func TestFrameReader(t *testing.T) {
 		{"invalid UTF-8", clientFrame(true, opText, []byte{'4', 0xff}), nil, closeInvalidData},
 		{"invalid UTF-8 across fragments", cat(clientFrame(false, opText, []byte{'4', 0xe2}), clientFrame(true, opContinuation, []byte{0x82})), nil, closeInvalidData},
 		{"UTF-8 split across fragments", cat(clientFrame(false, opText, []byte{'4', 0xe2, 0x82}), clientFrame(true, opContinuation, []byte{0xac})), []string{"1:4€"}, 0},
+		{"close without payload", clientFrame(true, opClose, nil), []string{"8:"}, 0},
+		{"close 1012 with a reason", clientFrame(true, opClose, []byte("\x03\xf4restart")), []string{"8:\x03\xf4restart"}, 0},
+		{"close 4999", clientFrame(true, opClose, []byte{0x13, 0x87}), []string{"8:\x13\x87"}, 0},
+		{"close with a 1-byte payload", clientFrame(true, opClose, []byte{3}), nil, closeProtocolError},
+		{"close code 0", clientFrame(true, opClose, []byte{0, 0}), nil, closeProtocolError},
+		{"close code 1005", clientFrame(true, opClose, []byte{0x03, 0xed}), nil, closeProtocolError},
+		{"close code 1015", clientFrame(true, opClose, []byte{0x03, 0xf7}), nil, closeProtocolError},
+		{"close code 2999", clientFrame(true, opClose, []byte{0x0b, 0xb7}), nil, closeProtocolError},
+		{"close code 5000", clientFrame(true, opClose, []byte{0x13, 0x88}), nil, closeProtocolError},
+		{"close reason not UTF-8", clientFrame(true, opClose, []byte{0x03, 0xe8, 'x', 0xff}), nil, closeInvalidData},
 	}
 	for _, tt := range tests {
 		// Whole, byte by byte, and in chunks of 7: the result must not
@@ -113,8 +124,117 @@ func TestFrameReader(t *testing.T) {
 				if tt.wantCode == 0 && (fmt.Sprint(got) != fmt.Sprint(tt.want)) {
 					t.Errorf("got %.80q, want %.80q", got, tt.want)
 				}
-				if tt.wantCode == 0 && (r.pending != nil || r.msg != nil) {
-					t.Errorf("reader holds %d pending and %d message bytes after complete frames", len(r.pending), len(r.msg))
+				if tt.wantCode == 0 && (r.hdrLen != 0 || r.buffered() != 0 || r.inFrame || r.msgOp != 0) {
+					t.Errorf("reader holds %d header and %d buffered bytes after complete frames", r.hdrLen, r.buffered())
+				}
+			})
+		}
+	}
+}
+
+func TestValidCloseCode(t *testing.T) {
+	valid := map[uint16]bool{}
+	for c := uint16(1000); c <= 1003; c++ {
+		valid[c] = true
+	}
+	for c := uint16(1007); c <= 1014; c++ {
+		valid[c] = true
+	}
+	for c := uint16(3000); c <= 4999; c++ {
+		valid[c] = true
+	}
+	for c := range 1 << 16 {
+		if got := validCloseCode(uint16(c)); got != valid[uint16(c)] {
+			t.Errorf("validCloseCode(%d) = %v", c, got)
+		}
+	}
+}
+
+// TestFrameReaderHoldsOnlyWhatIsPending feeds streams in the pieces a
+// connection reads them in and checks what the reader keeps afterwards: no
+// more than twice what arrived of the frame or message still incomplete,
+// never the buffer a large message grew before it.
+func TestFrameReaderHoldsOnlyWhatIsPending(t *testing.T) {
+	big := clientFrame(true, opBinary, bytes.Repeat([]byte{7}, 900_000))
+	half := clientFrame(false, opText, bytes.Repeat([]byte("4"), 500_000))
+	tests := []struct {
+		name   string
+		stream []byte
+		msgs   int // messages and control frames the stream completes
+		limit  int // bytes the reader may hold afterwards
+	}{
+		// What is left is a frame header's start, which the reader
+		// keeps in an array of its own.
+		{"a large message and a byte of the next frame", cat(big, []byte{0x82}), 1, 0},
+		{"a large message and most of the next header", cat(big, clientFrame(true, opText, []byte("4next"))[:5]), 1, 0},
+		{"a large message, a ping and a byte", cat(big, clientFrame(true, opPing, []byte("p")), []byte{0x89}), 2, 0},
+		{"a large message in two fragments and a byte", cat(half, clientFrame(true, opContinuation, bytes.Repeat([]byte("4"), 400_000)), []byte{0x81}), 1, 0},
+		// What is left is part of a message: at most twice what
+		// arrived of it, or the least a message buffer grows by.
+		{"half a large message", big[:450_000], 0, 2 * 450_000},
+		{"a header announcing a large message, and 10 bytes", big[:24], 0, minMessageGrowth},
+		{"a fragment and a byte of the next", cat(half, clientFrame(true, opContinuation, []byte("x"))[:1]), 0, 2 * 500_000},
+	}
+	for _, tt := range tests {
+		for _, size := range []int{16 << 10, 4096, 1000} {
+			t.Run(fmt.Sprintf("%s/%d", tt.name, size), func(t *testing.T) {
+				r := &frameReader{maxMessage: 1 << 20}
+				msgs := 0
+				for s := tt.stream; len(s) > 0; {
+					n := min(size, len(s))
+					if err := r.feed(s[:n], func(byte, []byte) error { msgs++; return nil }); err != nil {
+						t.Fatal(err)
+					}
+					s = s[n:]
+				}
+				if msgs != tt.msgs {
+					t.Fatalf("%d messages and control frames, want %d", msgs, tt.msgs)
+				}
+				if got := r.buffered(); got > tt.limit {
+					t.Errorf("reader holds %d bytes, want at most %d", got, tt.limit)
+				}
+			})
+		}
+	}
+}
+
+// TestFrameReaderFailsFast feeds the start of text messages: invalid UTF-8
+// must fail them as soon as it arrives, before the message is complete,
+// while a valid sequence cut short waits for the rest.
+func TestFrameReaderFailsFast(t *testing.T) {
+	start := clientFrame(false, opText, []byte("4κόσμε"))
+	tests := []struct {
+		name   string
+		stream []byte
+		fail   bool
+	}{
+		{"fragment with a code point past U+10FFFF", cat(start, clientFrame(false, opContinuation, []byte{0xf4, 0x90, 0x80, 0x80})), true},
+		{"fragment ending at the first invalid byte", cat(start, clientFrame(false, opContinuation, []byte{0xf4, 0x90})), true},
+		{"fragment ending in a surrogate's first two bytes", cat(start, clientFrame(false, opContinuation, []byte{0xed, 0xa0})), true},
+		{"fragment with a lone continuation byte", cat(start, clientFrame(false, opContinuation, []byte{'a', 0x80})), true},
+		{"part of a frame with an overlong sequence", clientFrame(true, opText, []byte("4ab\xc0\xaf and more to come"))[:10], true},
+		{"fragment ending in a valid 4-byte sequence's first three", cat(start, clientFrame(false, opContinuation, []byte{0xf0, 0x9f, 0x98})), false},
+		{"fragment ending in a valid 3-byte sequence's first byte", cat(start, clientFrame(false, opContinuation, []byte{'a', 0xe2})), false},
+		{"part of a frame ending in a valid sequence's first byte", clientFrame(true, opText, []byte("4ab\xe2\x82\xac and more"))[:10], false},
+		{"binary fragment that is not UTF-8", cat(clientFrame(false, opBinary, []byte{0xff}), clientFrame(false, opContinuation, []byte{0xc0})), false},
+	}
+	for _, tt := range tests {
+		for _, size := range []int{len(tt.stream), 1} {
+			t.Run(fmt.Sprintf("%s/%d", tt.name, size), func(t *testing.T) {
+				r := &frameReader{maxMessage: 1000}
+				var chunks [][]byte
+				for s := tt.stream; len(s) > 0; s = s[min(size, len(s)):] {
+					chunks = append(chunks, s[:min(size, len(s))])
+				}
+				got, err := gotFrames(t, r, chunks)
+				var pe *wsProtocolError
+				switch {
+				case tt.fail && (!errors.As(err, &pe) || pe.code != closeInvalidData):
+					t.Fatalf("error %v, want close code 1007 before the message is complete", err)
+				case !tt.fail && err != nil:
+					t.Fatalf("error %v", err)
+				case len(got) != 0:
+					t.Fatalf("handed out %q from an incomplete message", got)
 				}
 			})
 		}
@@ -149,20 +269,35 @@ func TestFrameReaderStops(t *testing.T) {
 	}
 }
 
+// FuzzFrameReader feeds a stream whole and in pieces: both must hand out
+// the same frames and end with the same close code, text must be UTF-8,
+// messages within the limit, and what the reader keeps between pieces
+// bounded by what is incomplete.
 func FuzzFrameReader(f *testing.F) {
 	f.Add(clientFrame(true, opText, []byte("4hello")), 3)
 	f.Add(cat(clientFrame(false, opText, []byte("4he")), clientFrame(true, opPing, nil), clientFrame(true, opContinuation, []byte("llo"))), 5)
 	f.Add([]byte{0x82, 0xFF, 0, 0, 0, 0, 0, 0, 1, 0}, 1)
+	f.Add(cat(clientFrame(false, opText, []byte("4\xe2")), clientFrame(true, opContinuation, []byte("\x82\xac"))), 1)
+	f.Add(cat(clientFrame(false, opText, []byte("4κ")), clientFrame(false, opContinuation, []byte{0xf4, 0x90})), 2)
+	f.Add(clientFrame(true, opClose, []byte{0x03, 0xe8, 'o', 'k'}), 4)
+	f.Add(clientFrame(true, opClose, []byte{0x03, 0xed}), 1)
+	f.Add(cat(clientFrame(true, opBinary, make([]byte, 3000)), []byte{0x81}), 63)
 	f.Fuzz(func(t *testing.T, stream []byte, cut int) {
+		collect := func(out *[]string) func(byte, []byte) error {
+			return func(op byte, p []byte) error {
+				if op < opClose && len(p) > 4096 {
+					t.Fatalf("message of %d bytes passed the limit", len(p))
+				}
+				if op == opText && !utf8.Valid(p) {
+					t.Fatalf("text message %q is not UTF-8", p)
+				}
+				*out = append(*out, fmt.Sprintf("%d:%x", op, p))
+				return nil
+			}
+		}
 		whole := &frameReader{maxMessage: 4096}
 		var a []string
-		errA := whole.feed(stream, func(op byte, p []byte) error {
-			if op < opClose && len(p) > 4096 {
-				t.Fatalf("message of %d bytes passed the limit", len(p))
-			}
-			a = append(a, fmt.Sprintf("%d:%x", op, p))
-			return nil
-		})
+		errA := whole.feed(stream, collect(&a))
 		pieces := &frameReader{maxMessage: 4096}
 		var b []string
 		var errB error
@@ -171,13 +306,25 @@ func FuzzFrameReader(f *testing.F) {
 		}
 		for s := stream; len(s) > 0 && errB == nil; {
 			n := min(cut, len(s))
-			errB = pieces.feed(s[:n], func(op byte, p []byte) error { b = append(b, fmt.Sprintf("%d:%x", op, p)); return nil })
+			errB = pieces.feed(s[:n], collect(&b))
 			s = s[n:]
+			if cap(pieces.msg) > max(2*len(pieces.msg), minMessageGrowth) || cap(pieces.ctrl) > 125 {
+				t.Fatalf("reader holds %d bytes for a message of %d and %d for a control frame of %d", cap(pieces.msg), len(pieces.msg), cap(pieces.ctrl), len(pieces.ctrl))
+			}
 		}
-		if (errA == nil) != (errB == nil) || fmt.Sprint(a) != fmt.Sprint(b) {
+		if fmt.Sprint(a) != fmt.Sprint(b) || closeCode(errA) != closeCode(errB) {
 			t.Fatalf("whole: %v %v; in pieces of %d: %v %v", a, errA, cut, b, errB)
 		}
 	})
+}
+
+// closeCode returns the close code of a protocol error, 0 for none.
+func closeCode(err error) uint16 {
+	var pe *wsProtocolError
+	if errors.As(err, &pe) {
+		return pe.code
+	}
+	return 0
 }
 
 func BenchmarkFrameReader(b *testing.B) {
@@ -187,5 +334,19 @@ func BenchmarkFrameReader(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = r.feed(msg, func(byte, []byte) error { return nil })
+	}
+}
+
+// BenchmarkFrameReaderChunked measures a message of 256 KiB that arrives
+// in reads of 16 KiB, as from a socket.
+func BenchmarkFrameReaderChunked(b *testing.B) {
+	msg := clientFrame(true, opText, bytes.Repeat([]byte("4"), 256<<10))
+	r := &frameReader{maxMessage: 1 << 20}
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		for s := msg; len(s) > 0; s = s[min(16<<10, len(s)):] {
+			_ = r.feed(s[:min(16<<10, len(s))], func(byte, []byte) error { return nil })
+		}
 	}
 }

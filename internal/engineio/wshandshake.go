@@ -20,23 +20,28 @@ const acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 const handshakeTimeout = 10 * time.Second
 
 // accept upgrades r to a WebSocket connection (RFC 6455, 4.2), answering
-// the client itself when the request is not a valid opening handshake. No
-// extension or subprotocol is negotiated. The request's origin has been
-// checked already.
+// the client itself when the request is not a valid opening handshake: a
+// GET of HTTP/1.1 or later (4.1) asking for an upgrade to WebSocket,
+// version 13, with exactly one key. No extension or subprotocol is
+// negotiated. The request's origin has been checked already.
 func (srv *Server) accept(w http.ResponseWriter, r *http.Request) (*wsConn, error) {
-	key := r.Header.Get("Sec-WebSocket-Key")
+	keys := r.Header.Values("Sec-WebSocket-Key")
 	switch {
 	case r.Method != http.MethodGet, !isUpgradeRequest(r):
 		writeError(w, errBadRequest)
 		return nil, fmt.Errorf("websocket handshake: not an upgrade request")
+	case !r.ProtoAtLeast(1, 1):
+		writeError(w, errBadRequest)
+		return nil, fmt.Errorf("websocket handshake: %s", r.Proto)
 	case r.Header.Get("Sec-WebSocket-Version") != "13":
 		w.Header().Set("Sec-WebSocket-Version", "13")
 		writeError(w, requestError{http.StatusUpgradeRequired, errBadRequest.code, "Unsupported WebSocket version"})
 		return nil, fmt.Errorf("websocket handshake: version %q", r.Header.Get("Sec-WebSocket-Version"))
-	case !validKey(key):
+	case len(keys) != 1 || !validKey(keys[0]):
 		writeError(w, errBadRequest)
-		return nil, fmt.Errorf("websocket handshake: invalid key %q", key)
+		return nil, fmt.Errorf("websocket handshake: invalid key %q", keys)
 	}
+	key := keys[0]
 	h, ok := w.(http.Hijacker)
 	if !ok {
 		writeError(w, errBadRequest)

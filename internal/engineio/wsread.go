@@ -119,6 +119,9 @@ func (srv *Server) readLoop(s *Session, ws *wsConn) {
 // endRead closes the session when reading ws failed. A client that said
 // goodbye with a close frame ended reading in consume; one that vanished
 // (reset, or end of stream without a close frame) is a transport error.
+// After a close frame was queued, the end of the stream is the client's
+// answer to it, or its end: the flush goroutine closes ws once it has
+// written the frame.
 func (srv *Server) endRead(s *Session, ws *wsConn, err error) {
 	reason := eioparser.ReasonTransportClose
 	if !errors.Is(err, net.ErrClosed) {
@@ -128,69 +131,91 @@ func (srv *Server) endRead(s *Session, ws *wsConn, err error) {
 		reason = eioparser.ReasonTransportError
 	}
 	s.closeWith(reason, eioparser.PacketClose, false)
+	if ws.draining {
+		ws.peerDone()
+		return
+	}
 	ws.close()
 }
 
 // consume parses data, received on ws, and hands what it holds to s. It
 // returns false when reading must stop: the session or the connection is
-// over.
+// over. Once the session is closing with a close frame of its own, what
+// the client still sends is read and dropped (ws.draining), so that the
+// connection is not reset under the close frame.
 func (srv *Server) consume(s *Session, ws *wsConn, data []byte) bool {
+	if ws.draining {
+		return true
+	}
 	err := ws.reader.feed(data, func(op byte, payload []byte) error {
 		return srv.handleFrame(s, ws, op, payload)
 	})
 	if err != nil {
-		srv.readFailed(s, ws, err)
-		return false
+		ws.draining = srv.readFailed(s, ws, err)
+		return ws.draining
 	}
 	return true
 }
 
 // readFailed ends the session and ws after what the client sent ended
-// reading: a close frame, a breach of RFC 6455 (answered with its close
-// code) or an invalid Engine.IO packet.
-func (srv *Server) readFailed(s *Session, ws *wsConn, err error) {
+// reading: a close frame (answered with one), a breach of RFC 6455
+// (answered with its close code), an invalid Engine.IO packet, or one that
+// closed the session. A close frame goes after what is queued, from the
+// flush goroutine, the only one to write to ws; readFailed returns true
+// when one is queued (its own, or the server's when the session was
+// closing already): reading goes on until the client closes its end, and
+// the flush goroutine closes ws. Otherwise ws is closed.
+func (srv *Server) readFailed(s *Session, ws *wsConn, err error) bool {
 	var pe *wsProtocolError
 	switch {
 	case errors.Is(err, errPeerClosed):
-		s.closeWith(eioparser.ReasonTransportClose, eioparser.PacketClose, false)
+		if s.closeWebSocket(ws, eioparser.ReasonTransportClose, closeNormal) {
+			return true
+		}
 	case errors.As(err, &pe):
 		s.logger().Debug("websocket protocol error", logKeyError, err)
-		_ = ws.writeFrames(appendFrame(nil, opClose, 0, closePayload(pe.code)), srv.cfg.WriteTimeout)
-		s.closeWith(eioparser.ReasonTransportError, eioparser.PacketClose, false)
+		if s.closeWebSocket(ws, eioparser.ReasonTransportError, pe.code) {
+			return true
+		}
+	case errors.Is(err, ErrClosed), errors.Is(err, ErrSlowConsumer):
+		// The session is closed already.
 	default:
 		s.logger().Debug("invalid packet", logKeyError, err)
 		s.closeWith(eioparser.ReasonParseError, eioparser.PacketClose, false)
 	}
 	ws.close()
+	return false
 }
 
 // handleFrame hands one message or control frame from ws to s.
 func (srv *Server) handleFrame(s *Session, ws *wsConn, op byte, payload []byte) error {
 	switch op {
 	case opBinary:
-		s.dispatch(eioparser.Packet{Type: eioparser.PacketMessage, Data: payload, Binary: true})
+		return s.dispatch(eioparser.Packet{Type: eioparser.PacketMessage, Data: payload, Binary: true})
 	case opText:
 		p, err := eioparser.DecodeText(payload)
 		if err != nil {
 			return err
 		}
-		s.dispatch(p)
+		return s.dispatch(p)
 	case opPing:
 		// Replies go through the queue, so that only the flush
-		// goroutine writes.
+		// goroutine writes, and count against its bound: a client that
+		// pings and never reads is a slow consumer.
+		pong := queued{op: opPong, pkt: eioparser.Packet{Data: payload}}
 		s.mu.Lock()
-		if s.state == stateOpen && s.ws == ws {
-			s.enqueueLocked(queued{op: opPong, pkt: eioparser.Packet{Data: payload}})
+		if s.state != stateOpen || s.ws != ws {
+			s.mu.Unlock()
+			return nil
 		}
+		ok := s.queueLocked(pong)
 		s.mu.Unlock()
-	case opClose:
-		if len(payload) == 1 {
-			return protocolError("close frame with a one-byte payload")
+		if !ok {
+			s.closeSlowConsumer(queueCost(pong.pkt))
+			return ErrSlowConsumer
 		}
-		// Answer the close handshake directly: a lone close frame cannot
-		// interleave with the flush goroutine's writes, each being one
-		// call.
-		_ = ws.writeFrames(appendFrame(nil, opClose, 0, closePayload(closeNormal)), srv.cfg.WriteTimeout)
+	case opClose:
+		// The reader has checked the payload.
 		return errPeerClosed
 	}
 	return nil
@@ -230,8 +255,10 @@ func (srv *Server) serveUpgrade(w http.ResponseWriter, r *http.Request, s *Sessi
 	s.logger().Debug("upgraded to websocket")
 	for _, f := range after {
 		if err := srv.handleFrame(s, ws, f.op, f.payload); err != nil {
-			srv.readFailed(s, ws, err)
-			return
+			if ws.draining = srv.readFailed(s, ws, err); !ws.draining {
+				return
+			}
+			break
 		}
 	}
 	srv.watch(s, ws)
