@@ -26,6 +26,25 @@ func FuzzDecodePayload(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		packets, err := eioparser.DecodePayload(payload)
+		if cerr := eioparser.CheckPayload(payload); (cerr == nil) != (err == nil) {
+			t.Fatalf("CheckPayload says %v, DecodePayload %v", cerr, err)
+		}
+		n := 0
+		for p, perr := range eioparser.Payload(payload) {
+			if perr != nil {
+				if err == nil {
+					t.Fatalf("Payload fails at packet %d (%v), DecodePayload does not", n, perr)
+				}
+				break
+			}
+			if err == nil && (n >= len(packets) || p.Type != packets[n].Type || string(p.Data) != string(packets[n].Data) || p.Binary != packets[n].Binary) {
+				t.Fatalf("Payload's packet %d differs from DecodePayload's", n)
+			}
+			n++
+		}
+		if err == nil && n != len(packets) {
+			t.Fatalf("Payload yields %d packets, DecodePayload %d", n, len(packets))
+		}
 		if err != nil {
 			if packets != nil {
 				t.Fatalf("packets with error %v", err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"iter"
 )
 
 // PacketType is an Engine.IO packet type, encoded as one ASCII digit. Its
@@ -49,37 +50,111 @@ func DecodeText(text []byte) (Packet, error) {
 
 // DecodePayload decodes an HTTP long-polling payload: packets separated by
 // 0x1e, binary ones as "b" followed by base64. Text data aliases payload.
+// It fails if any packet is invalid; to act on each packet as it is
+// decoded, without holding them all, range over Payload instead.
 func DecodePayload(payload []byte) ([]Packet, error) {
-	if len(payload) == 0 {
-		return nil, fmt.Errorf("%w: empty", ErrInvalidPayload)
-	}
-	packets := make([]Packet, 0, bytes.Count(payload, []byte{PayloadSeparator})+1)
-	for len(payload) > 0 || len(packets) == 0 {
-		part := payload
-		if i := bytes.IndexByte(payload, PayloadSeparator); i >= 0 {
-			part, payload = payload[:i], payload[i+1:]
-			if len(payload) == 0 {
-				return nil, fmt.Errorf("%w: trailing separator", ErrInvalidPayload)
-			}
-		} else {
-			payload = nil
-		}
-		if len(part) > 0 && part[0] == 'b' {
-			data := make([]byte, base64.StdEncoding.DecodedLen(len(part)-1))
-			n, err := base64.StdEncoding.Decode(data, part[1:])
-			if err != nil {
-				return nil, fmt.Errorf("%w: bad base64: %v", ErrInvalidPayload, err)
-			}
-			packets = append(packets, Packet{Type: PacketMessage, Data: data[:n], Binary: true})
-			continue
-		}
-		p, err := DecodeText(part)
+	var packets []Packet
+	for p, err := range Payload(payload) {
 		if err != nil {
-			return nil, fmt.Errorf("decoding payload: %w", err)
+			return nil, err
 		}
 		packets = append(packets, p)
 	}
 	return packets, nil
+}
+
+// Payload yields the packets of an HTTP long-polling payload one by one, as
+// DecodePayload decodes them, and stops after yielding the first error with
+// a zero Packet. It holds nothing but the payload itself, so that a payload
+// of many small packets costs no memory per packet. Text data aliases
+// payload.
+func Payload(payload []byte) iter.Seq2[Packet, error] {
+	return func(yield func(Packet, error) bool) {
+		if len(payload) == 0 {
+			yield(Packet{}, fmt.Errorf("%w: empty", ErrInvalidPayload))
+			return
+		}
+		for rest := payload; rest != nil; {
+			part := rest
+			if i := bytes.IndexByte(rest, PayloadSeparator); i >= 0 {
+				part, rest = rest[:i], rest[i+1:]
+				if len(rest) == 0 {
+					yield(Packet{}, fmt.Errorf("%w: trailing separator", ErrInvalidPayload))
+					return
+				}
+			} else {
+				rest = nil
+			}
+			p, err := decodePayloadPacket(part)
+			if !yield(p, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// CheckPayload reports whether payload is a valid polling payload, as
+// DecodePayload would, without holding its packets or decoding its binary
+// ones into memory: a server can check a payload whole before it acts on any
+// of its packets, then range over Payload.
+func CheckPayload(payload []byte) error {
+	var scratch [768]byte // the decoding of 1,024 base64 characters
+	if len(payload) == 0 {
+		return fmt.Errorf("%w: empty", ErrInvalidPayload)
+	}
+	for rest := payload; rest != nil; {
+		part := rest
+		if i := bytes.IndexByte(rest, PayloadSeparator); i >= 0 {
+			part, rest = rest[:i], rest[i+1:]
+			if len(rest) == 0 {
+				return fmt.Errorf("%w: trailing separator", ErrInvalidPayload)
+			}
+		} else {
+			rest = nil
+		}
+		if len(part) > 0 && part[0] == 'b' {
+			if err := checkBase64(part[1:], scratch[:]); err != nil {
+				return fmt.Errorf("%w: bad base64: %v", ErrInvalidPayload, err)
+			}
+			continue
+		}
+		if _, err := DecodeText(part); err != nil {
+			return fmt.Errorf("decoding payload: %w", err)
+		}
+	}
+	return nil
+}
+
+// checkBase64 decodes b in pieces of 1,024 characters into scratch, which
+// holds at least 768 bytes, and reports the first error. Padding can only
+// end the last piece, so each piece decodes as the whole would.
+func checkBase64(b, scratch []byte) error {
+	const piece = 1024
+	for len(b) > piece {
+		if _, err := base64.StdEncoding.Decode(scratch, b[:piece]); err != nil {
+			return err
+		}
+		b = b[piece:]
+	}
+	_, err := base64.StdEncoding.Decode(scratch, b)
+	return err
+}
+
+// decodePayloadPacket decodes one packet of a polling payload.
+func decodePayloadPacket(part []byte) (Packet, error) {
+	if len(part) > 0 && part[0] == 'b' {
+		data := make([]byte, base64.StdEncoding.DecodedLen(len(part)-1))
+		n, err := base64.StdEncoding.Decode(data, part[1:])
+		if err != nil {
+			return Packet{}, fmt.Errorf("%w: bad base64: %v", ErrInvalidPayload, err)
+		}
+		return Packet{Type: PacketMessage, Data: data[:n], Binary: true}, nil
+	}
+	p, err := DecodeText(part)
+	if err != nil {
+		return Packet{}, fmt.Errorf("decoding payload: %w", err)
+	}
+	return p, nil
 }
 
 // AppendPayloadPacket appends p to a polling payload being built in dst,

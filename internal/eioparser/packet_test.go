@@ -3,6 +3,7 @@ package eioparser_test
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/parley-chat/parley/internal/eioparser"
@@ -77,6 +78,61 @@ func TestPayloadSize(t *testing.T) {
 		first := eioparser.AppendPayloadPacket(nil, eioparser.Packet{Type: eioparser.PacketNoop})
 		if got, want := eioparser.PayloadSize(p), len(eioparser.AppendPayloadPacket(first, p))-len(first); got != want {
 			t.Errorf("PayloadSize(%+v) = %d, want %d", p, got, want)
+		}
+	}
+}
+
+// TestPayloadHoldsNothingPerPacket checks that ranging over a payload of
+// many small packets allocates nothing: a megabyte of pings must not become
+// half a million Packets in memory.
+func TestPayloadHoldsNothingPerPacket(t *testing.T) {
+	body := []byte(strings.Repeat("2\x1e", 500_000) + "2")
+	allocs := testing.AllocsPerRun(3, func() {
+		if err := eioparser.CheckPayload(body); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, err := range eioparser.Payload(body) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+		if n != 500_001 {
+			t.Fatalf("%d packets", n)
+		}
+	})
+	if allocs > 4 {
+		t.Errorf("%.0f allocations for a payload of 500,001 packets, want a few", allocs)
+	}
+}
+
+func TestCheckPayload(t *testing.T) {
+	long := "b" + strings.Repeat("QUJD", 700) // 2,800 base64 characters: several pieces
+	cases := []struct {
+		payload string
+		ok      bool
+	}{
+		{"4hello", true},
+		{"4a\x1e4b", true},
+		{"bAQID", true},
+		{long, true},
+		{long + "=", false},
+		{long[:len(long)-1] + "!", false},
+		{"", false},
+		{"4a\x1e", false},
+		{"\x1e4a", false},
+		{"9", false},
+		{"b!", false},
+		{"4a\x1e\x1e4b", false},
+	}
+	for _, tc := range cases {
+		err := eioparser.CheckPayload([]byte(tc.payload))
+		if (err == nil) != tc.ok {
+			t.Errorf("CheckPayload(%.20q) = %v, want ok %v", tc.payload, err, tc.ok)
+		}
+		if _, derr := eioparser.DecodePayload([]byte(tc.payload)); (derr == nil) != (err == nil) {
+			t.Errorf("CheckPayload(%.20q) = %v but DecodePayload = %v", tc.payload, err, derr)
 		}
 	}
 }

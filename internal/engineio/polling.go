@@ -179,15 +179,18 @@ func (srv *Server) servePost(w http.ResponseWriter, r *http.Request, s *Session)
 		s.closeWith(eioparser.ReasonTransportError, eioparser.PacketClose, false)
 		return
 	}
-	packets, err := eioparser.DecodePayload(body)
-	if err != nil {
+	// The payload is checked whole, so that none of an invalid one's packets
+	// is handled, then its packets are handled one by one as they are
+	// decoded: a body of many small packets (a megabyte of pings, say) is
+	// never held as one Packet each.
+	if err := eioparser.CheckPayload(body); err != nil {
 		s.logger().Debug("invalid payload", logKeyError, err)
 		s.closeWith(eioparser.ReasonParseError, eioparser.PacketClose, false)
 		writeError(w, errBadRequest)
 		return
 	}
-	for _, p := range packets {
-		if s.dispatch(p) != nil {
+	for p, err := range eioparser.Payload(body) {
+		if err != nil || s.dispatch(p) != nil {
 			break
 		}
 	}
