@@ -57,6 +57,8 @@ type Session struct {
 	queue     []queued
 	spare     []queued // reused backing array for queue
 	queued    int      // bytes in queue
+	// flow control: closed when the queue is taken or the session closes
+	drained chan struct{}
 	// polling
 	polling    bool                 // a GET is pending
 	posting    bool                 // a POST is being read
@@ -215,6 +217,7 @@ func (s *Session) takeQueueLocked() []queued {
 	s.queue = s.spare[:0]
 	s.spare = nil
 	s.queued = 0
+	s.wakeQueueWaitersLocked()
 	return q
 }
 
@@ -253,6 +256,7 @@ func (s *Session) closeWith(reason eioparser.CloseReason, pollFinal eioparser.Pa
 	}
 	s.closeReason = reason
 	s.pollFinal = pollFinal
+	s.wakeQueueWaitersLocked()
 	if s.timer != nil {
 		s.timer.Stop()
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,8 +39,9 @@ type sink struct {
 	wg      sync.WaitGroup
 }
 
-// newSink starts a server and n clients connected to "/".
-func newSink(b *testing.B, n int) *sink {
+// newSink starts a server and n clients connected to "/", with connection
+// state recovery on when recovery is set.
+func newSink(b *testing.B, n int, recovery *socketio.RecoveryConfig) *sink {
 	b.Helper()
 	if len(benchFrame) != benchFrameSize-2 {
 		b.Fatalf("benchFrame is %d bytes", len(benchFrame))
@@ -47,8 +49,9 @@ func newSink(b *testing.B, n int) *sink {
 	srv := socketio.NewServer(socketio.Config{
 		// No write coalescing: each op waits for its delivery, which
 		// would otherwise wait out the coalescing time of the last.
-		Engine: engineio.Config{PingInterval: time.Hour, PingTimeout: time.Hour, WriteCoalesce: -1},
-		Logger: siotest.DiscardLogger(),
+		Engine:   engineio.Config{PingInterval: time.Hour, PingTimeout: time.Hour, WriteCoalesce: -1},
+		Recovery: recovery,
+		Logger:   siotest.DiscardLogger(),
 	})
 	hs := httptest.NewServer(srv)
 	s := &sink{srv: srv, reached: make(chan struct{}, 1)}
@@ -127,15 +130,25 @@ func (s *sink) wait(b *testing.B) {
 // BenchmarkBroadcast1000 broadcasts a small chat event to 1,000 WebSocket
 // clients on loopback. ns/op is the time until every client has the event;
 // emit-ns/op is the time spent in Namespace.Emit alone.
-func BenchmarkBroadcast1000(b *testing.B) {
+func BenchmarkBroadcast1000(b *testing.B) { benchBroadcast(b, nil) }
+
+// BenchmarkBroadcast1000Recovery is BenchmarkBroadcast1000 with connection
+// state recovery on, as in cmd/parley: each event is given an offset and
+// kept in the namespace's log, and its frame is one byte per digit of the
+// offset larger.
+func BenchmarkBroadcast1000Recovery(b *testing.B) {
+	benchBroadcast(b, &socketio.RecoveryConfig{})
+}
+
+func benchBroadcast(b *testing.B, recovery *socketio.RecoveryConfig) {
 	const n = 1000
-	s := newSink(b, n)
+	s := newSink(b, n, recovery)
 	nsp := s.srv.Of("/")
 	var emitting time.Duration
 	b.ReportAllocs()
 	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		s.expect(n * benchFrameSize)
+	for i := 1; b.Loop(); i++ {
+		s.expect(n * int64(benchFrameSize+offsetBytes(recovery, i)))
 		start := time.Now()
 		if err := nsp.Emit("chat-message", benchEvent); err != nil {
 			b.Fatal(err)
@@ -146,11 +159,21 @@ func BenchmarkBroadcast1000(b *testing.B) {
 	b.ReportMetric(float64(emitting.Nanoseconds())/float64(b.N), "emit-ns/op")
 }
 
+// offsetBytes is what the offset of the i-th recorded event adds to its
+// frame: `,"` prefix counter `"`, the prefix being 8 random characters and
+// a dash, the counter base 36; nothing without recovery.
+func offsetBytes(recovery *socketio.RecoveryConfig, i int) int {
+	if recovery == nil {
+		return 0
+	}
+	return 2 + 9 + len(strconv.FormatUint(uint64(i), 36)) + 1
+}
+
 // BenchmarkBroadcastRoom1000 is BenchmarkBroadcast1000 through a room, with
 // the sender excluded.
 func BenchmarkBroadcastRoom1000(b *testing.B) {
 	const n = 1000
-	s := newSink(b, n)
+	s := newSink(b, n, nil)
 	for _, so := range s.sockets {
 		so.Join("general")
 	}
@@ -168,13 +191,21 @@ func BenchmarkBroadcastRoom1000(b *testing.B) {
 
 // BenchmarkSocketEmit emits a small chat event to one WebSocket client,
 // waiting for delivery every 64 events.
-func BenchmarkSocketEmit(b *testing.B) {
-	s := newSink(b, 1)
+func BenchmarkSocketEmit(b *testing.B) { benchSocketEmit(b, nil) }
+
+// BenchmarkSocketEmitRecovery is BenchmarkSocketEmit with connection state
+// recovery on, as in cmd/parley.
+func BenchmarkSocketEmitRecovery(b *testing.B) {
+	benchSocketEmit(b, &socketio.RecoveryConfig{})
+}
+
+func benchSocketEmit(b *testing.B, recovery *socketio.RecoveryConfig) {
+	s := newSink(b, 1, recovery)
 	so := s.sockets[0]
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 1; b.Loop(); i++ {
-		s.expect(benchFrameSize)
+		s.expect(int64(benchFrameSize + emitOffsetBytes(recovery, i)))
 		if err := so.Emit("chat-message", benchEvent); err != nil {
 			b.Fatal(err)
 		}
@@ -184,3 +215,8 @@ func BenchmarkSocketEmit(b *testing.B) {
 	}
 	s.wait(b)
 }
+
+// emitOffsetBytes is what recovery adds to the i-th frame of
+// BenchmarkSocketEmit: nothing, as an event to one socket whose last
+// argument is no string is not recorded and carries no offset.
+func emitOffsetBytes(*socketio.RecoveryConfig, int) int { return 0 }

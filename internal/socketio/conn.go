@@ -26,13 +26,30 @@ const (
 type conn struct {
 	srv   *Server
 	eio   *engineio.Session
-	reasm *sioparser.PacketReassembler // used only by HandleMessage, never concurrently
+	reasm *sioparser.PacketReassembler // used by handleMessage, never concurrently
 
 	mu           sync.Mutex
 	sockets      map[string]*Socket // by namespace name
 	closed       bool
 	connectTimer *time.Timer
+	// replayDone is set while a restored socket's replay runs on a
+	// goroutine of its own (see startReplay), and closed when it is over;
+	// the messages that arrive meanwhile wait in waiting, for it to handle
+	// them after.
+	replayDone   chan struct{}
+	waiting      []waitingMessage
+	waitingBytes int
 }
+
+// waitingMessage is a message received during a replay.
+type waitingMessage struct {
+	data   []byte
+	binary bool
+}
+
+// waitingOverhead is what a waiting message is counted for besides its
+// data.
+const waitingOverhead = 64
 
 // newConn is the engineio.Config.NewSession hook.
 func (s *Server) newConn(es *engineio.Session) engineio.Handler {
@@ -69,14 +86,82 @@ func (c *conn) sendPacket(p *sioparser.Packet) error {
 	return c.send(encodeForEngine(p)...)
 }
 
-// HandleMessage implements engineio.Handler.
+// HandleMessage implements engineio.Handler. While a replay runs, it only
+// keeps the message for the replay's goroutine to handle after, in order,
+// so that it returns at once: a polling POST that carries a CONNECT then
+// ends, and the client can go on (poll, upgrade, answer pings) while its
+// missed events stream in. What waits is bounded by twice the largest
+// message a client may send.
 func (c *conn) HandleMessage(data []byte, binary bool) {
+	c.mu.Lock()
+	if c.replayDone != nil {
+		c.waitingBytes += len(data) + waitingOverhead
+		over := c.waitingBytes > c.srv.maxWaiting
+		if !over {
+			c.waiting = append(c.waiting, waitingMessage{data, binary})
+		}
+		c.mu.Unlock()
+		if over {
+			c.logger().Debug("too much received during a replay; closing connection")
+			c.eio.Close()
+		}
+		return
+	}
+	c.mu.Unlock()
+	c.handleMessage(data, binary)
+}
+
+// startReplay runs replay, a restored socket's catch-up and connection
+// handlers, on a goroutine of its own, which then handles the messages
+// that arrived meanwhile. Called from that goroutine (a CONNECT among those
+// messages), it runs replay there and then.
+func (c *conn) startReplay(replay func()) {
+	c.mu.Lock()
+	if c.replayDone != nil {
+		c.mu.Unlock()
+		c.guard(replay)
+		return
+	}
+	done := make(chan struct{})
+	c.replayDone = done
+	c.mu.Unlock()
+	go func() {
+		defer close(done)
+		c.guard(replay)
+		for {
+			c.mu.Lock()
+			msgs := c.waiting
+			c.waiting, c.waitingBytes = nil, 0
+			if len(msgs) == 0 || c.closed {
+				c.replayDone = nil
+				c.mu.Unlock()
+				return
+			}
+			c.mu.Unlock()
+			for _, m := range msgs {
+				c.handleMessage(m.data, m.binary)
+			}
+		}
+	}()
+}
+
+// guard runs f, closing the connection if it panics.
+func (c *conn) guard(f func()) {
 	defer func() {
 		if r := recover(); r != nil {
 			c.logger().Error("handler panicked; closing connection", "panic", r, "stack", string(debug.Stack()))
 			c.eio.Close()
 		}
 	}()
+	f()
+}
+
+// handleMessage decodes a message and hands its packet to its socket.
+func (c *conn) handleMessage(data []byte, binary bool) {
+	c.guard(func() { c.dispatch(data, binary) })
+}
+
+func (c *conn) dispatch(data []byte, binary bool) {
 	var (
 		p   *sioparser.Packet
 		err error
@@ -115,7 +200,10 @@ func (c *conn) HandleMessage(data []byte, binary bool) {
 	}
 }
 
-// HandleClose implements engineio.Handler.
+// HandleClose implements engineio.Handler. It waits for a replay under
+// way to end, as it does, the session being closed: the disconnect
+// handlers then come after the connection handlers, as they would without
+// a replay.
 func (c *conn) HandleClose(reason eioparser.CloseReason) {
 	c.mu.Lock()
 	c.closed = true
@@ -123,6 +211,12 @@ func (c *conn) HandleClose(reason eioparser.CloseReason) {
 		c.connectTimer.Stop()
 		c.connectTimer = nil
 	}
+	replay := c.replayDone
+	c.mu.Unlock()
+	if replay != nil {
+		<-replay
+	}
+	c.mu.Lock()
 	sockets := make([]*Socket, 0, len(c.sockets))
 	for _, so := range c.sockets {
 		sockets = append(sockets, so)

@@ -15,10 +15,23 @@
 // package engineio). The in-memory adapter serves one node; a cluster
 // adapter can wrap it without the socket code changing.
 //
+// # Connection state recovery
+//
+// With Config.Recovery set, each namespace keeps a log of its broadcasts,
+// each with an offset, and the sessions of sockets that lost their
+// connection (recovery.go); both are bounded by age, count and bytes, and
+// swept on a timer. Events sent to one socket are not kept (see
+// Socket.Emit). A client that comes back in time gets its socket back and
+// the broadcasts it missed, streamed in pieces that fit its send queue
+// before it goes live again (replay.go).
+//
 // # Concurrency and lock order
 //
 // Event handlers of one connection run one at a time, on the goroutine that
 // read the packet; a handler that blocks holds up only its own connection.
+// A restored socket's replay runs on a goroutine of its own, which then
+// calls its connection handlers and handles, in order, what the connection
+// received meanwhile.
 // Application code runs with no lock held, except Config.NewAdapter and,
 // with recovery on, the Adapter's Broadcast and Join. The order in which
 // this package's locks are taken, with those of the packages around it, is

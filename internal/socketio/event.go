@@ -89,3 +89,15 @@ func appendRawArray(dst []byte, elems []json.RawMessage) []byte {
 	}
 	return append(dst, ']')
 }
+
+// lastArgIsString reports whether the last element of an event's JSON
+// array, the event name when there are no arguments, is a string.
+func lastArgIsString(data json.RawMessage) bool {
+	i := len(data) - 2 // before the closing bracket
+	for i >= 0 && isJSONSpace(data[i]) {
+		i--
+	}
+	return i >= 0 && data[i] == '"'
+}
+
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

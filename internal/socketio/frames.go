@@ -25,3 +25,10 @@ func (b *Broadcast) Frames() []eioparser.Packet {
 	b.once.Do(func() { b.frames = encodeForEngine(b.Packet) })
 	return b.frames
 }
+
+// setFrames sets the broadcast's Engine.IO messages, encoded by the caller
+// (the recovery log, which encodes the event with its offset), unless they
+// were encoded already.
+func (b *Broadcast) setFrames(frames []eioparser.Packet) {
+	b.once.Do(func() { b.frames = frames })
+}

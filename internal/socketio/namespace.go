@@ -2,9 +2,11 @@ package socketio
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 
+	"github.com/parley-chat/parley/internal/eioparser"
 	"github.com/parley-chat/parley/internal/sioparser"
 )
 
@@ -22,7 +24,8 @@ type Namespace struct {
 	adapter Adapter
 
 	// recovery is nil unless connection state recovery is on; orderMu then
-	// serialises broadcasts, so that offsets reach every socket in order.
+	// serialises broadcasts, so that offsets reach every socket in order,
+	// and a restored socket's switch from replay to live (see replay.go).
 	recovery *recoveryLog
 	orderMu  sync.Mutex
 
@@ -132,36 +135,17 @@ func (n *Namespace) broadcast(b *Broadcast) {
 func (n *Namespace) connect(c *conn, auth json.RawMessage) (*Socket, error) {
 	var (
 		restored *SessionState
-		missed   []*sioparser.Packet
+		seq      uint64 // the offset the restored socket's replay starts after
 	)
 	if n.recovery != nil {
 		if pid, offset, ok := parseRecoveryAuth(auth); ok {
-			// Broadcasts wait from the restore until the socket is back in
-			// its rooms, so that it misses none and gets none twice; what
-			// reaches it is held until its CONNECT reply is sent.
-			n.orderMu.Lock()
-			restored, missed, _ = n.recovery.restore(pid, offset)
-			if restored == nil {
-				n.orderMu.Unlock()
-			}
+			restored, seq, _ = n.recovery.restore(pid, offset)
 		}
 	}
 	so, err := newSocket(n, c, auth, restored)
-	if restored != nil {
-		if err == nil {
-			n.adapter.Join(so, restored.Rooms...)
-		}
-		n.orderMu.Unlock()
-	}
 	if err != nil {
 		return nil, err
 	}
-	added := false // the socket made it into the namespace
-	defer func() {
-		if restored != nil && !added {
-			n.adapter.LeaveAll(so)
-		}
-	}()
 	n.mu.RLock()
 	middlewares := n.middlewares
 	handlers := n.onConnect
@@ -174,6 +158,9 @@ func (n *Namespace) connect(c *conn, auth json.RawMessage) (*Socket, error) {
 		}
 	}
 
+	if restored != nil {
+		so.restoring = restored.Rooms
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -188,12 +175,6 @@ func (n *Namespace) connect(c *conn, auth json.RawMessage) (*Socket, error) {
 	n.mu.Lock()
 	n.sockets[so.id] = so
 	n.mu.Unlock()
-	added = true
-	rooms := []string{so.id}
-	if restored != nil {
-		rooms = restored.Rooms
-	}
-	n.adapter.Join(so, rooms...)
 
 	reply, err := json.Marshal(struct {
 		SID string `json:"sid"`
@@ -202,20 +183,44 @@ func (n *Namespace) connect(c *conn, auth json.RawMessage) (*Socket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("socketio: encoding connect reply: %w", err)
 	}
-	// The handlers run before the client hears it is connected, so that
-	// whatever they set up (rooms joined, say) is in place by then, as in
-	// the reference server; what they send follows the CONNECT reply.
+	first := encodeForEngine(&sioparser.Packet{Type: sioparser.PacketConnect, Namespace: n.name, Data: reply})
+	if restored != nil {
+		// A restored socket hears it is connected first, then gets what it
+		// missed, in pieces, then joins its rooms; only then do the
+		// handlers run, with its rooms back, and what they send follows.
+		// As the client takes in the missed events (it is connected), its
+		// offset moves on: if it is cut off on the way, it comes back from
+		// there. This may wait for the client: it runs on a goroutine of
+		// its own, and what the connection receives meanwhile waits.
+		c.startReplay(func() {
+			if err := so.catchUp(first, restored.Rooms, seq); err != nil {
+				c.logger().Debug("replay of missed events failed", logKeyNamespace, n.name, logKeyError, err)
+				if errors.Is(err, errRecoveryGap) {
+					c.eio.Close()
+				}
+				return // the connection is closing; onClose follows
+			}
+			n.connected(so, handlers, nil)
+		})
+		return so, nil
+	}
+	n.adapter.Join(so, so.id)
+	n.connected(so, handlers, first)
+	return so, nil
+}
+
+// connected calls the connection handlers of a socket that is in its
+// rooms, then sends first, the CONNECT reply unless it went already, and
+// what was sent to the socket meanwhile. The handlers run before the client
+// hears it is connected, so that whatever they set up (rooms joined, say)
+// is in place by then, as in the reference server; what they send follows
+// the CONNECT reply.
+func (n *Namespace) connected(so *Socket, handlers []func(*Socket), first []eioparser.Packet) {
 	for _, h := range handlers {
 		h(so)
 	}
-	first := encodeForEngine(&sioparser.Packet{Type: sioparser.PacketConnect, Namespace: n.name, Data: reply})
-	for _, p := range missed {
-		first = append(first, encodeForEngine(p)...)
-	}
-	if err := so.release(first); err != nil {
-		return so, nil // the connection is closing; onClose follows
-	}
-	return so, nil
+	// An error means the connection is closing; onClose follows.
+	_ = so.release(first)
 }
 
 func (n *Namespace) remove(so *Socket) {

@@ -44,8 +44,13 @@ type Server struct {
 	log *slog.Logger
 	eio *engineio.Server
 
+	// maxWaiting bounds the bytes a connection may send while a replay
+	// runs (see conn.HandleMessage).
+	maxWaiting int
+
 	mu         sync.RWMutex
 	namespaces map[string]*Namespace
+	shutdown   bool // recovery logs made from now on keep nothing
 }
 
 // NewServer returns a Server with the main namespace "/" created.
@@ -63,6 +68,10 @@ func NewServer(cfg Config) *Server {
 		cfg.NewAdapter = func(n *Namespace) Adapter { return NewMemoryAdapter() }
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, namespaces: make(map[string]*Namespace)}
+	s.maxWaiting = 2 * engineio.DefaultMaxPayload
+	if cfg.Engine.MaxPayload > 0 {
+		s.maxWaiting = 2 * cfg.Engine.MaxPayload
+	}
 	ecfg := cfg.Engine
 	if ecfg.Logger == nil {
 		ecfg.Logger = cfg.Logger
@@ -94,6 +103,9 @@ func (s *Server) Of(name string) *Namespace {
 	defer s.mu.Unlock()
 	if n = s.namespaces[name]; n == nil {
 		n = newNamespace(s, name)
+		if s.shutdown && n.recovery != nil {
+			n.recovery.close()
+		}
 		s.namespaces[name] = n
 	}
 	return n
@@ -110,9 +122,24 @@ func (s *Server) namespace(name string) *Namespace {
 func (s *Server) ConnectionCount() int { return s.eio.SessionCount() }
 
 // Shutdown closes every connection, after flushing what is queued for it,
-// and waits until they are gone or ctx is done.
+// and waits until they are gone or ctx is done. With recovery on, it then
+// stops the sweeps of the namespaces' logs and drops what they keep: a
+// server that is shut down accepts no connection to recover.
 func (s *Server) Shutdown(ctx context.Context) error {
-	if err := s.eio.Shutdown(ctx); err != nil {
+	err := s.eio.Shutdown(ctx)
+	s.mu.Lock()
+	s.shutdown = true
+	logs := make([]*recoveryLog, 0, len(s.namespaces))
+	for _, n := range s.namespaces {
+		if n.recovery != nil {
+			logs = append(logs, n.recovery)
+		}
+	}
+	s.mu.Unlock()
+	for _, l := range logs {
+		l.close()
+	}
+	if err != nil {
 		return fmt.Errorf("socketio: %w", err)
 	}
 	return nil

@@ -58,6 +58,10 @@ type Socket struct {
 	// is sent to the socket until then.
 	connecting atomic.Bool
 	held       []eioparser.Packet
+	// restoring holds a restored socket's rooms until it has caught up
+	// and joined them (see Socket.catchUp): if it closes before, they are
+	// what recovery keeps.
+	restoring []string
 }
 
 func newSocket(n *Namespace, c *conn, auth json.RawMessage, restored *SessionState) (*Socket, error) {
@@ -188,14 +192,22 @@ func (so *Socket) Broadcast() *BroadcastOperator {
 
 // Emit sends an event to this socket. []byte arguments, also inside
 // []any and map[string]any values, are sent as binary attachments.
+//
+// With recovery on, an event to one socket is not kept for replay, unlike
+// a broadcast: what an application sends a socket as it connects (such as
+// a chat's history) can be sent again, and keeping it made every
+// connection grow the log. Such an event carries no offset, and clients
+// keep the offset of the last broadcast they got. One exception: the
+// official client takes an event's last argument for its offset whenever it
+// is a string (the event name, for an event without arguments), so an event
+// whose last argument is a string is sent as a broadcast to the socket's own
+// room, with an offset, and kept, as in the reference server.
 func (so *Socket) Emit(event string, args ...any) error {
 	p, err := newEventPacket(so.nsp.name, event, args)
 	if err != nil {
 		return err
 	}
-	if so.nsp.recovery != nil && p.Type == sioparser.PacketEvent {
-		// Through the namespace, so that the event gets an offset and is
-		// kept for replay, like a broadcast to the socket's own room.
+	if so.nsp.recovery != nil && p.Type == sioparser.PacketEvent && lastArgIsString(p.Data) {
 		if !so.Connected() {
 			return ErrDisconnected
 		}
@@ -206,7 +218,9 @@ func (so *Socket) Emit(event string, args ...any) error {
 }
 
 // EmitRaw sends an event whose arguments are already encoded; attachments
-// are those the arguments' placeholders refer to.
+// are those the arguments' placeholders refer to. It sends exactly those
+// arguments: even with recovery on, the event is never kept for replay and
+// carries no offset (but see Emit about a last argument that is a string).
 func (so *Socket) EmitRaw(event string, args []json.RawMessage, attachments [][]byte) error {
 	return so.send(newRawEventPacket(so.nsp.name, event, args, attachments))
 }
@@ -393,10 +407,14 @@ func (so *Socket) onClose(reason DisconnectReason) {
 	so.acks = nil
 	handlers := so.onDisconnect
 	data := so.data
+	rooms := so.restoring
 	so.mu.Unlock()
 
 	if so.nsp.recovery != nil && so.pid != "" && recoverable(reason) {
-		so.nsp.recovery.persist(&SessionState{SID: so.id, PID: so.pid, Rooms: so.Rooms(), Data: data})
+		if rooms == nil {
+			rooms = so.Rooms()
+		}
+		so.nsp.recovery.persist(&SessionState{SID: so.id, PID: so.pid, Rooms: rooms, Data: data})
 	}
 	so.nsp.adapter.LeaveAll(so)
 	so.nsp.remove(so)

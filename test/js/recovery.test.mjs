@@ -76,3 +76,51 @@ test(`an unknown session is not recovered (${MODE})`, { skip: !URL && 'PARLEY_UR
     carol.close();
   }
 });
+
+test(`a replay larger than the send queue, with live events during it (${MODE})`, { skip: !URL && 'PARLEY_URL is not set', timeout: 60_000 }, async () => {
+  // 400 events of 2,000 CJK characters (6 KB each, 2.4 MB) are more than
+  // the server's 2 MB send queue: sent at once, they would close Alice as a
+  // slow consumer on every attempt. Bob is not in the room: he only asks.
+  const MISSED = 400;
+  const PAD = 2000;
+  const padding = '字'.repeat(PAD);
+  const alice = client();
+  const bob = client();
+  try {
+    await until(() => alice.welcomes.length && bob.welcomes.length, 10_000, 'welcome');
+    await alice.timeout(5000).emitWithAck('join', 'big');
+    await bob.timeout(5000).emitWithAck('burst', 'big', 0, 1); // gives Alice an offset
+    await until(() => alice.seqs.length === 1, 5000, 'first event');
+
+    const disconnects = [];
+    alice.on('disconnect', (reason) => disconnects.push(reason));
+    alice.emit('drop-me');
+    await until(() => disconnects.length === 1, 5000, 'disconnect');
+    await bob.timeout(10_000).emitWithAck('burst', 'big', 1, MISSED, PAD);
+
+    // Live (short) events go on while she comes back and gets the replay,
+    // and a little after: a few at a time, paced by Bob's round trips and
+    // a short timer, until she has caught up.
+    let next = 1 + MISSED;
+    const end = Date.now() + 30_000;
+    while (!(alice.connected && alice.seqs.length >= next) && Date.now() < end) {
+      await bob.timeout(5000).emitWithAck('burst', 'big', next, 5);
+      next += 5;
+      await new Promise((r) => setTimeout(r, 10)); // pacing, not waiting
+    }
+    await bob.timeout(5000).emitWithAck('burst', 'big', next, 5);
+    next += 5;
+    await until(() => alice.seqs.length >= next, 20_000, 'every event');
+
+    assert.equal(alice.recovered, true, 'socket.recovered');
+    assert.deepEqual(alice.seqs.map(([i]) => i), Array.from({ length: next }, (_, i) => i), 'every event once, in order');
+    alice.seqs.forEach(([i, text]) => {
+      assert.equal(text, String(i) + (i >= 1 && i <= MISSED ? padding : ''), `text of event ${i}`);
+    });
+    assert.deepEqual(disconnects, ['transport close'], 'not cut off during the replay');
+    assert.ok(alice.connected);
+  } finally {
+    alice.close();
+    bob.close();
+  }
+});
