@@ -11,6 +11,11 @@ import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import { eventually } from './helpers.mjs';
 
+// until waits for cond to hold, failing with label after ms.
+const until = (cond, ms, label) => eventually(() => {
+  if (!cond()) throw new Error(`${label}: not within ${ms} ms`);
+}, ms);
+
 const URL = process.env.PARLEY_URL;
 const MODE = process.env.PARLEY_TRANSPORT || 'websocket';
 const transports = { websocket: ['websocket'], polling: ['polling'], upgrade: ['polling', 'websocket'] }[MODE];
