@@ -63,6 +63,16 @@ const (
 	defaultBodyTimeout   = 10 * time.Second
 )
 
+// usageHeader opens parley -h: the two ways to run the command.
+const usageHeader = `Usage:
+  parley [flags]          serve the chat
+  parley bench [flags]    load generator for a running parley (parley bench -h lists its flags)
+
+Every flag has an environment variable (named after it); a flag given on the command line wins.
+
+Flags:
+`
+
 // parseConfig reads flags, with PARLEY_* environment variables as their
 // defaults.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -72,6 +82,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	)
 	fs := flag.NewFlagSet("parley", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usageHeader)
+		fs.PrintDefaults()
+	}
 	fs.StringVar(&cfg.Addr, "addr", ":3000", "address to listen on (PARLEY_ADDR)")
 	fs.StringVar(&origins, "origins", "", "comma-separated origins allowed to connect from other sites, * for any; default same-origin only (PARLEY_ORIGINS)")
 	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error (PARLEY_LOG_LEVEL)")

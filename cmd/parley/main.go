@@ -4,6 +4,7 @@
 // Usage:
 //
 //	parley [flags]
+//	parley bench [flags]
 //
 // Every flag has an environment variable equivalent (PARLEY_ADDR, ...);
 // a flag given on the command line wins.
@@ -12,6 +13,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -38,7 +40,11 @@ func main() {
 		}
 		return
 	}
-	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return // the usage is printed; asking for it is no failure
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "parley:", err)
 		os.Exit(1)
 	}

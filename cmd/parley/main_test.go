@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -243,7 +244,7 @@ func TestParseConfigHelp(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("parseConfig(-h) error %v, want flag.ErrHelp", err)
 	}
-	for _, s := range []string{"-addr", "PARLEY_ADDR", "-origins", "PARLEY_ORIGINS", "-log-level", "PARLEY_LOG_LEVEL",
+	for _, s := range []string{"parley bench", "-addr", "PARLEY_ADDR", "-origins", "PARLEY_ORIGINS", "-log-level", "PARLEY_LOG_LEVEL",
 		"-dev", "PARLEY_DEV", "-max-name", "PARLEY_MAX_NAME", "-max-message", "PARLEY_MAX_MESSAGE", "-shutdown-timeout",
 		"-allowed-hosts", "PARLEY_ALLOWED_HOSTS", "-trusted-proxies", "PARLEY_TRUSTED_PROXIES",
 		"-max-connections", "PARLEY_MAX_CONNECTIONS", "-max-connections-per-ip", "PARLEY_MAX_CONNECTIONS_PER_IP",
@@ -689,5 +690,33 @@ func TestRunErrors(t *testing.T) {
 				t.Errorf("run(%q) printed %q", tt.args, stdout.String())
 			}
 		})
+	}
+}
+
+// TestHelpExitsZero checks the built command: asking for help is no
+// failure, and the usage names both ways to run parley; a wrong flag is.
+func TestHelpExitsZero(t *testing.T) {
+	bin := buildParley(t)
+	for _, tt := range []struct {
+		args     []string
+		wantCode int
+		want     string
+	}{
+		{[]string{"--help"}, 0, "parley bench [flags]"},
+		{[]string{"-h"}, 0, "-max-connections"},
+		{[]string{"bench", "-h"}, 0, "-clients"},
+		{[]string{"--no-such-flag"}, 1, "flag provided but not defined"},
+	} {
+		out, err := exec.Command(bin, tt.args...).CombinedOutput()
+		code := 0
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			code = exit.ExitCode()
+		} else if err != nil {
+			t.Fatalf("parley %q: %v", tt.args, err)
+		}
+		if code != tt.wantCode || !strings.Contains(string(out), tt.want) {
+			t.Errorf("parley %q: exit %d, want %d; output lacks %q?\n%s", tt.args, code, tt.wantCode, tt.want, out)
+		}
 	}
 }
