@@ -52,7 +52,7 @@ func benchJoinRoom(b *testing.B, n int, ack bool) {
 	b.Cleanup(ts.Close)
 
 	const roomName = "bench"
-	r, err := c.loadRoom(roomName)
+	r, err := c.loadRoom(roomName, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

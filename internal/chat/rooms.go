@@ -51,9 +51,11 @@ func validRoomName(name string) bool {
 }
 
 // loadRoom returns the room called name, creating it in the store on first
-// use. A room is loaded with its recent messages, read before anyone can
-// see the room, so without holding any lock: nobody can send to it yet.
-func (c *Chat) loadRoom(name string) (*room, error) {
+// use, for by (nil: for the chat), within the caps on creating rooms
+// (see createRoom). A room is loaded with its recent messages, read before
+// anyone can see the room, so without holding any lock: nobody can send
+// to it yet.
+func (c *Chat) loadRoom(name string, by *creator) (*room, error) {
 	c.mu.Lock()
 	r := c.rooms[name]
 	c.mu.Unlock()
@@ -62,10 +64,9 @@ func (c *Chat) loadRoom(name string) (*room, error) {
 	}
 	ctx, cancel := storeContext()
 	defer cancel()
-	stored, err := c.store.CreateRoom(ctx, name)
+	stored, err := c.findRoom(ctx, name, by)
 	if err != nil {
-		c.log.Error("loading room", "room", name, "err", err)
-		return nil, ErrUnavailable
+		return nil, err
 	}
 	msgs, err := c.store.History(ctx, name, 0, c.cfg.RecentMessages)
 	if err != nil {
@@ -120,7 +121,7 @@ func (r *room) membersLocked() nameSnapshot { return r.names.snapshot() }
 // history, then the room's live messages. A socket already listening gets
 // nothing again.
 func (c *Chat) listen(so *socketio.Socket, name string, since int64) error {
-	r, err := c.loadRoom(name)
+	r, err := c.loadRoom(name, nil)
 	if err != nil {
 		return err
 	}
@@ -221,7 +222,7 @@ func sendHistory(so *socketio.Socket, msgs []store.Message) {
 // client that did not ask for them (the tutorial's new-user has no
 // callback) costs nothing that grows with the room.
 func (c *Chat) enter(so *socketio.Socket, p *person, name string, since int64, list bool) ([]string, error) {
-	r, err := c.loadRoom(name)
+	r, err := c.loadRoom(name, c.creatorOf(so, p))
 	if err != nil {
 		return nil, err
 	}
