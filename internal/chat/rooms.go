@@ -111,11 +111,6 @@ func (r *room) dropMember(p *person) {
 	r.names.remove(p.name)
 }
 
-// membersLocked returns the room's members' names as they are now, in
-// O(n/maxChunk); Chat.mu must be held. Make the list with its names
-// method after releasing Chat.mu.
-func (r *room) membersLocked() nameSnapshot { return r.names.snapshot() }
-
 // listen makes a socket hear a room: it first gets the room's recent
 // history, or what came after since, as chat-message events marked as
 // history, then the room's live messages. A socket already listening gets
@@ -218,33 +213,31 @@ func sendHistory(so *socketio.Socket, msgs []store.Message) {
 
 // enter makes p a member of a room: its socket listens to the room (see
 // listen), p appears in the room's presence, and the others are told. If
-// list, it returns the room's members, sorted; otherwise nil, so that a
-// client that did not ask for them (the tutorial's new-user has no
-// callback) costs nothing that grows with the room.
-func (c *Chat) enter(so *socketio.Socket, p *person, name string, since int64, list bool) ([]string, error) {
+// list, it returns the first page of the room's members, sorted (the
+// others are read with list-users); otherwise nothing, so that a client
+// that did not ask for them (the tutorial's new-user has no callback)
+// costs nothing that grows with the room.
+func (c *Chat) enter(so *socketio.Socket, p *person, name string, since int64, list bool) (usersPage, error) {
 	r, err := c.loadRoom(name, c.creatorOf(so, p))
 	if err != nil {
-		return nil, err
+		return usersPage{}, err
 	}
 	if err := c.listenRoom(so, r, since); err != nil {
-		return nil, err
+		return usersPage{}, err
 	}
-	var members nameSnapshot
+	var members usersPage
 	c.mu.Lock()
 	_, already := p.rooms[name]
 	p.rooms[name] = r
 	r.addMember(p)
 	if list {
-		members = r.membersLocked()
+		members = r.usersPageLocked("", DefaultUsersPage)
 	}
 	c.mu.Unlock()
 	if !already {
 		_ = so.To(r.key).Emit(EventUserConnected, p.name, r.name)
 	}
-	if !list {
-		return nil, nil
-	}
-	return members.names(), nil
+	return members, nil
 }
 
 // roomRequest is the argument of the room events: a room's name, or an
@@ -268,13 +261,6 @@ func parseRoomRequest(e *socketio.Event) (roomRequest, error) {
 	return req, nil
 }
 
-// roomReply acknowledges join-room, leave-room and list-users.
-type roomReply struct {
-	OK    bool     `json:"ok"`
-	Room  string   `json:"room"`
-	Users []string `json:"users"`
-}
-
 func (c *Chat) onJoinRoom(so *socketio.Socket, s *session, e *socketio.Event, reply replyFunc) {
 	p := s.person()
 	if p == nil {
@@ -291,7 +277,7 @@ func (c *Chat) onJoinRoom(so *socketio.Socket, s *session, e *socketio.Event, re
 		reply(nil, err)
 		return
 	}
-	reply(roomReply{OK: true, Room: req.Room, Users: users}, nil)
+	reply(usersReply{OK: true, Room: req.Room, usersPage: users}, nil)
 }
 
 func (c *Chat) onLeaveRoom(so *socketio.Socket, s *session, e *socketio.Event, reply replyFunc) {
@@ -318,60 +304,5 @@ func (c *Chat) onLeaveRoom(so *socketio.Socket, s *session, e *socketio.Event, r
 	}
 	so.Leave(r.key)
 	_ = c.nsp.To(r.key).Emit(EventUserDisconnected, p.name, r.name)
-	reply(roomReply{OK: true, Room: r.name, Users: []string{}}, nil)
-}
-
-func (c *Chat) onListUsers(so *socketio.Socket, s *session, e *socketio.Event, reply replyFunc) {
-	req, err := parseRoomRequest(e)
-	if err != nil {
-		reply(nil, err)
-		return
-	}
-	if !e.HasAck() {
-		return // nobody to tell
-	}
-	var members nameSnapshot
-	c.mu.Lock()
-	if r := c.rooms[req.Room]; r != nil {
-		members = r.membersLocked()
-	}
-	c.mu.Unlock()
-	reply(roomReply{OK: true, Room: req.Room, Users: members.names()}, nil)
-}
-
-// roomInfo describes a room in list-rooms.
-type roomInfo struct {
-	Name   string `json:"name"`
-	Users  int    `json:"users"`
-	LastID int64  `json:"lastId"`
-}
-
-func (c *Chat) onListRooms(so *socketio.Socket, s *session, e *socketio.Event, reply replyFunc) {
-	ctx, cancel := storeContext()
-	defer cancel()
-	stored, err := c.store.Rooms(ctx)
-	if err != nil {
-		c.log.Error("listing rooms", "err", err)
-		reply(nil, ErrUnavailable)
-		return
-	}
-	rooms := make([]roomInfo, 0, len(stored)+1)
-	seen := make(map[string]bool, len(stored))
-	c.mu.Lock()
-	for _, sr := range stored {
-		info := roomInfo{Name: sr.Name, LastID: sr.LastID}
-		if r := c.rooms[sr.Name]; r != nil {
-			info.Users = len(r.members)
-		}
-		rooms = append(rooms, info)
-		seen[sr.Name] = true
-	}
-	c.mu.Unlock()
-	if !seen[DefaultRoom] {
-		rooms = append(rooms, roomInfo{Name: DefaultRoom})
-	}
-	reply(struct {
-		OK    bool       `json:"ok"`
-		Rooms []roomInfo `json:"rooms"`
-	}{true, rooms}, nil)
+	reply(usersReply{OK: true, Room: r.name, usersPage: usersPage{Users: []string{}}}, nil)
 }
