@@ -166,7 +166,8 @@ type Chat struct {
 	committer *store.Committer
 	ownCommit bool
 
-	caps *roomCaps
+	caps  *roomCaps
+	sweep sweeper
 
 	mu     sync.Mutex
 	people map[string]*person // by folded name
@@ -193,6 +194,7 @@ func New(cfg Config, nsp *socketio.Namespace) (*Chat, error) {
 		c.committer = store.NewCommitter(cfg.Store, store.CommitterConfig{Logger: cfg.Logger})
 		c.ownCommit = true
 	}
+	c.startSweeper()
 	nsp.OnConnection(c.onConnection)
 	// The event handlers are the namespace's, shared by every socket: a
 	// connection holds none of its own.
@@ -211,9 +213,10 @@ func New(cfg Config, nsp *socketio.Namespace) (*Chat, error) {
 	return c, nil
 }
 
-// Close stops storing messages, after those already submitted. It does not
-// close the Store.
+// Close stops storing messages, after those already submitted, and records
+// the rooms in use as active until now. It does not close the Store.
 func (c *Chat) Close() error {
+	c.stopSweeper()
 	if c.ownCommit {
 		return c.committer.Close()
 	}

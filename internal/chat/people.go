@@ -246,6 +246,9 @@ func (c *Chat) resume(so *socketio.Socket, s *session) {
 	if p == nil {
 		return
 	}
+	if err := c.reloadRooms(p); err != nil {
+		c.log.Warn("reloading the rooms of a returning user", "name", p.name, "err", err)
+	}
 	c.mu.Lock()
 	if c.people[p.key] == p {
 		if p.away != nil {

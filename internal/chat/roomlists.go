@@ -2,7 +2,6 @@ package chat
 
 import (
 	"slices"
-	"time"
 	"unicode/utf8"
 
 	"github.com/parley-chat/parley/internal/socketio"
@@ -242,7 +241,3 @@ func (c *Chat) onListRooms(so *socketio.Socket, s *session, e *socketio.Event, r
 	c.mu.Unlock()
 	reply(out, nil)
 }
-
-// listedSince returns the time since which a room must have been active
-// to be listed.
-func (c *Chat) listedSince() time.Time { return time.Time{} }

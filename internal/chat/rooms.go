@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -35,6 +36,13 @@ type room struct {
 	// addMember and dropMember.
 	members map[*person]struct{}
 	names   nameIndex
+
+	// used is when the room was last loaded or left empty, touched when
+	// its Active was last written to the store (or read from it), and
+	// unloaded is set once the room is no longer the chat's room of its
+	// name (see sweepRooms); all three guarded by Chat.mu.
+	used, touched time.Time
+	unloaded      bool
 }
 
 // validRoomName reports whether name may name a room.
@@ -54,10 +62,14 @@ func validRoomName(name string) bool {
 // use, for by (nil: for the chat), within the caps on creating rooms
 // (see createRoom). A room is loaded with its recent messages, read before
 // anyone can see the room, so without holding any lock: nobody can send
-// to it yet.
+// to it yet. A room that had fallen idle is listed again from now.
 func (c *Chat) loadRoom(name string, by *creator) (*room, error) {
+	now := time.Now()
 	c.mu.Lock()
 	r := c.rooms[name]
+	if r != nil {
+		r.used = now // not idle: see sweepRooms
+	}
 	c.mu.Unlock()
 	if r != nil {
 		return r, nil
@@ -67,6 +79,14 @@ func (c *Chat) loadRoom(name string, by *creator) (*room, error) {
 	stored, err := c.findRoom(ctx, name, by)
 	if err != nil {
 		return nil, err
+	}
+	touched := stored.Active
+	if now.Sub(touched) >= c.touchEvery() {
+		if err := c.store.TouchRooms(ctx, now, []string{name}); err != nil {
+			c.log.Warn("recording a room in use", "room", name, "err", err) // the sweeper will
+		} else {
+			touched = now
+		}
 	}
 	msgs, err := c.store.History(ctx, name, 0, c.cfg.RecentMessages)
 	if err != nil {
@@ -78,6 +98,7 @@ func (c *Chat) loadRoom(name string, by *creator) (*room, error) {
 		key:     "room:" + name,
 		recent:  newRecent(c.cfg.RecentMessages, c.cfg.HistoryLimit, c.cfg.RecentBytes, stored.LastID, msgs),
 		members: make(map[*person]struct{}),
+		touched: touched,
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -87,6 +108,7 @@ func (c *Chat) loadRoom(name string, by *creator) (*room, error) {
 		r = loaded
 		c.rooms[name] = r
 	}
+	r.used = now
 	return r, nil
 }
 
@@ -109,6 +131,9 @@ func (r *room) dropMember(p *person) {
 	}
 	delete(r.members, p)
 	r.names.remove(p.name)
+	if len(r.members) == 0 {
+		r.used = time.Now() // from now on, idle
+	}
 }
 
 // listen makes a socket hear a room: it first gets the room's recent
@@ -218,15 +243,28 @@ func sendHistory(so *socketio.Socket, msgs []store.Message) {
 // that did not ask for them (the tutorial's new-user has no callback)
 // costs nothing that grows with the room.
 func (c *Chat) enter(so *socketio.Socket, p *person, name string, since int64, list bool) (usersPage, error) {
-	r, err := c.loadRoom(name, c.creatorOf(so, p))
-	if err != nil {
-		return usersPage{}, err
-	}
-	if err := c.listenRoom(so, r, since); err != nil {
-		return usersPage{}, err
+	var (
+		r   *room
+		err error
+	)
+	for {
+		if r, err = c.loadRoom(name, c.creatorOf(so, p)); err != nil {
+			return usersPage{}, err
+		}
+		if err := c.listenRoom(so, r, since); err != nil {
+			return usersPage{}, err
+		}
+		c.mu.Lock()
+		if !r.unloaded {
+			break // with Chat.mu held
+		}
+		// The room fell idle and was let go while so listened to it
+		// (which it does still, by the room's key): the room's state
+		// is loaded again, and nothing was sent to the room meanwhile.
+		c.mu.Unlock()
+		since = 0
 	}
 	var members usersPage
-	c.mu.Lock()
 	_, already := p.rooms[name]
 	p.rooms[name] = r
 	r.addMember(p)
