@@ -44,10 +44,10 @@ func (c *Chat) startSweeper() {
 		for {
 			select {
 			case <-c.sweep.stop:
-				c.sweepRooms(time.Now(), false) // what was in use until now
+				c.sweepRooms(time.Now(), true)
 				return
 			case now := <-t.C:
-				c.sweepRooms(now, true)
+				c.sweepRooms(now, false)
 				c.caps.sweep(now)
 			}
 		}
@@ -62,26 +62,29 @@ func (c *Chat) stopSweeper() {
 
 // stale reports whether a room must be touched now: it is in use (people
 // are in it; the default room, which every connection hears, always is)
-// and was touched longer ago than touchEvery, or was in use after it was
-// last touched. Chat.mu must be held.
-func (c *Chat) stale(r *room, now time.Time) bool {
+// and was touched longer ago than touchEvery (or at all before now, if
+// final: the chat is closing), or was in use after it was last touched.
+// Chat.mu must be held.
+func (c *Chat) stale(r *room, now time.Time, final bool) bool {
 	if len(r.members) > 0 || r.name == DefaultRoom {
-		return now.Sub(r.touched) >= c.touchEvery()
+		return now.Sub(r.touched) >= c.touchEvery() || (final && r.touched.Before(now))
 	}
 	return r.touched.Before(r.used)
 }
 
 // sweepRooms writes the Active of the loaded rooms that were in use since
-// it was last written, and, if unload, lets go of the rooms nobody has
-// been in for unloadAfter (never the default room, which every
-// connection hears). It runs on the sweeper, with no lock held but
-// Chat.mu, briefly, twice.
-func (c *Chat) sweepRooms(now time.Time, unload bool) {
+// it was last written, and lets go of the rooms nobody has been in for
+// unloadAfter (never the default room, which every connection hears);
+// the final sweep, as the chat closes, writes that the rooms in use were
+// until now, and lets go of nothing. It runs on the sweeper, with no lock
+// held but Chat.mu, briefly, twice.
+func (c *Chat) sweepRooms(now time.Time, final bool) {
+	unload := !final
 	var touch []string
 	var idle []*room
 	c.mu.Lock()
 	for name, r := range c.rooms {
-		if c.stale(r, now) {
+		if c.stale(r, now, final) {
 			touch = append(touch, name)
 		}
 		if unload && name != DefaultRoom && len(r.members) == 0 && now.Sub(r.used) >= c.unloadAfter() {

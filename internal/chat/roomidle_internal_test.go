@@ -43,7 +43,7 @@ func TestReloadRooms(t *testing.T) {
 	rooms["busy"].addMember(stayer)
 	c.mu.Unlock()
 
-	c.sweepRooms(time.Now().Add(time.Hour), true)
+	c.sweepRooms(time.Now().Add(time.Hour), false)
 	for name, r := range rooms {
 		if want := name == "dev" || name == "quiet"; r.unloaded != want {
 			t.Errorf("room %s: unloaded %t, want %t", name, r.unloaded, want)
