@@ -155,6 +155,14 @@ func browserURL(addr net.Addr) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
+// uncappedIfZero maps a flag's 0, no cap, to chat.Config's: negative.
+func uncappedIfZero(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
 // app is the wired server: Socket.IO, the chat, its store and the web
 // files.
 type app struct {
@@ -187,6 +195,11 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		Store:            st,
 		MaxNameLength:    cfg.MaxNameLength,
 		MaxMessageLength: cfg.MaxMessageLength,
+		RoomsPerPerson:   uncappedIfZero(cfg.RoomsPerPerson),
+		RoomsPerAddress:  uncappedIfZero(cfg.RoomsPerIP),
+		MaxRooms:         uncappedIfZero(cfg.MaxRooms),
+		RoomIdle:         cfg.RoomIdle,
+		ClientAddress:    trusted.roomAddress,
 		Logger:           log,
 	}, sio.Of("/"))
 	if err != nil {

@@ -17,7 +17,9 @@
 // without the lock, only for older ones. Chat.mu is never held over work
 // that grows with a room's size: a room keeps its members' names sorted as
 // they come and go (nameIndex), and a member list, made only for a client
-// that asks for it, is a snapshot taken under Chat.mu and copied out
-// after. The order of these locks among the server's is written down in
-// docs/locking.md.
+// that asks for it, is a page of them (at most MaxUsersPage names and
+// MaxListBytes), copied under Chat.mu. Every list the chat answers with is
+// so paged and bounded, so that no answer outgrows what the asker's
+// connection can queue. The order of these locks among the server's is
+// written down in docs/locking.md.
 package chat

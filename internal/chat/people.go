@@ -26,12 +26,13 @@ type person struct {
 // are the same person.
 func foldName(name string) string { return strings.ToLower(name) }
 
-// joinReply acknowledges new-user.
+// joinReply acknowledges new-user, with the first page of the default
+// room's members.
 type joinReply struct {
-	OK    bool     `json:"ok"`
-	Name  string   `json:"name"`
-	Room  string   `json:"room"`
-	Users []string `json:"users"`
+	OK   bool   `json:"ok"`
+	Name string `json:"name"`
+	Room string `json:"room"`
+	usersPage
 }
 
 // newUserOptions is the optional second argument of new-user.
@@ -108,7 +109,7 @@ func (c *Chat) onNewUser(so *socketio.Socket, s *session, e *socketio.Event, rep
 		old.Disconnect(false)
 	}
 	var (
-		users []string
+		users usersPage
 		err   error
 		list  = e.HasAck() // the members are only for the ack
 	)
@@ -138,12 +139,13 @@ func (c *Chat) onNewUser(so *socketio.Socket, s *session, e *socketio.Event, rep
 		reply(nil, err)
 		return
 	}
-	reply(joinReply{OK: true, Name: p.name, Room: DefaultRoom, Users: users}, nil)
+	reply(joinReply{OK: true, Name: p.name, Room: DefaultRoom, usersPage: users}, nil)
 }
 
 // rejoin makes a returning person's new socket listen to its rooms, and
-// if list returns the default room's members (see enter).
-func (c *Chat) rejoin(so *socketio.Socket, p *person, list bool) ([]string, error) {
+// if list returns the first page of the default room's members (see
+// enter).
+func (c *Chat) rejoin(so *socketio.Socket, p *person, list bool) (usersPage, error) {
 	c.mu.Lock()
 	rooms := make([]*room, 0, len(p.rooms))
 	for _, r := range p.rooms {
@@ -152,19 +154,19 @@ func (c *Chat) rejoin(so *socketio.Socket, p *person, list bool) ([]string, erro
 	c.mu.Unlock()
 	for _, r := range rooms {
 		if err := c.listenRoom(so, r, 0); err != nil {
-			return nil, err
+			return usersPage{}, err
 		}
 	}
 	if !list {
-		return nil, nil
+		return usersPage{}, nil
 	}
-	var members nameSnapshot
+	members := usersPage{Users: []string{}}
 	c.mu.Lock()
 	if r := c.rooms[DefaultRoom]; r != nil {
-		members = r.membersLocked()
+		members = r.usersPageLocked("", DefaultUsersPage)
 	}
 	c.mu.Unlock()
-	return members.names(), nil
+	return members, nil
 }
 
 // graceful reports whether a disconnection was a goodbye rather than a
@@ -243,6 +245,9 @@ func (c *Chat) resume(so *socketio.Socket, s *session) {
 	p := s.person()
 	if p == nil {
 		return
+	}
+	if err := c.reloadRooms(p); err != nil {
+		c.log.Warn("reloading the rooms of a returning user", "name", p.name, "err", err)
 	}
 	c.mu.Lock()
 	if c.people[p.key] == p {
