@@ -36,6 +36,17 @@ type config struct {
 	MaxConnsPerIP int
 	// BodyTimeout bounds the reading of a request's body.
 	BodyTimeout time.Duration
+	// NameReserve is how long a guest's name stays theirs after they were
+	// last seen.
+	NameReserve time.Duration
+	// JWTSecret (HS256) or JWTPublicKey (the path of a PEM file: RS256,
+	// ES256...) put the chat in app mode, trusting the identities of a
+	// host application's tokens; JWTIssuer and JWTAudience, when set,
+	// are what those tokens must say.
+	JWTSecret    string
+	JWTPublicKey string
+	JWTIssuer    string
+	JWTAudience  string
 }
 
 // envFlags are the flags that environment variables set.
@@ -54,6 +65,11 @@ var envFlags = []struct{ env, flag string }{
 	{"PARLEY_MAX_CONNECTIONS", "max-connections"},
 	{"PARLEY_MAX_CONNECTIONS_PER_IP", "max-connections-per-ip"},
 	{"PARLEY_BODY_TIMEOUT", "body-timeout"},
+	{"PARLEY_NAME_RESERVE", "name-reserve"},
+	{"PARLEY_JWT_SECRET", "jwt-secret"},
+	{"PARLEY_JWT_PUBLIC_KEY", "jwt-public-key"},
+	{"PARLEY_JWT_ISSUER", "jwt-issuer"},
+	{"PARLEY_JWT_AUDIENCE", "jwt-audience"},
 }
 
 // Defaults of the limits that flags set.
@@ -61,6 +77,7 @@ const (
 	defaultMaxConns      = 10_000
 	defaultMaxConnsPerIP = 100
 	defaultBodyTimeout   = 10 * time.Second
+	defaultNameReserve   = 30 * 24 * time.Hour
 )
 
 // parseConfig reads flags, with PARLEY_* environment variables as their
@@ -87,6 +104,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&cfg.MaxConns, "max-connections", defaultMaxConns, "most open connections, WebSockets included; 0 for no cap (PARLEY_MAX_CONNECTIONS)")
 	fs.IntVar(&cfg.MaxConnsPerIP, "max-connections-per-ip", defaultMaxConnsPerIP, "most open connections from one client address (an IPv6 /64; loopback and trusted proxies excepted); 0 for no cap (PARLEY_MAX_CONNECTIONS_PER_IP)")
 	fs.DurationVar(&cfg.BodyTimeout, "body-timeout", defaultBodyTimeout, "how long a request's body may take to arrive (PARLEY_BODY_TIMEOUT)")
+	fs.DurationVar(&cfg.NameReserve, "name-reserve", defaultNameReserve, "how long a guest's name stays theirs after they were last seen (PARLEY_NAME_RESERVE)")
+	fs.StringVar(&cfg.JWTSecret, "jwt-secret", "", "app mode: the HS256 secret, at least 32 bytes, of the host application's tokens; prefer the variable, which the process list does not show (PARLEY_JWT_SECRET)")
+	fs.StringVar(&cfg.JWTPublicKey, "jwt-public-key", "", "app mode: a PEM file with the host application's RS256 or ES256 public key (PARLEY_JWT_PUBLIC_KEY)")
+	fs.StringVar(&cfg.JWTIssuer, "jwt-issuer", "", "app mode: the iss the tokens must have (PARLEY_JWT_ISSUER)")
+	fs.StringVar(&cfg.JWTAudience, "jwt-audience", "", "app mode: an aud the tokens must have (PARLEY_JWT_AUDIENCE)")
 	// The environment sets flags through their own parsers, so that a bad
 	// value is refused as it would be on the command line; the command
 	// line, parsed next, wins.
@@ -120,8 +142,20 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if cfg.BodyTimeout <= 0 {
 		return config{}, fmt.Errorf("--body-timeout must be positive")
 	}
+	if cfg.NameReserve <= 0 {
+		return config{}, fmt.Errorf("--name-reserve must be positive")
+	}
+	switch {
+	case cfg.JWTSecret != "" && cfg.JWTPublicKey != "":
+		return config{}, fmt.Errorf("--jwt-secret and --jwt-public-key: give one")
+	case cfg.JWTSecret == "" && cfg.JWTPublicKey == "" && (cfg.JWTIssuer != "" || cfg.JWTAudience != ""):
+		return config{}, fmt.Errorf("--jwt-issuer and --jwt-audience need --jwt-secret or --jwt-public-key")
+	}
 	return cfg, nil
 }
+
+// appMode reports whether the chat trusts a host application's tokens.
+func (c config) appMode() bool { return c.JWTSecret != "" || c.JWTPublicKey != "" }
 
 // list splits a comma-separated list, trimming its items and dropping
 // empty ones.

@@ -41,6 +41,7 @@ var defaults = config{
 	MaxConns:         10_000,
 	MaxConnsPerIP:    100,
 	BodyTimeout:      10 * time.Second,
+	NameReserve:      720 * time.Hour,
 }
 
 // with returns defaults changed by f.
@@ -110,6 +111,7 @@ func TestParseConfig(t *testing.T) {
 				MaxConns:         10_000,
 				MaxConnsPerIP:    100,
 				BodyTimeout:      10 * time.Second,
+				NameReserve:      720 * time.Hour,
 			},
 		},
 		{
@@ -194,6 +196,26 @@ func TestParseConfig(t *testing.T) {
 		{name: "negative max connections per ip", env: []string{"PARLEY_MAX_CONNECTIONS_PER_IP=-1"}, wantErr: "negative"},
 		{name: "max connections not a number", env: []string{"PARLEY_MAX_CONNECTIONS=lots"}, wantErr: "PARLEY_MAX_CONNECTIONS"},
 		{name: "zero body timeout", args: []string{"--body-timeout", "0s"}, wantErr: "body-timeout"},
+		{
+			name: "identities from the environment",
+			env: []string{
+				"PARLEY_NAME_RESERVE=48h", "PARLEY_JWT_SECRET=0123456789abcdef0123456789abcdef",
+				"PARLEY_JWT_ISSUER=https://app.example", "PARLEY_JWT_AUDIENCE=parley",
+			},
+			want: with(func(c *config) {
+				c.NameReserve, c.JWTSecret = 48*time.Hour, "0123456789abcdef0123456789abcdef"
+				c.JWTIssuer, c.JWTAudience = "https://app.example", "parley"
+			}),
+		},
+		{
+			name: "identity flags win",
+			args: []string{"--name-reserve", "1h", "--jwt-public-key", "/etc/app.pem", "--jwt-secret="},
+			env:  []string{"PARLEY_NAME_RESERVE=48h", "PARLEY_JWT_SECRET=0123456789abcdef0123456789abcdef"},
+			want: with(func(c *config) { c.NameReserve, c.JWTPublicKey = time.Hour, "/etc/app.pem" }),
+		},
+		{name: "zero name reserve", args: []string{"--name-reserve", "0s"}, wantErr: "name-reserve"},
+		{name: "both JWT keys", args: []string{"--jwt-secret", "s", "--jwt-public-key", "k.pem"}, wantErr: "give one"},
+		{name: "JWT issuer without a key", env: []string{"PARLEY_JWT_ISSUER=https://app.example"}, wantErr: "jwt-issuer"},
 		{name: "PARLEY_DEV=1", env: []string{"PARLEY_DEV=1"}, want: with(func(c *config) { c.Dev = true })},
 		{name: "PARLEY_DEV=false", env: []string{"PARLEY_DEV=false"}, want: defaults},
 
@@ -247,7 +269,8 @@ func TestParseConfigHelp(t *testing.T) {
 		"-dev", "PARLEY_DEV", "-max-name", "PARLEY_MAX_NAME", "-max-message", "PARLEY_MAX_MESSAGE", "-shutdown-timeout",
 		"-allowed-hosts", "PARLEY_ALLOWED_HOSTS", "-trusted-proxies", "PARLEY_TRUSTED_PROXIES",
 		"-max-connections", "PARLEY_MAX_CONNECTIONS", "-max-connections-per-ip", "PARLEY_MAX_CONNECTIONS_PER_IP",
-		"-body-timeout", "PARLEY_BODY_TIMEOUT"} {
+		"-body-timeout", "PARLEY_BODY_TIMEOUT", "-name-reserve", "PARLEY_NAME_RESERVE", "-jwt-secret", "PARLEY_JWT_SECRET",
+		"-jwt-public-key", "PARLEY_JWT_PUBLIC_KEY", "-jwt-issuer", "PARLEY_JWT_ISSUER", "-jwt-audience", "PARLEY_JWT_AUDIENCE"} {
 		if !strings.Contains(stderr.String(), s) {
 			t.Errorf("usage lacks %q:\n%s", s, stderr.String())
 		}
@@ -405,29 +428,40 @@ type chatter struct {
 	c        *sioclient.Client
 	so       *sioclient.Socket
 	messages chan string // the messages of chat-message events
+	// lastUserID is the userId of the last message sent on messages,
+	// written before it is sent.
+	lastUserID string
 }
 
 // join connects over transport and joins the chat as name.
 func join(t *testing.T, ctx context.Context, url string, transport sioclient.Transport, name string) *chatter {
 	t.Helper()
+	ch := join0(t, ctx, url, transport)
+	reply := ch.ack(t, ctx, "new-user", name)
+	if !reply.OK || reply.Name != name {
+		t.Fatalf("%s: new-user: %+v", name, reply)
+	}
+	return ch
+}
+
+// join0 connects over transport, without joining the chat.
+func join0(t *testing.T, ctx context.Context, url string, transport sioclient.Transport) *chatter {
+	t.Helper()
 	c, err := sioclient.Dial(ctx, url, &sioclient.Options{Transport: transport})
 	if err != nil {
-		t.Fatalf("%s: dial over %s: %v", name, transport, err)
+		t.Fatalf("dial over %s: %v", transport, err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	ch := &chatter{c: c, so: c.Socket("/"), messages: make(chan string, 16)}
 	ch.so.On("chat-message", func(e *sioclient.Event) {
-		var m struct{ Name, Message string }
+		var m struct{ Name, Message, UserID string }
 		if err := e.Bind(0, &m); err == nil {
+			ch.lastUserID = m.UserID
 			ch.messages <- m.Name + ": " + m.Message
 		}
 	})
 	if err := ch.so.Connect(ctx, nil); err != nil {
-		t.Fatalf("%s: connect: %v", name, err)
-	}
-	reply := ch.ack(t, ctx, "new-user", name)
-	if !reply.OK || reply.Name != name {
-		t.Fatalf("%s: new-user: %+v", name, reply)
+		t.Fatalf("connect: %v", err)
 	}
 	return ch
 }
