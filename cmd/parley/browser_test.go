@@ -24,6 +24,12 @@ func newTestApp(t *testing.T, cfg config) *httptest.Server {
 	if cfg.MaxMessageLength == 0 {
 		cfg.MaxMessageLength = 2000
 	}
+	if cfg.NameReserve == 0 {
+		cfg.NameReserve = defaultNameReserve
+	}
+	if cfg.PresenceGrace == 0 {
+		cfg.PresenceGrace = defaultPresenceGrace
+	}
 	if cfg.Store == "" {
 		cfg.Store = filepath.Join(t.TempDir(), "parley.db")
 	}
@@ -41,7 +47,8 @@ func newTestApp(t *testing.T, cfg config) *httptest.Server {
 // Chromium (test/js/browser-chat.mjs).
 func TestBrowserChat(t *testing.T) {
 	testjs.RequireBrowser(t)
-	ts := newTestApp(t, config{})
+	// A closed page is told after the grace: the script waits 10 s.
+	ts := newTestApp(t, config{PresenceGrace: 2 * time.Second})
 	testjs.Run(t, 3*time.Minute, "browser-chat.mjs", "PARLEY_URL="+ts.URL, "PARLEY_SHOTS="+t.TempDir())
 }
 

@@ -39,6 +39,10 @@ type config struct {
 	// NameReserve is how long a guest's name stays theirs after they were
 	// last seen.
 	NameReserve time.Duration
+	// PresenceGrace is how long someone whose page closed or whose
+	// connection dropped stays listed, so that a reload or a reconnection
+	// within it is no news.
+	PresenceGrace time.Duration
 	// JWTSecret (HS256) or JWTPublicKey (the path of a PEM file: RS256,
 	// ES256...) put the chat in app mode, trusting the identities of a
 	// host application's tokens; JWTIssuer and JWTAudience, when set,
@@ -66,6 +70,7 @@ var envFlags = []struct{ env, flag string }{
 	{"PARLEY_MAX_CONNECTIONS_PER_IP", "max-connections-per-ip"},
 	{"PARLEY_BODY_TIMEOUT", "body-timeout"},
 	{"PARLEY_NAME_RESERVE", "name-reserve"},
+	{"PARLEY_PRESENCE_GRACE", "presence-grace"},
 	{"PARLEY_JWT_SECRET", "jwt-secret"},
 	{"PARLEY_JWT_PUBLIC_KEY", "jwt-public-key"},
 	{"PARLEY_JWT_ISSUER", "jwt-issuer"},
@@ -78,6 +83,7 @@ const (
 	defaultMaxConnsPerIP = 100
 	defaultBodyTimeout   = 10 * time.Second
 	defaultNameReserve   = 30 * 24 * time.Hour
+	defaultPresenceGrace = 10 * time.Second
 )
 
 // parseConfig reads flags, with PARLEY_* environment variables as their
@@ -105,6 +111,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&cfg.MaxConnsPerIP, "max-connections-per-ip", defaultMaxConnsPerIP, "most open connections from one client address (an IPv6 /64; loopback and trusted proxies excepted); 0 for no cap (PARLEY_MAX_CONNECTIONS_PER_IP)")
 	fs.DurationVar(&cfg.BodyTimeout, "body-timeout", defaultBodyTimeout, "how long a request's body may take to arrive (PARLEY_BODY_TIMEOUT)")
 	fs.DurationVar(&cfg.NameReserve, "name-reserve", defaultNameReserve, "how long a guest's name stays theirs after they were last seen (PARLEY_NAME_RESERVE)")
+	fs.DurationVar(&cfg.PresenceGrace, "presence-grace", defaultPresenceGrace, "how long someone whose page closed or whose connection dropped stays listed, so that a reload or a reconnection within it goes unannounced (PARLEY_PRESENCE_GRACE)")
 	fs.StringVar(&cfg.JWTSecret, "jwt-secret", "", "app mode: the HS256 secret, at least 32 bytes, of the host application's tokens; prefer the variable, which the process list does not show (PARLEY_JWT_SECRET)")
 	fs.StringVar(&cfg.JWTPublicKey, "jwt-public-key", "", "app mode: a PEM file with the host application's RS256 or ES256 public key (PARLEY_JWT_PUBLIC_KEY)")
 	fs.StringVar(&cfg.JWTIssuer, "jwt-issuer", "", "app mode: the iss the tokens must have (PARLEY_JWT_ISSUER)")
@@ -144,6 +151,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if cfg.NameReserve <= 0 {
 		return config{}, fmt.Errorf("--name-reserve must be positive")
+	}
+	if cfg.PresenceGrace < 0 {
+		return config{}, fmt.Errorf("--presence-grace must not be negative")
 	}
 	switch {
 	case cfg.JWTSecret != "" && cfg.JWTPublicKey != "":

@@ -202,6 +202,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		Tokens:           tokens,
 		Verifier:         verifier,
 		NameReserve:      cfg.NameReserve,
+		PresenceGrace:    presenceGrace(cfg.PresenceGrace),
 		ExemptAddress:    exempt,
 		Logger:           log,
 	}, sio.Of("/"))
@@ -234,6 +235,15 @@ func newVerifier(cfg config) (*identity.Verifier, error) {
 		return nil, fmt.Errorf("app mode: %w", err)
 	}
 	return v, nil
+}
+
+// presenceGrace returns the chat's PresenceGrace of --presence-grace,
+// where 0 is none (the chat's zero is its default).
+func presenceGrace(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // jwtLeeway is how far a token's times may be off parley's clock.

@@ -42,6 +42,7 @@ var defaults = config{
 	MaxConnsPerIP:    100,
 	BodyTimeout:      10 * time.Second,
 	NameReserve:      720 * time.Hour,
+	PresenceGrace:    10 * time.Second,
 }
 
 // with returns defaults changed by f.
@@ -112,6 +113,7 @@ func TestParseConfig(t *testing.T) {
 				MaxConnsPerIP:    100,
 				BodyTimeout:      10 * time.Second,
 				NameReserve:      720 * time.Hour,
+				PresenceGrace:    10 * time.Second,
 			},
 		},
 		{
@@ -214,6 +216,9 @@ func TestParseConfig(t *testing.T) {
 			want: with(func(c *config) { c.NameReserve, c.JWTPublicKey = time.Hour, "/etc/app.pem" }),
 		},
 		{name: "zero name reserve", args: []string{"--name-reserve", "0s"}, wantErr: "name-reserve"},
+		{name: "presence grace", env: []string{"PARLEY_PRESENCE_GRACE=2s"}, want: with(func(c *config) { c.PresenceGrace = 2 * time.Second })},
+		{name: "no presence grace", args: []string{"--presence-grace", "0"}, want: with(func(c *config) { c.PresenceGrace = 0 })},
+		{name: "negative presence grace", args: []string{"--presence-grace", "-1s"}, wantErr: "presence-grace"},
 		{name: "both JWT keys", args: []string{"--jwt-secret", "s", "--jwt-public-key", "k.pem"}, wantErr: "give one"},
 		{name: "JWT issuer without a key", env: []string{"PARLEY_JWT_ISSUER=https://app.example"}, wantErr: "jwt-issuer"},
 		{name: "PARLEY_DEV=1", env: []string{"PARLEY_DEV=1"}, want: with(func(c *config) { c.Dev = true })},
@@ -269,7 +274,7 @@ func TestParseConfigHelp(t *testing.T) {
 		"-dev", "PARLEY_DEV", "-max-name", "PARLEY_MAX_NAME", "-max-message", "PARLEY_MAX_MESSAGE", "-shutdown-timeout",
 		"-allowed-hosts", "PARLEY_ALLOWED_HOSTS", "-trusted-proxies", "PARLEY_TRUSTED_PROXIES",
 		"-max-connections", "PARLEY_MAX_CONNECTIONS", "-max-connections-per-ip", "PARLEY_MAX_CONNECTIONS_PER_IP",
-		"-body-timeout", "PARLEY_BODY_TIMEOUT", "-name-reserve", "PARLEY_NAME_RESERVE", "-jwt-secret", "PARLEY_JWT_SECRET",
+		"-body-timeout", "PARLEY_BODY_TIMEOUT", "-name-reserve", "PARLEY_NAME_RESERVE", "-presence-grace", "PARLEY_PRESENCE_GRACE", "-jwt-secret", "PARLEY_JWT_SECRET",
 		"-jwt-public-key", "PARLEY_JWT_PUBLIC_KEY", "-jwt-issuer", "PARLEY_JWT_ISSUER", "-jwt-audience", "PARLEY_JWT_AUDIENCE"} {
 		if !strings.Contains(stderr.String(), s) {
 			t.Errorf("usage lacks %q:\n%s", s, stderr.String())

@@ -67,7 +67,7 @@ var (
 	ErrNameType         = &Refusal{CodeNameInvalid, "name must be a string"}
 	ErrNameEmpty        = &Refusal{CodeNameInvalid, "name must not be empty"}
 	ErrNameTooLong      = &Refusal{CodeNameTooLong, "name is too long"}
-	ErrNameTaken        = &Refusal{CodeNameTaken, "that name belongs to someone else; choose another"}
+	ErrNameTaken        = &Refusal{CodeNameTaken, "that name is taken: it belongs to someone else; choose another"}
 	ErrNameReserved     = &Refusal{CodeNameTaken, "that name is reserved; choose another"}
 	ErrAlreadyJoined    = &Refusal{CodeAlreadyJoined, "already joined"}
 	ErrNotJoined        = &Refusal{CodeNotJoined, "join with new-user first"}
