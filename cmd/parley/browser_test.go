@@ -18,6 +18,15 @@ import (
 // newTestApp serves the whole app on a loopback test server.
 func newTestApp(t *testing.T, cfg config) *httptest.Server {
 	t.Helper()
+	ts := httptest.NewServer(newTestHandler(t, cfg))
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+// newTestHandler returns the whole app's handler, closed at the end of the
+// test.
+func newTestHandler(t *testing.T, cfg config) http.Handler {
+	t.Helper()
 	if cfg.MaxNameLength == 0 {
 		cfg.MaxNameLength = 32
 	}
@@ -38,9 +47,7 @@ func newTestApp(t *testing.T, cfg config) *httptest.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = a.close() })
-	ts := httptest.NewServer(a.handler)
-	t.Cleanup(ts.Close)
-	return ts
+	return a.handler
 }
 
 // TestBrowserChat has three people chat through the page in headless
@@ -75,9 +82,24 @@ func TestTutorialPage(t *testing.T) {
 	blocked.Config.Handler = fixture
 	allowed.Start()
 	blocked.Start()
+
+	// The page served by parley's own origin, as a proxy in front of both
+	// would serve it: its requests carry the guest cookie, which keeps its
+	// name across reloads.
+	same := page()
+	sameURL := "http://" + same.Listener.Addr().String()
+	app := newTestHandler(t, config{PresenceGrace: 2 * time.Second})
+	mux := http.NewServeMux()
+	mux.Handle("/tutorial/", http.StripPrefix("/tutorial", tutorialFixture(t, sameURL)))
+	mux.Handle("/", app)
+	same.Config.Handler = mux
+	same.Start()
+
 	testjs.Run(t, 2*time.Minute, "tutorial-page.mjs",
 		"PARLEY_TUTORIAL_URL="+allowed.URL+"/index.html",
-		"PARLEY_BLOCKED_URL="+blocked.URL+"/index.html")
+		"PARLEY_BLOCKED_URL="+blocked.URL+"/index.html",
+		"PARLEY_SAME_ORIGIN_URL="+sameURL+"/tutorial/index.html",
+		"PARLEY_GRACE_MS=2000")
 }
 
 // tutorialFixture serves test/js/tutorial with the tutorial's server address
