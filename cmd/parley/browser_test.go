@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -129,6 +130,16 @@ func TestBrowserRooms(t *testing.T) {
 	testjs.RequireBrowser(t)
 	ts := newTestApp(t, config{})
 	testjs.Run(t, 3*time.Minute, "browser-rooms.mjs", "PARLEY_URL="+ts.URL, "PARLEY_SHOTS="+t.TempDir())
+}
+
+// TestBrowserIdentity checks in headless Chromium that the page marks its
+// own messages by identity, not by name, and that two tabs of one browser
+// are one person (test/js/browser-identity.mjs).
+func TestBrowserIdentity(t *testing.T) {
+	testjs.RequireBrowser(t)
+	const grace, reserve = 500 * time.Millisecond, time.Second
+	ts := newTestApp(t, config{PresenceGrace: grace, NameReserve: reserve})
+	testjs.Run(t, time.Minute, "browser-identity.mjs", "PARLEY_URL="+ts.URL, fmt.Sprintf("PARLEY_WAIT_MS=%d", (grace+reserve+time.Second).Milliseconds()))
 }
 
 // TestBrowserCSP checks in headless Chromium that the page's
