@@ -198,16 +198,7 @@ func (c *Chat) guest(so *socketio.Socket, s *session, name string, opts newUserO
 	}
 
 	now := time.Now()
-	claim := store.Claim{ID: w.id, Name: name, Key: key, Secret: identity.Hash(token), Now: now, Reserve: c.cfg.NameReserve}
-	ctx, cancel := storeContext()
-	defer cancel()
-	held, err := c.store.ClaimName(ctx, claim)
-	if err == nil && held.ID != w.id && !kept(held) && !c.online(held.ID) {
-		// Its holder never came back with its token, and is gone: the
-		// name is free.
-		claim.Reserve = 0
-		held, err = c.store.ClaimName(ctx, claim)
-	}
+	held, err := c.claim(w, now)
 	if err != nil {
 		c.log.Error("claiming a name", "err", err)
 		return who{}, ErrUnavailable
@@ -223,6 +214,22 @@ func (c *Chat) guest(so *socketio.Socket, s *session, name string, opts newUserO
 	w.existed = held.Created.Before(store.Timestamp(now)) // not stored by this claim
 	w.seen, w.created = held.LastSeen, held.Created
 	return w, nil
+}
+
+// claim claims the guest w's name in the store at now, and returns the
+// identity that holds it: w's, or another's.
+func (c *Chat) claim(w who, now time.Time) (store.Identity, error) {
+	claim := store.Claim{ID: w.id, Name: w.name, Key: w.key, Secret: identity.Hash(w.token), Now: now, Reserve: c.cfg.NameReserve}
+	ctx, cancel := storeContext()
+	defer cancel()
+	held, err := c.store.ClaimName(ctx, claim)
+	if err == nil && held.ID != w.id && !kept(held) && !c.online(held.ID) {
+		// Its holder never came back with its token, and is gone: the
+		// name is free.
+		claim.Reserve = 0
+		held, err = c.store.ClaimName(ctx, claim)
+	}
+	return held, err
 }
 
 // online reports whether the identity id is someone online here (or
