@@ -71,4 +71,3 @@ func BenchmarkGuestClaim(b *testing.B) {
 		}
 	}
 }
-
