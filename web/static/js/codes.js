@@ -18,6 +18,7 @@ export const Code = Object.freeze({
   ROOM_LIMIT: 'room_limit', // the room does not exist, and too many were created lately; join one that does
   NOT_STORED: 'not_stored', // sending again with the same clientId is safe
   UNAVAILABLE: 'unavailable',
+  AUTH_REQUIRED: 'auth_required', // app mode: the connection has no identity; sign in again in the host application
 });
 
 // codeOf returns the code of an answer, or '' when it has none (no answer

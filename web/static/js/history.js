@@ -11,6 +11,7 @@ import { request, socket } from './net.js';
 import { claim } from './outbox.js';
 import { JOINED, myName, phase, wantedName } from './phase.js';
 import { activeRoom, isShown, roomOf, roomOfLog, rooms } from './rooms.js';
+import { myId } from './storage.js';
 import { toId } from './text.js';
 import { stopShowingTyping } from './typing.js';
 import { countUnreadInTitle, renderRooms } from './view.js';
@@ -88,8 +89,10 @@ function receive(room, data, { older = false } = {}) {
   if (id !== null && room.ids.has(id)) return;
   if (claim(room, data)) return;
   const author = typeof data.name === 'string' && data.name ? data.name : 'Someone';
+  // Ours by identity; by name only for messages older than identities.
   const me = myName() || wantedName();
-  const kind = me && author === me ? 'mine' : 'theirs';
+  const mine = typeof data.userId === 'string' && data.userId ? data.userId === myId() : me && author === me;
+  const kind = mine ? 'mine' : 'theirs';
   const time = typeof data.time === 'number' ? data.time : Date.now();
   const li = buildMessage(kind, author, data.message, time);
   // History: what was said before we came (or before we scrolled back).

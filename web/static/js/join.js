@@ -1,6 +1,7 @@
-// join.js: getting and keeping our name. Asks for it (new-user, with this
-// tab's token, so that the server gives it back to us after a reload or a
-// reconnection it did not recover), takes the answer, then re-enters our
+// join.js: getting and keeping our name. Asks for it (new-user, with the
+// token the server gave this browser, so that it gives the name back to us
+// after a reload or a reconnection it did not recover, in any tab), keeps
+// the identity the answer gives, takes the answer, then re-enters our
 // other rooms and catches up on what we missed before sending what waits
 // (resync); and signs out. It drives the phase (phase.js) through joining
 // or rejoining, resyncing and joined, and owns the join attempts: which one
@@ -11,7 +12,7 @@
 // server sends only what we missed there. When the server recovered the
 // session, it replays what we missed and nothing needs re-sending but our
 // unconfirmed messages (connection.js). Otherwise we claim our name back
-// with our tab's token, re-join our rooms since the last id seen in each,
+// with our token, re-join our rooms since the last id seen in each,
 // fill any gap left from history, and re-send unconfirmed messages with
 // their clientId.
 
@@ -29,7 +30,7 @@ import {
   JOINING, REJOINING, RESYNCING, JOINED, SIGNED_OUT, go, known, myName, phase, phaseMode,
 } from './phase.js';
 import { activeRoom, general, joinedRooms, rooms } from './rooms.js';
-import { forgetSession, rememberName, saveSession, tabToken } from './storage.js';
+import { forgetSession, identity, keepIdentity, rememberName, saveSession } from './storage.js';
 import { errorText, validateName } from './text.js';
 import {
   clearNameError, renderRooms, renderUsers, setJoinBusy, showChat, showJoin, showNameError,
@@ -85,9 +86,11 @@ export function join(name, mode) {
   const token = ++joinToken;
   if (mode === 'new') setJoinBusy(true);
   take(true);
-  socket.timeout(JOIN_TIMEOUT_MS).emit('new-user', name, { token: tabToken() }, (err, res) => {
+  const opts = identity().token ? { token: identity().token } : {};
+  socket.timeout(JOIN_TIMEOUT_MS).emit('new-user', name, opts, (err, res) => {
     if (token !== joinToken) return; // superseded or disconnected since
     if (!err && res && res.ok) {
+      keepIdentity(res.id, res.token);
       joined(typeof res.name === 'string' && res.name ? res.name : name, res.users, mode);
       moreUsers(general(), res);
       return;
