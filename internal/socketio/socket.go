@@ -211,8 +211,7 @@ func (so *Socket) Emit(event string, args ...any) error {
 		if !so.Connected() {
 			return ErrDisconnected
 		}
-		so.nsp.broadcast(&Broadcast{Packet: p, Rooms: []string{so.id}})
-		return nil
+		return so.nsp.broadcast(&Broadcast{Packet: p, Rooms: []string{so.id}})
 	}
 	return so.send(p)
 }
