@@ -42,7 +42,8 @@ type publisher struct {
 	lastErr error // of the last failed send; run's own
 
 	mu      sync.Mutex
-	queue   []job
+	queue   []job // queue[head:] waits to be sent
+	head    int
 	bytes   int
 	closing bool
 	wake    chan struct{}
@@ -64,8 +65,8 @@ func (p *publisher) push(j job) error {
 	case p.closing:
 		p.mu.Unlock()
 		return ErrClosed
-	case len(p.queue) > 0 && p.bytes+j.size > p.max:
-		n, bytes := len(p.queue), p.bytes
+	case len(p.queue) > p.head && p.bytes+j.size > p.max:
+		n, bytes := len(p.queue)-p.head, p.bytes
 		p.mu.Unlock()
 		return fmt.Errorf("%w (%d messages, %d bytes)", ErrBacklog, n, bytes)
 	}
@@ -80,7 +81,7 @@ func (p *publisher) push(j job) error {
 func (p *publisher) pending() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.queue)
+	return len(p.queue) - p.head
 }
 
 // run sends what is queued until the publisher is closed and empty, or
@@ -89,9 +90,10 @@ func (p *publisher) run(wg *sync.WaitGroup) {
 	defer wg.Done()
 	defer close(p.done)
 	failures := 0
+	var batch []job
 	for {
 		p.mu.Lock()
-		batch := append([]job(nil), p.queue[:min(len(p.queue), maxBatch)]...)
+		batch := append(batch[:0], p.queue[p.head:min(len(p.queue), p.head+maxBatch)]...)
 		closing := p.closing
 		p.mu.Unlock()
 		if len(batch) == 0 {
@@ -107,14 +109,7 @@ func (p *publisher) run(wg *sync.WaitGroup) {
 		}
 		failed := p.send(batch)
 		p.mu.Lock()
-		rest := p.queue[len(batch):]
-		p.queue = append(failed, rest...)
-		for _, j := range batch {
-			p.bytes -= j.size
-		}
-		for _, j := range failed {
-			p.bytes += j.size
-		}
+		p.doneLocked(len(batch), failed)
 		p.mu.Unlock()
 		if len(failed) == 0 {
 			failures = 0
@@ -127,6 +122,29 @@ func (p *publisher) run(wg *sync.WaitGroup) {
 		if !sleepCtx(p.ctx, backoff(failures)) {
 			return
 		}
+	}
+}
+
+// doneLocked takes the n jobs at the head of the queue off it, but for
+// those that failed, which stay at its head, in order.
+func (p *publisher) doneLocked(n int, failed []job) {
+	for _, j := range p.queue[p.head : p.head+n] {
+		p.bytes -= j.size
+	}
+	done := n - len(failed)
+	clear(p.queue[p.head : p.head+done])
+	copy(p.queue[p.head+done:], failed)
+	for _, j := range failed {
+		p.bytes += j.size
+	}
+	p.head += done
+	switch {
+	case p.head == len(p.queue):
+		p.queue, p.head = p.queue[:0], 0
+	case p.head > 1024 && p.head > len(p.queue)/2:
+		k := copy(p.queue, p.queue[p.head:])
+		clear(p.queue[k:])
+		p.queue, p.head = p.queue[:k], 0
 	}
 }
 
