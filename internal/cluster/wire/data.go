@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -144,129 +145,296 @@ func appendSocketJSON(dst []byte, s *SocketInfo) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
-// JSON decoding, with encoding/json; the values are kept as they came.
-
-type dataJSON struct {
-	Packet      json.RawMessage `json:"packet"`
-	Opts        *optsJSON       `json:"opts"`
-	RequestID   *string         `json:"requestId"`
-	Rooms       []string        `json:"rooms"`
-	Close       *bool           `json:"close"`
-	Sockets     []socketJSON    `json:"sockets"`
-	ClientCount *float64        `json:"clientCount"`
-}
-
-type optsJSON struct {
-	Rooms  []string `json:"rooms"`
-	Except []string `json:"except"`
-	Flags  *struct {
-		Volatile  *bool    `json:"volatile"`
-		Compress  *bool    `json:"compress"`
-		Local     *bool    `json:"local"`
-		Broadcast *bool    `json:"broadcast"`
-		Binary    *bool    `json:"binary"`
-		Timeout   *float64 `json:"timeout"`
-	} `json:"flags"`
-}
-
-type packetJSON struct {
-	Type *float64  `json:"type"`
-	Data jsonArray `json:"data"`
-	Nsp  *string   `json:"nsp"`
-	ID   *float64  `json:"id"`
-}
-
-type socketJSON struct {
-	ID        string          `json:"id"`
-	Handshake json.RawMessage `json:"handshake"`
-	Rooms     []string        `json:"rooms"`
-	Data      json.RawMessage `json:"data"`
-}
-
-// jsonArray is a JSON array kept as it came.
-type jsonArray json.RawMessage
-
-func (a *jsonArray) UnmarshalJSON(b []byte) error {
-	if len(b) == 0 || b[0] != '[' {
-		return fmt.Errorf("%w: %.20s where an array is due", ErrMalformed, b)
-	}
-	*a = append((*a)[:0], b...)
-	return nil
-}
+// JSON decoding, with the scanner of json.go: one pass, keys matched
+// exactly as JavaScript does, values kept as they came (aliasing b).
 
 func decodeDataJSON(b []byte, m *Message) error {
-	if err := checkJSON(b); err != nil {
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return fmt.Errorf("%w: data is not an object", ErrMalformed)
+	}
+	hasOpts, hasRequestID := false, false
+	var packet []byte
+	end, err := members(b, i, func(k, v int) (end int, err error) {
+		switch keyOf(b, k) {
+		case "packet":
+			if end, err = skipValue(b, v, 1); err == nil {
+				packet = b[v:end:end]
+			}
+		case "opts":
+			hasOpts = true
+			end, err = jsonOpts(b, v, &m.Opts)
+		case "requestId":
+			var ok bool
+			if m.RequestID, ok, end, err = jsonString(b, v); ok {
+				hasRequestID = true
+			}
+		case "rooms":
+			m.Rooms, end, err = jsonStrings(b, v)
+		case "close":
+			m.Close, end, err = jsonBool(b, v)
+		case "sockets":
+			m.Sockets, end, err = jsonSockets(b, v)
+		case "clientCount":
+			var f float64
+			var ok bool
+			if f, ok, end, err = jsonNumber(b, v); err == nil && ok {
+				if f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+					return 0, fmt.Errorf("%w: clientCount %v", ErrMalformed, f)
+				}
+				m.ClientCount = int64(f)
+			}
+		default:
+			end, err = skipValue(b, v, 1)
+		}
+		return end, err
+	})
+	if err != nil {
 		return err
 	}
-	var d dataJSON
-	if err := json.Unmarshal(b, &d); err != nil {
-		return fmt.Errorf("%w: data: %v", ErrMalformed, err)
-	}
-	if d.RequestID != nil {
-		m.RequestID = *d.RequestID
-	}
-	if d.Opts != nil {
-		o := &m.Opts
-		o.Rooms, o.Except = d.Opts.Rooms, d.Opts.Except
-		if f := d.Opts.Flags; f != nil {
-			o.Flags.Volatile = f.Volatile != nil && *f.Volatile
-			o.Flags.Compress = f.Compress != nil && *f.Compress
-			o.Flags.Local = f.Local != nil && *f.Local
-			o.Flags.Broadcast = f.Broadcast != nil && *f.Broadcast
-			o.Flags.Binary = f.Binary != nil && *f.Binary
-			if f.Timeout != nil {
-				o.Flags.Timeout = timeoutOf(*f.Timeout)
-			}
-		}
-	}
-	m.Rooms = d.Rooms
-	m.Close = d.Close != nil && *d.Close
-	if d.ClientCount != nil {
-		if *d.ClientCount != math.Trunc(*d.ClientCount) || math.Abs(*d.ClientCount) > 1<<53 {
-			return fmt.Errorf("%w: clientCount %v", ErrMalformed, *d.ClientCount)
-		}
-		m.ClientCount = int64(*d.ClientCount)
+	if skipWS(b, end) != len(b) {
+		return errJSON(end)
 	}
 	switch m.Type {
 	case TypeBroadcast:
-		if len(d.Packet) == 0 || d.Packet[0] != '{' {
-			return fmt.Errorf("%w: broadcast without packet", ErrMalformed)
-		}
-		var p packetJSON
-		if err := json.Unmarshal(d.Packet, &p); err != nil {
-			return fmt.Errorf("%w: packet: %v", ErrMalformed, err)
-		}
-		if p.Type == nil || *p.Type != math.Trunc(*p.Type) || *p.Type < 0 || *p.Type > 6 || p.Data == nil {
-			return fmt.Errorf("%w: packet type or data", ErrMalformed)
-		}
-		m.Packet.Type, m.Packet.Data.JSON = int(*p.Type), json.RawMessage(p.Data)
-		if p.Nsp != nil {
-			m.Packet.Nsp = *p.Nsp
-		}
-		if p.ID != nil {
-			if *p.ID != math.Trunc(*p.ID) || *p.ID < 0 || *p.ID > 1<<53 {
-				return fmt.Errorf("%w: packet id %v", ErrMalformed, *p.ID)
-			}
-			m.Packet.ID, m.Packet.HasID = int64(*p.ID), true
+		if err := jsonPacket(packet, &m.Packet); err != nil {
+			return err
 		}
 	case TypeServerSideEmit:
-		if len(d.Packet) == 0 || d.Packet[0] != '[' {
+		if len(packet) == 0 || packet[0] != '[' {
 			return fmt.Errorf("%w: server-side emit without packet", ErrMalformed)
 		}
-		m.Args.JSON = d.Packet
+		m.Args.JSON = packet
 	case TypeServerSideEmitResponse, TypeBroadcastAck:
-		m.Reply.JSON = d.Packet
+		m.Reply.JSON = packet
 		if len(m.Reply.JSON) == 0 {
 			m.Reply.JSON = json.RawMessage("null")
 		}
-	case TypeFetchSocketsResponse:
-		m.Sockets = make([]SocketInfo, len(d.Sockets))
-		for i, s := range d.Sockets {
-			m.Sockets[i] = SocketInfo{ID: s.ID, Rooms: s.Rooms, Handshake: Value{JSON: s.Handshake}, Data: Value{JSON: s.Data}}
-			normalize(&m.Sockets[i])
-		}
 	}
-	return checkData(m, d.Opts != nil, d.RequestID != nil)
+	return checkData(m, hasOpts, hasRequestID)
+}
+
+// keyOf returns the key of the member at b[k], a valid JSON string.
+func keyOf(b []byte, k int) string {
+	end, _ := skipString(b, k)
+	q := b[k:end]
+	if bytes.IndexByte(q, '\\') >= 0 {
+		s, _ := unquote(q)
+		return s
+	}
+	return string(q[1 : len(q)-1])
+}
+
+// isNull reports whether the value at b[v] is null.
+func isNull(b []byte, v int) bool { return len(b)-v >= 4 && string(b[v:v+4]) == "null" }
+
+// jsonString reads a string, or null (ok false).
+func jsonString(b []byte, v int) (s string, ok bool, end int, err error) {
+	if isNull(b, v) {
+		return "", false, v + 4, nil
+	}
+	if v >= len(b) || b[v] != '"' {
+		return "", false, 0, fmt.Errorf("%w: a string is due at offset %d", ErrMalformed, v)
+	}
+	if end, err = skipString(b, v); err != nil {
+		return "", false, 0, err
+	}
+	s, err = unquote(b[v:end])
+	return s, err == nil, end, err
+}
+
+// jsonStrings reads an array of strings, or null.
+func jsonStrings(b []byte, v int) ([]string, int, error) {
+	if isNull(b, v) {
+		return nil, v + 4, nil
+	}
+	if v >= len(b) || b[v] != '[' {
+		return nil, 0, fmt.Errorf("%w: an array is due at offset %d", ErrMalformed, v)
+	}
+	list := []string{}
+	end, err := elements(b, v, func(i int) (int, error) {
+		s, ok, end, err := jsonString(b, i)
+		if err == nil && !ok {
+			err = fmt.Errorf("%w: null in a list of strings", ErrMalformed)
+		}
+		list = append(list, s)
+		return end, err
+	})
+	return list, end, err
+}
+
+// jsonBool reads a boolean; null reads as false.
+func jsonBool(b []byte, v int) (bool, int, error) {
+	switch {
+	case isNull(b, v):
+		return false, v + 4, nil
+	case len(b)-v >= 4 && string(b[v:v+4]) == "true":
+		return true, v + 4, nil
+	case len(b)-v >= 5 && string(b[v:v+5]) == "false":
+		return false, v + 5, nil
+	}
+	return false, 0, fmt.Errorf("%w: a boolean is due at offset %d", ErrMalformed, v)
+}
+
+// jsonNumber reads a number, or null (ok false).
+func jsonNumber(b []byte, v int) (f float64, ok bool, end int, err error) {
+	if isNull(b, v) {
+		return 0, false, v + 4, nil
+	}
+	if v >= len(b) || b[v] != '-' && !isDigit(b[v]) {
+		return 0, false, 0, fmt.Errorf("%w: a number is due at offset %d", ErrMalformed, v)
+	}
+	if end, err = skipNumber(b, v); err != nil {
+		return 0, false, 0, err
+	}
+	f, perr := strconv.ParseFloat(string(b[v:end]), 64)
+	if perr != nil && !isRangeErr(perr) {
+		return 0, false, 0, fmt.Errorf("%w: number %s", ErrMalformed, b[v:end])
+	}
+	return f, true, end, nil
+}
+
+// jsonObject checks that an object is due at b[v].
+func jsonObject(b []byte, v int, what string) error {
+	if v >= len(b) || b[v] != '{' {
+		return fmt.Errorf("%w: %s is not an object", ErrMalformed, what)
+	}
+	return nil
+}
+
+func jsonOpts(b []byte, v int, o *Options) (int, error) {
+	if err := jsonObject(b, v, "opts"); err != nil {
+		return 0, err
+	}
+	return members(b, v, func(k, v int) (end int, err error) {
+		switch keyOf(b, k) {
+		case "rooms":
+			o.Rooms, end, err = jsonStrings(b, v)
+		case "except":
+			o.Except, end, err = jsonStrings(b, v)
+		case "flags":
+			if isNull(b, v) {
+				return v + 4, nil
+			}
+			if err := jsonObject(b, v, "flags"); err != nil {
+				return 0, err
+			}
+			end, err = jsonFlags(b, v, &o.Flags)
+		default:
+			end, err = skipValue(b, v, 1)
+		}
+		return end, err
+	})
+}
+
+func jsonFlags(b []byte, v int, f *Flags) (int, error) {
+	return members(b, v, func(k, v int) (end int, err error) {
+		switch keyOf(b, k) {
+		case "volatile":
+			f.Volatile, end, err = jsonBool(b, v)
+		case "compress":
+			f.Compress, end, err = jsonBool(b, v)
+		case "local":
+			f.Local, end, err = jsonBool(b, v)
+		case "broadcast":
+			f.Broadcast, end, err = jsonBool(b, v)
+		case "binary":
+			f.Binary, end, err = jsonBool(b, v)
+		case "timeout":
+			var t float64
+			var ok bool
+			if t, ok, end, err = jsonNumber(b, v); ok {
+				f.Timeout = timeoutOf(t)
+			}
+		default:
+			end, err = skipValue(b, v, 1)
+		}
+		return end, err
+	})
+}
+
+// jsonPacket reads the packet of a BROADCAST.
+func jsonPacket(b []byte, p *Packet) error {
+	if len(b) == 0 || b[0] != '{' {
+		return fmt.Errorf("%w: broadcast without packet", ErrMalformed)
+	}
+	hasType := false
+	_, err := members(b, 0, func(k, v int) (end int, err error) {
+		switch keyOf(b, k) {
+		case "type":
+			var f float64
+			if f, hasType, end, err = jsonNumber(b, v); err == nil && hasType {
+				if f != math.Trunc(f) || f < 0 || f > 6 {
+					return 0, fmt.Errorf("%w: packet type %v", ErrMalformed, f)
+				}
+				p.Type = int(f)
+			}
+		case "data":
+			if v >= len(b) || b[v] != '[' {
+				return 0, fmt.Errorf("%w: packet data is not an array", ErrMalformed)
+			}
+			if end, err = skipValue(b, v, 1); err == nil {
+				p.Data.JSON = json.RawMessage(b[v:end:end])
+			}
+		case "nsp":
+			p.Nsp, _, end, err = jsonString(b, v)
+		case "id":
+			var f float64
+			var ok bool
+			if f, ok, end, err = jsonNumber(b, v); err == nil && ok {
+				if f != math.Trunc(f) || f < 0 || f > 1<<53 {
+					return 0, fmt.Errorf("%w: packet id %v", ErrMalformed, f)
+				}
+				p.ID, p.HasID = int64(f), true
+			}
+		default:
+			end, err = skipValue(b, v, 1)
+		}
+		return end, err
+	})
+	if err != nil {
+		return err
+	}
+	if !hasType || p.Data.JSON == nil {
+		return fmt.Errorf("%w: packet without type or data", ErrMalformed)
+	}
+	return nil
+}
+
+func jsonSockets(b []byte, v int) ([]SocketInfo, int, error) {
+	if v >= len(b) || b[v] != '[' {
+		return nil, 0, fmt.Errorf("%w: sockets is not an array", ErrMalformed)
+	}
+	list := []SocketInfo{}
+	end, err := elements(b, v, func(i int) (int, error) {
+		if err := jsonObject(b, i, "socket"); err != nil {
+			return 0, err
+		}
+		var s SocketInfo
+		end, err := members(b, i, func(k, v int) (end int, err error) {
+			switch keyOf(b, k) {
+			case "id":
+				s.ID, _, end, err = jsonString(b, v)
+			case "handshake":
+				if end, err = skipValue(b, v, 1); err == nil {
+					s.Handshake.JSON = json.RawMessage(b[v:end:end])
+				}
+			case "rooms":
+				s.Rooms, end, err = jsonStrings(b, v)
+			case "data":
+				if end, err = skipValue(b, v, 1); err == nil {
+					s.Data.JSON = json.RawMessage(b[v:end:end])
+				}
+			default:
+				end, err = skipValue(b, v, 1)
+			}
+			return end, err
+		})
+		normalize(&s)
+		list = append(list, s)
+		return end, err
+	})
+	return list, end, err
 }
 
 // normalize gives absent values of a socket their defaults.
@@ -521,31 +689,13 @@ func (r *reader) data(m *Message) error {
 	return checkData(m, hasOpts, hasRequestID)
 }
 
-// packetOf takes the packet of a BROADCAST out of its transcoded value:
-// the JSON here is the reader's own, so a packet of the wrong shape is the
-// only error.
+// packetOf takes the packet of a BROADCAST out of its transcoded value,
+// whose placeholders index v's attachments.
 func packetOf(v Value, p *Packet) error {
-	if len(v.JSON) == 0 || v.JSON[0] != '{' {
-		return fmt.Errorf("%w: broadcast without packet", ErrMalformed)
+	if err := jsonPacket(v.JSON, p); err != nil {
+		return err
 	}
-	var pj packetJSON
-	if err := json.Unmarshal(v.JSON, &pj); err != nil {
-		return fmt.Errorf("%w: packet: %v", ErrMalformed, err)
-	}
-	if pj.Type == nil || *pj.Type != math.Trunc(*pj.Type) || *pj.Type < 0 || *pj.Type > 6 || pj.Data == nil {
-		return fmt.Errorf("%w: packet type or data", ErrMalformed)
-	}
-	p.Type = int(*pj.Type)
-	p.Data = Value{JSON: json.RawMessage(pj.Data), Attachments: v.Attachments}
-	if pj.Nsp != nil {
-		p.Nsp = *pj.Nsp
-	}
-	if pj.ID != nil {
-		if *pj.ID != math.Trunc(*pj.ID) || *pj.ID < 0 || *pj.ID > 1<<53 {
-			return fmt.Errorf("%w: packet id %v", ErrMalformed, *pj.ID)
-		}
-		p.ID, p.HasID = int64(*pj.ID), true
-	}
+	p.Data.Attachments = v.Attachments
 	return nil
 }
 

@@ -212,19 +212,6 @@ func skipObject(b []byte, i, depth int) (int, error) {
 	return members(b, i, func(_, v int) (int, error) { return skipValue(b, v, depth+1) })
 }
 
-// checkJSON reports whether b is exactly one JSON value, spaces aside.
-func checkJSON(b []byte) error {
-	i := skipWS(b, 0)
-	end, err := skipValue(b, i, 0)
-	if err != nil {
-		return err
-	}
-	if skipWS(b, end) != len(b) {
-		return errJSON(end)
-	}
-	return nil
-}
-
 // unquote returns the string of the JSON string token q.
 func unquote(q []byte) (string, error) {
 	for _, c := range q[1 : len(q)-1] {
