@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http/httptest"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,7 +38,7 @@ func testConfig(c redis.UniversalClient, prefix string) cluster.Config {
 		HeartbeatInterval: 100 * time.Millisecond,
 		HeartbeatTimeout:  time.Second,
 		RequestTimeout:    2 * time.Second,
-		Logger:            siotest.DiscardLogger(),
+		Logger:            testLogger(),
 	}
 }
 
@@ -471,4 +474,93 @@ func TestBacklog(t *testing.T) {
 	if err := node.Close(ctx); err == nil {
 		t.Error("Close sent everything to an unreachable Redis")
 	}
+}
+
+// killConnections closes, on the Redis side, the connections whose client
+// name is name, and returns how many there were.
+func killConnections(t *testing.T, c *redis.Client, name string) int {
+	t.Helper()
+	ctx := context.Background()
+	list, err := c.ClientList(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(list, "\n") {
+		var id string
+		mine := false
+		for _, f := range strings.Fields(line) {
+			if v, ok := strings.CutPrefix(f, "id="); ok {
+				id = v
+			}
+			if f == "name="+name {
+				mine = true
+			}
+		}
+		if mine && id != "" {
+			if err := c.ClientKillByFilter(ctx, "ID", id).Err(); err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+	}
+	return n
+}
+
+// TestReaderResumes checks that when a node's connections to Redis are
+// cut while others broadcast, it reads the stream on from the last entry
+// it read: its sockets get every broadcast, once, in order.
+func TestReaderResumes(t *testing.T) {
+	c := redistest.Client(t)
+	prefix := redistest.Prefix(t)
+	s1 := startServer(t, testConfig(c, prefix))
+	opts := *c.Options()
+	opts.ClientName = prefix + "-cut"
+	opts.MaxRetries = -1 // the node's own loops, not the client's retries, take the cut
+	c2 := redis.NewClient(&opts)
+	t.Cleanup(func() { _ = c2.Close() }) // after the node's Close
+	s2 := startServer(t, testConfig(c2, prefix))
+	b := connect(t, s2)
+	const count = 400
+	for i := range count {
+		if i == count/4 || i == count/2 {
+			if n := killConnections(t, c, opts.ClientName); n == 0 {
+				t.Fatal("no connection to cut")
+			}
+		}
+		if err := s1.Of("/").Emit("seq", i); err != nil {
+			t.Fatal(err)
+		}
+		if i%50 == 0 {
+			time.Sleep(10 * time.Millisecond) // let the reader read between the cuts
+		}
+	}
+	for i := range count {
+		e := b.next(t)
+		var got int
+		if err := e.Bind(0, &got); err != nil || got != i {
+			t.Fatalf("event %d: %q %d %v", i, e.Name, got, err)
+		}
+	}
+	select {
+	case e := <-b.in:
+		t.Fatalf("extra event %q %s", e.Name, e.Args)
+	case <-time.After(300 * time.Millisecond):
+	}
+	// The PUB/SUB connection came back too: requests are answered.
+	wait.For(t, "node 2 subscribed again", 5*time.Second, func() bool {
+		n, err := s1.node.ServerCount(context.Background(), "/")
+		return err == nil && n == 2
+	})
+	list, err := s1.Of("/").FetchSockets(context.Background())
+	if err != nil || len(list) != 1 || list[0].ID != b.ss.ID() {
+		t.Errorf("FetchSockets: %+v, %v", list, err)
+	}
+}
+
+func testLogger() *slog.Logger {
+	if os.Getenv("PARLEY_CLUSTER_DEBUG") == "" {
+		return siotest.DiscardLogger()
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
