@@ -146,6 +146,12 @@ func TestBroadcast(t *testing.T) {
 	c := connect(t, nodes[1]) // in none
 	a.ss.Join("r")
 	b.ss.Join("r")
+	// The reference's adapters take a room of 20 characters for a socket.
+	for _, cl := range []*client{a, b, c} {
+		if n := len(cl.ss.ID()); n != 20 {
+			t.Errorf("socket id %q has %d characters", cl.ss.ID(), n)
+		}
+	}
 
 	// Broadcasts from one node reach each socket in the order they were
 	// made; those of two nodes interleave as they come. Each node ends

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/parley-chat/parley/internal/cluster/wire"
 	"github.com/parley-chat/parley/internal/sioparser"
@@ -46,19 +47,18 @@ func (a *adapter) onAdapterClose(m *wire.Message) { a.node.gone(m.UID) }
 // onBroadcast delivers another node's broadcast to the local sockets, as
 // an event broadcast here would go.
 func (a *adapter) onBroadcast(m *wire.Message) {
-	if m.RequestID != "" {
-		// Broadcasts with acknowledgements have no API here yet; the
-		// sender times out waiting for this node's count.
-		a.node.log.Debug("cluster: ignoring a broadcast with acknowledgements", logKeyNsp, a.name)
-		return
-	}
 	data := m.Packet.Data
 	if m.Packet.Type != int(sioparser.PacketEvent) {
 		a.node.log.Debug("cluster: ignoring a broadcast of a packet other than an event", logKeyNsp, a.name, logKeyType, m.Packet.Type)
 		return
 	}
-	if _, _, err := sioparser.EventName(data.JSON); err != nil {
+	event, args, err := sioparser.EventName(data.JSON)
+	if err != nil {
 		a.node.log.Debug("cluster: ignoring an invalid broadcast", logKeyNsp, a.name, logKeyError, err)
+		return
+	}
+	if m.RequestID != "" {
+		a.onBroadcastWithAck(m, event, args)
 		return
 	}
 	p := &sioparser.Packet{Type: sioparser.PacketEvent, Namespace: a.name, Data: data.JSON, Attachments: data.Attachments}
@@ -66,6 +66,32 @@ func (a *adapter) onBroadcast(m *wire.Message) {
 		p.Type = sioparser.PacketBinaryEvent
 	}
 	_ = a.nsp.Deliver(&socketio.Broadcast{Packet: p, Rooms: m.Opts.Rooms, Except: m.Opts.Except})
+}
+
+// onBroadcastWithAck sends another node's broadcast to each local socket
+// with an acknowledgement id, tells that node how many sockets got it
+// (BROADCAST_CLIENT_COUNT), and hands it each socket's acknowledgement, the
+// first argument (BROADCAST_ACK), as the reference does. Such broadcasts
+// are not kept for recovery.
+func (a *adapter) onBroadcastWithAck(m *wire.Message, event string, args []json.RawMessage) {
+	timeout := time.Duration(m.Opts.Flags.Timeout) * time.Millisecond
+	onAck := func(reply *sioparser.Message, err error) {
+		if err != nil {
+			return // timed out or gone: the sender times out too
+		}
+		v := wire.Value{JSON: json.RawMessage("null")}
+		if len(reply.Args) > 0 {
+			v = wire.Value{JSON: reply.Args[0], Attachments: reply.Attachments}
+		}
+		a.respondOrLog(m.UID, &wire.Message{Type: wire.TypeBroadcastAck, RequestID: m.RequestID, Reply: v})
+	}
+	count := 0
+	for _, so := range a.local.Sockets(m.Opts.Rooms, m.Opts.Except) {
+		if so.EmitRawWithAck(event, timeout, onAck, args, m.Packet.Data.Attachments) == nil {
+			count++
+		}
+	}
+	a.respondOrLog(m.UID, &wire.Message{Type: wire.TypeBroadcastClientCount, RequestID: m.RequestID, ClientCount: int64(count)})
 }
 
 func (a *adapter) onSocketsJoin(m *wire.Message) {

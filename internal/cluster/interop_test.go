@@ -187,6 +187,21 @@ func TestNodeInterop(t *testing.T) {
 		a.expect(t, "bin")
 	})
 
+	t.Run("broadcast with acknowledgements", func(t *testing.T) {
+		// Node.js asks everyone in r for an answer: its own client and
+		// parley's answer.
+		a.so.On("question", func(e *sioclient.Event) { _ = e.Ack("parley's answer", []byte{1}) })
+		b.so.On("question", func(e *sioclient.Event) { _ = e.Ack("node's answer") })
+		res := call("emitWithAck", "r", "question", 42)
+		var answers []string
+		if err := json.Unmarshal(res, &answers); err != nil {
+			t.Fatalf("answers %s: %v", res, err)
+		}
+		if slices.Sort(answers); !slices.Equal(answers, []string{"node's answer", "parley's answer"}) {
+			t.Errorf("answers %q", answers)
+		}
+	})
+
 	t.Run("tutorial chat", func(t *testing.T) {
 		if err := b.so.Emit("chat message", "hi from node's client"); err != nil {
 			t.Fatal(err)

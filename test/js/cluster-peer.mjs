@@ -71,6 +71,7 @@ const ops = {
   socketsLeave: ([room, leave]) => io.in(room).socketsLeave(leave),
   disconnectSockets: ([room]) => io.in(room).disconnectSockets(true),
   fetchSockets: async ([room]) => (await io.in(room).fetchSockets()).map(describe).sort((a, b) => (a.id < b.id ? -1 : 1)),
+  emitWithAck: ([room, ev, ...args]) => io.timeout(3000).to(room).emitWithAck(ev, ...args),
   serverCount: () => io.of('/').adapter.serverCount(),
   serverSideEmit: ([ev, ...args]) => io.serverSideEmit(ev, ...args),
   serverSideEmitWithAck: ([ev, ...args]) => io.serverSideEmitWithAck(ev, ...args),
