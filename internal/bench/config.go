@@ -121,9 +121,9 @@ type Config struct {
 	Ack bool
 	// Hostile runs a hostile client alongside the load, from the warm-up
 	// to the end of the window: one connection after another, it sends
-	// what a well-behaved client never would (see HostileItems) and
-	// checks that the server refuses or bounds it (Result.Hostile). Not
-	// with Idle.
+	// what a well-behaved client never would (see the package doc) and
+	// checks that the server refuses or bounds it (Result.Hostile). It
+	// speaks plain http only. Not with Idle.
 	Hostile bool
 	// PID is the server's process id, on this machine: when set, the run
 	// reports its CPU time over the window and its resident memory.
