@@ -72,7 +72,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.StringVar(&o.transport, "transport", "websocket", "websocket or polling")
 	fs.DurationVar(&o.every, "rss-every", 10*time.Second, "how often the server's RSS is printed")
 	fs.Int64Var(&maxRSS, "max-rss-mib", 512, "most resident memory the server may reach, in MiB")
-	fs.Float64Var(&o.lim.growth, "max-growth", 1.25, "most the server's peak RSS may grow from the first half of the hostile run to the second")
+	fs.Float64Var(&o.lim.growth, "max-growth", 1.25, "most the server's peak RSS may grow from the middle third of the hostile run to the last")
 	fs.Float64Var(&o.lim.p99Ratio, "p99-ratio", 2, "most the healthy clients' p99 may be with the hostile client, over without")
 	fs.StringVar(&o.raw, "raw", "", "append each run's JSON line from parley bench to this file")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (server log, store) and print its path")

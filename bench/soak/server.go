@@ -201,8 +201,12 @@ type sample struct {
 	kib   int64
 }
 
-// sampler reads the server's memory every interval, prints it, and
-// keeps it, until stop.
+// sampleEvery is how often the sampler reads the server's memory; it
+// prints one sample in so many.
+const sampleEvery = time.Second
+
+// sampler reads the server's memory every sampleEvery and keeps it, and
+// prints it every interval, until stop.
 type sampler struct {
 	mu      sync.Mutex
 	phase   string
@@ -213,22 +217,29 @@ type sampler struct {
 
 func startSampler(pid int, every time.Duration, start time.Time, print func(string, ...any)) *sampler {
 	s := &sampler{phase: "start", stopc: make(chan struct{}), done: make(chan struct{})}
+	tick := min(every, sampleEvery)
 	go func() {
 		defer close(s.done)
-		t := time.NewTicker(every)
+		t := time.NewTicker(tick)
 		defer t.Stop()
+		var printed time.Time
 		for {
 			kib, err := readRSS(pid)
+			now := time.Now()
 			s.mu.Lock()
 			phase := s.phase
 			if err == nil {
-				s.samples = append(s.samples, sample{time.Since(start), phase, kib})
+				s.samples = append(s.samples, sample{now.Sub(start), phase, kib})
 			}
 			s.mu.Unlock()
-			if err == nil {
-				print("rss %-9s %s  %s", phase, fmtElapsed(time.Since(start)), mib(kib))
-			} else {
-				print("rss %-9s %s  unreadable: %v", phase, fmtElapsed(time.Since(start)), err)
+			switch {
+			case now.Sub(printed) < every-tick/2:
+			case err == nil:
+				print("rss %-9s %s", phase, mib(kib))
+				printed = now
+			default:
+				print("rss %-9s unreadable: %v", phase, err)
+				printed = now
 			}
 			select {
 			case <-s.stopc:

@@ -19,9 +19,10 @@ import (
 type limits struct {
 	// maxRSSKiB bounds every sample of the server's memory.
 	maxRSSKiB int64
-	// growth bounds the largest sample of the hostile run's second half
-	// over that of its first: memory that keeps growing is not bounded,
-	// whatever its level.
+	// growth bounds the largest sample of the hostile run's last third
+	// over that of its middle third (the first is the climb to where the
+	// load takes it): memory that keeps growing is not bounded, whatever
+	// its level.
 	growth float64
 	// p99Ratio bounds the hostile run's p99 over the baseline's.
 	p99Ratio float64
@@ -74,32 +75,39 @@ func rssBounded(base, hostile run, lim limits) check {
 	lo, hi := minMax(all)
 	c.detail = fmt.Sprintf("%s to %s over both runs (limit %s)", mib(lo), mib(hi), mib(lim.maxRSSKiB))
 	c.ok = hi <= lim.maxRSSKiB
-	if len(hostile.rss) < 2 {
+	_, middle, last := thirds(hostile.rss)
+	if len(middle) == 0 || len(last) == 0 {
 		c.ok = false
 		c.detail += "; too few samples in the hostile run to see a trend"
 		return c
 	}
-	first, second := halves(hostile.rss)
-	_, early := minMax(first)
-	_, late := minMax(second)
+	_, early := minMax(middle)
+	_, late := minMax(last)
 	grew := float64(late) / float64(max(early, 1))
-	c.detail += fmt.Sprintf("; hostile run: max %s in its first half, %s in its second (%.2f×, limit %.2f×)",
+	c.detail += fmt.Sprintf("; hostile run: max %s in its middle third, %s in its last (%.2f×, limit %.2f×)",
 		mib(early), mib(late), grew, lim.growth)
 	c.ok = c.ok && grew <= lim.growth
 	return c
 }
 
-// halves splits samples at the middle of the time they span.
-func halves(s []sample) (first, second []sample) {
-	mid := s[0].at + (s[len(s)-1].at-s[0].at)/2
+// thirds splits samples into the thirds of the time they span.
+func thirds(s []sample) (first, middle, last []sample) {
+	if len(s) == 0 {
+		return nil, nil, nil
+	}
+	span := s[len(s)-1].at - s[0].at
+	a, b := s[0].at+span/3, s[0].at+2*span/3
 	for _, x := range s {
-		if x.at <= mid {
+		switch {
+		case x.at < a:
 			first = append(first, x)
-		} else {
-			second = append(second, x)
+		case x.at < b:
+			middle = append(middle, x)
+		default:
+			last = append(last, x)
 		}
 	}
-	return first, second
+	return first, middle, last
 }
 
 // minMax returns the smallest and largest sample.
