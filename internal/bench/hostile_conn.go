@@ -85,18 +85,6 @@ func (rc *rawConn) readResponse(d time.Duration) (int, textproto.MIMEHeader, err
 	return code, hdr, nil
 }
 
-// readBody reads a response's body of Content-Length bytes, within d.
-func (rc *rawConn) readBody(hdr textproto.MIMEHeader, d time.Duration) ([]byte, error) {
-	n, err := strconv.Atoi(hdr.Get("Content-Length"))
-	if err != nil || n < 0 || n > rawFrameLimit {
-		return nil, fmt.Errorf("content length %q", hdr.Get("Content-Length"))
-	}
-	_ = rc.c.SetReadDeadline(time.Now().Add(d))
-	b := make([]byte, n)
-	_, err = io.ReadFull(rc.br, b)
-	return b, err
-}
-
 // wsKey is a fresh Sec-WebSocket-Key.
 func wsKey() string {
 	var k [16]byte
