@@ -127,7 +127,9 @@ function wireControls() {
     const name = pickedRoom(e);
     if (name !== undefined && await joinRoom(name)) afterPick();
   });
-  ui.leaveRoom.addEventListener('click', leaveRoom);
+  ui.leaveRoom.addEventListener('click', async () => {
+    if (await leaveRoom()) afterPick();
+  });
 
   ui.jump.addEventListener('click', () => {
     scrollToBottom(activeRoom(), true);

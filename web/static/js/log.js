@@ -229,29 +229,41 @@ export function setDelivery(li, status, text) {
   }
 }
 
-// renderTop shows the top of a log: a way to load older messages, a
-// spinner while they load, or the beginning of the room. (history.js
-// handles the button's clicks.)
+// renderTop shows the top of a log: a way to load older messages (a
+// spinner in it while they load), or the beginning of the room. The button
+// stays the same element while it loads, so that a keyboard user keeps the
+// focus on it; at the beginning, the focus it had goes to the log.
+// (history.js handles the button's clicks.)
 export function renderTop(room) {
   const st = room.loadingOlder ? 'loading' : room.atBeginning ? 'beginning' : 'more';
   room.ul.dataset.state = st;
   const top = room.top;
   top.dataset.state = st;
   if (st === 'beginning') {
+    const hadFocus = top.contains(document.activeElement);
     const icon = h('span', 'top-icon', '#');
     icon.setAttribute('aria-hidden', 'true');
     const words = h('span', 'top-words');
     words.append(h('strong', 'top-title', `Beginning of #${room.name}`),
       h('span', 'top-sub', 'There are no earlier messages.'));
     top.replaceChildren(icon, words);
-  } else if (st === 'loading') {
-    const spin = h('span', 'spinner');
-    spin.setAttribute('aria-hidden', 'true');
-    top.replaceChildren(spin, h('span', 'top-sub', 'Loading earlier messages…'));
-  } else {
-    const b = h('button', 'load-older', 'Load earlier messages');
+    if (hadFocus) room.ul.focus({ preventScroll: true });
+    return;
+  }
+  let b = top.querySelector('button.load-older');
+  if (!b) {
+    b = h('button', 'load-older');
     b.type = 'button';
     b.id = 'load-older';
     top.replaceChildren(b);
+  }
+  if (st === 'loading') {
+    const spin = h('span', 'spinner');
+    spin.setAttribute('aria-hidden', 'true');
+    b.replaceChildren(spin, h('span', '', 'Loading earlier messages…'));
+    b.setAttribute('aria-disabled', 'true');
+  } else {
+    b.replaceChildren('Load earlier messages');
+    b.removeAttribute('aria-disabled');
   }
 }

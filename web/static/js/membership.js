@@ -16,7 +16,8 @@ import { saveSession } from './storage.js';
 import { errorText, toId, validRoomName } from './text.js';
 import { forgetRoomTyping, stopShowingTyping, stopTyping, typingIn } from './typing.js';
 import {
-  attachLog, closePanels, renderHead, renderRooms, renderTyping, renderUsers, showRoomError,
+  attachLog, closePanels, leaveEnabled, renderHead, renderRooms, renderTyping, renderUsers, setLeaveEnabled,
+  showRoomError,
 } from './view.js';
 
 let roomsTimer = 0;
@@ -94,21 +95,23 @@ export async function submitRoom() {
   return ok;
 }
 
+// leaveRoom leaves the room on screen, and reports whether it did.
 export async function leaveRoom() {
   const room = activeRoom();
-  if (!room || room.name === GENERAL || !known()) return;
-  ui.leaveRoom.disabled = true;
+  if (!room || room.name === GENERAL || !known() || !leaveEnabled()) return false;
+  setLeaveEnabled(false);
   const res = await request('leave-room', room.name);
-  ui.leaveRoom.disabled = !socket.connected;
+  setLeaveEnabled(socket.connected);
   if (!res || !res.ok) {
     system(room, [`Could not leave #${room.name}: ${errorText(res, 'the server did not answer in time')}`], { tone: 'error' });
-    return;
+    return false;
   }
   abandonRoom(room.name, `Not sent: you left #${room.name}.`);
   if (typingIn() === room.name) stopTyping();
   dropRoom(room);
   switchRoom(GENERAL);
   refreshRooms();
+  return true;
 }
 
 // dropRoom forgets a room we are no longer in.

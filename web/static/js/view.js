@@ -15,8 +15,17 @@ let unreadTitle = 0;
 export function setStatus(kind, text) {
   ui.status.dataset.state = kind;
   ui.statusText.textContent = text;
-  ui.leaveRoom.disabled = kind !== 'connected';
+  setLeaveEnabled(kind === 'connected');
 }
+
+// setLeaveEnabled allows or stops Leave. It stays focusable (aria-disabled,
+// not disabled), so that a keyboard user pressing it keeps the focus.
+export function setLeaveEnabled(on) {
+  if (on) ui.leaveRoom.removeAttribute('aria-disabled');
+  else ui.leaveRoom.setAttribute('aria-disabled', 'true');
+}
+
+export const leaveEnabled = () => ui.leaveRoom.getAttribute('aria-disabled') !== 'true';
 
 // countUnreadInTitle counts a message that came while the tab was hidden.
 export function countUnreadInTitle() {
@@ -29,7 +38,20 @@ export function clearUnreadTitle() {
   document.title = 'Parley';
 }
 
+// focusedRoom is the room whose button in a list of rooms has the focus,
+// or undefined.
+function focusedRoom() {
+  const el = document.activeElement;
+  if (!(el instanceof Element) || !el.closest('#rooms, #more-rooms')) return undefined;
+  const li = el.closest('li.room');
+  return li ? li.dataset.room : undefined;
+}
+
+// renderRooms draws the lists of rooms. A button that had the focus is
+// drawn anew: the focus moves to the new one (the same room, in either
+// list), so that a keyboard user does not lose it when a message arrives.
 export function renderRooms() {
+  const hadFocus = focusedRoom();
   const active = activeRoom();
   let totalUnread = 0;
   const mine = joinedRooms().map((r) => {
@@ -72,6 +94,10 @@ export function renderRooms() {
   ui.moreRooms.replaceChildren(...others);
   ui.moreRoomsTitle.hidden = others.length === 0;
   ui.roomsBadge.hidden = totalUnread === 0;
+  if (hadFocus !== undefined && focusedRoom() !== hadFocus) {
+    const li = [...ui.rooms.children, ...ui.moreRooms.children].find((el) => el.dataset.room === hadFocus);
+    if (li) li.querySelector('button').focus({ preventScroll: true });
+  }
 }
 
 // pickedRoom is the room whose button in a list of rooms was clicked, or
@@ -145,8 +171,11 @@ export function afterPick() {
   else ui.messageInput.focus();
 }
 
-// attachLog puts a room's log on screen, where its reader left it.
+// attachLog puts a room's log on screen, where its reader left it. A
+// focus in the log taken away goes to the new one.
 export function attachLog(room) {
+  const hadFocus = document.activeElement instanceof Element &&
+    !!document.activeElement.closest('ul.messages') && !room.ul.contains(document.activeElement);
   for (const ul of ui.logWrap.querySelectorAll('ul.messages')) {
     if (ul === room.ul) continue;
     ul.removeAttribute('id');
@@ -156,6 +185,7 @@ export function attachLog(room) {
   if (!room.ul.isConnected) ui.logWrap.prepend(room.ul);
   if (room.stuck) scrollToBottom(room, false);
   else room.ul.scrollTop = room.scrollTop;
+  if (hadFocus) room.ul.focus({ preventScroll: true });
 }
 
 export function openPanel(kind) {

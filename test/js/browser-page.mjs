@@ -1,0 +1,375 @@
+// browser-page.mjs drives parley's chat page in headless Chromium through
+// what a person meets in the first minutes, one test per part: keyboard-only
+// use and focus, right-to-left text, links and formatting, message lengths,
+// a draft per room, the "New messages" divider and date separators, emoji,
+// late acks and the browser going offline, the server's limits, folded
+// join and leave lines, and mentions with desktop notifications.
+//
+//   go test -run TestBrowserPage ./cmd/parley/
+//
+// Environment (TestBrowserPage sets it):
+//   PARLEY_URL         a fresh parley server whose store holds the room
+//                      "days" (messages from three days and one day ago).
+//   PARLEY_LIMITS_URL  a fresh parley server with lower limits, and
+//   PARLEY_LIMITS      its limits, as JSON: {"name": n, "message": n}.
+//   PARLEY_SHOTS       directory for screenshots (default /tmp/parley-shots).
+//   PARLEY_CHROMIUM    browser binary (default /usr/bin/chromium).
+//   PARLEY_PAGE_TESTS  a regular expression: only the tests whose names
+//                      match it run (for a quicker loop).
+//
+// Tests share the servers: each uses names and rooms of its own. A few
+// helpers join with the official socket.io-client, to fill a room or to
+// talk along.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join as joinPath } from 'node:path';
+import { chromium } from 'playwright-core';
+import { io } from 'socket.io-client';
+import {
+  BASE, CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, SHOTS, skip,
+} from './page-helpers.mjs';
+import { eventually } from './helpers.mjs';
+
+const LIMITS_URL = process.env.PARLEY_LIMITS_URL;
+const LIMITS = process.env.PARLEY_LIMITS ? JSON.parse(process.env.PARLEY_LIMITS) : null;
+
+const ONLY = process.env.PARLEY_PAGE_TESTS ? new RegExp(process.env.PARLEY_PAGE_TESTS) : null;
+
+const ARCHIVE = 170; // messages in the room whose scrollback is loaded by keyboard
+
+let browser = null;
+
+// check is test, skipped when the browser or server is missing or when
+// PARLEY_PAGE_TESTS leaves it out.
+function check(name, opts, fn) {
+  const left = ONLY && !ONLY.test(name) ? 'not in PARLEY_PAGE_TESTS' : false;
+  test(name, { ...opts, skip: skip || left }, fn);
+}
+
+before(async () => {
+  if (skip) return;
+  mkdirSync(SHOTS, { recursive: true });
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 20_000 });
+});
+
+after(async () => {
+  await browser?.close().catch(() => {});
+});
+
+// ---------- helpers ----------
+
+// session keeps what one test opened, and closes it when the test ends.
+function session(t) {
+  const contexts = [];
+  const bots = [];
+  t.after(async () => {
+    for (const b of bots) b.close();
+    for (const c of contexts) await c.close().catch(() => {});
+  });
+
+  // open opens the page in a context of its own. gate: incoming WebSocket
+  // messages can be held back (window.__stall) and let through later
+  // (window.__release()); notifications are recorded (window.__notes).
+  async function open({ viewport = DESKTOP, colorScheme = 'light', url = BASE, locale = 'en-US', timezoneId } = {}) {
+    const context = await browser.newContext({ viewport, colorScheme, deviceScaleFactor: 1, locale, timezoneId });
+    contexts.push(context);
+    await context.addInitScript(() => {
+      const Native = window.WebSocket;
+      window.__parleySockets = [];
+      window.__held = [];
+      window.__stall = false;
+      window.__release = () => {
+        window.__stall = false;
+        for (const deliver of window.__held.splice(0)) deliver();
+      };
+      window.WebSocket = class extends Native {
+        constructor(...args) {
+          super(...args);
+          window.__parleySockets.push(this);
+        }
+
+        set onmessage(fn) {
+          super.onmessage = fn && ((ev) => {
+            if (window.__stall) window.__held.push(() => fn.call(this, ev));
+            else fn.call(this, ev);
+          });
+        }
+
+        get onmessage() {
+          return super.onmessage;
+        }
+      };
+      // Notifications: recorded, with a permission the test sets.
+      window.__notes = [];
+      window.__permissionAsks = 0;
+      class FakeNotification {
+        static permission = 'default';
+
+        static requestPermission() {
+          window.__permissionAsks++;
+          FakeNotification.permission = window.__grant || 'granted';
+          return Promise.resolve(FakeNotification.permission);
+        }
+
+        constructor(title, options = {}) {
+          window.__notes.push({ title, body: options.body, tag: options.tag });
+          this.onclick = null;
+          window.__lastNote = this;
+        }
+
+        close() {}
+      }
+      window.Notification = FakeNotification;
+      // A hidden tab, on demand: __hide(true) or __hide(false).
+      let hidden = false;
+      Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden });
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') });
+      window.__hide = (h) => {
+        hidden = h;
+        document.dispatchEvent(new Event('visibilitychange'));
+      };
+    });
+    const page = await context.newPage();
+    page.setDefaultTimeout(8000);
+    const person = { page, context, errors: [] };
+    page.on('pageerror', (err) => person.errors.push(`pageerror: ${err.message}`));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error' && !/ERR_INTERNET_DISCONNECTED|net::ERR/.test(msg.text())) {
+        person.errors.push(`console: ${msg.text()}`);
+      }
+    });
+    await page.goto(url, { waitUntil: 'domcontentloaded' });
+    await page.locator('#name-input').waitFor({ state: 'visible' });
+    return person;
+  }
+
+  // bot joins with the official client.
+  async function bot(name, { url = BASE, rooms = [] } = {}) {
+    const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
+    await new Promise((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('connect_error', reject);
+    });
+    const ack = (...args) => socket.timeout(5000).emitWithAck(...args);
+    const res = await ack('new-user', name);
+    assert.equal(res.ok, true, `${name} joins: ${JSON.stringify(res)}`);
+    for (const room of rooms) {
+      const r = await ack('join-room', { room });
+      assert.equal(r.ok, true, `${name} joins #${room}: ${JSON.stringify(r)}`);
+    }
+    const b = {
+      socket,
+      ack,
+      res,
+      // say sends a message, again after a pause while the server says
+      // to slow down, and resolves with its answer.
+      async say(text, room) {
+        for (let pause = 100; ; pause = Math.min(1000, pause * 2)) {
+          const r = await ack('send-chat-message', text, room ? { room } : {});
+          if (r.code !== 'rate_limited') return r;
+          await new Promise((resolve) => setTimeout(resolve, pause));
+        }
+      },
+      close: () => socket.disconnect(),
+    };
+    bots.push(b);
+    return b;
+  }
+
+  return { open, bot };
+}
+
+// join joins as name from the form, by keyboard, and waits for the chat.
+async function join(person, name) {
+  const { page } = person;
+  await page.locator('#name-input').focus();
+  await page.keyboard.type(name);
+  await page.keyboard.press('Enter');
+  await page.locator('#chat-view').waitFor({ state: 'visible' });
+  await eventually(async () => assert.equal(await page.evaluate(() => window.parley.phase), 'joined'));
+  person.name = name;
+}
+
+// say sends text from the composer.
+async function say(person, text) {
+  const input = person.page.locator('#message-input');
+  await input.fill(text);
+  await input.press('Enter');
+}
+
+// enterRoom joins a room from the form (in its panel, on a phone).
+async function enterRoom(person, room) {
+  const { page } = person;
+  if (await page.locator('#rooms-toggle').isVisible()) {
+    await page.click('#rooms-toggle');
+    await page.locator('#room-input').waitFor({ state: 'visible' });
+  }
+  await page.fill('#room-input', room);
+  await page.press('#room-input', 'Enter');
+  await eventually(async () => assert.equal(await page.textContent('#room-name'), room));
+}
+
+// lines is what a reader sees in the room on screen, one string per line:
+// "You joined", "Bob joined", "You: hi", "Bob: hello".
+function lines(page) {
+  return page.$$eval('#messages li[data-kind]:not([data-kind="top"])', (lis) => lis.map((li) => {
+    const text = li.querySelector('.text')?.textContent ?? '';
+    if (li.dataset.kind === 'system') return text;
+    return `${li.querySelector('.author')?.textContent ?? '?'}: ${text}`;
+  }));
+}
+
+// focused describes the element that has the focus: its id, else its tag
+// and class.
+function focused(page) {
+  return page.evaluate(() => {
+    const el = document.activeElement;
+    if (!el || el === document.body) return 'body';
+    return el.id ? `#${el.id}` : `${el.tagName.toLowerCase()}.${[...el.classList].join('.')}`;
+  });
+}
+
+// tabTo presses Tab (Shift+Tab when back) until the focus is on an element
+// matching selector, and fails after max presses.
+async function tabTo(page, selector, { back = false, max = 30 } = {}) {
+  const seen = [];
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press(back ? 'Shift+Tab' : 'Tab');
+    if (await page.evaluate((s) => !!document.activeElement && document.activeElement.matches(s), selector)) return;
+    seen.push(await focused(page));
+  }
+  assert.fail(`${selector} not reached with ${back ? 'Shift+Tab' : 'Tab'}: went through ${seen.join(' ')}`);
+}
+
+async function shot(person, file) {
+  await person.page.screenshot({ path: joinPath(SHOTS, file), animations: 'disabled' });
+}
+
+function noErrors(...people) {
+  for (const p of people) assert.deepEqual(p.errors, [], 'errors on the page');
+}
+
+// ---------- the tests ----------
+
+check('keyboard only: every control is reached and used, and the focus is never dropped', { timeout: 60_000 }, async (t) => {
+  const { open, bot } = session(t);
+  const archivist = await bot('Keeper', { rooms: ['kb-archive'] });
+  for (let i = 1; i <= ARCHIVE; i++) assert.equal((await archivist.say(`archive ${i}`, 'kb-archive')).ok, true);
+
+  const kim = await open();
+  const { page } = kim;
+  assert.equal(await focused(page), '#name-input', 'the name field has the focus');
+  await join(kim, 'Kim');
+  assert.equal(await focused(page), '#message-input', 'the composer has the focus once joined');
+
+  // The send button, by keyboard.
+  await page.keyboard.type('sent with the button');
+  await tabTo(page, '#send-button');
+  await page.keyboard.press('Enter');
+  await eventually(async () => assert.ok((await lines(page)).includes('You: sent with the button')));
+  assert.equal(await focused(page), '#message-input', 'back in the composer after sending');
+
+  // The room form, by keyboard: back from the composer to its field.
+  await tabTo(page, '#room-input', { back: true });
+  await page.keyboard.type('kb-archive');
+  await page.keyboard.press('Enter');
+  await eventually(async () => assert.equal(await page.textContent('#room-name'), 'kb-archive'));
+  assert.equal(await focused(page), '#message-input', 'the composer has the focus in the new room');
+  await eventually(async () => assert.equal(await page.locator('#messages button.load-older').count(), 1, 'earlier messages to load'));
+
+  // From the log, Tab reaches "Load earlier messages", which loads them
+  // (as the log scrolls to it) and keeps the focus; Enter loads a page
+  // more, the focus still on it, and at the beginning the focus goes back
+  // to the log; Tab from there reaches the composer.
+  const state = () => page.$eval('#messages', (ul) => ul.dataset.state);
+  const count = () => page.locator('#messages li.msg').count();
+  await tabTo(page, 'ul.messages', { back: true });
+  await page.keyboard.press('Tab');
+  assert.equal(await focused(page), '#load-older', 'Tab from the log reaches "Load earlier messages"');
+  for (let pages = 0; ; pages++) {
+    assert.ok(pages < 5, 'too many pages');
+    await eventually(async () => assert.notEqual(await state(), 'loading'));
+    if (await state() === 'beginning') break;
+    assert.equal(await focused(page), '#load-older', 'the focus stays on the button once a page is loaded');
+    const before = await count();
+    await page.keyboard.press('Enter');
+    if (await state() === 'loading') assert.equal(await focused(page), '#load-older', 'the focus stays on the button while it loads');
+    await eventually(async () => assert.ok(await count() > before, 'a page more'));
+  }
+  assert.equal(await count(), ARCHIVE);
+  assert.equal(await focused(page), '#messages', 'the focus goes back to the log at the beginning');
+  await page.keyboard.press('Tab');
+  assert.equal(await focused(page), '#message-input', 'Tab from the log reaches the composer');
+
+  // A list of rooms redrawn under the focus keeps it.
+  await tabTo(page, '#rooms li[data-room="general"] button', { back: true });
+  await archivist.say('a message that redraws the list of rooms', 'kb-archive');
+  await page.keyboard.press('Enter'); // to general
+  await eventually(async () => assert.equal(await page.textContent('#room-name'), 'general'));
+  await tabTo(page, '#rooms li[data-room="kb-archive"] button', { back: true });
+  await archivist.say('another one, with the focus on its room', 'kb-archive');
+  await eventually(async () => assert.equal(await page.getAttribute('#rooms li[data-room="kb-archive"]', 'data-unread'), '1'));
+  assert.equal(await focused(page), 'button.room-link', 'the focus stays on the room redrawn');
+  assert.equal(await page.evaluate(() => document.activeElement.closest('li').dataset.room), 'kb-archive');
+  await page.keyboard.press('Enter');
+  await eventually(async () => assert.equal(await page.textContent('#room-name'), 'kb-archive'));
+  assert.equal(await focused(page), '#message-input', 'a room picked by keyboard gives the composer the focus');
+
+  // The "new messages" button, reached by Tab from the log.
+  await page.$eval('#messages', (m) => { m.scrollTop = 0; });
+  await archivist.say('news below', 'kb-archive');
+  await page.locator('#new-messages').waitFor({ state: 'visible' });
+  await tabTo(page, 'ul.messages', { back: true });
+  await tabTo(page, '#new-messages');
+  await page.keyboard.press('Enter');
+  await page.locator('#new-messages').waitFor({ state: 'hidden' });
+  assert.equal(await focused(page), '#message-input', 'the composer has the focus after the jump');
+
+  // Leave, by keyboard: the focus goes to the composer of general.
+  await tabTo(page, '#leave-room', { back: true });
+  await page.keyboard.press('Enter');
+  await eventually(async () => assert.equal(await page.textContent('#room-name'), 'general'));
+  assert.equal(await focused(page), '#message-input', 'the composer has the focus after leaving');
+
+  // "More rooms" lists the room left: join it again by keyboard.
+  await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+  await page.locator('#more-rooms li[data-room="kb-archive"]').waitFor();
+  await tabTo(page, '#more-rooms li[data-room="kb-archive"] button', { back: true, max: 40 });
+  await page.keyboard.press('Enter');
+  await eventually(async () => assert.equal(await page.textContent('#room-name'), 'kb-archive'));
+  assert.equal(await focused(page), '#message-input', 'the composer has the focus in the room joined again');
+  noErrors(kim);
+});
+
+check('keyboard only on a phone: the panels open, are used and close by keyboard', { timeout: 30_000 }, async (t) => {
+  const { open, bot } = session(t);
+  await bot('Pia', { rooms: ['kb-phone'] });
+  const lee = await open({ viewport: PHONE });
+  const { page } = lee;
+  await join(lee, 'Lee');
+  await enterRoom(lee, 'kb-phone');
+  await page.locator('#message-input').focus();
+
+  await tabTo(page, '#rooms-toggle', { back: true });
+  await page.keyboard.press('Enter');
+  assert.equal(await focused(page), '#rooms-close', 'the rooms panel opens with the focus on its close button');
+  await tabTo(page, '#rooms li[data-room="general"] button');
+  await page.keyboard.press('Enter');
+  await eventually(async () => assert.equal(await page.textContent('#room-name'), 'general'));
+  assert.equal(await focused(page), '#rooms-toggle', 'the focus returns to the rooms button');
+  assert.equal(await page.getAttribute('#rooms-toggle', 'aria-expanded'), 'false');
+
+  await page.keyboard.press('Enter');
+  assert.equal(await focused(page), '#rooms-close');
+  await page.keyboard.press('Escape');
+  assert.equal(await focused(page), '#rooms-toggle', 'Escape closes the panel and returns the focus');
+
+  await tabTo(page, '#users-toggle');
+  await page.keyboard.press('Enter');
+  assert.equal(await focused(page), '#users-close', 'the list of people opens with the focus on its close button');
+  await page.keyboard.press('Enter');
+  assert.equal(await focused(page), '#users-toggle', 'closing it returns the focus');
+  noErrors(lee);
+});
