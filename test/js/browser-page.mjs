@@ -373,3 +373,80 @@ check('keyboard only on a phone: the panels open, are used and close by keyboard
   assert.equal(await focused(page), '#users-toggle', 'closing it returns the focus');
   noErrors(lee);
 });
+
+// charX is where the first ch in the text of the element matching selector
+// is drawn: the left edge of its box, in CSS pixels.
+function charX(page, selector, ch) {
+  return page.$eval(selector, (el, ch) => {
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const i = n.data.indexOf(ch);
+      if (i < 0) continue;
+      const r = document.createRange();
+      r.setStart(n, i);
+      r.setEnd(n, i + ch.length);
+      return r.getBoundingClientRect().left;
+    }
+    throw new Error(`${ch} not in ${el.textContent}`);
+  }, ch);
+}
+
+// isolated reports whether the element matching selector keeps its text's
+// direction to itself (bdi, or dir="auto": unicode-bidi isolate).
+function isolated(page, selector) {
+  return page.$eval(selector, (el) => ['isolate', 'plaintext'].includes(getComputedStyle(el).unicodeBidi));
+}
+
+check('right-to-left text: messages, names and the composer take their own direction', { timeout: 30_000 }, async (t) => {
+  const { open, bot } = session(t);
+  const ROOM = 'مجلس';
+  const nadia = await open();
+  const { page } = nadia;
+  await page.locator('#name-input').focus();
+  await page.keyboard.type('نادية');
+  assert.equal(await page.$eval('#name-input', (el) => el.matches(':dir(rtl)')), true, 'the name field writes Arabic right to left');
+  await page.keyboard.press('Enter');
+  await page.locator('#chat-view').waitFor({ state: 'visible' });
+  await enterRoom(nadia, ROOM);
+  assert.equal(await isolated(page, '#room-name'), true, 'the room name in the head is isolated');
+  assert.equal(await isolated(page, `#rooms li[data-room="${ROOM}"] .room-label`), true, 'the room name in the list is isolated');
+
+  // A name ending in punctuation keeps it on its own side in "X joined".
+  const salma = await bot('سلمى!', { rooms: [ROOM] });
+  const joinedLine = `#messages li[data-kind="system"]:last-child strong`;
+  await eventually(async () => assert.equal(await page.textContent(joinedLine), 'سلمى!'));
+  assert.equal(await isolated(page, joinedLine), true, 'a name in a system line is isolated');
+  assert.ok(await charX(page, joinedLine, '!') < await charX(page, joinedLine, 'س'), 'the "!" of سلمى! is at its left end');
+  assert.equal(await isolated(page, '#users li[data-name="سلمى!"] .user-name'), true, 'a name in the list of people is isolated');
+
+  // Messages: Arabic right to left, with its punctuation at its left end;
+  // English left to right, in the same log.
+  await salma.say('مرحبا بالجميع!', ROOM);
+  await salma.say('Meeting at 10:30, ok?', ROOM);
+  const last = (n) => `#messages li.msg:nth-last-child(${n}) .text`;
+  await eventually(async () => assert.equal(await page.textContent(last(1)), 'Meeting at 10:30, ok?'));
+  assert.equal(await page.$eval(last(2), (el) => el.matches(':dir(rtl)')), true, 'an Arabic message is right to left');
+  assert.ok(await charX(page, last(2), '!') < await charX(page, last(2), 'م'), 'its "!" is at its left end');
+  assert.equal(await page.$eval(last(1), (el) => el.matches(':dir(ltr)')), true, 'an English message is left to right');
+  assert.equal(await isolated(page, '#messages li.msg:nth-last-child(1) .author'), true, 'the author is isolated');
+
+  // The composer takes the direction of what is typed in it.
+  await page.locator('#message-input').focus();
+  await page.keyboard.type('أهلا سلمى، الاجتماع الساعة 10:30؟');
+  assert.equal(await page.$eval('#message-input', (el) => el.matches(':dir(rtl)')), true, 'the composer writes Arabic right to left');
+  await page.keyboard.press('Enter');
+  await eventually(async () => assert.equal(await page.textContent(last(1)), 'أهلا سلمى، الاجتماع الساعة 10:30؟'));
+  assert.equal(await page.$eval(last(1), (el) => el.matches(':dir(rtl)')), true, 'our Arabic message is right to left');
+  await page.fill('#message-input', 'and now English');
+  assert.equal(await page.$eval('#message-input', (el) => el.matches(':dir(ltr)')), true, 'then English left to right');
+  await page.fill('#message-input', '');
+
+  // Who is typing: names isolated too.
+  salma.socket.emit('typing', { room: ROOM, typing: true });
+  await page.locator('#typing strong').waitFor();
+  assert.equal(await isolated(page, '#typing strong'), true, 'a name in "is typing" is isolated');
+  await salma.say('أراكم هناك 🙂', ROOM);
+  await eventually(async () => assert.equal(await page.textContent(last(1)), 'أراكم هناك 🙂'));
+  await shot(nadia, 'desktop-arabic.png');
+  noErrors(nadia);
+});

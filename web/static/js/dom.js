@@ -3,7 +3,8 @@
 //
 // Rule: text that came from a user (names, messages, room names, server
 // error strings) only ever reaches the DOM through textContent or attribute
-// setters, never through innerHTML.
+// setters, never through innerHTML; names, messages and room names go in
+// an element of their own direction (own).
 
 const $ = (id) => document.getElementById(id);
 
@@ -54,6 +55,16 @@ export function h(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// own makes an element (as h does) whose text takes its own direction,
+// isolated from what surrounds it (dir="auto"): a name, a message or a room
+// name in Arabic or Hebrew keeps its punctuation, and what follows it, on
+// the right side.
+export function own(tag, className, text) {
+  const node = h(tag, className, text);
+  node.dir = 'auto';
   return node;
 }
 

@@ -5,7 +5,7 @@
 // state. It owns no state beyond each room's log fields (see rooms.js).
 
 import { BOTTOM_SLACK_PX, GROUP_GAP_MS, MAX_LOG_ITEMS } from './config.js';
-import { avatar, h, hueOf, timeEl, ui } from './dom.js';
+import { avatar, h, hueOf, own, timeEl, ui } from './dom.js';
 import { activeRoom, isShown, makeRoom } from './rooms.js';
 
 // addRoom makes a room and draws the top of its log.
@@ -188,7 +188,7 @@ export function system(room, parts, { tone = '', force = false } = {}) {
   if (tone) li.dataset.tone = tone;
   const text = h('span', 'text');
   for (const part of Array.isArray(parts) ? parts : [parts]) {
-    text.append(typeof part === 'string' ? document.createTextNode(part) : h('strong', '', part.strong));
+    text.append(typeof part === 'string' ? document.createTextNode(part) : own('strong', '', part.strong));
   }
   li.append(text);
   li.title = new Date().toLocaleString();
@@ -206,8 +206,8 @@ export function buildMessage(kind, author, text, time) {
   if (kind === 'theirs') li.append(avatar(author));
   const bubble = h('div', 'bubble');
   const meta = h('span', 'meta');
-  meta.append(h('span', 'author', kind === 'mine' ? 'You' : author), h('span', 'visually-hidden', ': '));
-  const body = h('p', 'text', text);
+  meta.append(own('span', 'author', kind === 'mine' ? 'You' : author), h('span', 'visually-hidden', ': '));
+  const body = own('p', 'text', text);
   const foot = h('span', 'foot');
   foot.append(timeEl(time));
   if (kind === 'mine') foot.append(h('span', 'delivery'));
@@ -244,7 +244,9 @@ export function renderTop(room) {
     const icon = h('span', 'top-icon', '#');
     icon.setAttribute('aria-hidden', 'true');
     const words = h('span', 'top-words');
-    words.append(h('strong', 'top-title', `Beginning of #${room.name}`),
+    const title = h('strong', 'top-title', 'Beginning of #');
+    title.append(own('span', '', room.name));
+    words.append(title,
       h('span', 'top-sub', 'There are no earlier messages.'));
     top.replaceChildren(icon, words);
     if (hadFocus) room.ul.focus({ preventScroll: true });

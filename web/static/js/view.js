@@ -5,7 +5,7 @@
 // rooms.js and phase.js. Clicks in the lists are handled by app.js.
 
 import { GENERAL } from './config.js';
-import { avatar, h, ui } from './dom.js';
+import { avatar, h, own, ui } from './dom.js';
 import { scrollToBottom } from './log.js';
 import { myName } from './phase.js';
 import { activeRoom, directory, joinedRooms, rooms } from './rooms.js';
@@ -64,7 +64,7 @@ export function renderRooms() {
     if (r === active) b.setAttribute('aria-current', 'page');
     const hash = h('span', 'hash', '#');
     hash.setAttribute('aria-hidden', 'true');
-    b.append(hash, h('span', 'room-label', r.name));
+    b.append(hash, own('span', 'room-label', r.name));
     if (r.unread > 0) {
       totalUnread += r.unread;
       const badge = h('span', 'badge', r.unread > 99 ? '99+' : String(r.unread));
@@ -87,7 +87,7 @@ export function renderRooms() {
       b.title = `Join #${d.name}`;
       const hash = h('span', 'hash', '#');
       hash.setAttribute('aria-hidden', 'true');
-      b.append(hash, h('span', 'room-label', d.name), h('span', 'room-users', d.users ? `${d.users} online` : ''));
+      b.append(hash, own('span', 'room-label', d.name), h('span', 'room-users', d.users ? `${d.users} online` : ''));
       li.append(b);
       return li;
     });
@@ -120,7 +120,7 @@ export function renderUsers() {
   const items = names.map((name) => {
     const li = h('li', 'user');
     li.dataset.name = name;
-    const label = h('span', 'user-name', name);
+    const label = own('span', 'user-name', name);
     label.title = name;
     li.append(avatar(name), label);
     if (name === me) {
@@ -157,8 +157,8 @@ export function renderTyping() {
   dots.setAttribute('aria-hidden', 'true');
   dots.append(h('i'), h('i'), h('i'));
   const text = h('span', 'typing-text');
-  if (names.length === 1) text.append(h('strong', '', names[0]), ' is typing…');
-  else if (names.length === 2) text.append(h('strong', '', names[0]), ' and ', h('strong', '', names[1]), ' are typing…');
+  if (names.length === 1) text.append(own('strong', '', names[0]), ' is typing…');
+  else if (names.length === 2) text.append(own('strong', '', names[0]), ' and ', own('strong', '', names[1]), ' are typing…');
   else text.append('Several people are typing…');
   ui.typing.replaceChildren(dots, text);
 }
