@@ -450,3 +450,64 @@ check('right-to-left text: messages, names and the composer take their own direc
   await shot(nadia, 'desktop-arabic.png');
   noErrors(nadia);
 });
+
+check('links and formatting: safe links that open apart, code, bold and italic; javascript: stays text', { timeout: 30_000 }, async (t) => {
+  const { open, bot } = session(t);
+  const ROOM = 'formatting';
+  const fay = await open();
+  const { page } = fay;
+  await join(fay, 'Fay');
+  await enterRoom(fay, ROOM);
+  const gus = await bot('Gus', { rooms: [ROOM] });
+  const own = `${BASE}/?from=link`;
+  const texts = [
+    `Docs at ${own}, and www.example.org.`,
+    'Write to mailto:team@example.com',
+    'javascript:window.__pwned=1 and JAVASCRIPT:alert(1) and data:text/html,<b>x</b>',
+    '<a href="javascript:window.__pwned=1">click</a>',
+    'Run `npm test` then **ship it** _today_ or *tomorrow*',
+    '```\nline 1\n  line 2 <img src=x onerror="window.__pwned=1">\n```',
+    '**<img src=x onerror="window.__pwned=1">**',
+  ];
+  for (const text of texts) assert.equal((await gus.say(text, ROOM)).ok, true);
+  await eventually(async () => assert.equal(await page.locator('#messages li.msg').count(), texts.length));
+  const bubbles = page.locator('#messages li.msg .text');
+
+  const links = await bubbles.nth(0).locator('a').evaluateAll((as) => as.map((a) => ({
+    text: a.textContent, href: a.getAttribute('href'), rel: a.rel, target: a.target,
+  })));
+  assert.deepEqual(links, [
+    { text: own, href: own, rel: 'noopener noreferrer', target: '_blank' },
+    { text: 'www.example.org', href: 'https://www.example.org', rel: 'noopener noreferrer', target: '_blank' },
+  ]);
+  assert.equal(await bubbles.nth(0).textContent(), texts[0], 'the text reads as sent');
+  assert.equal(await bubbles.nth(1).locator('a').getAttribute('href'), 'mailto:team@example.com');
+  for (const n of [2, 3]) {
+    assert.equal(await bubbles.nth(n).locator('a').count(), 0, `no link in ${texts[n]}`);
+    assert.equal(await bubbles.nth(n).textContent(), texts[n]);
+  }
+  const styled = bubbles.nth(4);
+  assert.equal(await styled.locator('code').textContent(), 'npm test');
+  assert.equal(await styled.locator('strong').textContent(), 'ship it');
+  assert.deepEqual(await styled.locator('em').allTextContents(), ['today', 'tomorrow']);
+  assert.equal(await styled.textContent(), 'Run npm test then ship it today or tomorrow');
+  assert.equal(await bubbles.nth(5).locator('pre code').textContent(), 'line 1\n  line 2 <img src=x onerror="window.__pwned=1">');
+  assert.equal(await page.locator('#messages img').count(), 0, 'no <img> in the log');
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+
+  // Our own messages are formatted too.
+  await say(fay, 'my **own** link: www.example.com');
+  await eventually(async () => assert.equal(await page.locator('#messages li.msg.mine .text a').getAttribute('href'), 'https://www.example.com'));
+  assert.equal(await page.locator('#messages li.msg.mine .text strong').textContent(), 'own');
+
+  // A link opens in a new tab, which knows neither the page nor where it
+  // came from.
+  const [tab] = await Promise.all([fay.context.waitForEvent('page'), bubbles.nth(0).locator('a').first().click()]);
+  await tab.waitForLoadState('domcontentloaded');
+  assert.equal(new URL(tab.url()).search, '?from=link');
+  assert.equal(await tab.evaluate(() => window.opener), null, 'no window.opener');
+  assert.equal(await tab.evaluate(() => document.referrer), '', 'no referrer');
+  await tab.close();
+  await shot(fay, 'desktop-formatting.png');
+  noErrors(fay);
+});

@@ -21,6 +21,7 @@
 //   rooms.js       the rooms, as data
 //   net.js         the socket, the event budget, requests
 //   phase.js       the connection phase (one state machine) and our name
+//   format.js      a message's links, code, emphasis and mentions
 //   dom.js, text.js, codes.js, config.js: elements, values, refusal codes,
 //                  limits
 

@@ -6,6 +6,7 @@
 
 import { BOTTOM_SLACK_PX, GROUP_GAP_MS, MAX_LOG_ITEMS } from './config.js';
 import { avatar, h, hueOf, own, timeEl, ui } from './dom.js';
+import { parse, render } from './format.js';
 import { activeRoom, isShown, makeRoom } from './rooms.js';
 
 // addRoom makes a room and draws the top of its log.
@@ -196,7 +197,8 @@ export function system(room, parts, { tone = '', force = false } = {}) {
   return li;
 }
 
-// buildMessage makes a chat bubble. kind is "mine" or "theirs".
+// buildMessage makes a chat bubble, its text formatted (format.js). kind
+// is "mine" or "theirs".
 export function buildMessage(kind, author, text, time) {
   const li = h('li', `msg ${kind}`);
   li.dataset.kind = kind;
@@ -207,7 +209,8 @@ export function buildMessage(kind, author, text, time) {
   const bubble = h('div', 'bubble');
   const meta = h('span', 'meta');
   meta.append(own('span', 'author', kind === 'mine' ? 'You' : author), h('span', 'visually-hidden', ': '));
-  const body = own('p', 'text', text);
+  const body = own('div', 'text');
+  body.append(...render(parse(text), document));
   const foot = h('span', 'foot');
   foot.append(timeEl(time));
   if (kind === 'mine') foot.append(h('span', 'delivery'));
