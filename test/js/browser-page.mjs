@@ -511,3 +511,62 @@ check('links and formatting: safe links that open apart, code, bold and italic; 
   await shot(fay, 'desktop-formatting.png');
   noErrors(fay);
 });
+
+// codePoints counts as the server counts a message: in Unicode code points.
+const codePoints = (s) => [...s].length;
+
+check('long messages: counted as the server counts, never cut, refused with a clear message when too long', { timeout: 30_000 }, async (t) => {
+  const { open, bot } = session(t);
+  const ROOM = 'lengths';
+  const hal = await open();
+  const { page } = hal;
+  await join(hal, 'Hal');
+  await enterRoom(hal, ROOM);
+  const ivy = await bot('Ivy', { rooms: [ROOM] });
+  const got = [];
+  ivy.socket.on('chat-message', (m) => got.push(m.message));
+  const input = page.locator('#message-input');
+  const value = () => input.inputValue();
+
+  // 1,500 emoji are 3,000 UTF-16 units but 1,500 characters: all kept, and
+  // sent whole.
+  const emoji = '😀'.repeat(1500);
+  await input.focus();
+  await page.keyboard.insertText(emoji);
+  assert.equal(codePoints(await value()), 1500, 'the paste is kept whole');
+  await page.keyboard.press('Enter');
+  await eventually(() => assert.deepEqual(got.map(codePoints), [1500], 'Ivy got the 1,500 emoji'));
+  assert.equal(got[0], emoji);
+
+  // 2,037 characters: kept, the count shows the overflow, and sending is
+  // refused with a message that says by how much; nothing is sent.
+  await page.keyboard.insertText('a'.repeat(2000) + '😀'.repeat(37));
+  assert.equal(codePoints(await value()), 2037, 'nothing is cut');
+  await eventually(async () => assert.equal(await page.locator('#char-count').isVisible(), true));
+  assert.match(await page.textContent('#char-count'), /2,037\s*\/\s*2,000/);
+  assert.match(await page.textContent('#char-count'), /37 too many/);
+  assert.equal(await page.getAttribute('#message-input', 'aria-invalid'), 'true');
+  await page.keyboard.press('Enter');
+  await page.locator('#composer-error').waitFor({ state: 'visible' });
+  assert.match(await page.textContent('#composer-error'), /37 characters too long/);
+  assert.equal(codePoints(await value()), 2037, 'the text stays in the composer');
+  await page.click('#send-button');
+  assert.equal(codePoints(await value()), 2037, 'the send button does not send it either');
+  await shot(hal, 'desktop-too-long.png');
+
+  // On a phone, the count is shown too.
+  await page.setViewportSize(PHONE);
+  assert.equal(await page.locator('#char-count').isVisible(), true, 'the count shows on a phone');
+  await shot(hal, 'phone-too-long.png');
+  await page.setViewportSize(DESKTOP);
+
+  // Shortened to the limit, it is sent.
+  for (let k = 0; k < 37; k++) await page.keyboard.press('Backspace');
+  assert.equal(codePoints(await value()), 2000);
+  await eventually(async () => assert.equal(await page.locator('#composer-error').isVisible(), false, 'the error goes'));
+  assert.equal(await page.getAttribute('#message-input', 'aria-invalid'), null);
+  await page.keyboard.press('Enter');
+  await eventually(() => assert.deepEqual(got.map(codePoints), [1500, 2000]));
+  assert.equal(await page.locator('#messages li.msg.mine').count(), 2, 'only what was sent is shown');
+  noErrors(hal);
+});

@@ -1,6 +1,8 @@
 // composer.js: the message box: its height and character count, its error
-// line, and sending what was typed (Enter; Shift+Enter for a new line). It
-// owns no state beyond the box itself.
+// line, and sending what was typed (Enter; Shift+Enter for a new line). A
+// message is counted as the server counts it, in code points, and one too
+// long is kept and refused, never cut. It owns no state beyond the box
+// itself.
 
 import { MAX_MESSAGE } from './config.js';
 import { ui } from './dom.js';
@@ -14,18 +16,38 @@ function showComposerError(text) {
   ui.composerError.hidden = !text;
 }
 
+const COUNT_FROM = 0.9; // the count shows from this much of the limit
+
+// overflow is how many characters the composer holds over the limit,
+// counted as the server counts them (code points); 0 when it fits.
+function overflow() {
+  return Math.max(0, codePoints(ui.messageInput.value) - MAX_MESSAGE);
+}
+
+const num = (n) => n.toLocaleString('en-US');
+
+// updateComposer fits the box to its text, and shows the count of
+// characters near the limit and how many are too many over it. Nothing is
+// ever cut: the box has no maxlength, which counts UTF-16 units (an emoji
+// is two) and would drop what is pasted beyond it without a word.
 export function updateComposer() {
   const ta = ui.messageInput;
   ta.style.height = 'auto';
   ta.style.height = `${Math.min(ta.scrollHeight, 168)}px`;
   const n = codePoints(ta.value);
-  if (n > MAX_MESSAGE - 200) {
-    ui.charCount.textContent = ` · ${n}/${MAX_MESSAGE}`;
+  const over = overflow();
+  if (n >= MAX_MESSAGE * COUNT_FROM) {
+    ui.charCount.textContent = over > 0
+      ? `${num(n)} / ${num(MAX_MESSAGE)} · ${num(over)} too many`
+      : `${num(n)} / ${num(MAX_MESSAGE)}`;
     ui.charCount.hidden = false;
   } else {
     ui.charCount.hidden = true;
   }
-  if (!ui.composerError.hidden && n <= MAX_MESSAGE) showComposerError('');
+  ui.charCount.classList.toggle('over', over > 0);
+  if (over > 0) ta.setAttribute('aria-invalid', 'true');
+  else ta.removeAttribute('aria-invalid');
+  if (!ui.composerError.hidden && over === 0) showComposerError('');
 }
 
 export function sendFromComposer() {
@@ -34,8 +56,10 @@ export function sendFromComposer() {
     ui.messageInput.focus();
     return;
   }
-  if (codePoints(text) > MAX_MESSAGE) {
-    showComposerError(`That message is too long: at most ${MAX_MESSAGE} characters.`);
+  const over = overflow();
+  if (over > 0) {
+    showComposerError(`This message is ${num(over)} ${over === 1 ? 'character' : 'characters'} too long: at most ${num(MAX_MESSAGE)}. Shorten it, or send it in parts.`);
+    ui.messageInput.focus();
     return;
   }
   showComposerError('');
