@@ -570,3 +570,46 @@ check('long messages: counted as the server counts, never cut, refused with a cl
   assert.equal(await page.locator('#messages li.msg.mine').count(), 2, 'only what was sent is shown');
   noErrors(hal);
 });
+
+check('drafts: each room keeps its own, across switches and a reload', { timeout: 30_000 }, async (t) => {
+  const { open } = session(t);
+  const jo = await open();
+  const { page } = jo;
+  await join(jo, 'Jo');
+  const ROOM = 'drafts';
+  await enterRoom(jo, ROOM);
+  const input = page.locator('#message-input');
+  const switchTo = async (room) => {
+    await page.click(`#rooms li[data-room="${room}"] button`);
+    await eventually(async () => assert.equal(await page.textContent('#room-name'), room));
+  };
+
+  await switchTo('general');
+  await input.focus();
+  await page.keyboard.type('half a thought for general');
+  await switchTo(ROOM);
+  assert.equal(await input.inputValue(), '', `#${ROOM} has no draft yet`);
+  await input.focus();
+  await page.keyboard.type(`and one for ${ROOM}`);
+  await switchTo('general');
+  assert.equal(await input.inputValue(), 'half a thought for general', "general's draft is back");
+  await switchTo(ROOM);
+  assert.equal(await input.inputValue(), `and one for ${ROOM}`, `#${ROOM}'s draft is back`);
+
+  // After a reload, in the same room, with the same drafts.
+  await page.reload({ waitUntil: 'domcontentloaded' });
+  await eventually(async () => assert.equal(await page.evaluate(() => window.parley.phase), 'joined'));
+  await eventually(async () => assert.equal(await page.textContent('#room-name'), ROOM));
+  assert.equal(await input.inputValue(), `and one for ${ROOM}`, 'the draft survives a reload');
+  await switchTo('general');
+  assert.equal(await input.inputValue(), 'half a thought for general');
+
+  // A draft sent is gone.
+  await input.focus();
+  await page.keyboard.press('Enter');
+  await eventually(async () => assert.ok((await lines(page)).includes('You: half a thought for general')));
+  await switchTo(ROOM);
+  await switchTo('general');
+  assert.equal(await input.inputValue(), '', 'no draft once sent');
+  noErrors(jo);
+});

@@ -12,6 +12,7 @@
 //   membership.js  entering, leaving and switching rooms; who is in them
 //   history.js     each message shown once; scrollback; catch-up
 //   composer.js    the message box
+//   drafts.js      a draft per room
 //   outbox.js      our messages until stored, each stored once
 //   typing.js      "typing", ours and theirs
 //   view.js        the join form, status, lists of rooms and people, panels
@@ -26,7 +27,7 @@
 //                  limits
 
 import { GENERAL } from './js/config.js';
-import { onComposerKey, sendFromComposer, updateComposer } from './js/composer.js';
+import { noteDraft, onComposerKey, sendFromComposer, showDraft, updateComposer } from './js/composer.js';
 import { watchConnection } from './js/connection.js';
 import { ui } from './js/dom.js';
 import { onChatMessage, watchLogs } from './js/history.js';
@@ -85,6 +86,7 @@ function main() {
     // A reload: come back as we were, in the same rooms.
     startProbe();
     restore(session);
+    showDraft();
   } else {
     showJoin('');
   }
@@ -107,6 +109,7 @@ function wireControls() {
   ui.messageInput.addEventListener('keydown', onComposerKey);
   ui.messageInput.addEventListener('input', () => {
     updateComposer();
+    noteDraft();
     onComposerInput();
   });
   ui.messageInput.addEventListener('blur', stopTyping);

@@ -6,8 +6,9 @@
 
 import { MAX_MESSAGE } from './config.js';
 import { ui } from './dom.js';
+import { draftOf, keepDraft } from './drafts.js';
 import { send } from './outbox.js';
-import { activeRoom } from './rooms.js';
+import { active, activeRoom } from './rooms.js';
 import { codePoints } from './text.js';
 import { stopTypingToSend } from './typing.js';
 
@@ -66,8 +67,30 @@ export function sendFromComposer() {
   stopTypingToSend();
   send(activeRoom(), text);
   ui.messageInput.value = '';
+  keepDraft(active, '');
   updateComposer();
   ui.messageInput.focus();
+}
+
+// noteDraft keeps what the composer holds as the draft of the room shown.
+export function noteDraft() {
+  keepDraft(active, ui.messageInput.value);
+}
+
+// swapDraft puts the composer's text aside as the draft of room from, and
+// shows the draft of room to.
+export function swapDraft(from, to) {
+  if (from === to) return;
+  if (from) keepDraft(from, ui.messageInput.value);
+  ui.messageInput.value = draftOf(to);
+  showComposerError('');
+  updateComposer();
+}
+
+// showDraft shows the draft of the room shown (after a reload).
+export function showDraft() {
+  ui.messageInput.value = draftOf(active);
+  updateComposer();
 }
 
 // onComposerKey sends on Enter, unless Shift is down or an input method

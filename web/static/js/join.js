@@ -18,6 +18,7 @@
 import { GENERAL, JOIN_TIMEOUT_MS, REJOIN_DELAY_MS, REJOIN_RETRIES } from './config.js';
 import { Code, codeOf } from './codes.js';
 import { ui } from './dom.js';
+import { forgetDrafts } from './drafts.js';
 import { catchUp, caughtUp, maybeLoadOlder } from './history.js';
 import { addRoom, system } from './log.js';
 import { dropRoom, enterRoom, refreshRooms, switchRoom } from './membership.js';
@@ -140,6 +141,7 @@ export function signOut(name, why) {
   abandon('Not sent: you are no longer in the chat.');
   go(SIGNED_OUT);
   forgetSession();
+  forgetDrafts();
   for (const room of [...rooms.values()]) {
     if (room.name !== GENERAL) dropRoom(room);
   }

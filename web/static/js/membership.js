@@ -4,6 +4,7 @@
 // rooms (list-rooms, refreshed every few seconds), and the presence events
 // (user-connected, user-disconnected). It owns the directory's timer.
 
+import { swapDraft } from './composer.js';
 import { GENERAL, MAX_ROOM, ROOMS_REFRESH_MS } from './config.js';
 import { ui } from './dom.js';
 import { maybeLoadOlder } from './history.js';
@@ -119,6 +120,7 @@ export function dropRoom(room) {
   forgetRoomTyping(room);
   rooms.delete(room.name);
   if (active === room.name) {
+    swapDraft(null, GENERAL);
     setActive(GENERAL);
     attachLog(general());
   }
@@ -136,6 +138,7 @@ export function switchRoom(name) {
       prev.stuck = isAtBottom(prev.ul);
       if (typingIn() === prev.name) stopTyping();
     }
+    swapDraft(prev && prev.name, name);
     setActive(name);
     attachLog(next);
   }
