@@ -613,3 +613,104 @@ check('drafts: each room keeps its own, across switches and a reload', { timeout
   assert.equal(await input.inputValue(), '', 'no draft once sent');
   noErrors(jo);
 });
+
+// logShape is the log on screen as short strings: "day:LABEL", "divider",
+// and the text of each message and system line.
+function logShape(page) {
+  return page.$$eval('#messages > li', (lis) => lis.flatMap((li) => {
+    if (li.classList.contains('day')) return [`day:${li.textContent}`];
+    if (li.classList.contains('divider')) return ['divider'];
+    if (li.dataset.kind === 'top') return [];
+    return [li.querySelector('.text')?.textContent ?? ''];
+  }));
+}
+
+check('"New messages" divider where the unread part starts', { timeout: 40_000 }, async (t) => {
+  const { open, bot } = session(t);
+  const ROOM = 'divider-a';
+  const kat = await open();
+  const { page } = kat;
+  await join(kat, 'Kat');
+  await enterRoom(kat, ROOM);
+  const lou = await bot('Lou', { rooms: [ROOM] });
+  await lou.say('seen before', ROOM);
+  await eventually(async () => assert.ok((await logShape(page)).includes('seen before')));
+  const switchTo = async (room) => {
+    await page.click(`#rooms li[data-room="${room}"] button`);
+    await eventually(async () => assert.equal(await page.textContent('#room-name'), room));
+  };
+
+  // Said while Kat is in general: the divider comes before the first.
+  await switchTo('general');
+  for (const text of ['unread 1', 'unread 2', 'unread 3']) await lou.say(text, ROOM);
+  await eventually(async () => assert.equal(await page.getAttribute(`#rooms li[data-room="${ROOM}"]`, 'data-unread'), '3'));
+  await switchTo(ROOM);
+  let shape = await logShape(page);
+  assert.deepEqual(shape.slice(shape.indexOf('seen before')), ['seen before', 'divider', 'unread 1', 'unread 2', 'unread 3']);
+  assert.equal(await page.textContent('#messages li.divider'), 'New messages');
+  // While she reads, what comes is seen: the divider stays where it is.
+  await lou.say('read at once', ROOM);
+  await eventually(async () => assert.equal((await logShape(page)).at(-1), 'read at once'));
+  assert.deepEqual((await logShape(page)).slice(-5), ['divider', 'unread 1', 'unread 2', 'unread 3', 'read at once']);
+  // Her own message: she has caught up, the divider goes.
+  await say(kat, 'caught up');
+  await eventually(async () => assert.equal(await page.locator('#messages li.divider').count(), 0));
+
+  // A hidden tab: the divider marks what came meanwhile, and it stays
+  // while she reads; hidden again, it goes, and comes back with new ones.
+  await page.evaluate(() => window.__hide(true));
+  await lou.say('while away 1', ROOM);
+  await lou.say('while away 2', ROOM);
+  await eventually(async () => assert.deepEqual((await logShape(page)).slice(-3), ['divider', 'while away 1', 'while away 2']));
+  await page.evaluate(() => window.__hide(false));
+  await lou.say('while back', ROOM);
+  await eventually(async () => assert.deepEqual((await logShape(page)).slice(-4), ['divider', 'while away 1', 'while away 2', 'while back']));
+  await page.evaluate(() => window.__hide(true));
+  await eventually(async () => assert.equal(await page.locator('#messages li.divider').count(), 0, 'seen, then left: gone'));
+  await lou.say('away again', ROOM);
+  await page.evaluate(() => window.__hide(false));
+  await eventually(async () => assert.deepEqual((await logShape(page)).slice(-2), ['divider', 'away again']));
+
+  // Many unread: the room opens at the divider, not past it.
+  await switchTo('general');
+  for (let i = 1; i <= 40; i++) await lou.say(`many ${i}`, ROOM);
+  await eventually(async () => assert.equal(await page.getAttribute(`#rooms li[data-room="${ROOM}"]`, 'data-unread'), '40'));
+  await switchTo(ROOM);
+  shape = await logShape(page);
+  assert.equal(shape[shape.indexOf('many 1') - 1], 'divider');
+  assert.equal(await page.$eval('#messages li.divider + li.msg', (li) => li.classList.contains('cont')), false,
+    'the first unread message shows its author');
+  const inView = await page.$eval('#messages', (ul) => {
+    const d = ul.querySelector('li.divider').getBoundingClientRect();
+    const v = ul.getBoundingClientRect();
+    return d.top >= v.top && d.bottom <= v.bottom;
+  });
+  assert.equal(inView, true, 'the divider is in view');
+  await page.locator('#new-messages').waitFor({ state: 'visible' });
+  await shot(kat, 'desktop-divider.png');
+  noErrors(kat);
+});
+
+check('date separators between days', { timeout: 30_000 }, async (t) => {
+  const { open } = session(t);
+  const mo = await open({ timezoneId: 'UTC' });
+  const { page } = mo;
+  await join(mo, 'Mo');
+  await enterRoom(mo, 'days');
+  await eventually(async () => assert.ok((await logShape(page)).includes('Yesterday.')));
+  await say(mo, 'And today.');
+  await eventually(async () => assert.ok((await logShape(page)).includes('And today.')));
+  const shape = await logShape(page);
+  const day3 = new Date(Date.now() - 72 * 3600e3).toLocaleDateString('en-US', { weekday: 'long', month: 'long', day: 'numeric', timeZone: 'UTC' });
+  assert.deepEqual(shape, [
+    `day:${day3}`, 'Three days ago, first.', 'Three days ago, second.',
+    'day:Yesterday', 'Yesterday.',
+    'day:Today', 'You joined', 'And today.',
+  ]);
+  // The two messages of three days ago, a minute apart, are one group.
+  assert.deepEqual(await page.$$eval('#messages li.msg', (lis) => lis.map((li) => li.classList.contains('cont'))), [false, true, false, false]);
+  const times = await page.$$eval('#messages li.msg time', (ts) => ts.map((e) => e.textContent));
+  assert.ok(times.every((s) => /^\d\d:\d\d$/.test(s)), `times are HH:MM under their day: ${times}`);
+  await shot(mo, 'desktop-days.png');
+  noErrors(mo);
+});

@@ -23,16 +23,18 @@
 //   net.js         the socket, the event budget, requests
 //   phase.js       the connection phase (one state machine) and our name
 //   format.js      a message's links, code, emphasis and mentions
+//   dividers.js    date separators and the "New messages" divider
 //   dom.js, text.js, codes.js, config.js: elements, values, refusal codes,
 //                  limits
 
 import { GENERAL } from './js/config.js';
 import { noteDraft, onComposerKey, sendFromComposer, showDraft, updateComposer } from './js/composer.js';
 import { watchConnection } from './js/connection.js';
+import { watching } from './js/dividers.js';
 import { ui } from './js/dom.js';
 import { onChatMessage, watchLogs } from './js/history.js';
 import { rejoin, restore, submitName } from './js/join.js';
-import { addRoom, followOnResize, scrollToBottom } from './js/log.js';
+import { addRoom, followOnResize, scrollToBottom, unwatchRoom } from './js/log.js';
 import {
   joinRoom, leaveRoom, onUserConnected, onUserDisconnected, refreshRooms, submitRoom, switchRoom,
 } from './js/membership.js';
@@ -160,6 +162,8 @@ function wireControls() {
   });
 
   document.addEventListener('visibilitychange', () => {
+    if (document.hidden) unwatchRoom(activeRoom());
+    else watching(activeRoom());
     if (!document.hidden) {
       clearUnreadTitle();
       if (known()) refreshRooms();

@@ -98,19 +98,12 @@ export function avatar(name) {
 }
 
 const pad2 = (n) => String(n).padStart(2, '0');
-const hhmm = (d) => `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
 
-// timeEl shows HH:MM, with the date in front for an earlier day.
+// timeEl shows HH:MM (the day is the log's date separator's), the date
+// and time in full on hover.
 export function timeEl(ms) {
   const d = new Date(typeof ms === 'number' && Number.isFinite(ms) ? ms : Date.now());
-  const today = new Date();
-  let text = hhmm(d);
-  if (d.toDateString() !== today.toDateString()) {
-    const opts = { month: 'short', day: 'numeric' };
-    if (d.getFullYear() !== today.getFullYear()) opts.year = 'numeric';
-    text = `${d.toLocaleDateString(undefined, opts)}, ${text}`;
-  }
-  const t = h('time', 'time', text);
+  const t = h('time', 'time', `${pad2(d.getHours())}:${pad2(d.getMinutes())}`);
   t.dateTime = d.toISOString();
   t.title = d.toLocaleString();
   return t;

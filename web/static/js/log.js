@@ -6,6 +6,7 @@
 
 import { BOTTOM_SLACK_PX, GROUP_GAP_MS, MAX_LOG_ITEMS } from './config.js';
 import { avatar, h, hueOf, own, timeEl, ui } from './dom.js';
+import { clearDivider, markUnread, syncDay, syncFrom, unwatched } from './dividers.js';
 import { parse, render } from './format.js';
 import { activeRoom, isShown, makeRoom } from './rooms.js';
 
@@ -50,11 +51,12 @@ export function renderJump() {
 }
 
 // anchor remembers where the first line in view is, so that lines added
-// above it do not move what the reader sees (see restoreAnchor).
+// above it do not move what the reader sees (see restoreAnchor). Date
+// separators and the divider are no anchor: they move as lines come.
 export function anchor(ul) {
   const top = ul.getBoundingClientRect().top;
   for (const el of ul.children) {
-    if (el.dataset.kind === 'top') continue;
+    if (el.dataset.kind === undefined || el.dataset.kind === 'top') continue;
     const r = el.getBoundingClientRect();
     if (r.bottom > top) return { el, off: r.top - top };
   }
@@ -109,11 +111,14 @@ export function regroup(li) {
 }
 
 // insert puts li in a room's log: in id order when it has an id, else at
-// the end; it does not scroll.
+// the end, with the date separators it needs; it does not scroll.
 export function insert(room, li, id) {
   const oldNext = li.parentNode === room.ul ? li.nextElementSibling : null;
   if (id === null || id === undefined) room.ul.append(li);
   else placeById(room.ul, li, id);
+  syncDay(li);
+  syncFrom(li.nextElementSibling);
+  if (oldNext) syncFrom(oldNext);
   regroup(li);
   regroup(li.nextElementSibling);
   if (oldNext) regroup(oldNext);
@@ -147,7 +152,33 @@ function trimLog(room) {
   room.minId = first ? Number(first.dataset.id) : Infinity;
   room.atBeginning = false;
   renderTop(room);
+  syncFrom(room.top.nextElementSibling);
   regroup(room.top.nextElementSibling);
+}
+
+// markUnreadAt puts the "New messages" divider before li (dividers.js).
+export function markUnreadAt(room, li) {
+  markUnread(room, li);
+  regroup(li);
+}
+
+// clearUnread takes a room's divider away: we sent a message there.
+export function clearUnread(room) {
+  regroup(clearDivider(room));
+}
+
+// unwatchRoom notes that the reader no longer sees the room.
+export function unwatchRoom(room) {
+  regroup(unwatched(room));
+}
+
+// dropLine takes li out of its log, and mends what was around it.
+export function dropLine(li) {
+  const next = li.nextElementSibling;
+  li.remove();
+  if (!next) return;
+  syncFrom(next);
+  regroup(next);
 }
 
 // goesLast reports whether a line with this id (or none) goes at the end.
@@ -192,6 +223,7 @@ export function system(room, parts, { tone = '', force = false } = {}) {
     text.append(typeof part === 'string' ? document.createTextNode(part) : own('strong', '', part.strong));
   }
   li.append(text);
+  li.dataset.time = String(Date.now());
   li.title = new Date().toLocaleString();
   addLine(room, li, { force, countsAsNew: false });
   return li;

@@ -6,9 +6,10 @@
 
 import { swapDraft } from './composer.js';
 import { GENERAL, MAX_ROOM, ROOMS_REFRESH_MS } from './config.js';
+import { watching } from './dividers.js';
 import { ui } from './dom.js';
 import { maybeLoadOlder } from './history.js';
-import { addRoom, isAtBottom, renderJump, system } from './log.js';
+import { addRoom, isAtBottom, renderJump, system, unwatchRoom } from './log.js';
 import { conn, request, socket } from './net.js';
 import { abandonRoom } from './outbox.js';
 import { known, myName, named } from './phase.js';
@@ -137,10 +138,12 @@ export function switchRoom(name) {
       prev.scrollTop = prev.ul.scrollTop;
       prev.stuck = isAtBottom(prev.ul);
       if (typingIn() === prev.name) stopTyping();
+      unwatchRoom(prev);
     }
     swapDraft(prev && prev.name, name);
     setActive(name);
     attachLog(next);
+    if (!document.hidden) watching(next);
   }
   next.unread = 0;
   renderHead();

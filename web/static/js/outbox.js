@@ -8,7 +8,7 @@
 import { ACK_TIMEOUT_MS } from './config.js';
 import { Code, codeOf } from './codes.js';
 import { h, timeEl, ui } from './dom.js';
-import { addLine, buildMessage, insert, isAtBottom, noteId, regroup, scrollToBottom, setDelivery } from './log.js';
+import { addLine, buildMessage, clearUnread, dropLine, insert, isAtBottom, noteId, scrollToBottom, setDelivery } from './log.js';
 import { budgetWait, socket, take } from './net.js';
 import { JOINED, known, myName, phase } from './phase.js';
 import { isShown, rooms } from './rooms.js';
@@ -67,6 +67,7 @@ export function send(room, text) {
     failed: false,
   };
   pending.set(item.clientId, item);
+  clearUnread(room); // we have caught up
   addLine(room, item.li, { force: true, countsAsNew: false });
   outbox.push(item);
   setDelivery(item.li, 'pending', socket.connected ? 'Sending' : 'Waiting for connection');
@@ -155,9 +156,7 @@ function confirmed(item, res) {
     // Already shown (without our clientId): keep a single copy.
     const other = room.ul.querySelector(`li[data-id="${id}"]`);
     if (other && other !== item.li) {
-      const next = item.li.nextElementSibling;
-      item.li.remove();
-      regroup(next);
+      dropLine(item.li);
       return;
     }
   }

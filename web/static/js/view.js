@@ -5,8 +5,9 @@
 // rooms.js and phase.js. Clicks in the lists are handled by app.js.
 
 import { GENERAL } from './config.js';
+import { dividerTop, relabelDays } from './dividers.js';
 import { avatar, h, own, ui } from './dom.js';
-import { scrollToBottom } from './log.js';
+import { isAtBottom, scrollToBottom } from './log.js';
 import { myName } from './phase.js';
 import { activeRoom, directory, joinedRooms, rooms } from './rooms.js';
 
@@ -171,7 +172,8 @@ export function afterPick() {
   else ui.messageInput.focus();
 }
 
-// attachLog puts a room's log on screen, where its reader left it. A
+// attachLog puts a room's log on screen, where its reader left it, or at
+// its "New messages" divider when what is unread starts above the view. A
 // focus in the log taken away goes to the new one.
 export function attachLog(room) {
   const hadFocus = document.activeElement instanceof Element &&
@@ -183,8 +185,16 @@ export function attachLog(room) {
   }
   room.ul.id = 'messages';
   if (!room.ul.isConnected) ui.logWrap.prepend(room.ul);
+  relabelDays(room.ul);
   if (room.stuck) scrollToBottom(room, false);
   else room.ul.scrollTop = room.scrollTop;
+  // Unread above the view: open at the divider, the rest below.
+  const top = dividerTop(room);
+  if (top !== null && top < room.ul.scrollTop) {
+    room.ul.scrollTop = top;
+    room.stuck = isAtBottom(room.ul);
+    if (!room.stuck) room.unseen = [...room.ul.querySelectorAll('li.divider ~ li.msg')].length;
+  }
   if (hadFocus) room.ul.focus({ preventScroll: true });
 }
 
