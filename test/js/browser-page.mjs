@@ -714,3 +714,45 @@ check('date separators between days', { timeout: 30_000 }, async (t) => {
   await shot(mo, 'desktop-days.png');
   noErrors(mo);
 });
+
+// fontsOf lists the fonts the browser drew the element matching selector
+// with: [{familyName, glyphCount}].
+async function fontsOf(page, selector) {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    await cdp.send('DOM.enable');
+    await cdp.send('CSS.enable');
+    const { root } = await cdp.send('DOM.getDocument');
+    const { nodeId } = await cdp.send('DOM.querySelector', { nodeId: root.nodeId, selector });
+    const { fonts } = await cdp.send('CSS.getPlatformFontsForNode', { nodeId });
+    return fonts.map((f) => ({ familyName: f.familyName, glyphCount: f.glyphCount }));
+  } finally {
+    await cdp.detach();
+  }
+}
+
+check('emoji: drawn in a colour emoji font, text in the text font', { timeout: 30_000 }, async (t) => {
+  const { open, bot } = session(t);
+  const ROOM = 'emoji';
+  const ned = await open();
+  const { page } = ned;
+  await join(ned, 'Ned');
+  await enterRoom(ned, ROOM);
+  const ola = await bot('Ola', { rooms: [ROOM] });
+  await ola.say('😀🙂☕🎉👍🏽🇫🇷', ROOM);
+  await ola.say('Coffee at 10:30 ☕', ROOM);
+  await eventually(async () => assert.equal(await page.locator('#messages li.msg').count(), 2));
+  const stack = await page.evaluate(() => getComputedStyle(document.documentElement).fontFamily);
+  for (const name of ['Apple Color Emoji', 'Segoe UI Emoji', 'Noto Color Emoji']) {
+    assert.ok(stack.includes(`"${name}"`), `the font stack names ${name}: ${stack}`);
+  }
+  const emojiOnly = await fontsOf(page, '#messages li.msg:nth-last-child(2) .text');
+  assert.deepEqual(emojiOnly.map((f) => f.familyName), ['Noto Color Emoji'], `emoji drawn with ${JSON.stringify(emojiOnly)}`);
+  const mixed = await fontsOf(page, '#messages li.msg:nth-last-child(1) .text');
+  const emojiFont = mixed.find((f) => f.familyName === 'Noto Color Emoji');
+  assert.ok(emojiFont && emojiFont.glyphCount === 1, `☕ in colour: ${JSON.stringify(mixed)}`);
+  assert.ok(mixed.some((f) => f.familyName !== 'Noto Color Emoji' && f.glyphCount >= 15), `the words and digits in a text font: ${JSON.stringify(mixed)}`);
+  assert.equal(await page.$eval('#message-input', (el) => getComputedStyle(el).fontFamily), stack, 'the composer has the same fonts');
+  await shot(ned, 'desktop-emoji.png');
+  noErrors(ned);
+});
