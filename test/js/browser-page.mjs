@@ -756,3 +756,93 @@ check('emoji: drawn in a colour emoji font, text in the text font', { timeout: 3
   await shot(ned, 'desktop-emoji.png');
   noErrors(ned);
 });
+
+// statuses records, in the page, each delivery state our message with text
+// goes through (window.__statuses), from now on.
+function watchStatuses(page, text) {
+  return page.evaluate((text) => {
+    window.__statuses = [];
+    const seen = (li) => {
+      const s = li.dataset.status;
+      if (s && window.__statuses.at(-1) !== s) window.__statuses.push(s);
+    };
+    new MutationObserver(() => {
+      for (const li of document.querySelectorAll('#messages li.msg.mine')) {
+        if (li.querySelector('.text')?.textContent === text) seen(li);
+      }
+    }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-status'] });
+  }, text);
+}
+
+const mineStatus = (page, text) => page.$$eval('#messages li.msg.mine', (lis, text) =>
+  lis.filter((li) => li.querySelector('.text')?.textContent === text).map((li) => li.dataset.status), text);
+
+check('late acks and a flaky network: Offline at once, a delivered message never shown failed, sent once', { timeout: 60_000 }, async (t) => {
+  const { open, bot } = session(t);
+  const ROOM = 'flaky';
+  const pat = await open();
+  const { page } = pat;
+  await join(pat, 'Pat');
+  await enterRoom(pat, ROOM);
+  const quin = await bot('Quin', { rooms: [ROOM] });
+  const got = [];
+  quin.socket.on('chat-message', (m) => got.push(m));
+  const sockets = () => page.evaluate(() => window.__parleySockets.filter((s) => s.readyState === 1).length);
+  if (await sockets() === 0) {
+    t.skip('no open WebSocket (the client is on long-polling)');
+    return;
+  }
+
+  // The browser goes offline; its WebSocket stays open for now, as it
+  // does until the heartbeat fails. The page says Offline at once, and
+  // holds what is written meanwhile.
+  await pat.context.setOffline(true);
+  await eventually(async () => assert.equal(await page.getAttribute('#status', 'data-state'), 'offline'), 1000);
+  assert.equal(await sockets(), 1, 'the WebSocket is still open');
+  await say(pat, 'written while offline');
+  await eventually(async () => assert.deepEqual(await mineStatus(page, 'written while offline'), ['pending']));
+  // Back online on the same connection: it is checked, then used.
+  await pat.context.setOffline(false);
+  await eventually(async () => assert.equal(await page.getAttribute('#status', 'data-state'), 'connected'), 6000);
+  await eventually(async () => assert.deepEqual(await mineStatus(page, 'written while offline'), ['sent']));
+  await eventually(() => assert.deepEqual(got.map((m) => m.message), ['written while offline']));
+
+  // The connection stalls: what the server sends is held back past the
+  // ack's timeout. The message is stored and Quin has it, but its answer
+  // is late: it stays pending, never failed, and is confirmed once the
+  // connection moves again.
+  const late = 'an answer that comes late';
+  await watchStatuses(page, late);
+  await page.evaluate(() => { window.__stall = true; });
+  await say(pat, late);
+  await eventually(() => assert.deepEqual(got.map((m) => m.message).slice(-1), [late]));
+  await page.waitForTimeout(9500); // past the page's 8 s ack timeout
+  assert.deepEqual(await mineStatus(page, late), ['pending'], 'still pending after the timeout');
+  assert.equal(await page.locator('#messages li.msg.mine button.retry').count(), 0, 'no Retry');
+  await page.evaluate(() => window.__release());
+  await eventually(async () => assert.deepEqual(await mineStatus(page, late), ['sent']), 15_000);
+  assert.deepEqual(await page.evaluate(() => window.__statuses), ['pending', 'sent'], 'never failed');
+  const id = Number(await page.$eval('#messages li.msg.mine:last-child', (li) => li.dataset.id));
+  assert.equal(id, got.at(-1).id, 'shown under the id the server gave it');
+
+  // Its answer lost in a dropped connection: sent again on the new one,
+  // with the same clientId, and stored once.
+  const dropped = 'an answer lost when the connection drops';
+  await watchStatuses(page, dropped);
+  await page.evaluate(() => { window.__stall = true; });
+  await say(pat, dropped);
+  await eventually(() => assert.deepEqual(got.map((m) => m.message).slice(-1), [dropped]));
+  await page.evaluate(() => {
+    window.__stall = false;
+    window.__held.length = 0; // lost with the connection
+    for (const s of window.__parleySockets) if (s.readyState === 1) s.close();
+  });
+  await eventually(async () => assert.deepEqual(await mineStatus(page, dropped), ['sent']), 15_000);
+  assert.ok(!(await page.evaluate(() => window.__statuses)).includes('failed'), 'never failed');
+  await say(pat, 'and one more');
+  await eventually(() => assert.deepEqual(got.map((m) => m.message),
+    ['written while offline', late, dropped, 'and one more'], 'each once, in order'));
+  assert.deepEqual((await lines(page)).filter((l) => l.startsWith('You: ')),
+    ['You: written while offline', `You: ${late}`, `You: ${dropped}`, 'You: and one more'], 'each shown once');
+  noErrors(pat);
+});

@@ -8,6 +8,9 @@ export const MAX_ROOM = 32;
 export const ROOM_CHARS = /^[\p{L}\p{Nd} ._-]+$/u;
 
 export const ACK_TIMEOUT_MS = 8000;
+export const RESEND_MS = 2000; // a message with no answer is sent again after this, doubling
+export const RESEND_MAX_MS = 30000;
+export const PROBE_TIMEOUT_MS = 4000; // back online: how long the old connection has to answer
 export const JOIN_TIMEOUT_MS = 8000;
 export const REJOIN_RETRIES = 8;
 export const REJOIN_DELAY_MS = 1500;

@@ -4,8 +4,15 @@
 // drop what was not confirmed goes back in line and is sent again with the
 // same clientId, so that the server stores it once. A message is confirmed
 // by its ack, or by its own copy arriving (claim).
+//
+// A message whose answer does not come in time, on a connection still
+// open, may well be stored (the connection stalled, the answer is late):
+// it stays pending and is sent again, with its clientId, after a growing
+// pause, until an answer comes or the connection drops. Only a refusal
+// marks a message failed, never a silence. While the browser is offline
+// nothing is emitted.
 
-import { ACK_TIMEOUT_MS } from './config.js';
+import { ACK_TIMEOUT_MS, RESEND_MAX_MS, RESEND_MS } from './config.js';
 import { Code, codeOf } from './codes.js';
 import { h, timeEl, ui } from './dom.js';
 import { addLine, buildMessage, clearUnread, dropLine, insert, isAtBottom, noteId, scrollToBottom, setDelivery } from './log.js';
@@ -28,6 +35,7 @@ export function bindRejoin(handler) {
 }
 
 function failed(item, text) {
+  stopResend(item);
   item.inFlight = false;
   item.failed = true;
   item.li.dataset.status = 'failed';
@@ -46,12 +54,15 @@ function resend(item) {
   // Move the bubble to the end: it will reach everyone else now.
   addLine(room, item.li, { force: true, countsAsNew: false });
   outbox.push(item);
-  setDelivery(item.li, 'pending', socket.connected ? 'Sending' : 'Waiting for connection');
+  setDelivery(item.li, 'pending', waitingText());
   flushOutbox();
   ui.messageInput.focus();
 }
 
-const canSend = () => phase() === JOINED && socket.connected;
+const canSend = () => phase() === JOINED && socket.connected && navigator.onLine !== false;
+
+// waitingText says why a message waits.
+const waitingText = () => (socket.connected && navigator.onLine !== false ? 'Sending' : 'Waiting for connection');
 
 // send shows text as our message in room and sends it when it can.
 export function send(room, text) {
@@ -62,6 +73,8 @@ export function send(room, text) {
     text,
     li: buildMessage('mine', myName() || 'You', text, Date.now()),
     attempt: 0,
+    resends: 0, // sent again for want of an answer, on one connection
+    resendTimer: 0,
     inFlight: false,
     acked: false,
     failed: false,
@@ -70,7 +83,7 @@ export function send(room, text) {
   clearUnread(room); // we have caught up
   addLine(room, item.li, { force: true, countsAsNew: false });
   outbox.push(item);
-  setDelivery(item.li, 'pending', socket.connected ? 'Sending' : 'Waiting for connection');
+  setDelivery(item.li, 'pending', waitingText());
   flushOutbox();
 }
 
@@ -113,7 +126,10 @@ function emitMessage(item) {
     item.inFlight = false;
     if (err) {
       if (!socket.connected) return; // back in line: see requeue
-      failed(item, 'Not sent: the server did not confirm it.');
+      // No answer yet, on an open connection: it may be stored, its
+      // answer late. It stays pending, and goes again.
+      setDelivery(item.li, 'pending', 'Waiting for the server');
+      resendLater(item);
       return;
     }
     const code = codeOf(res);
@@ -134,11 +150,30 @@ function emitMessage(item) {
   });
 }
 
+// resendLater sends item again, with its clientId, after a pause that
+// doubles each time, unless an answer or a drop comes first.
+function resendLater(item) {
+  stopResend(item);
+  const pause = Math.min(RESEND_MAX_MS, RESEND_MS * 2 ** item.resends++);
+  item.resendTimer = setTimeout(() => {
+    item.resendTimer = 0;
+    if (item.acked || item.failed || item.inFlight || !pending.has(item.clientId) || outbox.includes(item)) return;
+    outbox.unshift(item);
+    flushOutbox();
+  }, pause);
+}
+
+function stopResend(item) {
+  clearTimeout(item.resendTimer);
+  item.resendTimer = 0;
+}
+
 // confirmed marks our message as stored, under the id the server gave it
 // (from the ack, or from its copy in a catch-up).
 function confirmed(item, res) {
   if (item.acked) return;
   item.acked = true;
+  stopResend(item);
   item.inFlight = false;
   item.failed = false;
   pending.delete(item.clientId);
@@ -188,6 +223,8 @@ export function requeue() {
     .filter((i) => !i.acked && !i.failed)
     .sort((a, b) => a.seq - b.seq);
   for (const item of waiting) {
+    stopResend(item);
+    item.resends = 0;
     if (item.inFlight) {
       item.inFlight = false;
       item.attempt++;
