@@ -846,3 +846,59 @@ check('late acks and a flaky network: Offline at once, a delivered message never
     ['You: written while offline', `You: ${late}`, `You: ${dropped}`, 'You: and one more'], 'each shown once');
   noErrors(pat);
 });
+
+check("the server's limits: a refusal retrying cannot fix has no Retry; names are not cut", { timeout: 30_000 }, async (t) => {
+  const { open } = session(t);
+  const rae = await open();
+  const { page } = rae;
+  // A name is not cut as it is typed either: it is refused, by its count.
+  await page.locator('#name-input').focus();
+  await page.keyboard.insertText('n'.repeat(33) + '😀'.repeat(4));
+  assert.equal(codePoints(await page.inputValue('#name-input')), 37, 'the name is kept whole');
+  await page.keyboard.press('Enter');
+  await page.locator('#name-error').waitFor({ state: 'visible' });
+  assert.match(await page.textContent('#name-error'), /at most 32/);
+  await page.fill('#name-input', '');
+  await join(rae, 'Rae');
+
+  // A character the server cannot store: refused, and no Retry, which
+  // would be refused again; Edit puts the text back in the composer.
+  await page.fill('#message-input', 'a NUL \u0000 inside');
+  await page.press('#message-input', 'Enter');
+  const bubble = page.locator('#messages li.msg.mine').last();
+  await eventually(async () => assert.equal(await bubble.getAttribute('data-status'), 'failed'));
+  assert.match(await bubble.locator('.delivery-error').textContent(), /cannot be stored/);
+  assert.equal(await bubble.locator('button.retry').count(), 0, 'no Retry');
+  await bubble.locator('button.edit').click();
+  assert.equal(await page.inputValue('#message-input'), 'a NUL \u0000 inside');
+  assert.equal(await focused(page), '#message-input');
+  assert.equal(await page.locator('#messages li.msg.mine').count(), 0, 'the failed message is taken back');
+  await page.fill('#message-input', '');
+  noErrors(rae);
+});
+
+check("the server's limits: the page counts against those the server announces", { timeout: 30_000 }, async (t) => {
+  const { open, bot } = session(t);
+  const probe = await bot('Probe', { url: LIMITS_URL });
+  probe.close();
+  if (!probe.res.limits) {
+    t.skip("the server's new-user answer has no limits yet: the page keeps its defaults");
+    return;
+  }
+  assert.deepEqual(probe.res.limits, LIMITS);
+  const sue = await open({ url: LIMITS_URL });
+  const { page } = sue;
+  await join(sue, 'Sue');
+  const input = page.locator('#message-input');
+  await input.focus();
+  await page.keyboard.insertText('x'.repeat(LIMITS.message + 1));
+  assert.match(await page.textContent('#char-count'), new RegExp(`${LIMITS.message + 1} / ${LIMITS.message} · 1 too many`));
+  await page.keyboard.press('Enter');
+  await page.locator('#composer-error').waitFor({ state: 'visible' });
+  assert.match(await page.textContent('#composer-error'), new RegExp(`1 character too long: at most ${LIMITS.message}`));
+  assert.equal(await page.locator('#messages li.msg.mine').count(), 0, 'nothing sent');
+  await page.keyboard.press('Backspace');
+  await page.keyboard.press('Enter');
+  await eventually(async () => assert.equal(await page.locator('#messages li.msg.mine[data-status="sent"]').count(), 1));
+  noErrors(sue);
+});

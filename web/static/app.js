@@ -24,8 +24,8 @@
 //   phase.js       the connection phase (one state machine) and our name
 //   format.js      a message's links, code, emphasis and mentions
 //   dividers.js    date separators and the "New messages" divider
-//   dom.js, text.js, codes.js, config.js: elements, values, refusal codes,
-//                  limits
+//   dom.js, text.js, limits.js, codes.js, config.js: elements, values, the
+//                  server's limits, refusal codes, settings
 
 import { GENERAL } from './js/config.js';
 import { noteDraft, onComposerKey, sendFromComposer, showDraft, updateComposer } from './js/composer.js';

@@ -4,9 +4,9 @@
 // long is kept and refused, never cut. It owns no state beyond the box
 // itself.
 
-import { MAX_MESSAGE } from './config.js';
 import { ui } from './dom.js';
 import { draftOf, keepDraft } from './drafts.js';
+import { limits } from './limits.js';
 import { send } from './outbox.js';
 import { active, activeRoom } from './rooms.js';
 import { codePoints } from './text.js';
@@ -22,7 +22,7 @@ const COUNT_FROM = 0.9; // the count shows from this much of the limit
 // overflow is how many characters the composer holds over the limit,
 // counted as the server counts them (code points); 0 when it fits.
 function overflow() {
-  return Math.max(0, codePoints(ui.messageInput.value) - MAX_MESSAGE);
+  return Math.max(0, codePoints(ui.messageInput.value) - limits.message);
 }
 
 const num = (n) => n.toLocaleString('en-US');
@@ -37,10 +37,10 @@ export function updateComposer() {
   ta.style.height = `${Math.min(ta.scrollHeight, 168)}px`;
   const n = codePoints(ta.value);
   const over = overflow();
-  if (n >= MAX_MESSAGE * COUNT_FROM) {
+  if (n >= limits.message * COUNT_FROM) {
     ui.charCount.textContent = over > 0
-      ? `${num(n)} / ${num(MAX_MESSAGE)} · ${num(over)} too many`
-      : `${num(n)} / ${num(MAX_MESSAGE)}`;
+      ? `${num(n)} / ${num(limits.message)} · ${num(over)} too many`
+      : `${num(n)} / ${num(limits.message)}`;
     ui.charCount.hidden = false;
   } else {
     ui.charCount.hidden = true;
@@ -59,7 +59,7 @@ export function sendFromComposer() {
   }
   const over = overflow();
   if (over > 0) {
-    showComposerError(`This message is ${num(over)} ${over === 1 ? 'character' : 'characters'} too long: at most ${num(MAX_MESSAGE)}. Shorten it, or send it in parts.`);
+    showComposerError(`This message is ${num(over)} ${over === 1 ? 'character' : 'characters'} too long: at most ${num(limits.message)}. Shorten it, or send it in parts.`);
     ui.messageInput.focus();
     return;
   }

@@ -2,7 +2,7 @@
 // owns no state.
 
 export const GENERAL = 'general'; // the room everyone is in
-export const MAX_NAME = 32;
+export const MAX_NAME = 32; // until the server says (limits.js)
 export const MAX_MESSAGE = 2000;
 export const MAX_ROOM = 32;
 export const ROOM_CHARS = /^[\p{L}\p{Nd} ._-]+$/u;

@@ -19,6 +19,7 @@ export const ui = {
   joinView: $('join-view'),
   nameForm: $('name-form'),
   nameInput: $('name-input'),
+  nameHint: $('name-hint'),
   nameError: $('name-error'),
   joinButton: $('join-button'),
   roomsPanel: $('rooms-panel'),

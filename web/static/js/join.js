@@ -20,6 +20,7 @@ import { Code, codeOf } from './codes.js';
 import { ui } from './dom.js';
 import { forgetDrafts } from './drafts.js';
 import { catchUp, caughtUp, maybeLoadOlder } from './history.js';
+import { setLimits } from './limits.js';
 import { addRoom, system } from './log.js';
 import { dropRoom, enterRoom, refreshRooms, switchRoom } from './membership.js';
 import { conn, request, resetKicks, socket, take } from './net.js';
@@ -87,6 +88,7 @@ export function join(name, mode) {
   socket.timeout(JOIN_TIMEOUT_MS).emit('new-user', name, { token: tabToken() }, (err, res) => {
     if (token !== joinToken) return; // superseded or disconnected since
     if (!err && res && res.ok) {
+      setLimits(res.limits);
       joined(typeof res.name === 'string' && res.name ? res.name : name, res.users, mode);
       return;
     }

@@ -13,7 +13,7 @@
 // nothing is emitted.
 
 import { ACK_TIMEOUT_MS, RESEND_MAX_MS, RESEND_MS } from './config.js';
-import { Code, codeOf } from './codes.js';
+import { Code, codeOf, retryable } from './codes.js';
 import { h, timeEl, ui } from './dom.js';
 import { addLine, buildMessage, clearUnread, dropLine, insert, isAtBottom, noteId, scrollToBottom, setDelivery } from './log.js';
 import { budgetWait, socket, take } from './net.js';
@@ -34,17 +34,41 @@ export function bindRejoin(handler) {
   rejoin = handler;
 }
 
-function failed(item, text) {
+// failed marks item as not sent, saying why. Only what sending again may
+// fix offers Retry; a message refused for what it is (too long, holding a
+// character that cannot be stored) offers Edit, which takes it back into
+// the composer; one for a room left or after signing out, neither.
+function failed(item, text, { retry = false, edit = false } = {}) {
   stopResend(item);
   item.inFlight = false;
   item.failed = true;
   item.li.dataset.status = 'failed';
   const d = item.li.querySelector('.delivery');
-  const msg = h('span', 'delivery-error', text);
-  const retry = h('button', 'retry', 'Retry');
-  retry.type = 'button';
-  retry.addEventListener('click', () => resend(item));
-  d.replaceChildren(msg, retry);
+  const parts = [h('span', 'delivery-error', text)];
+  if (retry) {
+    const b = h('button', 'retry', 'Retry');
+    b.type = 'button';
+    b.addEventListener('click', () => resend(item));
+    parts.push(b);
+  }
+  if (edit) {
+    const b = h('button', 'edit', 'Edit');
+    b.type = 'button';
+    b.addEventListener('click', () => editAgain(item));
+    parts.push(b);
+  }
+  d.replaceChildren(...parts);
+}
+
+// editAgain takes a refused message back into the composer (after what it
+// holds, if anything), and out of the log.
+function editAgain(item) {
+  pending.delete(item.clientId);
+  dropLine(item.li);
+  const box = ui.messageInput;
+  box.value = box.value ? `${box.value}\n${item.text}` : item.text;
+  box.dispatchEvent(new Event('input', { bubbles: true }));
+  box.focus();
 }
 
 function resend(item) {
@@ -146,7 +170,9 @@ function emitMessage(item) {
       return;
     }
     const why = errorText(res, 'Rejected by the server').replace(/\.$/, '');
-    failed(item, `Not sent: ${why.charAt(0).toLowerCase()}${why.slice(1)}.`);
+    const again = retryable(code);
+    const edit = code === Code.MESSAGE_TOO_LONG || code === Code.MESSAGE_INVALID;
+    failed(item, `Not sent: ${why.charAt(0).toLowerCase()}${why.slice(1)}.`, { retry: again, edit });
   });
 }
 

@@ -7,6 +7,7 @@
 import { GENERAL } from './config.js';
 import { dividerTop, relabelDays } from './dividers.js';
 import { avatar, h, own, ui } from './dom.js';
+import { limits } from './limits.js';
 import { isAtBottom, scrollToBottom } from './log.js';
 import { myName } from './phase.js';
 import { activeRoom, directory, joinedRooms, rooms } from './rooms.js';
@@ -220,6 +221,7 @@ export function closePanels(returnFocus) {
 
 export function showJoin(errorMessage) {
   ui.body.dataset.view = 'join';
+  ui.nameHint.textContent = `1 to ${limits.name} characters.`;
   ui.joinView.hidden = false;
   ui.chatView.hidden = true;
   ui.sidebar.hidden = true;
