@@ -902,3 +902,49 @@ check("the server's limits: the page counts against those the server announces",
   await eventually(async () => assert.equal(await page.locator('#messages li.msg.mine[data-status="sent"]').count(), 1));
   noErrors(sue);
 });
+
+check('joins and leaves: a run of them is one line', { timeout: 60_000 }, async (t) => {
+  const { open, bot } = session(t);
+  const ROOM = 'comings';
+  const tom = await open();
+  const { page } = tom;
+  await join(tom, 'Tom');
+  await enterRoom(tom, ROOM);
+  const presence = () => page.$$eval('#messages li[data-presence]', (lis) => lis.map((li) => li.textContent));
+
+  const four = [];
+  for (const name of ['Uma', 'Vic', 'Wes', 'Xia']) four.push(await bot(name, { rooms: [ROOM] }));
+  await eventually(async () => assert.deepEqual(await presence(), ['Uma, Vic and 2 others joined']));
+  assert.deepEqual((await lines(page)).slice(-2), ['You joined', 'Uma, Vic and 2 others joined'], 'one line for the four');
+  assert.match(await page.getAttribute('#messages li[data-presence]', 'title'), /Uma joined at .*\nVic joined at .*\nWes joined at .*\nXia joined at /);
+
+  // Something said ends the run; the next comings and goings make a line
+  // of their own: Uma leaves and comes back, Vic leaves, Yan comes and goes.
+  await say(tom, 'Welcome, all four of you.');
+  const [uma, vic] = four;
+  assert.equal((await uma.ack('leave-room', ROOM)).ok, true);
+  assert.equal((await uma.ack('join-room', { room: ROOM })).ok, true);
+  assert.equal((await vic.ack('leave-room', ROOM)).ok, true);
+  const yan = await bot('Yan', { rooms: [ROOM] });
+  assert.equal((await yan.ack('leave-room', ROOM)).ok, true);
+  await eventually(async () => assert.deepEqual(await presence(),
+    ['Uma, Vic and 2 others joined', 'Uma came back; Vic left; Yan came and went']));
+  assert.deepEqual((await lines(page)).slice(-2), ['You: Welcome, all four of you.', 'Uma came back; Vic left; Yan came and went']);
+  await eventually(async () => assert.deepEqual(await page.$$eval('#users li', (lis) => lis.map((li) => li.dataset.name)),
+    ['Tom', 'Uma', 'Wes', 'Xia']));
+
+  // In general the words are the tutorial's: connected, disconnected.
+  await page.click('#rooms li[data-room="general"] button');
+  await eventually(async () => assert.equal(await page.textContent('#room-name'), 'general'));
+  await say(tom, 'Anyone in general?');
+  const zed = await bot('Zed');
+  const abe = await bot('Abe');
+  await eventually(async () => assert.equal((await lines(page)).at(-1), 'Zed and Abe connected'));
+  // (The server may wait a grace period before it says someone left.)
+  zed.close();
+  await eventually(async () => assert.equal((await lines(page)).at(-1), 'Zed came and went; Abe connected'), 20_000);
+  abe.close();
+  await eventually(async () => assert.equal((await lines(page)).at(-1), 'Zed and Abe came and went'), 20_000);
+  await shot(tom, 'desktop-presence.png');
+  noErrors(tom);
+});

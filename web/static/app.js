@@ -11,6 +11,7 @@
 //   join.js        new-user, resync after a (re)join, signing out
 //   membership.js  entering, leaving and switching rooms; who is in them
 //   history.js     each message shown once; scrollback; catch-up
+//   presence.js    who came and went, folded into a line
 //   composer.js    the message box
 //   drafts.js      a draft per room
 //   outbox.js      our messages until stored, each stored once

@@ -17,6 +17,7 @@ export const REJOIN_DELAY_MS = 1500;
 export const ROOMS_REFRESH_MS = 15000;
 
 export const GROUP_GAP_MS = 5 * 60 * 1000; // one person's lines closer than this form a group
+export const PRESENCE_RUN_MS = 30 * 60 * 1000; // comings and goings fold into one line for this long
 export const MAX_LOG_ITEMS = 1000;
 export const BOTTOM_SLACK_PX = 48;
 export const TOP_SLACK_PX = 160; // load older messages this close to the top

@@ -12,6 +12,7 @@ import { maybeLoadOlder } from './history.js';
 import { addRoom, isAtBottom, renderJump, system, unwatchRoom } from './log.js';
 import { conn, request, socket } from './net.js';
 import { abandonRoom } from './outbox.js';
+import { announce } from './presence.js';
 import { known, myName, named } from './phase.js';
 import { active, activeRoom, general, roomOf, rooms, setActive, setDirectory } from './rooms.js';
 import { saveSession } from './storage.js';
@@ -178,7 +179,7 @@ export function onUserConnected(name, roomName) {
   if (!room || !room.member || room.users.has(name)) return;
   room.users.add(name);
   if (room === activeRoom()) renderUsers();
-  system(room, [{ strong: name }, room.name === GENERAL ? ' connected' : ' joined']);
+  announce(room, name, 'in');
 }
 
 // onUserDisconnected is the server's user-disconnected event.
@@ -189,5 +190,5 @@ export function onUserDisconnected(name, roomName) {
   room.users.delete(name);
   stopShowingTyping(room, name);
   if (room === activeRoom()) renderUsers();
-  system(room, [{ strong: name }, room.name === GENERAL ? ' disconnected' : ' left']);
+  announce(room, name, 'out');
 }
