@@ -948,3 +948,81 @@ check('joins and leaves: a run of them is one line', { timeout: 60_000 }, async 
   await shot(tom, 'desktop-presence.png');
   noErrors(tom);
 });
+
+check('mentions: highlighted for all, marked for the one mentioned; a notification when the tab is hidden, after asking once', { timeout: 40_000 }, async (t) => {
+  const { open, bot } = session(t);
+  const ROOM = 'mentions';
+  const people = {};
+  for (const name of ['Vera', 'Walt', 'Yuri']) {
+    people[name] = await open();
+    await join(people[name], name);
+    await enterRoom(people[name], ROOM);
+  }
+  const { Vera: vera, Walt: walt, Yuri: yuri } = people;
+  const xan = await bot('Xan', { rooms: [ROOM] });
+  const last = (p) => p.page.locator('#messages li.msg').last();
+  const lastIs = (p, text) => eventually(async () => assert.equal(await last(p).locator('.text').textContent(), text));
+
+  await xan.say('@Vera can you check the build? cc @walt', ROOM);
+  for (const p of [vera, walt, yuri]) await lastIs(p, '@Vera can you check the build? cc @walt');
+  for (const p of [vera, walt, yuri]) {
+    assert.deepEqual(await last(p).locator('.mention').allTextContents(), ['@Vera', '@walt'], 'mentions highlighted for everyone');
+  }
+  assert.deepEqual(await last(vera).locator('.mention.me').allTextContents(), ['@Vera'], 'Vera sees her own marked');
+  assert.deepEqual(await last(walt).locator('.mention.me').allTextContents(), ['@walt'], 'in any case');
+  assert.equal(await last(yuri).locator('.mention.me').count(), 0);
+  assert.equal(await last(vera).evaluate((li) => li.classList.contains('mentions-me')), true, 'the message is marked for Vera');
+  assert.equal(await last(walt).evaluate((li) => li.classList.contains('mentions-me')), true, 'and for Walt');
+  assert.equal(await last(yuri).evaluate((li) => li.classList.contains('mentions-me')), false, 'not for Yuri');
+  await shot(vera, 'desktop-mention.png');
+
+  // Notifications: never asked without a user action.
+  const { page } = vera;
+  await page.evaluate(() => window.__hide(true));
+  await xan.say('@Vera are you there?', ROOM);
+  await lastIs(vera, '@Vera are you there?');
+  assert.equal(await page.evaluate(() => window.__permissionAsks), 0, 'permission not asked by itself');
+  assert.deepEqual(await page.evaluate(() => window.__notes), [], 'no notification before she turned them on');
+  await page.evaluate(() => window.__hide(false));
+
+  // She turns them on, by keyboard: asked once.
+  await page.locator('#message-input').focus();
+  await tabTo(page, '#notify-toggle', { back: true, max: 40 });
+  await page.keyboard.press('Enter');
+  await eventually(async () => assert.equal(await page.getAttribute('#notify-toggle', 'aria-pressed'), 'true'));
+  assert.equal(await page.evaluate(() => window.__permissionAsks), 1);
+  await page.keyboard.press('Enter');
+  assert.equal(await page.getAttribute('#notify-toggle', 'aria-pressed'), 'false', 'off again');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.getAttribute('#notify-toggle', 'aria-pressed'), 'true', 'on again');
+  assert.equal(await page.evaluate(() => window.__permissionAsks), 1, 'asked once only');
+
+  // Hidden: a mention raises a notification; other messages do not, nor
+  // a mention while she looks.
+  await page.click('#rooms li[data-room="general"] button');
+  await page.evaluate(() => window.__hide(true));
+  await xan.say('@Vera the build is green', ROOM);
+  await xan.say('nothing for Vera here', ROOM);
+  await eventually(async () => assert.equal(await page.getAttribute(`#rooms li[data-room="${ROOM}"]`, 'data-unread'), '2'));
+  assert.deepEqual(await page.evaluate(() => window.__notes), [
+    { title: `Xan mentioned you in #${ROOM}`, body: '@Vera the build is green', tag: `parley-${ROOM}` },
+  ]);
+  // Clicking it shows the room.
+  await page.evaluate(() => window.__lastNote.onclick(new Event('click')));
+  await page.evaluate(() => window.__hide(false));
+  await eventually(async () => assert.equal(await page.textContent('#room-name'), ROOM));
+  await xan.say('@Vera thanks!', ROOM);
+  await lastIs(vera, '@Vera thanks!');
+  assert.equal((await page.evaluate(() => window.__notes)).length, 1, 'none while she looks');
+
+  // Turned on after a refusal of the browser: blocked, and not asked again.
+  const zoe = await open();
+  await zoe.page.evaluate(() => { window.__grant = 'denied'; });
+  await join(zoe, 'Zoe');
+  await zoe.page.click('#notify-toggle');
+  await eventually(async () => assert.match(await zoe.page.getAttribute('#notify-toggle', 'title'), /blocked/));
+  assert.equal(await zoe.page.getAttribute('#notify-toggle', 'aria-pressed'), 'false');
+  await zoe.page.click('#notify-toggle');
+  assert.equal(await zoe.page.evaluate(() => window.__permissionAsks), 1, 'not asked again');
+  noErrors(vera, walt, yuri, zoe);
+});

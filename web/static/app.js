@@ -16,6 +16,7 @@
 //   drafts.js      a draft per room
 //   outbox.js      our messages until stored, each stored once
 //   typing.js      "typing", ours and theirs
+//   notify.js      desktop notifications of mentions
 //   view.js        the join form, status, lists of rooms and people, panels
 //   log.js         a room's log on screen
 //   tabs.js        the other tabs of this browser
@@ -40,6 +41,7 @@ import {
   joinRoom, leaveRoom, onUserConnected, onUserDisconnected, refreshRooms, submitRoom, switchRoom,
 } from './js/membership.js';
 import { open } from './js/net.js';
+import { bindOpen, setupNotify, toggleNotify } from './js/notify.js';
 import { bindRejoin } from './js/outbox.js';
 import { known, phase } from './js/phase.js';
 import { activeRoom } from './js/rooms.js';
@@ -143,6 +145,13 @@ function wireControls() {
     ui.messageInput.focus();
   });
   followOnResize();
+
+  setupNotify();
+  ui.notifyToggle.addEventListener('click', toggleNotify);
+  bindOpen((name) => {
+    switchRoom(name);
+    afterPick();
+  });
 
   ui.roomsToggle.addEventListener('click', () => {
     if (ui.body.classList.contains('rooms-open')) closePanels(true);

@@ -12,6 +12,7 @@ export const ui = {
   body: document.body,
   status: $('status'),
   statusText: $('status-text'),
+  notifyToggle: $('notify-toggle'),
   roomsToggle: $('rooms-toggle'),
   roomsBadge: $('rooms-badge'),
   usersToggle: $('users-toggle'),

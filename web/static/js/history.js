@@ -12,6 +12,7 @@ import {
   setDelivery,
 } from './log.js';
 import { request, socket } from './net.js';
+import { notifyMention } from './notify.js';
 import { claim } from './outbox.js';
 import { JOINED, myName, phase, wantedName } from './phase.js';
 import { activeRoom, isShown, roomOf, roomOfLog, rooms } from './rooms.js';
@@ -96,7 +97,7 @@ function receive(room, data, { older = false } = {}) {
   const me = myName() || wantedName();
   const kind = me && author === me ? 'mine' : 'theirs';
   const time = typeof data.time === 'number' ? data.time : Date.now();
-  const li = buildMessage(kind, author, data.message, time);
+  const li = buildMessage(kind, author, data.message, time, room);
   // History: what was said before we came (or before we scrolled back).
   const early = older || !room.live;
   if (early) li.dataset.history = 'true';
@@ -122,6 +123,7 @@ function receive(room, data, { older = false } = {}) {
     if (room.stuck && isShown(room)) scrollToBottom(room, false);
   }
   stopShowingTyping(room, author);
+  if (li.classList.contains('mentions-me')) notifyMention(room.name, author, data.message);
   if (room !== activeRoom() || ui.body.dataset.view !== 'chat') {
     room.unread++;
     renderRooms();

@@ -7,7 +7,8 @@
 import { BOTTOM_SLACK_PX, GROUP_GAP_MS, MAX_LOG_ITEMS } from './config.js';
 import { avatar, h, hueOf, own, timeEl, ui } from './dom.js';
 import { clearDivider, markUnread, syncDay, syncFrom, unwatched } from './dividers.js';
-import { parse, render } from './format.js';
+import { fold, mentions, parse, render } from './format.js';
+import { myName } from './phase.js';
 import { activeRoom, isShown, makeRoom } from './rooms.js';
 
 // addRoom makes a room and draws the top of its log.
@@ -229,9 +230,10 @@ export function system(room, parts, { tone = '', force = false } = {}) {
   return li;
 }
 
-// buildMessage makes a chat bubble, its text formatted (format.js). kind
-// is "mine" or "theirs".
-export function buildMessage(kind, author, text, time) {
+// buildMessage makes a chat bubble, its text formatted (format.js), a
+// mention of one of room's people whole (names with spaces), of us marked:
+// then the bubble is too (class mentions-me). kind is "mine" or "theirs".
+export function buildMessage(kind, author, text, time, room) {
   const li = h('li', `msg ${kind}`);
   li.dataset.kind = kind;
   li.dataset.author = author;
@@ -241,8 +243,11 @@ export function buildMessage(kind, author, text, time) {
   const bubble = h('div', 'bubble');
   const meta = h('span', 'meta');
   meta.append(own('span', 'author', kind === 'mine' ? 'You' : author), h('span', 'visually-hidden', ': '));
+  const me = myName();
+  const tokens = parse(text, { names: room ? [...room.users] : [] });
   const body = own('div', 'text');
-  body.append(...render(parse(text), document));
+  body.append(...render(tokens, document, { me }));
+  if (kind === 'theirs' && me && mentions(tokens).some((n) => fold(n) === fold(me))) li.classList.add('mentions-me');
   const foot = h('span', 'foot');
   foot.append(timeEl(time));
   if (kind === 'mine') foot.append(h('span', 'delivery'));

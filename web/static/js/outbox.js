@@ -95,7 +95,7 @@ export function send(room, text) {
     seq: ++seq,
     room: room.name,
     text,
-    li: buildMessage('mine', myName() || 'You', text, Date.now()),
+    li: buildMessage('mine', myName() || 'You', text, Date.now(), room),
     attempt: 0,
     resends: 0, // sent again for want of an answer, on one connection
     resendTimer: 0,
