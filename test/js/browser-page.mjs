@@ -1026,3 +1026,68 @@ check('mentions: highlighted for all, marked for the one mentioned; a notificati
   assert.equal(await zoe.page.evaluate(() => window.__permissionAsks), 1, 'not asked again');
   noErrors(vera, walt, yuri, zoe);
 });
+
+check('screenshots: desktop, phone, dark mode and an Arabic conversation', { timeout: 60_000 }, async (t) => {
+  const { open, bot } = session(t);
+  const ROOM = 'design';
+  const alice = await open();
+  await join(alice, 'Alice');
+  await enterRoom(alice, 'random');
+  await enterRoom(alice, ROOM);
+  const bob = await open({ viewport: PHONE });
+  await join(bob, 'Bob');
+  await enterRoom(bob, ROOM);
+  const carol = await open({ colorScheme: 'dark' });
+  await join(carol, 'Carol');
+  await enterRoom(carol, ROOM);
+  const lastText = (p) => p.page.locator('#messages li.msg .text').last().textContent();
+  let count = 0;
+  const said = async (p, text) => {
+    await say(p, text);
+    count++;
+    for (const q of [alice, bob, carol]) {
+      await eventually(async () => assert.equal(await q.page.locator('#messages li.msg[data-status="sent"], #messages li.msg.theirs').count(), count));
+    }
+  };
+  await said(bob, 'Morning! The new mockups are up: https://example.com/mockups/v3');
+  await said(carol, 'Looks great 🎉 I left a few notes on the **header** and the _empty states_.');
+  await said(alice, 'Thanks both! @Carol can you share the colour tokens?');
+  await said(carol, 'Sure: `--accent: #4f46e5`, the rest is in the doc.');
+  await alice.page.click('#rooms li[data-room="general"] button');
+  const dana = await bot('Dana', { rooms: [ROOM] });
+  await dana.say('@Alice I can take the dark mode pass this afternoon ☕', ROOM);
+  await dana.say('Then the phone layout tomorrow 📱', ROOM);
+  await eventually(async () => assert.equal(await alice.page.getAttribute(`#rooms li[data-room="${ROOM}"]`, 'data-unread'), '2'));
+  await alice.page.click(`#rooms li[data-room="${ROOM}"] button`);
+  await eventually(async () => assert.equal(await lastText(alice), 'Then the phone layout tomorrow 📱'));
+  bob.page.locator('#message-input').pressSequentially('On my way', { delay: 20 });
+  await eventually(async () => assert.match(await alice.page.textContent('#typing'), /Bob is typing/));
+  for (const p of [alice, bob, carol]) {
+    await eventually(async () => assert.equal(await lastText(p), 'Then the phone layout tomorrow 📱'));
+    const overflow = await p.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `no sideways scrolling: ${overflow}px`);
+  }
+  await shot(alice, 'desktop.png');
+  await shot(bob, 'phone.png');
+  await shot(carol, 'desktop-dark.png');
+  await carol.page.setViewportSize(PHONE);
+  await shot(carol, 'phone-dark.png');
+
+  // An Arabic conversation, on a desktop and on a phone.
+  const AR = 'مجلس';
+  const nadia = await open();
+  await join(nadia, 'نادية');
+  await enterRoom(nadia, AR);
+  const salma = await bot('سلمى', { rooms: [AR] });
+  const omar = await bot('عمر', { rooms: [AR] });
+  await salma.say('صباح الخير! هل رأيتم التصميم الجديد؟ https://example.com/تصميم', AR);
+  await omar.say('نعم، أعجبني كثيرا 👍 الاجتماع الساعة 10:30؟', AR);
+  await say(nadia, '@سلمى شكرا! سأرسل ملاحظاتي **اليوم**.');
+  await eventually(async () => assert.equal(await nadia.page.locator('#messages li.msg.mine[data-status="sent"]').count(), 1));
+  await omar.say('Great, see you at 10:30 then.', AR);
+  await eventually(async () => assert.equal(await lastText(nadia), 'Great, see you at 10:30 then.'));
+  await shot(nadia, 'desktop-arabic.png');
+  await nadia.page.setViewportSize(PHONE);
+  await shot(nadia, 'phone-arabic.png');
+  noErrors(alice, bob, carol, nadia);
+});
