@@ -306,6 +306,7 @@ check('keyboard only: every control is reached and used, and the focus is never 
   // A list of rooms redrawn under the focus keeps it.
   await tabTo(page, '#rooms li[data-room="general"] button', { back: true });
   await archivist.say('a message that redraws the list of rooms', 'kb-archive');
+  await eventually(async () => assert.equal((await lines(page)).at(-1), 'Keeper: a message that redraws the list of rooms'));
   await page.keyboard.press('Enter'); // to general
   await eventually(async () => assert.equal(await page.textContent('#room-name'), 'general'));
   await tabTo(page, '#rooms li[data-room="kb-archive"] button', { back: true });
@@ -816,7 +817,12 @@ check('late acks and a flaky network: Offline at once, a delivered message never
   await page.evaluate(() => { window.__stall = true; });
   await say(pat, late);
   await eventually(() => assert.deepEqual(got.map((m) => m.message).slice(-1), [late]));
-  await page.waitForTimeout(9500); // past the page's 8 s ack timeout
+  // Past the page's 8 s ack timeout: the page says it waits for the
+  // server (or, before, that it was not sent).
+  await eventually(async () => {
+    const st = await page.$eval('#messages li.msg.mine:last-child', (li) => ({ status: li.dataset.status, text: li.querySelector('.delivery').textContent }));
+    assert.ok(st.status === 'failed' || st.text === 'Waiting for the server', `timed out: ${JSON.stringify(st)}`);
+  }, 15_000, 200);
   assert.deepEqual(await mineStatus(page, late), ['pending'], 'still pending after the timeout');
   assert.equal(await page.locator('#messages li.msg.mine button.retry').count(), 0, 'no Retry');
   await page.evaluate(() => window.__release());
@@ -1060,7 +1066,7 @@ check('screenshots: desktop, phone, dark mode and an Arabic conversation', { tim
   await eventually(async () => assert.equal(await alice.page.getAttribute(`#rooms li[data-room="${ROOM}"]`, 'data-unread'), '2'));
   await alice.page.click(`#rooms li[data-room="${ROOM}"] button`);
   await eventually(async () => assert.equal(await lastText(alice), 'Then the phone layout tomorrow 📱'));
-  bob.page.locator('#message-input').pressSequentially('On my way', { delay: 20 });
+  await bob.page.locator('#message-input').pressSequentially('On my way', { delay: 20 });
   await eventually(async () => assert.match(await alice.page.textContent('#typing'), /Bob is typing/));
   for (const p of [alice, bob, carol]) {
     await eventually(async () => assert.equal(await lastText(p), 'Then the phone layout tomorrow 📱'));
