@@ -60,8 +60,8 @@ after(async () => {
 
 // ---------- helpers ----------
 
-// session keeps what one test opened, and closes it when the test ends.
-function session(t) {
+// scene keeps what one test opened, and closes it when the test ends.
+function scene(t) {
   const contexts = [];
   const bots = [];
   t.after(async () => {
@@ -254,7 +254,7 @@ function noErrors(...people) {
 // ---------- the tests ----------
 
 check('keyboard only: every control is reached and used, and the focus is never dropped', { timeout: 60_000 }, async (t) => {
-  const { open, bot } = session(t);
+  const { open, bot } = scene(t);
   const archivist = await bot('Keeper', { rooms: ['kb-archive'] });
   for (let i = 1; i <= ARCHIVE; i++) assert.equal((await archivist.say(`archive ${i}`, 'kb-archive')).ok, true);
 
@@ -345,7 +345,7 @@ check('keyboard only: every control is reached and used, and the focus is never 
 });
 
 check('keyboard only on a phone: the panels open, are used and close by keyboard', { timeout: 30_000 }, async (t) => {
-  const { open, bot } = session(t);
+  const { open, bot } = scene(t);
   await bot('Pia', { rooms: ['kb-phone'] });
   const lee = await open({ viewport: PHONE });
   const { page } = lee;
@@ -399,7 +399,7 @@ function isolated(page, selector) {
 }
 
 check('right-to-left text: messages, names and the composer take their own direction', { timeout: 30_000 }, async (t) => {
-  const { open, bot } = session(t);
+  const { open, bot } = scene(t);
   const ROOM = 'مجلس';
   const nadia = await open();
   const { page } = nadia;
@@ -453,7 +453,7 @@ check('right-to-left text: messages, names and the composer take their own direc
 });
 
 check('links and formatting: safe links that open apart, code, bold and italic; javascript: stays text', { timeout: 30_000 }, async (t) => {
-  const { open, bot } = session(t);
+  const { open, bot } = scene(t);
   const ROOM = 'formatting';
   const fay = await open();
   const { page } = fay;
@@ -517,7 +517,7 @@ check('links and formatting: safe links that open apart, code, bold and italic; 
 const codePoints = (s) => [...s].length;
 
 check('long messages: counted as the server counts, never cut, refused with a clear message when too long', { timeout: 30_000 }, async (t) => {
-  const { open, bot } = session(t);
+  const { open, bot } = scene(t);
   const ROOM = 'lengths';
   const hal = await open();
   const { page } = hal;
@@ -573,7 +573,7 @@ check('long messages: counted as the server counts, never cut, refused with a cl
 });
 
 check('drafts: each room keeps its own, across switches and a reload', { timeout: 30_000 }, async (t) => {
-  const { open } = session(t);
+  const { open } = scene(t);
   const jo = await open();
   const { page } = jo;
   await join(jo, 'Jo');
@@ -627,7 +627,7 @@ function logShape(page) {
 }
 
 check('"New messages" divider where the unread part starts', { timeout: 40_000 }, async (t) => {
-  const { open, bot } = session(t);
+  const { open, bot } = scene(t);
   const ROOM = 'divider-a';
   const kat = await open();
   const { page } = kat;
@@ -693,7 +693,7 @@ check('"New messages" divider where the unread part starts', { timeout: 40_000 }
 });
 
 check('date separators between days', { timeout: 30_000 }, async (t) => {
-  const { open } = session(t);
+  const { open } = scene(t);
   const mo = await open({ timezoneId: 'UTC' });
   const { page } = mo;
   await join(mo, 'Mo');
@@ -733,7 +733,7 @@ async function fontsOf(page, selector) {
 }
 
 check('emoji: drawn in a colour emoji font, text in the text font', { timeout: 30_000 }, async (t) => {
-  const { open, bot } = session(t);
+  const { open, bot } = scene(t);
   const ROOM = 'emoji';
   const ned = await open();
   const { page } = ned;
@@ -779,7 +779,7 @@ const mineStatus = (page, text) => page.$$eval('#messages li.msg.mine', (lis, te
   lis.filter((li) => li.querySelector('.text')?.textContent === text).map((li) => li.dataset.status), text);
 
 check('late acks and a flaky network: Offline at once, a delivered message never shown failed, sent once', { timeout: 60_000 }, async (t) => {
-  const { open, bot } = session(t);
+  const { open, bot } = scene(t);
   const ROOM = 'flaky';
   const pat = await open();
   const { page } = pat;
@@ -854,7 +854,7 @@ check('late acks and a flaky network: Offline at once, a delivered message never
 });
 
 check("the server's limits: a refusal retrying cannot fix has no Retry; names are not cut", { timeout: 30_000 }, async (t) => {
-  const { open } = session(t);
+  const { open } = scene(t);
   const rae = await open();
   const { page } = rae;
   // A name is not cut as it is typed either: it is refused, by its count.
@@ -884,7 +884,7 @@ check("the server's limits: a refusal retrying cannot fix has no Retry; names ar
 });
 
 check("the server's limits: the page counts against those the server announces", { timeout: 30_000 }, async (t) => {
-  const { open, bot } = session(t);
+  const { open, bot } = scene(t);
   const probe = await bot('Probe', { url: LIMITS_URL });
   probe.close();
   if (!probe.res.limits) {
@@ -910,7 +910,7 @@ check("the server's limits: the page counts against those the server announces",
 });
 
 check('joins and leaves: a run of them is one line', { timeout: 60_000 }, async (t) => {
-  const { open, bot } = session(t);
+  const { open, bot } = scene(t);
   const ROOM = 'comings';
   const tom = await open();
   const { page } = tom;
@@ -956,7 +956,7 @@ check('joins and leaves: a run of them is one line', { timeout: 60_000 }, async 
 });
 
 check('mentions: highlighted for all, marked for the one mentioned; a notification when the tab is hidden, after asking once', { timeout: 40_000 }, async (t) => {
-  const { open, bot } = session(t);
+  const { open, bot } = scene(t);
   const ROOM = 'mentions';
   const people = {};
   for (const name of ['Vera', 'Walt', 'Yuri']) {
@@ -1034,7 +1034,7 @@ check('mentions: highlighted for all, marked for the one mentioned; a notificati
 });
 
 check('screenshots: desktop, phone, dark mode and an Arabic conversation', { timeout: 60_000 }, async (t) => {
-  const { open, bot } = session(t);
+  const { open, bot } = scene(t);
   const ROOM = 'design';
   const alice = await open();
   await join(alice, 'Alice');
