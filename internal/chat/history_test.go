@@ -108,6 +108,8 @@ type joinReply struct {
 	Token string    `json:"token"`
 	Code  chat.Code `json:"code"`
 	Error string    `json:"error"`
+	// Limits are the server's, for the page to count against.
+	Limits chat.Limits `json:"limits"`
 }
 
 // joinWithToken connects over tr and joins as name with a token, and

@@ -258,6 +258,26 @@ func TestNewUserIsLimitedPerAddress(t *testing.T) {
 	}
 }
 
+// TestNewUserTellsLimits checks that new-user's answer gives the page the
+// server's limits, the defaults or those configured.
+func TestNewUserTellsLimits(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		cfg  chat.Config
+		want chat.Limits
+	}{
+		{chat.Config{}, chat.Limits{Name: chat.DefaultMaxNameLength, Message: chat.DefaultMaxMessageLength}},
+		{chat.Config{MaxNameLength: 12, MaxMessageLength: 300}, chat.Limits{Name: 12, Message: 300}},
+	} {
+		srv := startChat(t, tt.cfg, socketio.Config{})
+		var r joinReply
+		connect(t, srv.Server, sioclient.TransportWebSocket).ack(&r, chat.EventNewUser, "Lim")
+		if !r.OK || r.Limits != tt.want {
+			t.Errorf("new-user with %+v: ok %v, limits %+v, want %+v", tt.cfg, r.OK, r.Limits, tt.want)
+		}
+	}
+}
+
 func TestFailedClaimsAreLimitedPerAddress(t *testing.T) {
 	t.Parallel()
 	srv := startChat(t, chat.Config{ExemptAddress: noExempt, FailedClaimRate: 0.01, FailedClaimBurst: 2}, socketio.Config{})

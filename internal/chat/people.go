@@ -48,8 +48,16 @@ type joinReply struct {
 	Name string `json:"name"`
 	Room string `json:"room"`
 	usersPage
-	ID    string `json:"id"`
-	Token string `json:"token,omitempty"`
+	ID     string `json:"id"`
+	Token  string `json:"token,omitempty"`
+	Limits Limits `json:"limits"`
+}
+
+// Limits are the server's limits a page needs to know, in characters
+// (code points): the longest name and message it accepts.
+type Limits struct {
+	Name    int `json:"name"`
+	Message int `json:"message"`
 }
 
 // newUserOptions is the optional second argument of new-user.
@@ -124,7 +132,8 @@ func (c *Chat) onNewUser(so *socketio.Socket, s *session, e *socketio.Event, rep
 	if (fresh && w.kept) || upgraded {
 		c.seen(context.Background(), p, now)
 	}
-	reply(joinReply{OK: true, Name: p.name, Room: DefaultRoom, usersPage: users, ID: p.id, Token: w.token}, nil)
+	reply(joinReply{OK: true, Name: p.name, Room: DefaultRoom, usersPage: users, ID: p.id, Token: w.token,
+		Limits: Limits{Name: c.cfg.MaxNameLength, Message: c.cfg.MaxMessageLength}}, nil)
 }
 
 // quietArrival reports whether the arrival at now of the identity w is

@@ -21,6 +21,15 @@ export const Code = Object.freeze({
   AUTH_REQUIRED: 'auth_required', // app mode: the connection has no identity; sign in again in the host application
 });
 
+// RETRYABLE are the refusals that sending the same again may get past;
+// the others would be refused again (too long, a character that cannot be
+// stored, a room we are not in, a malformed request).
+const RETRYABLE = new Set([Code.RATE_LIMITED, Code.NOT_JOINED, Code.NOT_STORED, Code.UNAVAILABLE]);
+
+// retryable reports whether a refusal with this code may succeed if sent
+// again; a code the page does not know is given the benefit of the doubt.
+export const retryable = (code) => RETRYABLE.has(code) || !Object.values(Code).includes(code);
+
 // codeOf returns the code of an answer, or '' when it has none (no answer
 // at all, or an acceptance).
 export const codeOf = (res) => (res && typeof res.code === 'string' ? res.code : '');

@@ -19,7 +19,9 @@
 import { GENERAL, JOIN_TIMEOUT_MS, REJOIN_DELAY_MS, REJOIN_RETRIES } from './config.js';
 import { Code, codeOf } from './codes.js';
 import { ui } from './dom.js';
+import { forgetDrafts } from './drafts.js';
 import { catchUp, caughtUp, maybeLoadOlder } from './history.js';
+import { setLimits } from './limits.js';
 import { addRoom, system } from './log.js';
 import {
   dropRoom, enterRoom, moreUsers, refreshRooms, switchRoom,
@@ -91,6 +93,7 @@ export function join(name, mode) {
     if (token !== joinToken) return; // superseded or disconnected since
     if (!err && res && res.ok) {
       keepIdentity(res.id, res.token);
+      setLimits(res.limits);
       joined(typeof res.name === 'string' && res.name ? res.name : name, res.users, mode);
       moreUsers(general(), res);
       return;
@@ -148,6 +151,7 @@ export function signOut(name, why) {
   abandon('Not sent: you are no longer in the chat.');
   go(SIGNED_OUT);
   forgetSession();
+  forgetDrafts();
   for (const room of [...rooms.values()]) {
     if (room.name !== GENERAL) dropRoom(room);
   }
