@@ -1078,7 +1078,7 @@ check('screenshots: desktop, phone, dark mode and an Arabic conversation', { tim
   // An Arabic conversation, on a desktop and on a phone.
   const AR = 'مجلس';
   const nadia = await open();
-  await join(nadia, 'نادية');
+  await join(nadia, 'ليلى');
   await enterRoom(nadia, AR);
   const salma = await bot('سلمى', { rooms: [AR] });
   const omar = await bot('عمر', { rooms: [AR] });

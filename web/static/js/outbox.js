@@ -17,7 +17,9 @@ import { Code, codeOf, retryable } from './codes.js';
 import { h, timeEl, ui } from './dom.js';
 import { addLine, buildMessage, clearUnread, dropLine, insert, isAtBottom, noteId, scrollToBottom, setDelivery } from './log.js';
 import { budgetWait, socket, take } from './net.js';
-import { JOINED, known, myName, phase } from './phase.js';
+import {
+  JOINED, known, myName, phase, wantedName,
+} from './phase.js';
 import { isShown, rooms } from './rooms.js';
 import { errorText, randomId, toId } from './text.js';
 
@@ -95,7 +97,8 @@ export function send(room, text) {
     seq: ++seq,
     room: room.name,
     text,
-    li: buildMessage('mine', myName() || 'You', text, Date.now(), room),
+    // While a reload's join is under way, the name asked for is ours.
+    li: buildMessage('mine', myName() || wantedName() || 'You', text, Date.now(), room),
     attempt: 0,
     resends: 0, // sent again for want of an answer, on one connection
     resendTimer: 0,
