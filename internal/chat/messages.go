@@ -99,7 +99,7 @@ func (c *Chat) onSendChatMessage(so *socketio.Socket, s *session, e *socketio.Ev
 		}
 	}
 	c.mu.Lock()
-	r := p.rooms[opts.Room]
+	r := p.rooms[store.RoomKey(opts.Room)]
 	c.mu.Unlock()
 	if r == nil {
 		reply(nil, ErrNotInRoom)
@@ -170,7 +170,7 @@ func (c *Chat) onHistory(so *socketio.Socket, s *session, e *socketio.Event, rep
 		req.Limit = MaxHistoryLimit
 	}
 	c.mu.Lock()
-	_, in := p.rooms[req.Room]
+	_, in := p.rooms[store.RoomKey(req.Room)]
 	c.mu.Unlock()
 	if !in {
 		reply(nil, ErrNotInRoom)
@@ -220,7 +220,7 @@ func (c *Chat) onTyping(so *socketio.Socket, s *session, e *socketio.Event, repl
 		return
 	}
 	c.mu.Lock()
-	r := p.rooms[req.Room]
+	r := p.rooms[store.RoomKey(req.Room)]
 	c.mu.Unlock()
 	if r == nil {
 		reply(nil, ErrNotInRoom)

@@ -164,8 +164,9 @@ func (c *Chat) onListUsers(so *socketio.Socket, s *session, e *socketio.Event, r
 			return
 		}
 	}
-	if !validRoomName(req.Room) {
-		reply(nil, ErrRoomInvalid)
+	name, err := roomName(req.Room)
+	if err != nil {
+		reply(nil, err)
 		return
 	}
 	if !e.HasAck() {
@@ -173,8 +174,9 @@ func (c *Chat) onListUsers(so *socketio.Socket, s *session, e *socketio.Event, r
 	}
 	page := usersPage{Users: []string{}}
 	c.mu.Lock()
-	if r := c.rooms[req.Room]; r != nil {
+	if r := c.rooms[store.RoomKey(name)]; r != nil {
 		page = r.usersPageLocked(req.After, req.Limit)
+		req.Room = r.name
 	}
 	c.mu.Unlock()
 	reply(usersReply{OK: true, Room: req.Room, usersPage: page}, nil)
@@ -233,7 +235,7 @@ func (c *Chat) onListRooms(so *socketio.Socket, s *session, e *socketio.Event, r
 		}
 		bytes += n
 		info := roomInfo{Name: sr.Name, LastID: sr.LastID}
-		if r := c.rooms[sr.Name]; r != nil {
+		if r := c.rooms[store.RoomKey(sr.Name)]; r != nil {
 			info.Users = len(r.members)
 		}
 		out.Rooms = append(out.Rooms, info)

@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/parley-chat/parley/internal/names"
 	"github.com/parley-chat/parley/internal/socketio"
 	"github.com/parley-chat/parley/internal/store"
 )
@@ -17,7 +18,8 @@ const maxRoomNameLength = 32
 
 // room is a chat room with its state loaded.
 type room struct {
-	name string
+	name string // as the store has it: its first spelling
+	id   string // store.RoomKey(name): the key of Chat.rooms and person.rooms
 	key  string // the Socket.IO room of its members
 
 	// deliverMu orders what the room's members get: the history sent to
@@ -45,6 +47,18 @@ type room struct {
 	unloaded      bool
 }
 
+// roomName returns the form of a room's name that the chat stores and
+// shows, as names.Normalize makes it (NFKC, white space collapsed), or
+// ErrRoomInvalid. Rooms are found by key (store.RoomKey), so that names
+// that look alike name one room, whichever spelling came first.
+func roomName(name string) (string, error) {
+	n, err := names.Normalize(name, maxRoomNameLength)
+	if err != nil || !validRoomName(n) {
+		return "", ErrRoomInvalid
+	}
+	return n, nil
+}
+
 // validRoomName reports whether name may name a room.
 func validRoomName(name string) bool {
 	if n := utf8.RuneCountInString(name); n == 0 || n > maxRoomNameLength || strings.TrimSpace(name) != name {
@@ -58,15 +72,17 @@ func validRoomName(name string) bool {
 	return store.ValidateRoomName(name) == nil
 }
 
-// loadRoom returns the room called name, creating it in the store on first
-// use, for by (nil: for the chat), within the caps on creating rooms
-// (see createRoom). A room is loaded with its recent messages, read before
-// anyone can see the room, so without holding any lock: nobody can send
-// to it yet. A room that had fallen idle is listed again from now.
+// loadRoom returns the room of name's key, creating it in the store, called
+// name, on first use, for by (nil: for the chat), within the caps on
+// creating rooms (see createRoom). A room is loaded with its recent
+// messages, read before anyone can see the room, so without holding any
+// lock: nobody can send to it yet. A room that had fallen idle is listed
+// again from now.
 func (c *Chat) loadRoom(name string, by *creator) (*room, error) {
 	now := time.Now()
+	id := store.RoomKey(name)
 	c.mu.Lock()
-	r := c.rooms[name]
+	r := c.rooms[id]
 	if r != nil {
 		r.used = now // not idle: see sweepRooms
 	}
@@ -80,6 +96,7 @@ func (c *Chat) loadRoom(name string, by *creator) (*room, error) {
 	if err != nil {
 		return nil, err
 	}
+	name = stored.Name
 	touched := stored.Active
 	if now.Sub(touched) >= c.touchEvery() {
 		if err := c.store.TouchRooms(ctx, now, []string{name}); err != nil {
@@ -95,6 +112,7 @@ func (c *Chat) loadRoom(name string, by *creator) (*room, error) {
 	}
 	loaded := &room{
 		name:    name,
+		id:      id,
 		key:     "room:" + name,
 		recent:  newRecent(c.cfg.RecentMessages, c.cfg.HistoryLimit, c.cfg.RecentBytes, stored.LastID, msgs),
 		members: make(map[*person]struct{}),
@@ -102,11 +120,11 @@ func (c *Chat) loadRoom(name string, by *creator) (*room, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if r = c.rooms[name]; r == nil {
+	if r = c.rooms[id]; r == nil {
 		// First come, first kept: another load's room may be in use
 		// already, and its recent messages newer than these.
 		r = loaded
-		c.rooms[name] = r
+		c.rooms[id] = r
 	}
 	r.used = now
 	return r, nil
@@ -243,16 +261,22 @@ func sendHistory(so *socketio.Socket, msgs []store.Message) {
 // that did not ask for them (the tutorial's new-user has no callback)
 // costs nothing that grows with the room.
 func (c *Chat) enter(so *socketio.Socket, p *person, name string, since int64, list bool) (usersPage, error) {
+	_, users, err := c.enterRoom(so, p, name, since, list)
+	return users, err
+}
+
+// enterRoom is enter, and returns the room too.
+func (c *Chat) enterRoom(so *socketio.Socket, p *person, name string, since int64, list bool) (*room, usersPage, error) {
 	var (
 		r   *room
 		err error
 	)
 	for {
 		if r, err = c.loadRoom(name, c.creatorOf(so, p)); err != nil {
-			return usersPage{}, err
+			return nil, usersPage{}, err
 		}
 		if err := c.listenRoom(so, r, since); err != nil {
-			return usersPage{}, err
+			return nil, usersPage{}, err
 		}
 		c.mu.Lock()
 		if !r.unloaded {
@@ -265,8 +289,8 @@ func (c *Chat) enter(so *socketio.Socket, p *person, name string, since int64, l
 		since = 0
 	}
 	var members usersPage
-	_, already := p.rooms[name]
-	p.rooms[name] = r
+	_, already := p.rooms[r.id]
+	p.rooms[r.id] = r
 	r.addMember(p)
 	if list {
 		members = r.usersPageLocked("", DefaultUsersPage)
@@ -275,7 +299,7 @@ func (c *Chat) enter(so *socketio.Socket, p *person, name string, since int64, l
 	if !already {
 		c.announceJoined(so, p, r)
 	}
-	return members, nil
+	return r, members, nil
 }
 
 // roomRequest is the argument of the room events: a room's name, or an
@@ -293,10 +317,9 @@ func parseRoomRequest(e *socketio.Event) (roomRequest, error) {
 	} else if e.Len() == 0 || e.Bind(0, &req) != nil {
 		return req, ErrBadRequest
 	}
-	if !validRoomName(req.Room) {
-		return req, ErrRoomInvalid
-	}
-	return req, nil
+	var err error
+	req.Room, err = roomName(req.Room)
+	return req, err
 }
 
 func (c *Chat) onJoinRoom(so *socketio.Socket, s *session, e *socketio.Event, reply replyFunc) {
@@ -310,12 +333,12 @@ func (c *Chat) onJoinRoom(so *socketio.Socket, s *session, e *socketio.Event, re
 		reply(nil, err)
 		return
 	}
-	users, err := c.enter(so, p, req.Room, req.Since, e.HasAck())
+	r, users, err := c.enterRoom(so, p, req.Room, req.Since, e.HasAck())
 	if err != nil {
 		reply(nil, err)
 		return
 	}
-	reply(usersReply{OK: true, Room: req.Room, usersPage: users}, nil)
+	reply(usersReply{OK: true, Room: r.name, usersPage: users}, nil)
 }
 
 func (c *Chat) onLeaveRoom(so *socketio.Socket, s *session, e *socketio.Event, reply replyFunc) {
@@ -330,9 +353,9 @@ func (c *Chat) onLeaveRoom(so *socketio.Socket, s *session, e *socketio.Event, r
 		return
 	}
 	c.mu.Lock()
-	r, in := p.rooms[req.Room]
+	r, in := p.rooms[store.RoomKey(req.Room)]
 	if in {
-		delete(p.rooms, req.Room)
+		delete(p.rooms, r.id)
 		r.dropMember(p)
 	}
 	c.mu.Unlock()

@@ -10,6 +10,7 @@
 //   connection.js  connect, drop, status, the server's error events
 //   join.js        new-user, resync after a (re)join, signing out
 //   membership.js  entering, leaving and switching rooms; who is in them
+//   roomnames.js   room names as the server tells them apart
 //   history.js     each message shown once; scrollback; catch-up
 //   presence.js    who came and went, folded into a line
 //   composer.js    the message box
