@@ -188,3 +188,27 @@ check('room names that look alike are one room, shown as first spelt', { timeout
   await ann.page.screenshot({ path: joinPath(SHOTS, 'server-room-names.png') });
   noErrors(ann);
 });
+
+check('a room someone creates is in the others\' lists at once', { timeout: 30_000 }, async (t) => {
+  const { open, bot } = session(t);
+  const gil = await open();
+  await join(gil, 'Gil');
+  // The page asked for the list of rooms as it joined: the next time is
+  // 15 s away, and this test waits 3 s at most.
+  const hal = await bot('Hal');
+  const made = Date.now();
+  assert.equal((await hal.ack('join-room', 'Fresh News')).ok, true);
+  await eventually(async () => assert.ok((await otherRooms(gil.page)).includes('Fresh News'), 'Gil is offered #Fresh News'), 3000);
+  t.diagnostic(`shown ${Date.now() - made} ms after it was made`);
+  assert.ok(hal.events.some((e) => e.event === 'room-created' && e.args[0]?.name === 'Fresh News'), 'the official client hears of it too');
+  // Joining it from the list.
+  await gil.page.click('#more-rooms li[data-room="Fresh News"] button');
+  await eventually(async () => assert.equal(await gil.page.textContent('#room-name'), 'Fresh News'));
+  // A room that exists is not news: joining "fresh news" announces nothing.
+  const before = hal.events.length;
+  const ivy = await bot('Ivy');
+  assert.equal((await ivy.ack('join-room', 'fresh news')).room, 'Fresh News');
+  assert.equal((await ivy.ack('list-users', 'Fresh News')).ok, true);
+  assert.equal(hal.events.slice(before).filter((e) => e.event === 'room-created').length, 0, 'no news of a room that exists');
+  noErrors(gil);
+});

@@ -43,6 +43,7 @@ import {
 } from './js/membership.js';
 import { open } from './js/net.js';
 import { bindOpen, setupNotify, toggleNotify } from './js/notify.js';
+import { onRoomCreated } from './js/roomnames.js';
 import { bindRejoin } from './js/outbox.js';
 import { known, phase } from './js/phase.js';
 import { activeRoom } from './js/rooms.js';
@@ -78,6 +79,7 @@ function main() {
   socket.on('user-disconnected', onUserDisconnected);
   socket.on('chat-message', onChatMessage);
   socket.on('typing', onTyping);
+  socket.on('room-created', onRoomCreated);
   bindRejoin(rejoin);
   watchLogs();
   wireControls();

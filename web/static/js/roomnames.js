@@ -4,13 +4,16 @@
 // one room), and answers with the name the room was first given. roomKey
 // folds as much of that as the page can tell, so that a name typed finds a
 // room the page knows (spellingOf); what it cannot tell, the answer to
-// join-room settles (settleName). It owns no state.
+// join-room settles (settleName). A room someone creates is announced to
+// everyone (room-created): it joins the directory at once, before the next
+// list-rooms (onRoomCreated). It owns no state.
 
 import { PAGE } from './config.js';
 import { receive } from './history.js';
 import { renderTop } from './log.js';
 import { request } from './net.js';
 import { active, directory, rooms, setActive } from './rooms.js';
+import { renderRooms } from './view.js';
 
 // roomKey is a room name folded as the server folds names of rooms, as far
 // as the page can: NFKC, lower case, white space trimmed and collapsed, and
@@ -60,4 +63,15 @@ export async function reloadRoom(room) {
   for (const m of res.messages) receive(room, m, { older: true });
   if (res.messages.length < PAGE) room.atBeginning = true;
   renderTop(room);
+}
+
+// onRoomCreated is the server's room-created event: {name}, a room just
+// created, listed in the directory until list-rooms says otherwise.
+export function onRoomCreated(data) {
+  const name = data && typeof data.name === 'string' ? data.name : '';
+  if (!name) return;
+  const key = roomKey(name);
+  if (directory.some((d) => roomKey(d.name) === key)) return;
+  directory.push({ name, users: 0, lastId: 0 });
+  renderRooms();
 }
