@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -24,11 +25,15 @@ func TestBrowserServer(t *testing.T) {
 	plain := newTestApp(t, config{})
 	strict := newTestApp(t, config{MaxNameLength: 12, MaxMessageLength: 100})
 	restart := newRestartableApp(t, config{Store: "memory"})
+	shots := os.Getenv("PARLEY_SHOTS") // to look at them; by default, gone with the test
+	if shots == "" {
+		shots = t.TempDir()
+	}
 	testjs.Run(t, 3*time.Minute, "browser-server.mjs",
 		"PARLEY_URL="+plain.URL,
 		"PARLEY_LIMITS_URL="+strict.URL, `PARLEY_LIMITS={"name":12,"message":100}`,
 		"PARLEY_RESTART_URL="+restart.URL, "PARLEY_RESTART_CONTROL="+restart.control,
-		"PARLEY_SHOTS="+t.TempDir())
+		"PARLEY_SHOTS="+shots)
 }
 
 // restartableApp is an app on a test server whose address outlives it: a

@@ -241,6 +241,8 @@ type Chat struct {
 	tokens    *identity.Tokens
 	verifier  *identity.Verifier
 	started   time.Time
+	epoch     string          // the store's (see Welcome)
+	hello     json.RawMessage // the welcome of every connection
 
 	// The limits that outlive a connection: new-user and failed claims
 	// per client address, messages per identity.
@@ -293,6 +295,11 @@ func New(cfg Config, nsp *socketio.Namespace) (*Chat, error) {
 		}
 		c.tokens = t
 	}
+	hello, err := c.newWelcome()
+	if err != nil {
+		return nil, fmt.Errorf("chat: %w", err)
+	}
+	c.hello = hello
 	if c.committer == nil {
 		c.committer = store.NewCommitter(cfg.Store, store.CommitterConfig{Logger: cfg.Logger})
 		c.ownCommit = true
@@ -368,6 +375,7 @@ func (s *session) person() *person {
 }
 
 func (c *Chat) onConnection(so *socketio.Socket) {
+	c.welcome(so)
 	s := sessionOf(so)
 	switch {
 	case so.Recovered() && s != nil:
@@ -380,7 +388,7 @@ func (c *Chat) onConnection(so *socketio.Socket) {
 		// Like the tutorial's, every connection hears the default room
 		// from the start, named or not; it first gets the room's history,
 		// or what it missed since the id its handshake names.
-		if err := c.listen(so, DefaultRoom, sinceFromAuth(so)); err != nil {
+		if err := c.listen(so, DefaultRoom, c.connectSince(so)); err != nil {
 			_ = so.Emit(EventError, refusedWith(err))
 		}
 	}

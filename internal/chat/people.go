@@ -53,13 +53,6 @@ type joinReply struct {
 	Limits Limits `json:"limits"`
 }
 
-// Limits are the server's limits a page needs to know, in characters
-// (code points): the longest name and message it accepts.
-type Limits struct {
-	Name    int `json:"name"`
-	Message int `json:"message"`
-}
-
 // newUserOptions is the optional second argument of new-user.
 type newUserOptions struct {
 	// Token is the guest token the server gave in an earlier new-user's
@@ -133,7 +126,7 @@ func (c *Chat) onNewUser(so *socketio.Socket, s *session, e *socketio.Event, rep
 		c.seen(context.Background(), p, now)
 	}
 	reply(joinReply{OK: true, Name: p.name, Room: DefaultRoom, usersPage: users, ID: p.id, Token: w.token,
-		Limits: Limits{Name: c.cfg.MaxNameLength, Message: c.cfg.MaxMessageLength}}, nil)
+		Limits: c.limits()}, nil)
 }
 
 // quietArrival reports whether the arrival at now of the identity w is

@@ -212,3 +212,64 @@ check('a room someone creates is in the others\' lists at once', { timeout: 30_0
   assert.equal(hal.events.slice(before).filter((e) => e.event === 'room-created').length, 0, 'no news of a room that exists');
   noErrors(gil);
 });
+
+check("the page counts against the limits the server announces as it connects", { timeout: 30_000 }, async (t) => {
+  const { open } = session(t);
+  const kim = await open({ url: LIMITS_URL });
+  const { page } = kim;
+  // Before any name is sent, the form knows the server's limit.
+  await eventually(async () => assert.equal(await page.textContent('#name-hint'), `1 to ${LIMITS.name} characters.`));
+  await page.fill('#name-input', 'k'.repeat(LIMITS.name + 1));
+  await page.press('#name-input', 'Enter');
+  await page.locator('#name-error').waitFor({ state: 'visible' });
+  assert.match(await page.textContent('#name-error'), new RegExp(`at most ${LIMITS.name} characters`));
+  await page.fill('#name-input', '');
+  await join(kim, 'k'.repeat(LIMITS.name));
+  // A message over the server's limit is refused here, not sent to be
+  // refused there.
+  await page.fill('#message-input', 'x'.repeat(LIMITS.message + 1));
+  await page.press('#message-input', 'Enter');
+  await page.locator('#composer-error').waitFor({ state: 'visible' });
+  assert.match(await page.textContent('#composer-error'), new RegExp(`at most ${LIMITS.message}`));
+  assert.equal(await page.locator('#messages li.msg.mine').count(), 0, 'nothing sent');
+  await page.keyboard.press('Backspace');
+  await page.keyboard.press('Enter');
+  await eventually(async () => assert.equal(await page.locator('#messages li.msg.mine[data-status="sent"]').count(), 1));
+  noErrors(kim);
+}, [LIMITS_URL, LIMITS]);
+
+check('a store that starts over: the page shows what the new one holds', { timeout: 60_000 }, async (t) => {
+  const { open, bot } = session(t);
+  const eve = await open({ url: RESTART_URL });
+  const { page } = eve;
+  await join(eve, 'Eve');
+  for (const text of ['one', 'two', 'three']) await say(eve, text);
+  await enterRoom(eve, 'den');
+  await say(eve, 'in the den');
+  assert.deepEqual(await ids(page), [1]);
+  await page.click('#rooms li[data-room="general"] button');
+  await eventually(async () => assert.equal(await page.textContent('#room-name'), 'general'));
+  assert.deepEqual(await ids(page), [1, 2, 3]);
+
+  // The server starts again with an empty store, which numbers its
+  // messages from 1 again.
+  const res = await fetch(RESTART_CONTROL, { method: 'POST' });
+  assert.equal(res.status, 204, 'the server restarted');
+  await eventually(async () => assert.equal(await page.getAttribute('#status', 'data-state'), 'connected'), 15_000);
+  await eventually(async () => assert.equal(await page.evaluate(() => window.parley.phase), 'joined'), 15_000);
+
+  const fay = await bot('Fay', { url: RESTART_URL, rooms: ['den'] });
+  assert.equal((await fay.ack('send-chat-message', 'after the restart')).id, 1, 'the new store starts at 1');
+  assert.equal((await fay.ack('send-chat-message', 'the den again', { room: 'den' })).id, 1);
+  await eventually(async () => assert.deepEqual(await said(page),
+    ['You: one', 'You: two', 'You: three', 'Fay: after the restart']));
+  assert.ok((await lines(page)).some((l) => /history started over/.test(l)), 'the page says the history started over');
+  assert.deepEqual(await ids(page), [1], 'the old messages keep no id');
+  await say(eve, 'still here');
+  assert.deepEqual(await ids(page), [1, 2]);
+  await page.click('#rooms li[data-room="den"] button');
+  await eventually(async () => assert.deepEqual(await said(page), ['You: in the den', 'Fay: the den again']));
+  assert.deepEqual(await ids(page), [1]);
+  await page.screenshot({ path: joinPath(SHOTS, 'server-restart.png') });
+  noErrors(eve);
+}, [RESTART_URL, RESTART_CONTROL]);

@@ -7,6 +7,7 @@
 // controls, and starts. Each module says at its top what it owns; each
 // imports only modules below it in this list:
 //
+//   welcome.js     what the server says first: its limits, its store's epoch
 //   connection.js  connect, drop, status, the server's error events
 //   join.js        new-user, resync after a (re)join, signing out
 //   membership.js  entering, leaving and switching rooms; who is in them
@@ -50,6 +51,7 @@ import { activeRoom } from './js/rooms.js';
 import { readSession, suggestedName } from './js/storage.js';
 import { startProbe, watchTabs } from './js/tabs.js';
 import { validateName } from './js/text.js';
+import { onWelcome, storeEpoch } from './js/welcome.js';
 import { onComposerInput, onTyping, stopTyping } from './js/typing.js';
 import {
   afterPick, clearNameError, clearUnreadTitle, closePanels, openPanel, pickedRoom, renderHead,
@@ -69,11 +71,12 @@ function main() {
   // The handshake says what we saw of "general", so that a reconnection
   // (or a new connection after a server restart) sends only what we missed.
   const socket = open({
-    auth: (cb) => cb(general.lastId > 0 ? { since: general.lastId } : {}),
+    auth: (cb) => cb(general.lastId > 0 ? { since: general.lastId, epoch: storeEpoch() } : {}),
   });
   // A handle for tests and debugging.
   window.parley = { socket, get phase() { return phase(); } };
 
+  socket.on('welcome', onWelcome);
   watchConnection();
   socket.on('user-connected', onUserConnected);
   socket.on('user-disconnected', onUserDisconnected);

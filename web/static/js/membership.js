@@ -6,11 +6,12 @@
 
 import { swapDraft } from './composer.js';
 import {
-  GENERAL, MAX_ROOM, ROOMS_PAGE, ROOMS_PAGES, ROOMS_REFRESH_MS, USERS_PAGE, USERS_PAGES,
+  GENERAL, ROOMS_PAGE, ROOMS_PAGES, ROOMS_REFRESH_MS, USERS_PAGE, USERS_PAGES,
 } from './config.js';
 import { watching } from './dividers.js';
 import { ui } from './dom.js';
 import { maybeLoadOlder } from './history.js';
+import { limits } from './limits.js';
 import { addRoom, isAtBottom, renderJump, system, unwatchRoom } from './log.js';
 import { conn, request, socket } from './net.js';
 import { abandonRoom } from './outbox.js';
@@ -102,7 +103,7 @@ export async function submitRoom() {
     return false;
   }
   if (!validRoomName(name)) {
-    showRoomError(`Room names are 1 to ${MAX_ROOM} letters, digits, spaces, “-”, “_” or “.”.`);
+    showRoomError(`Room names are 1 to ${limits.room} letters, digits, spaces, “-”, “_” or “.”.`);
     return false;
   }
   showRoomError('');

@@ -2,7 +2,7 @@
 // code points, message ids, names (as long as limits.js allows), room
 // names, random ids, and the text of an error. It owns no state.
 
-import { MAX_ROOM, ROOM_CHARS } from './config.js';
+import { ROOM_CHARS } from './config.js';
 import { limits } from './limits.js';
 
 export const codePoints = (s) => [...s].length;
@@ -29,7 +29,7 @@ export function randomId(bytes) {
 
 export function validRoomName(name) {
   const n = codePoints(name);
-  return n >= 1 && n <= MAX_ROOM && name.trim() === name && ROOM_CHARS.test(name);
+  return n >= 1 && n <= limits.room && name.trim() === name && ROOM_CHARS.test(name);
 }
 
 // validateName returns {name} (trimmed) or {error}.
