@@ -13,17 +13,8 @@ import { receive } from './history.js';
 import { renderTop } from './log.js';
 import { request } from './net.js';
 import { active, directory, rooms, setActive } from './rooms.js';
+import { roomKey } from './text.js';
 import { renderRooms } from './view.js';
-
-// roomKey is a room name folded as the server folds names of rooms, as far
-// as the page can: NFKC, lower case, white space trimmed and collapsed, and
-// the look-alikes among ASCII letters and digits ("0" is "o"; "1", "i" and
-// "|" are "l"; "rn" is "m", "vv" is "w").
-export function roomKey(name) {
-  return String(name).normalize('NFKC').toLowerCase().trim().replace(/\s+/gu, ' ')
-    .replace(/0/g, 'o').replace(/[1i|]/g, 'l')
-    .replace(/rn|vv/g, (p) => (p === 'rn' ? 'm' : 'w'));
-}
 
 // spellingOf is the name of the room that name stands for among the rooms
 // the page is in and those of the directory, or name itself.

@@ -39,3 +39,15 @@ export function validateName(raw) {
   if (codePoints(name) > limits.name) return { error: `That name is too long: at most ${limits.name} characters.` };
   return { name };
 }
+
+// roomKey is a room name folded as the server folds names of rooms (its
+// confusable skeleton), as far as the page can: NFKC, lower case, white
+// space trimmed and collapsed, and the look-alikes among ASCII letters and
+// digits ("0" is "o"; "1", "i" and "|" are "l"; "rn" is "m", "vv" is "w").
+// Two names of one roomKey are one room on the server; for names of ASCII
+// letters, digits and spaces, two names of one room have one roomKey.
+export function roomKey(name) {
+  return String(name).normalize('NFKC').toLowerCase().trim().replace(/\s+/gu, ' ')
+    .replace(/0/g, 'o').replace(/[1i|]/g, 'l')
+    .replace(/rn|vv/g, (p) => (p === 'rn' ? 'm' : 'w'));
+}
