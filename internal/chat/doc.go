@@ -19,6 +19,14 @@
 // store) before they are broadcast and acknowledged, and are broadcast in
 // the order of their ids.
 //
+// Every connection first hears welcome (welcome.go): the store's epoch,
+// which changes only when the store starts over and in which message ids
+// count, and the limits a page counts against. Room names are normalised
+// as names are, and a room is found by the confusable key of its name
+// (store.RoomKey), so that names that look alike name one room, shown as
+// first spelt; a room someone creates is announced to everyone connected
+// (roomcreated.go), as often as the room caps let rooms be made.
+//
 // A room's deliverMu is held while delivering the room's history and its
 // live messages, so that a joining socket misses none and gets none twice.
 // It is never held over a read of the store, nor while waiting on the
