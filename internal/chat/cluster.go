@@ -49,7 +49,7 @@ const (
 type Presence interface {
 	Apply(ctx context.Context, node string, ops []presence.Op) ([]bool, error)
 	Entries(ctx context.Context, node string) ([]presence.Entry, error)
-	Renew(ctx context.Context, node string, ttl time.Duration) (fresh bool, err error)
+	Renew(ctx context.Context, node string, ttl time.Duration) (presence.Lease, error)
 	Reap(ctx context.Context, self string, count int) (node string, gone []presence.Entry, err error)
 	Names(ctx context.Context, room, after string, limit int) ([]string, error)
 	Counts(ctx context.Context, rooms []string) ([]int, error)
@@ -116,11 +116,14 @@ type node struct {
 
 	// mu guards the fields below; it is taken under Chat.mu (changes are
 	// queued in the order Chat.mu makes them), and never held over I/O.
-	mu      sync.Mutex
-	queue   []*presenceOp
-	dirty   bool // the queue overflowed: resync before writing more
-	healthy bool // the last round trip to Redis succeeded
-	wake    chan struct{}
+	mu    sync.Mutex
+	queue []*presenceOp
+	// dirty: Redis lost the node's entries, or the queue overflowed;
+	// resync before writing more, announcing the arrivals it makes unless
+	// quiet (Redis lost everything, so nobody heard the people go).
+	dirty, quiet bool
+	healthy      bool // the last round trip to Redis succeeded
+	wake         chan struct{}
 
 	stop chan struct{}
 	done chan struct{}
@@ -283,15 +286,19 @@ func (n *node) run() {
 func (n *node) renew(leased *bool, since *time.Time) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), presenceTimeout)
 	defer cancel()
-	fresh, err := n.pres.Renew(ctx, n.uid, n.cfg.NodeTTL)
+	lease, err := n.pres.Renew(ctx, n.uid, n.cfg.NodeTTL)
 	if err != nil {
 		n.c.log.Warn("cluster presence: renewing the node's lease", "err", err)
 		*since = time.Time{}
 		return false
 	}
-	if fresh {
+	if lease != presence.LeaseHeld {
+		if lease == presence.LeaseReaped {
+			n.c.log.Warn("cluster presence: this node's lease ran out and the others announced its people gone; announcing them back", "node", n.uid)
+		}
 		n.mu.Lock()
 		n.dirty = true
+		n.quiet = lease == presence.LeaseNew
 		n.mu.Unlock()
 	}
 	*leased = true
@@ -355,7 +362,8 @@ func (n *node) resyncIfDirty() bool {
 	}
 	// What is queued is in the state taken now: it need not be written.
 	n.dropQueueLocked()
-	n.dirty = false
+	quiet := n.quiet
+	n.dirty, n.quiet = false, false
 	n.mu.Unlock()
 	// An entry is a person's in a room: the same whatever its name.
 	type key struct{ room, id string }
@@ -374,6 +382,7 @@ func (n *node) resyncIfDirty() bool {
 		c.log.Warn("cluster presence: putting the node's presence right", "step", what, "err", err)
 		n.mu.Lock()
 		n.dirty = true
+		n.quiet = n.quiet || quiet
 		n.mu.Unlock()
 		return false
 	}
@@ -405,7 +414,7 @@ func (n *node) resyncIfDirty() bool {
 			return fail("write", err)
 		}
 		for i, ch := range changed {
-			if ch {
+			if ch && (batch[i].Leave || !quiet) {
 				c.announcePresence(batch[i], "")
 			}
 		}

@@ -110,6 +110,7 @@ func (c *Chat) offerLocked(r *room, m store.Message, except string) bool {
 			r.pending = make(map[int64]pendingMessage)
 		}
 		r.pending[m.ID] = pendingMessage{m: m, except: except}
+		c.log.Debug("message held for those before it", "room", r.name, "id", m.ID, "last", r.recent.last)
 		c.scheduleFillLocked(r, len(r.pending) >= maxPending)
 		return true
 	}
@@ -180,6 +181,7 @@ func (c *Chat) fill(r *room) {
 	from, to := r.recent.last+1, r.head
 	r.deliverMu.Unlock()
 
+	c.log.Debug("reading messages missing from a room", "room", r.name, "from", from, "to", to)
 	ctx, cancel := storeContext()
 	msgs, err := c.store.Since(ctx, r.name, from-1, int(min(to-from+1, maxCatchUp)))
 	cancel()

@@ -151,21 +151,40 @@ func (r *Redis) Entries(ctx context.Context, node string) ([]Entry, error) {
 	return out, nil
 }
 
-// Renew makes node's lease end ttl from now, by Redis's clock, and
-// reports whether the node had none: it is new, or its lease ran out and
-// other nodes may have taken back its entries (see Reap). A node that
-// stops reaps nothing of its own: it renews its lease for the time its
-// people may come back elsewhere unannounced, and stops renewing it.
-func (r *Redis) Renew(ctx context.Context, node string, ttl time.Duration) (fresh bool, err error) {
-	c, err := r.evalOne(ctx, renewScript, []string{r.leases, r.reaping}, node, max(ttl.Milliseconds(), 0))
+// Lease is what Renew found of a node's lease.
+type Lease int
+
+// What Renew finds.
+const (
+	// LeaseHeld: the node held its lease; its entries are as it left
+	// them.
+	LeaseHeld Lease = iota
+	// LeaseNew: the node had no lease. It is new, or Redis lost its keys
+	// (it restarted empty); no other node announced its people gone.
+	LeaseNew
+	// LeaseReaped: the node's lease ran out and other nodes took back its
+	// entries, announcing its people gone (within ReapedMark of it).
+	LeaseReaped
+)
+
+// ReapedMark is how long Redis remembers that a node was reaped, for Renew
+// to tell LeaseReaped from LeaseNew: one key per node reaped.
+const ReapedMark = 24 * time.Hour
+
+// Renew makes node's lease end ttl from now, by Redis's clock, and says
+// what it found of the one before. A node that stops reaps nothing of its
+// own: it renews its lease for the time its people may come back elsewhere
+// unannounced, and stops renewing it.
+func (r *Redis) Renew(ctx context.Context, node string, ttl time.Duration) (Lease, error) {
+	c, err := r.evalOne(ctx, renewScript, []string{r.leases, r.reaping}, r.prefix, node, max(ttl.Milliseconds(), 0))
 	if err != nil {
-		return false, fmt.Errorf("presence: renewing the lease of node %s: %w", node, err)
+		return LeaseHeld, fmt.Errorf("presence: renewing the lease of node %s: %w", node, err)
 	}
 	n, err := c.Int()
 	if err != nil {
-		return false, fmt.Errorf("presence: renewing the lease of node %s: %w", node, err)
+		return LeaseHeld, fmt.Errorf("presence: renewing the lease of node %s: %w", node, err)
 	}
-	return n == 1, nil
+	return Lease(n), nil
 }
 
 // Reap takes back up to count entries of a node whose lease ran out (never
@@ -173,7 +192,7 @@ func (r *Redis) Renew(ctx context.Context, node string, ttl time.Duration) (fres
 // had, whom the caller announces gone: of several nodes reaping at once,
 // each entry goes to one. It returns "" when no node is to be reaped.
 func (r *Redis) Reap(ctx context.Context, self string, count int) (node string, gone []Entry, err error) {
-	c, err := r.evalOne(ctx, reapScript, []string{r.leases, r.reaping}, r.prefix, max(count, 1), self)
+	c, err := r.evalOne(ctx, reapScript, []string{r.leases, r.reaping}, r.prefix, max(count, 1), self, int64(ReapedMark/time.Second))
 	if err != nil {
 		return "", nil, fmt.Errorf("presence: reaping: %w", err)
 	}

@@ -148,13 +148,13 @@ func TestReap(t *testing.T) {
 	p := newPresence(t)
 	ctx := wait.Context(t, 10*time.Second)
 	for _, n := range []string{"a", "b", "c"} {
-		fresh, err := p.Renew(ctx, n, time.Minute)
-		if err != nil || !fresh {
-			t.Fatalf("first Renew(%s) = %v, %v; want a fresh lease", n, fresh, err)
+		l, err := p.Renew(ctx, n, time.Minute)
+		if err != nil || l != presence.LeaseNew {
+			t.Fatalf("first Renew(%s) = %v, %v; want a new lease", n, l, err)
 		}
 	}
-	if fresh, err := p.Renew(ctx, "a", time.Minute); err != nil || fresh {
-		t.Fatalf("Renew(a) again = %v, %v; want an existing lease", fresh, err)
+	if l, err := p.Renew(ctx, "a", time.Minute); err != nil || l != presence.LeaseHeld {
+		t.Fatalf("Renew(a) again = %v, %v; want a held lease", l, err)
 	}
 	var ops []presence.Op
 	for i := range 250 { // more than one Reap takes
@@ -228,8 +228,11 @@ func TestReap(t *testing.T) {
 		t.Errorf("a's entries after the reap: %d, %v", len(entries), err)
 	}
 	// a was alive after all: its next renewal says it lost its entries.
-	if fresh, err := p.Renew(ctx, "a", time.Minute); err != nil || !fresh {
-		t.Errorf("Renew(a) after the reap = %v, %v; want fresh", fresh, err)
+	if l, err := p.Renew(ctx, "a", time.Minute); err != nil || l != presence.LeaseReaped {
+		t.Errorf("Renew(a) after the reap = %v, %v; want reaped", l, err)
+	}
+	if l, err := p.Renew(ctx, "a", time.Minute); err != nil || l != presence.LeaseHeld {
+		t.Errorf("Renew(a) after that = %v, %v; want held", l, err)
 	}
 	if node, _, err := p.Reap(ctx, "b", 100); err != nil || node != "" {
 		t.Errorf("Reap after a renewed = %q, %v; want nothing", node, err)
@@ -253,9 +256,9 @@ func TestReapSparesItself(t *testing.T) {
 	}
 }
 
-// TestScriptsReload checks that the scripts are loaded again when Redis
-// forgot them (SCRIPT FLUSH, a restart), on a Redis of the test's own.
-func TestScriptsReload(t *testing.T) {
+// TestRedisRestart restarts Redis (a server of the test's own) empty: the
+// scripts are loaded again, and a node's lease is new, not reaped.
+func TestRedisRestart(t *testing.T) {
 	rs := redistest.Server(t)
 	c := redis.NewClient(&redis.Options{Addr: rs.Addr})
 	defer c.Close()
@@ -263,16 +266,22 @@ func TestScriptsReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := wait.Context(t, 10*time.Second)
-	if err := c.ScriptFlush(ctx).Err(); err != nil {
+	ctx := wait.Context(t, 20*time.Second)
+	if _, err := p.Renew(ctx, "n", time.Minute); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := p.Apply(ctx, "n", []presence.Op{join("r", "u", "U")}); err != nil {
+		t.Fatal(err)
+	}
+	rs.Stop()
+	rs.Start()
+	wait.For(t, "Redis back", 10*time.Second, func() bool { return c.Ping(ctx).Err() == nil })
+	if l, err := p.Renew(ctx, "n", time.Minute); err != nil || l != presence.LeaseNew {
+		t.Errorf("Renew after a restart = %v, %v; want a new lease", l, err)
 	}
 	got, err := p.Apply(ctx, "n", []presence.Op{join("r", "u", "U"), leave("r", "u")})
 	if err != nil || !slices.Equal(got, []bool{true, true}) {
-		t.Errorf("Apply after SCRIPT FLUSH = %v, %v", got, err)
-	}
-	if _, err := p.Renew(ctx, "n", time.Second); err != nil {
-		t.Errorf("Renew after SCRIPT FLUSH: %v", err)
+		t.Errorf("Apply after a restart = %v, %v", got, err)
 	}
 }
 

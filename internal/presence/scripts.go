@@ -68,21 +68,23 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `
 
 // renewScript renews a node's lease. KEYS[1]: the leases (sorted set,
-// uid -> end in ms), KEYS[2]: the nodes being reaped. ARGV: uid, lease in
-// ms. It returns 1 when the node had no lease: it is new, or its lease
-// ran out and the others may have taken its entries.
+// uid -> end in ms), KEYS[2]: the nodes being reaped. ARGV: prefix, uid,
+// lease in ms. It returns 0 when the node held its lease, 1 when it had
+// none (it is new, or Redis lost its keys), 2 when others reaped it (its
+// mark, <prefix>:reaped:<uid>, is there).
 var renewScript = redis.NewScript(nowLua + `
-local fresh = redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-redis.call('SREM', KEYS[2], ARGV[1])
+local fresh = redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
+redis.call('SREM', KEYS[2], ARGV[2])
+if fresh == 1 and redis.call('DEL', ARGV[1] .. ':reaped:' .. ARGV[2]) == 1 then return 2 end
 return fresh
 `)
 
 // reapScript takes back up to ARGV[2] entries of one node whose lease ran
 // out. KEYS[1]: the leases, KEYS[2]: the nodes being reaped. ARGV: prefix,
-// count, the calling node's uid (never reaped by itself). It first moves
-// the nodes whose lease ended to those being reaped (so that one that
-// renews its lease learns it was reaped), then pops entries of one of
-// them. It returns {} when no node is to be reaped, or {uid, then room,
+// count, the calling node's uid (never reaped by itself), how long in
+// seconds a reaped node's mark stays. It first moves the nodes whose lease
+// ended to those being reaped, marked (so that one that renews its lease
+// learns it was reaped), then pops entries of one of them. It returns {} when no node is to be reaped, or {uid, then room,
 // id, name for each person that node alone had}.
 var reapScript = redis.NewScript(nowLua + leaveLua + `
 local ended = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, 100)
@@ -90,6 +92,7 @@ for _, uid in ipairs(ended) do
   if uid ~= ARGV[3] then
     redis.call('ZREM', KEYS[1], uid)
     redis.call('SADD', KEYS[2], uid)
+    redis.call('SET', ARGV[1] .. ':reaped:' .. uid, '1', 'EX', tonumber(ARGV[4]))
   end
 end
 local uid = redis.call('SRANDMEMBER', KEYS[2])
