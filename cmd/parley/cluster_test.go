@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +35,24 @@ func TestRunCluster(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	ann := join(t, ctx, n1.URL, sioclient.TransportWebSocket, "Ann")
+	joined := make(chan string, 4)
+	ann.so.On("user-connected", func(e *sioclient.Event) {
+		var name string
+		_ = e.Bind(0, &name)
+		joined <- name
+	})
 	bob := join(t, ctx, n2.URL, sioclient.TransportPolling, "Bob")
+	if got := bob.ack(t, ctx, "list-users", "general"); !slices.Equal(got.Users, []string{"Ann", "Bob"}) {
+		t.Errorf("list-users on the second node: %+v", got)
+	}
+	select {
+	case name := <-joined:
+		if name != "Bob" {
+			t.Errorf("Ann saw %q join, want Bob", name)
+		}
+	case <-ctx.Done():
+		t.Fatal("Ann did not see Bob join")
+	}
 	if r := ann.ack(t, ctx, "send-chat-message", "hello Bob"); !r.OK {
 		t.Fatalf("send-chat-message: %+v", r)
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/parley-chat/parley/internal/cluster"
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/identity"
+	"github.com/parley-chat/parley/internal/presence"
 	"github.com/parley-chat/parley/internal/socketio"
 	"github.com/parley-chat/parley/internal/store"
 	"github.com/parley-chat/parley/internal/store/open"
@@ -225,6 +226,15 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	}
 	sio := socketio.NewServer(sioCfg)
 	a.sio = sio
+	var clusterCfg *chat.ClusterConfig
+	if a.node != nil {
+		pres, err := presence.New(presence.Config{Client: a.redis})
+		if err != nil {
+			_ = a.close()
+			return nil, fmt.Errorf("--redis: %w", err)
+		}
+		clusterCfg = &chat.ClusterConfig{Presence: pres}
+	}
 	c, err := chat.New(chat.Config{
 		Store:            st,
 		MaxNameLength:    cfg.MaxNameLength,
@@ -239,6 +249,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		NameReserve:      cfg.NameReserve,
 		PresenceGrace:    presenceGrace(cfg.PresenceGrace),
 		ExemptAddress:    exempt,
+		Cluster:          clusterCfg,
 		Logger:           log,
 	}, sio.Of("/"))
 	if err != nil {
