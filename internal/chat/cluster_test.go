@@ -331,7 +331,16 @@ func TestClusterConcurrentWriters(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// Half without waiting for the acknowledgement, so that the
+			// nodes' commits interleave more, half waiting.
 			for i := range each {
+				if i%2 == 0 {
+					if err := p.so.Emit(chat.EventSendChatMessage, fmt.Sprint("m", i)); err != nil {
+						errs <- err
+						return
+					}
+					continue
+				}
 				if r, err := p.send(fmt.Sprint("m", i), nil); err != nil || !r.OK {
 					errs <- fmt.Errorf("send: %v %+v", err, r)
 					return

@@ -141,7 +141,7 @@ func (c *Chat) deliverLocked(r *room, m store.Message, except string) {
 // its head, are read from the store: after GapWait, or now. r.deliverMu
 // is held.
 func (c *Chat) scheduleFillLocked(r *room, now bool) {
-	if r.filling || r.head <= r.recent.last {
+	if r.filling || r.head <= r.recent.last || c.closing() {
 		return
 	}
 	if r.gapTimer != nil {
@@ -191,7 +191,9 @@ func (c *Chat) fill(r *room) {
 	r.filling = false
 	if err != nil {
 		c.log.Error("reading messages missing from a room", "room", r.name, "from", from, "err", err)
-		r.gapTimer = time.AfterFunc(4*c.gapWait(), func() { c.fill(r) })
+		if !c.closing() {
+			r.gapTimer = time.AfterFunc(4*c.gapWait(), func() { c.fill(r) })
+		}
 		return
 	}
 	before := r.recent.last
@@ -217,6 +219,16 @@ func (c *Chat) fill(r *room) {
 		c.offerLocked(r, p.m, p.except)
 	}
 	c.scheduleFillLocked(r, false)
+}
+
+// closing reports whether Close has begun.
+func (c *Chat) closing() bool {
+	select {
+	case <-c.stop:
+		return true
+	default:
+		return false
+	}
 }
 
 // checkRooms runs until Close, in a cluster: every CheckEvery it reads the
