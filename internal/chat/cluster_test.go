@@ -607,3 +607,28 @@ func TestClusterReorders(t *testing.T) {
 		t.Errorf("bob got %v in the end", got)
 	}
 }
+
+// TestClusterNodeStops stops a node gracefully, as a deployment does: its
+// people who reconnect to another node within the presence grace are no
+// news; the others are announced gone once it ends.
+func TestClusterNodeStops(t *testing.T) {
+	const grace = 500 * time.Millisecond
+	tc := newTestCluster(t, "")
+	a := tc.start(chat.Config{PresenceGrace: grace})
+	b := tc.start(chat.Config{PresenceGrace: grace})
+	watcher := join(t, b.Server, sioclient.TransportWebSocket, "Watcher")
+	ann := join(t, a.Server, sioclient.TransportWebSocket, "Ann")
+	join(t, a.Server, sioclient.TransportPolling, "Zed")
+	hasPresence(t, watcher, "watcher", "+Ann@general", "+Zed@general")
+
+	a.stop()
+	if _, r := joinWithToken(t, b.Server, sioclient.TransportWebSocket, "Ann", ann.token); !r.OK || r.ID != ann.id {
+		t.Fatalf("Ann back on b: %+v", r)
+	}
+	hasPresence(t, watcher, "watcher", "+Ann@general", "+Zed@general", "-Zed@general")
+	time.Sleep(testNodeTTL / 2) // a's reap is over; nothing more comes
+	hasPresence(t, watcher, "watcher", "+Ann@general", "+Zed@general", "-Zed@general")
+	if got := listUsers(watcher, chat.DefaultRoom); !slices.Equal(got, []string{"Ann", "Watcher"}) {
+		t.Errorf("list-users after a stopped: %q", got)
+	}
+}
