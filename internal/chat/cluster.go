@@ -258,14 +258,18 @@ func (n *node) run() {
 			retry.Reset(backoff(failures))
 			wait = retry.C
 		case more:
+			// More to write: go on at once, but renew the lease and stop
+			// on time however busy.
 			failures = 0
 			select {
 			case <-n.stop:
 				n.shutdown()
 				return
+			case <-renew.C:
+				leased = false
 			default:
-				continue
 			}
+			continue
 		default:
 			failures = 0
 		}
