@@ -632,3 +632,11 @@ func TestClusterNodeStops(t *testing.T) {
 		t.Errorf("list-users after a stopped: %q", got)
 	}
 }
+
+func TestClusterConfigNeedsPresence(t *testing.T) {
+	sio := socketio.NewServer(socketio.Config{Logger: clusterLogger()})
+	_, err := chat.New(chat.Config{Store: openStore(t, t.TempDir()+"/chat.db"), Cluster: &chat.ClusterConfig{}}, sio.Of("/"))
+	if err == nil || !strings.Contains(err.Error(), "Presence") {
+		t.Errorf("New with a cluster and no presence: %v", err)
+	}
+}
