@@ -147,6 +147,10 @@ type Config struct {
 	// peer's IP address). Behind a reverse proxy, the command sets one
 	// that believes the proxy's X-Forwarded-For.
 	ClientAddress func(*socketio.Handshake) string
+	// Cluster, when set, makes the Chat one node of a chat that several
+	// processes serve (docs/cluster.md): its Store must be the one all
+	// share, and the namespace's adapter a cluster adapter.
+	Cluster *ClusterConfig
 	// Logger receives logs (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -257,6 +261,11 @@ type Chat struct {
 	caps      *roomCaps
 	roomSweep sweeper
 
+	// node is the Chat's part in a cluster, nil on its own; checked is
+	// closed when its checkRooms has stopped.
+	node    *node
+	checked chan struct{}
+
 	mu     sync.Mutex
 	people map[string]*person // online, by identity id
 	rooms  map[string]*room   // rooms with state loaded
@@ -267,6 +276,9 @@ func New(cfg Config, nsp *socketio.Namespace) (*Chat, error) {
 	cfg = cfg.withDefaults()
 	if cfg.Store == nil {
 		return nil, errors.New("chat: Config.Store is required")
+	}
+	if cfg.Cluster != nil && cfg.Cluster.Presence == nil {
+		return nil, errors.New("chat: ClusterConfig.Presence is required")
 	}
 	c := &Chat{
 		cfg:          cfg,
@@ -307,6 +319,16 @@ func New(cfg Config, nsp *socketio.Namespace) (*Chat, error) {
 	if c.verifier != nil {
 		nsp.Use(c.authenticate)
 	}
+	c.checked = make(chan struct{})
+	if cfg.Cluster != nil {
+		c.node = newNode(c, *cfg.Cluster)
+		c.log.Info("chat node", "node", c.node.uid)
+		nsp.OnServerSideEmit(eventRelay, c.onRelay)
+		go c.node.run()
+		go c.checkRooms()
+	} else {
+		close(c.checked)
+	}
 	go c.sweepIdentities()
 	c.startSweeper()
 	nsp.OnConnection(c.onConnection)
@@ -337,7 +359,11 @@ func (c *Chat) Close() error {
 		c.stopSweeper()
 		close(c.stop)
 		<-c.swept
+		<-c.checked
 		c.seenAll()
+		if c.node != nil {
+			c.node.close()
+		}
 	})
 	if c.ownCommit {
 		return c.committer.Close()

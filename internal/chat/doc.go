@@ -40,4 +40,13 @@
 // so paged and bounded, so that no answer outgrows what the asker's
 // connection can queue. The order of these locks among the server's is
 // written down in docs/locking.md.
+//
+// With Config.Cluster, the Chat is one node of a chat that several
+// processes serve over one store and one Redis (docs/cluster.md): each
+// node delivers every room's messages to its own sockets in id order,
+// relaying those it stored to the others and reading from the store what
+// a gap shows it lacks (sequence.go), and keeps its people in the
+// cluster's presence, which says when an arrival or a departure is news
+// to the cluster, and which other nodes take back when a node dies
+// (cluster.go, package presence).
 package chat

@@ -128,7 +128,7 @@ func appendMessages(t *testing.T, c *Chat, room string, n int) {
 	r := c.rooms[store.RoomKey(room)]
 	c.mu.Unlock()
 	for _, m := range stored {
-		r.deliver(c.nsp.To(r.key), m)
+		c.stored(r, m, "")
 	}
 }
 

@@ -118,24 +118,9 @@ func (c *Chat) onSendChatMessage(so *socketio.Socket, s *session, e *socketio.Ev
 			reply(nil, ErrNotStored)
 			return
 		}
-		r.deliver(so.To(r.key), m)
+		c.stored(r, m, so.ID())
 		reply(sendReply{OK: true, ID: m.ID, Time: m.Time.UnixMilli(), Room: m.Room}, nil)
 	})
-}
-
-// deliver sends m, just stored, to the room's members that to selects,
-// and keeps it among the room's recent messages. A message delivered
-// already (the stored one a retry gets back) is not sent again. It runs
-// on the Committer's one reporter goroutine, which delivers every room's
-// messages: deliverMu is never held for long (see listenRoom).
-func (r *room) deliver(to *socketio.BroadcastOperator, m store.Message) {
-	r.deliverMu.Lock()
-	defer r.deliverMu.Unlock()
-	if m.ID <= r.recent.last {
-		return
-	}
-	r.recent.push(m)
-	_ = to.Emit(EventChatMessage, wireMessage(m))
 }
 
 // historyRequest is the argument of history.

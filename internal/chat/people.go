@@ -134,6 +134,13 @@ func (c *Chat) onNewUser(so *socketio.Socket, s *session, e *socketio.Event, rep
 // Chat started, coming back within the RestartGrace after, was most likely
 // here when the server stopped, and nobody heard them leave.
 func (c *Chat) quietArrival(w who, now time.Time) bool {
+	if c.node != nil {
+		// In a cluster, the presence of a node that stopped outlives it
+		// by the presence grace (see node.shutdown): those who come back
+		// within it are no news anyway, and a node that starts must not
+		// hush the arrivals of people who were on no node.
+		return false
+	}
 	g := c.cfg.RestartGrace
 	return w.existed && g > 0 && now.Before(c.started.Add(g)) &&
 		w.seen.Before(c.started) && !w.seen.Before(c.started.Add(-g))
@@ -163,6 +170,9 @@ func (c *Chat) attach(so *socketio.Socket, s *session, w who, quiet bool) (p *pe
 			p.quietUntil = c.started.Add(c.cfg.RestartGrace)
 		}
 		c.people[w.id] = p
+		if c.node != nil {
+			c.node.joinLocked("", p, "")
+		}
 		fresh = true
 	} else {
 		if p.away != nil {
@@ -225,13 +235,10 @@ func (c *Chat) rejoin(so *socketio.Socket, p *person, list bool) (usersPage, err
 	if !list {
 		return usersPage{}, nil
 	}
-	members := usersPage{Users: []string{}}
-	c.mu.Lock()
-	if r := c.rooms[DefaultRoom]; r != nil {
-		members = r.usersPageLocked("", DefaultUsersPage)
+	if c.node != nil {
+		return c.clusterUsersPage(DefaultRoom, "", DefaultUsersPage), nil
 	}
-	c.mu.Unlock()
-	return members, nil
+	return c.localUsersPage(DefaultRoom, "", DefaultUsersPage), nil
 }
 
 // goodbye reports whether a socket's disconnection for reason is its
@@ -298,7 +305,8 @@ func (c *Chat) expire(p *person) {
 // removeLocked takes p offline and out of its rooms' presence, and returns
 // those rooms. p keeps its room list, for a later resume. Chat.mu is held.
 func (c *Chat) removeLocked(p *person) []*room {
-	if c.people[p.id] == p {
+	online := c.people[p.id] == p
+	if online {
 		delete(c.people, p.id)
 	}
 	if p.away != nil {
@@ -307,14 +315,24 @@ func (c *Chat) removeLocked(p *person) []*room {
 	}
 	left := make([]*room, 0, len(p.rooms))
 	for _, r := range p.rooms {
-		r.dropMember(p)
+		if r.dropMember(p) && c.node != nil {
+			c.node.leaveLocked(r.name, p)
+		}
 		left = append(left, r)
+	}
+	if online && c.node != nil {
+		c.node.leaveLocked("", p)
 	}
 	return left
 }
 
+// announceLeft tells p's rooms that p left. In a cluster, the cluster's
+// presence does, once p is on no node.
 func (c *Chat) announceLeft(p *person, rooms []*room, why string) {
 	c.log.Info("user left", "name", p.name, "id", p.id, "reason", why)
+	if c.node != nil {
+		return
+	}
 	for _, r := range rooms {
 		_ = c.nsp.To(r.key).Emit(EventUserDisconnected, p.name, r.name)
 	}
@@ -357,13 +375,21 @@ func (c *Chat) resume(so *socketio.Socket, s *session) {
 	}
 	c.people[p.id] = p
 	p.sockets = map[*socketio.Socket]struct{}{so: {}}
+	if c.node != nil {
+		c.node.joinLocked("", p, "")
+	}
 	rooms := make([]*room, 0, len(p.rooms))
 	for _, r := range p.rooms {
-		r.addMember(p)
+		if r.addMember(p) && c.node != nil {
+			c.node.joinLocked(r.name, p, so.ID())
+		}
 		rooms = append(rooms, r)
 	}
 	c.mu.Unlock()
 	s.mu.Unlock()
+	if c.node != nil {
+		return // announced by the cluster's presence, if news
+	}
 	for _, r := range rooms {
 		c.announceJoined(so, p, r)
 	}
@@ -406,7 +432,7 @@ func (c *Chat) reclaim(p *person) bool {
 	return held.ID == p.id
 }
 
-// Online returns the names of the people online, sorted.
+// Online returns the names of the people online on this node, sorted.
 func (c *Chat) Online() []string {
 	c.mu.Lock()
 	names := make([]string, 0, len(c.people))

@@ -32,6 +32,15 @@ type room struct {
 	// recent is the room's newest messages, up to the last one broadcast
 	// (recent.last); guarded by deliverMu.
 	recent *recent
+	// pending are the messages that came before some with lower ids,
+	// waiting for them; head is the highest id the room is known to have
+	// reached; filling is set while the missing ones are read from the
+	// store, and gapTimer until they are (sequence.go). All guarded by
+	// deliverMu.
+	pending  map[int64]pendingMessage
+	head     int64
+	filling  bool
+	gapTimer *time.Timer
 
 	// members are the people in the room's presence, and names their
 	// names, sorted; both guarded by Chat.mu and changed together by
@@ -113,7 +122,7 @@ func (c *Chat) loadRoom(name string, by *creator) (*room, error) {
 	loaded := &room{
 		name:    name,
 		id:      id,
-		key:     "room:" + name,
+		key:     roomKey(name),
 		recent:  newRecent(c.cfg.RecentMessages, c.cfg.HistoryLimit, c.cfg.RecentBytes, stored.LastID, msgs),
 		members: make(map[*person]struct{}),
 		touched: touched,
@@ -130,28 +139,31 @@ func (c *Chat) loadRoom(name string, by *creator) (*room, error) {
 	return r, nil
 }
 
-// addMember puts p in the room's presence, if it is not there already.
-// Chat.mu must be held; the cost hardly grows with the room (see
-// nameIndex).
-func (r *room) addMember(p *person) {
+// addMember puts p in the room's presence, if it is not there already,
+// and reports whether it was not. Chat.mu must be held; the cost hardly
+// grows with the room (see nameIndex).
+func (r *room) addMember(p *person) bool {
 	if _, in := r.members[p]; in {
-		return
+		return false
 	}
 	r.members[p] = struct{}{}
 	r.names.add(p.name)
+	return true
 }
 
-// dropMember takes p out of the room's presence, if it is there. Chat.mu
-// must be held; it costs what addMember does.
-func (r *room) dropMember(p *person) {
+// dropMember takes p out of the room's presence, if it is there, and
+// reports whether it was. Chat.mu must be held; it costs what addMember
+// does.
+func (r *room) dropMember(p *person) bool {
 	if _, in := r.members[p]; !in {
-		return
+		return false
 	}
 	delete(r.members, p)
 	r.names.remove(p.name)
 	if len(r.members) == 0 {
 		r.used = time.Now() // from now on, idle
 	}
+	return true
 }
 
 // listen makes a socket hear a room: it first gets the room's recent
@@ -291,7 +303,21 @@ func (c *Chat) enterRoom(so *socketio.Socket, p *person, name string, since int6
 	var members usersPage
 	_, already := p.rooms[r.id]
 	p.rooms[r.id] = r
-	r.addMember(p)
+	added := r.addMember(p)
+	if c.node != nil {
+		// The cluster's presence says whether the arrival is news, and
+		// lists the room.
+		var op *presenceOp
+		if added {
+			op = c.node.joinLocked(r.name, p, so.ID())
+		}
+		c.mu.Unlock()
+		if !list {
+			return r, members, nil
+		}
+		c.node.await(op)
+		return r, c.clusterUsersPage(r.name, "", DefaultUsersPage), nil
+	}
 	if list {
 		members = r.usersPageLocked("", DefaultUsersPage)
 	}
@@ -356,7 +382,9 @@ func (c *Chat) onLeaveRoom(so *socketio.Socket, s *session, e *socketio.Event, r
 	r, in := p.rooms[store.RoomKey(req.Room)]
 	if in {
 		delete(p.rooms, r.id)
-		r.dropMember(p)
+		if r.dropMember(p) && c.node != nil {
+			c.node.leaveLocked(r.name, p)
+		}
 	}
 	c.mu.Unlock()
 	if !in {
@@ -364,6 +392,8 @@ func (c *Chat) onLeaveRoom(so *socketio.Socket, s *session, e *socketio.Event, r
 		return
 	}
 	so.Leave(r.key)
-	_ = c.nsp.To(r.key).Emit(EventUserDisconnected, p.name, r.name)
+	if c.node == nil {
+		_ = c.nsp.To(r.key).Emit(EventUserDisconnected, p.name, r.name)
+	}
 	reply(usersReply{OK: true, Room: r.name, usersPage: usersPage{Users: []string{}}}, nil)
 }
