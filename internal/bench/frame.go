@@ -14,6 +14,9 @@ const (
 	eventSendChatMessage = "send-chat-message"
 	eventChatMessage     = "chat-message"
 	eventError           = "error"
+	// eventWelcome is parley's greeting of every connection (its store's
+	// epoch and its limits): part of connecting, not traffic.
+	eventWelcome = "welcome"
 )
 
 // Engine.IO packet types, and Socket.IO packet types as the digit that
@@ -40,6 +43,8 @@ var (
 	eventPrefix = string([]byte{eioMessage, sioEvent})
 	// chatPrefix starts a chat-message event.
 	chatPrefix = []byte(eventPrefix + `["` + eventChatMessage + `",`)
+	// welcomePrefix starts a welcome event.
+	welcomePrefix = []byte(eventPrefix + `["` + eventWelcome + `",`)
 	// errorPrefix starts an error event.
 	errorPrefix = []byte(eventPrefix + `["` + eventError + `",`)
 	// historyKey marks a replayed message: its value follows, and a
