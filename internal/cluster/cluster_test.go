@@ -51,13 +51,18 @@ type server struct {
 
 // startServer starts a node of the cluster in prefix and its server,
 // stopped when the test ends, and waits until the node hears the others.
-func startServer(t *testing.T, cfg cluster.Config) *server {
+// opts change the server's configuration.
+func startServer(t *testing.T, cfg cluster.Config, opts ...func(*socketio.Config)) *server {
 	t.Helper()
 	node, err := cluster.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := socketio.NewServer(socketio.Config{NewAdapter: node.NewAdapter, Logger: siotest.DiscardLogger()})
+	scfg := socketio.Config{NewAdapter: node.NewAdapter, Logger: siotest.DiscardLogger()}
+	for _, o := range opts {
+		o(&scfg)
+	}
+	srv := socketio.NewServer(scfg)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
