@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -13,8 +14,11 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parley-chat/parley/internal/cluster"
+	"github.com/parley-chat/parley/internal/cluster/wire"
+	"github.com/parley-chat/parley/internal/sioclient"
 	"github.com/parley-chat/parley/internal/socketio"
 	"github.com/parley-chat/parley/internal/test/redistest"
+	"github.com/parley-chat/parley/internal/test/siotest"
 	"github.com/parley-chat/parley/internal/test/testjs"
 	"github.com/parley-chat/parley/internal/test/wait"
 )
@@ -303,5 +307,191 @@ func TestRecoveryAcrossNodes(t *testing.T) {
 				t.Errorf("alice's disconnections: %q", got)
 			}
 		})
+	}
+}
+
+// sessionOf returns the session kept in Redis for pid, nil if none.
+func sessionOf(t *testing.T, rc *redis.Client, prefix, pid string) *wire.Session {
+	t.Helper()
+	raw, err := rc.Get(context.Background(), sessionPrefix(prefix)+pid).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := wire.DecodeSession(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestRecoveryKilledNode kills a node with SIGKILL while the official
+// client is connected to it, has 30 events broadcast while it is away, and
+// has it reconnect, through the balancer, to another node: the session the
+// dead node kept in Redis while the socket lived lets it recover, with
+// every missed event once, in order.
+func TestRecoveryKilledNode(t *testing.T) {
+	testjs.RequireNode(t)
+	rc := redistest.Client(t)
+	prefix := redistest.Prefix(t)
+	cfg := recoveryConfig(rc, prefix)
+	b := startRecoveryServer(t, cfg)
+	a := startChild(t, redistest.URL(t), prefix)
+	countNodes(t, 2, b)
+	lb := newBalancer(t, a.url)
+	js := startClients(t)
+	alice := js.open(t, "alice", lb.URL())
+	bob := js.open(t, "bob", b.url)
+	first := alice.waitConnects(t, 1)
+	bob.waitConnects(t, 1)
+	alice.emit(t, "join", "room")
+	bob.emit(t, "join", "room")
+	bob.emit(t, "burst", "room", 0, 5)
+	alice.waitSeqs(t, 5)
+	// The session is in Redis, rooms and all, while alice is connected.
+	wait.For(t, "alice's session in Redis", 5*time.Second, func() bool {
+		keys, err := rc.Keys(context.Background(), sessionPrefix(prefix)+"*").Result()
+		if err != nil || len(keys) != 2 {
+			return false
+		}
+		for _, k := range keys {
+			s := sessionOf(t, rc, prefix, strings.TrimPrefix(k, sessionPrefix(prefix)))
+			if s != nil && s.SID == first.ID && slices.Contains(s.Rooms, "room") {
+				return true
+			}
+		}
+		return false
+	})
+
+	a.kill()
+	lb.Switch("")
+	alice.waitDisconnects(t, 1)
+	bob.emit(t, "burst", "room", 5, 30)
+	lb.Switch(b.url)
+	s := alice.waitConnects(t, 2)
+	if c := s.Connects[1]; !c.Recovered || c.ID != first.ID {
+		t.Fatalf("alice reconnected as %+v, was %s", c, first.ID)
+	}
+	alice.waitSeqs(t, 35)
+	bob.emit(t, "burst", "room", 35, 5)
+	alice.waitSeqs(t, 40)
+}
+
+// TestSessionKept checks the session of a live socket in Redis: written
+// when it connects, again when its rooms or data change and when it is
+// lost (a Redis restarted without its data), with the recovery window and
+// the refresh interval as its lifetime; kept for the window when the
+// socket disconnects for a recoverable reason, deleted when it leaves for
+// good.
+func TestSessionKept(t *testing.T) {
+	rc := redistest.Client(t)
+	prefix := redistest.Prefix(t)
+	cfg := recoveryConfig(rc, prefix)
+	s1 := startRecoveryServer(t, cfg)
+	ctx := context.Background()
+	a := connect(t, s1)
+	sess := a.ss.Session()
+	if sess == nil || sess.PID == "" {
+		t.Fatalf("session %+v", sess)
+	}
+	pid := sess.PID
+	kept := func(what string, cond func(*wire.Session) bool) {
+		t.Helper()
+		wait.For(t, what, 5*time.Second, func() bool {
+			s := sessionOf(t, rc, prefix, pid)
+			return cond(s)
+		})
+	}
+	kept("the session of a new socket", func(s *wire.Session) bool {
+		return s != nil && s.SID == a.ss.ID() && slices.Equal(s.Rooms, []string{a.ss.ID()}) && strings.HasPrefix(s.Owner, s1.node.UID()+".")
+	})
+	a.ss.Join("r1")
+	kept("its rooms", func(s *wire.Session) bool { return s != nil && slices.Contains(s.Rooms, "r1") })
+	a.ss.SetData(map[string]string{"name": "zoë"})
+	kept("its data", func(s *wire.Session) bool { return s != nil && string(s.Data.JSON) == `{"name":"zoë"}` })
+	if ttl := rc.PTTL(ctx, sessionPrefix(prefix)+pid).Val(); ttl <= recoveryWindow-time.Second || ttl > recoveryWindow+cfg.SessionRefresh {
+		t.Errorf("live session's lifetime %v", ttl)
+	}
+	if err := rc.Del(ctx, sessionPrefix(prefix)+pid).Err(); err != nil {
+		t.Fatal(err)
+	}
+	kept("the session written again after it was lost", func(s *wire.Session) bool { return s != nil })
+
+	// Lost connection: kept for the window.
+	_ = a.c.Close()
+	wait.For(t, "socket gone", 5*time.Second, func() bool { return s1.Of("/").Socket(a.ss.ID()) == nil })
+	kept("the session of a lost connection", func(s *wire.Session) bool { return s != nil && slices.Contains(s.Rooms, "r1") })
+	if ttl := rc.PTTL(ctx, sessionPrefix(prefix)+pid).Val(); ttl > recoveryWindow {
+		t.Errorf("kept session's lifetime %v", ttl)
+	}
+
+	// Gone for good: deleted.
+	b := connect(t, s1)
+	bpid := b.ss.Session().PID
+	wait.For(t, "b's session", 5*time.Second, func() bool { return sessionOf(t, rc, prefix, bpid) != nil })
+	b.ss.Disconnect(false)
+	wait.For(t, "b's session deleted", 5*time.Second, func() bool { return sessionOf(t, rc, prefix, bpid) == nil })
+}
+
+// TestSessionTakenOver checks that a client that comes back through
+// another connection while its node still holds its old socket (the node
+// has not seen the old connection die) gets its session back, on another
+// node or on the same one; the old socket is disconnected, and its end
+// leaves the session, now the new socket's, in Redis.
+func TestSessionTakenOver(t *testing.T) {
+	rc := redistest.Client(t)
+	prefix := redistest.Prefix(t)
+	cfg := recoveryConfig(rc, prefix)
+	a, b := startRecoveryServer(t, cfg), startRecoveryServer(t, cfg)
+	countNodes(t, 2, a, b)
+	old := connect(t, a)
+	old.ss.Join("r")
+	if err := a.Of("/").To("r").Emit("e", 1); err != nil {
+		t.Fatal(err)
+	}
+	e := old.next(t)
+	var offset string
+	if err := e.Bind(len(e.Args)-1, &offset); err != nil || e.Name != "e" {
+		t.Fatalf("event %q %s: %v", e.Name, e.Args, err)
+	}
+	sid, pid := old.ss.ID(), old.ss.Session().PID
+	wait.For(t, "the session in Redis", 5*time.Second, func() bool {
+		s := sessionOf(t, rc, prefix, pid)
+		return s != nil && slices.Contains(s.Rooms, "r")
+	})
+
+	for i, to := range []*server{b, b} {
+		c, err := sioclient.Dial(siotest.Context(t), to.url, &sioclient.Options{Transport: sioclient.TransportWebSocket})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		so, err := c.Connect(siotest.Context(t), "/", map[string]string{"pid": pid, "offset": offset})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if so.ID() != sid {
+			t.Fatalf("take-over %d: socket %s, want %s", i, so.ID(), sid)
+		}
+		select {
+		case <-old.so.Done():
+		case <-time.After(5 * time.Second):
+			t.Fatalf("take-over %d: the old socket is still connected", i)
+		}
+		var ss *socketio.Socket
+		wait.For(t, "the new socket, in its rooms", 5*time.Second, func() bool {
+			ss = to.Of("/").Socket(sid)
+			return ss != nil && ss.Recovered() && slices.Contains(ss.Rooms(), "r")
+		})
+		old = &client{c: c, so: so, ss: ss}
+		time.Sleep(200 * time.Millisecond) // for the old socket's end to reach Redis
+		if s := sessionOf(t, rc, prefix, pid); s == nil || !strings.HasPrefix(s.Owner, to.node.UID()+".") {
+			t.Fatalf("take-over %d: session %+v", i, s)
+		}
+	}
+	if a.Of("/").Socket(sid) != nil {
+		t.Error("the first node still has the socket")
 	}
 }
