@@ -495,3 +495,114 @@ func TestSessionTakenOver(t *testing.T) {
 		t.Error("the first node still has the socket")
 	}
 }
+
+// TestRecoveryTrimmed trims the stream past the official client's offset
+// while it is away: a node that started since cannot know what it missed,
+// and connects it as a new socket (recovered === false), with nothing
+// replayed; a node that read the events itself still has them, and
+// recovers it.
+func TestRecoveryTrimmed(t *testing.T) {
+	testjs.RequireNode(t)
+	for _, tc := range []struct {
+		name      string
+		fresh     bool
+		recovered bool
+	}{
+		{"to a node that read the events", false, true},
+		{"to a node started after them", true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := redistest.Client(t)
+			cfg := recoveryConfig(rc, redistest.Prefix(t))
+			a, b := startRecoveryServer(t, cfg), startRecoveryServer(t, cfg)
+			countNodes(t, 2, a, b)
+			lb := newBalancer(t, a.url)
+			js := startClients(t)
+			alice := js.open(t, "alice", lb.URL())
+			bob := js.open(t, "bob", b.url)
+			first := alice.waitConnects(t, 1)
+			bob.waitConnects(t, 1)
+			alice.emit(t, "join", "room")
+			bob.emit(t, "join", "room")
+			bob.emit(t, "burst", "room", 0, 5)
+			alice.waitSeqs(t, 5)
+			lb.Switch("")
+			alice.waitDisconnects(t, 1)
+			bob.emit(t, "burst", "room", 5, 20)
+			bob.waitSeqs(t, 25)
+			if err := rc.XTrimMaxLen(context.Background(), cfg.StreamName, 3).Err(); err != nil {
+				t.Fatal(err)
+			}
+			target := b
+			if tc.fresh {
+				target = startRecoveryServer(t, cfg)
+			}
+			lb.Switch(target.url)
+			s := alice.waitConnects(t, 2)
+			if c := s.Connects[1]; c.Recovered != tc.recovered || (c.ID == first.ID) != tc.recovered {
+				t.Fatalf("alice reconnected as %+v, was %s", c, first.ID)
+			}
+			if tc.recovered {
+				alice.waitSeqs(t, 25)
+				return
+			}
+			time.Sleep(300 * time.Millisecond) // would a replay come?
+			alice.emit(t, "join", "room")
+			bob.emit(t, "burst", "room", 25, 1)
+			wait.For(t, "a live event", 5*time.Second, func() bool {
+				s = alice.state(t)
+				nums, _ := s.seqs(t)
+				return len(nums) == 6
+			})
+			if nums, _ := s.seqs(t); !slices.Equal(nums, []int{0, 1, 2, 3, 4, 25}) {
+				t.Errorf("alice got %v", nums)
+			}
+		})
+	}
+}
+
+// TestReadAfterGap checks that reading the stream back after an entry the
+// stream no longer holds fails with ErrRecoveryGap, also in the middle of
+// a replay, rather than going on after the gap.
+func TestReadAfterGap(t *testing.T) {
+	rc := redistest.Client(t)
+	cfg := recoveryConfig(rc, redistest.Prefix(t))
+	s := startRecoveryServer(t, cfg)
+	sr := s.Of("/").Adapter().(socketio.SharedRecovery)
+	ctx := context.Background()
+	for i := range 10 {
+		if err := s.Of("/").To("r").Emit("seq", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ids []string
+	wait.For(t, "ten entries", 5*time.Second, func() bool {
+		x, err := rc.XRange(ctx, cfg.StreamName, "-", "+").Result()
+		ids = ids[:0]
+		for _, m := range x {
+			ids = append(ids, m.ID)
+		}
+		return err == nil && len(ids) == 10
+	})
+	events, next, end, err := sr.ReadAfter(ctx, ids[0], 4)
+	if err != nil || len(events) != 4 || next != ids[4] || end {
+		t.Fatalf("ReadAfter(%s, 4) = %d events, %s, %v, %v", ids[0], len(events), next, end, err)
+	}
+	for i, e := range events {
+		if e.Offset != ids[i+1] || !slices.Equal(e.Rooms, []string{"r"}) || !strings.HasPrefix(string(e.Packet.Data), `["seq",`) {
+			t.Errorf("event %d: %+v %s", i, e, e.Packet.Data)
+		}
+	}
+	if events, next, end, err = sr.ReadAfter(ctx, ids[8], 4); err != nil || len(events) != 1 || next != ids[9] || !end {
+		t.Fatalf("ReadAfter(%s, 4) = %d events, %s, %v, %v", ids[8], len(events), next, end, err)
+	}
+	if err := rc.XTrimMaxLen(ctx, cfg.StreamName, 3).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := sr.ReadAfter(ctx, ids[4], 4); !errors.Is(err, socketio.ErrRecoveryGap) {
+		t.Fatalf("ReadAfter after a trimmed entry: %v", err)
+	}
+	if events, _, _, err := sr.ReadAfter(ctx, ids[7], 4); err != nil || len(events) != 2 {
+		t.Fatalf("ReadAfter(%s) = %d events, %v", ids[7], len(events), err)
+	}
+}
