@@ -180,7 +180,9 @@ func (a *adapter) TakeSession(ctx context.Context, pid, offset string) (*socketi
 		return nil, false, fmt.Errorf("cluster: session of %s has pid %s", pid, s.PID)
 	}
 	state := &socketio.SessionState{SID: s.SID, PID: s.PID, Rooms: s.Rooms, DisconnectedAt: time.Now()}
-	if data := jsonOf(s.Data); string(data) != "null" {
+	if d, ok := a.node.keeper.take(s.Owner); s.Owner != "" && ok {
+		state.Data = d // this node's own copy: the data as it was
+	} else if data := jsonOf(s.Data); string(data) != "null" {
 		state.Data = json.RawMessage(data)
 	}
 	if perr := a.publish(&wire.Message{Type: wire.TypeDisconnectSockets, Opts: wire.Options{Rooms: []string{s.SID}}, Close: true}); perr != nil {

@@ -606,3 +606,64 @@ func TestReadAfterGap(t *testing.T) {
 		t.Fatalf("ReadAfter(%s) = %d events, %v", ids[7], len(events), err)
 	}
 }
+
+// TestRecoveryData checks what a restored socket's data is: what the
+// application attached, as it was, when the node that kept the session
+// restores it; its JSON encoding when another node does.
+func TestRecoveryData(t *testing.T) {
+	rc := redistest.Client(t)
+	prefix := redistest.Prefix(t)
+	cfg := recoveryConfig(rc, prefix)
+	a, b := startRecoveryServer(t, cfg), startRecoveryServer(t, cfg)
+	countNodes(t, 2, a, b)
+	type data struct{ Name string }
+	for _, to := range []*server{a, b} {
+		c := connect(t, a)
+		d := &data{Name: "zoë"}
+		c.ss.SetData(d)
+		if err := a.Of("/").To(c.ss.ID()).Emit("e", 1); err != nil {
+			t.Fatal(err)
+		}
+		e := c.next(t)
+		var offset string
+		if err := e.Bind(len(e.Args)-1, &offset); err != nil {
+			t.Fatal(err)
+		}
+		sid, pid := c.ss.ID(), c.ss.Session().PID
+		_ = c.c.Close()
+		wait.For(t, "the socket gone", 5*time.Second, func() bool { return a.Of("/").Socket(sid) == nil })
+
+		c2, err := sioclient.Dial(siotest.Context(t), to.url, &sioclient.Options{Transport: sioclient.TransportWebSocket})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c2.Close() })
+		// The session kept for the window (not the live one, which lives
+		// longer) reaches Redis a moment after the socket is gone.
+		wait.For(t, "the session kept", 5*time.Second, func() bool {
+			ttl, err := rc.PTTL(context.Background(), sessionPrefix(prefix)+pid).Result()
+			return err == nil && ttl > 0 && ttl <= recoveryWindow
+		})
+		so, err := c2.Connect(siotest.Context(t), "/", map[string]string{"pid": pid, "offset": offset})
+		if err != nil || so.ID() != sid {
+			t.Fatalf("connected as %v, %v; want %s", so.ID(), err, sid)
+		}
+		var ss *socketio.Socket
+		wait.For(t, "the restored socket", 5*time.Second, func() bool {
+			ss = to.Of("/").Socket(sid)
+			return ss != nil
+		})
+		switch got := ss.Data().(type) {
+		case *data:
+			if to != a || got != d {
+				t.Errorf("restored by %s: data %+v", to.url, got)
+			}
+		case json.RawMessage:
+			if to != b || string(got) != `{"Name":"zoë"}` {
+				t.Errorf("restored by %s: data %s", to.url, got)
+			}
+		default:
+			t.Errorf("restored by %s: data %#v", to.url, got)
+		}
+	}
+}

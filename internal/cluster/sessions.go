@@ -42,7 +42,31 @@ type keeper struct {
 	dirty []*liveSession // to write, each once
 	tick  time.Duration  // how often to look for sessions to refresh
 	wake  chan struct{}
+	// owned holds, by owner token, what the sessions this node wrote
+	// carry as data: a live socket's, or a disconnected one's until its
+	// window ends (in left, oldest first, at most maxLeft). A session the
+	// node takes back that is still its own copy gets its data as it was,
+	// not as its JSON.
+	owned map[string]owned
+	left  []leftSession
 }
+
+// owned is the data of a session this node wrote: its socket's, while it
+// lives, or else what it had.
+type owned struct {
+	so   *socketio.Socket
+	data any
+}
+
+// leftSession is a disconnected socket's entry in owned.
+type leftSession struct {
+	owner string
+	until time.Time
+}
+
+// maxLeft bounds the disconnected sessions whose data a node keeps, as
+// socketio.DefaultMaxRecoverySessions bounds those a single node keeps.
+const maxLeft = socketio.DefaultMaxRecoverySessions
 
 // liveSession is the session of one live socket.
 type liveSession struct {
@@ -57,7 +81,8 @@ type liveSession struct {
 }
 
 func newKeeper(nd *Node) *keeper {
-	return &keeper{nd: nd, live: make(map[*socketio.Socket]*liveSession), tick: maxSessionTick, wake: make(chan struct{}, 1)}
+	return &keeper{nd: nd, live: make(map[*socketio.Socket]*liveSession), tick: maxSessionTick, wake: make(chan struct{}, 1),
+		owned: make(map[string]owned)}
 }
 
 // useRefresh makes the keeper look for sessions to refresh often enough
@@ -86,6 +111,7 @@ func (k *keeper) changed(a *adapter, so *socketio.Socket) {
 		}
 		ls = &liveSession{a: a, so: so, key: wire.SessionKey(a.node.cfg.SessionKeyPrefix, s.PID), owner: k.newOwner()}
 		k.live[so] = ls
+		k.owned[ls.owner] = owned{so: so}
 	}
 	marked := k.markLocked(ls)
 	k.mu.Unlock()
@@ -132,14 +158,20 @@ func (k *keeper) closed(a *adapter, so *socketio.Socket, s *SessionState) {
 	if ls != nil {
 		ls.done = true
 		owner, last = ls.owner, ls.last
+		delete(k.owned, owner)
+	}
+	if owner == "" {
+		owner = k.newOwner()
+	}
+	if s != nil {
+		k.owned[owner] = owned{data: s.Data}
+		k.left = append(k.left, leftSession{owner: owner, until: time.Now().Add(a.window)})
+		k.sweepLocked(time.Now())
 	}
 	k.mu.Unlock()
 	var j job
 	switch {
 	case s != nil:
-		if owner == "" {
-			owner = k.newOwner()
-		}
 		value, err := encodeSession(s, owner)
 		if err != nil {
 			a.node.log.Warn("cluster: cannot encode a session", logKeyNsp, a.name, logKeyError, err)
@@ -200,7 +232,8 @@ func (k *keeper) run(wg *sync.WaitGroup) {
 	}
 }
 
-// markDue marks the sessions whose refresh is due.
+// markDue marks the sessions whose refresh is due, and forgets the data
+// of the disconnected sessions whose window ended.
 func (k *keeper) markDue(now time.Time) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -209,6 +242,40 @@ func (k *keeper) markDue(now time.Time) {
 			k.markLocked(ls)
 		}
 	}
+	k.sweepLocked(now)
+}
+
+// sweepLocked forgets the data of the disconnected sessions whose window
+// ended, and of the oldest beyond maxLeft.
+func (k *keeper) sweepLocked(now time.Time) {
+	n := 0
+	for n < len(k.left) && (now.After(k.left[n].until) || len(k.left)-n > maxLeft) {
+		if o, ok := k.owned[k.left[n].owner]; ok && o.so == nil {
+			delete(k.owned, k.left[n].owner)
+		}
+		n++
+	}
+	if n > 0 {
+		k.left = append(k.left[:0], k.left[n:]...)
+	}
+}
+
+// take returns, once, the data of the session whose copy owner wrote, if
+// this node wrote it: that of its socket, if alive, or else what it had.
+func (k *keeper) take(owner string) (any, bool) {
+	k.mu.Lock()
+	o, ok := k.owned[owner]
+	if ok && o.so == nil {
+		delete(k.owned, owner) // its entry in left goes with the sweep
+	}
+	k.mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	if o.so != nil {
+		return o.so.Data(), true
+	}
+	return o.data, true
 }
 
 // flush queues a SET of each marked session. One the publisher refuses
