@@ -311,10 +311,3 @@ func (k *keeper) flush() {
 		k.mu.Unlock()
 	}
 }
-
-// count returns the number of sessions kept.
-func (k *keeper) count() int {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return len(k.live)
-}

@@ -57,7 +57,9 @@ type RecoveryConfig struct {
 	// 64 MiB).
 	MaxBytes int
 	// MaxSessions bounds the sessions kept per namespace (default
-	// 10,000). It bounds what Socket.SetData attached to them, too.
+	// 10,000). It bounds what Socket.SetData attached to them, too. With
+	// a SharedRecovery adapter, the sessions are the adapter's, and so
+	// are their bounds.
 	MaxSessions int
 	// RunMiddlewares runs the namespace middleware for restored sockets too;
 	// by default they skip it, as in the reference server.
