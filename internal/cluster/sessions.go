@@ -104,8 +104,9 @@ func (k *keeper) changed(a *adapter, so *socketio.Socket) {
 	ls := k.live[so]
 	if ls == nil {
 		if !so.Connected() {
-			// Gone meanwhile: closed, which takes mu after the socket
-			// is marked disconnected, has been or will find nothing.
+			// Gone meanwhile: its end (closed) comes, or came, after
+			// it was marked disconnected, and must find nothing to
+			// write after it.
 			k.mu.Unlock()
 			return
 		}
@@ -160,10 +161,10 @@ func (k *keeper) closed(a *adapter, so *socketio.Socket, s *SessionState) {
 		owner, last = ls.owner, ls.last
 		delete(k.owned, owner)
 	}
-	if owner == "" {
-		owner = k.newOwner()
-	}
 	if s != nil {
+		if owner == "" {
+			owner = k.newOwner()
+		}
 		k.owned[owner] = owned{data: s.Data}
 		k.left = append(k.left, leftSession{owner: owner, until: time.Now().Add(a.window)})
 		k.sweepLocked(time.Now())
