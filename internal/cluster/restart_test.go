@@ -15,7 +15,7 @@ import (
 )
 
 // TestRedisRestart kills the Redis of two nodes (a redis-server of the
-// test's own, by its pid) while one broadcasts, and starts it again,
+// test's own, killed with SIGKILL) while one broadcasts, and starts it again,
 // empty: what was broadcast meanwhile waited in the node's queue and
 // reaches every socket once Redis is back, and the readers go on from the
 // last entry they read, so that each socket gets every broadcast once, in
@@ -34,8 +34,8 @@ func TestRedisRestart(t *testing.T) {
 		{"with recovery, queue full", true, 32 << 10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rs := redistest.StartServer(t)
-			rc := redis.NewClient(&redis.Options{Addr: rs.Addr(), DialTimeout: 200 * time.Millisecond, MaxRetries: -1})
+			rs := redistest.Server(t)
+			rc := redis.NewClient(&redis.Options{Addr: rs.Addr, DialTimeout: 200 * time.Millisecond, MaxRetries: -1})
 			t.Cleanup(func() { _ = rc.Close() }) // after the nodes' Close
 			prefix := "parley-restart"
 			cfg := recoveryConfig(rc, prefix)
@@ -70,7 +70,7 @@ func TestRedisRestart(t *testing.T) {
 			expect(ca, 0, 50)
 			expect(cb, 0, 50)
 
-			rs.Kill()
+			rs.Stop()
 			queued := 50
 			if tc.queue > 0 {
 				// Until the queue is full: the next is refused, and
