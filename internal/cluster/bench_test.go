@@ -19,6 +19,9 @@ import (
 // connection state recovery on when recovery is set.
 func benchServer(b *testing.B, cfg cluster.Config, recovery bool) (*socketio.Server, *cluster.Node, string) {
 	b.Helper()
+	if cfg.SessionKeyPrefix == "" {
+		cfg.SessionKeyPrefix = sessionPrefix(cfg.ChannelPrefix) // the benchmark's own, deleted after
+	}
 	node, err := cluster.New(cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -146,7 +149,6 @@ func benchDeliveries(b *testing.B, recovery, own bool) {
 func BenchmarkSessionChange(b *testing.B) {
 	c := redistest.Client(b)
 	cfg := testConfig(c, redistest.Prefix(b))
-	cfg.SessionKeyPrefix = cfg.ChannelPrefix + ":session:"
 	srv, node, url := benchServer(b, cfg, true)
 	const n = 100
 	var sockets []*socketio.Socket
