@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
+	"time"
 
 	"github.com/parley-chat/parley/internal/cluster/wire"
 	"github.com/parley-chat/parley/internal/sioparser"
@@ -21,17 +23,66 @@ type adapter struct {
 	stream  string
 	public  string // the namespace's public channel
 	private string // this node's private channel in the namespace
+
+	// With connection state recovery on (EnableRecovery, recovery.go),
+	// the node's own broadcasts reach its sockets from the stream, and
+	// the sessions are kept in Redis for window, refreshed every
+	// refresh.
+	recovery atomic.Bool
+	window   time.Duration
+	refresh  time.Duration
+	// base is the id of the stream's last entry before those the reader
+	// hands the adapter, "" until known; guarded by the node's mu.
+	base string
 }
 
-var _ socketio.Adapter = (*adapter)(nil)
+var (
+	_ socketio.Adapter        = (*adapter)(nil)
+	_ socketio.SharedRecovery = (*adapter)(nil)
+)
 
-func (a *adapter) Join(so *socketio.Socket, rooms ...string) { a.local.Join(so, rooms...) }
-func (a *adapter) Leave(so *socketio.Socket, room string)    { a.local.Leave(so, room) }
-func (a *adapter) LeaveAll(so *socketio.Socket)              { a.local.LeaveAll(so) }
-func (a *adapter) Rooms(so *socketio.Socket) []string        { return a.local.Rooms(so) }
+func (a *adapter) Join(so *socketio.Socket, rooms ...string) {
+	a.local.Join(so, rooms...)
+	a.touched(so)
+}
+
+func (a *adapter) Leave(so *socketio.Socket, room string) {
+	a.local.Leave(so, room)
+	a.touched(so)
+}
+
+func (a *adapter) LeaveAll(so *socketio.Socket) {
+	a.local.LeaveAll(so)
+	a.touched(so)
+}
+
+func (a *adapter) Rooms(so *socketio.Socket) []string { return a.local.Rooms(so) }
 
 func (a *adapter) Sockets(rooms, except []string) []*socketio.Socket {
 	return a.local.Sockets(rooms, except)
+}
+
+// touched tells the keeper that the rooms of so changed.
+func (a *adapter) touched(so *socketio.Socket) {
+	if a.recovery.Load() {
+		a.node.keeper.touched(so)
+	}
+}
+
+// selected returns, with recovery on, the local sockets so selected,
+// whose rooms an operation is to change: touchedAll tells the keeper
+// after.
+func (a *adapter) selected(rooms, except []string) []*socketio.Socket {
+	if !a.recovery.Load() {
+		return nil
+	}
+	return a.local.Sockets(rooms, except)
+}
+
+func (a *adapter) touchedAll(list []*socketio.Socket) {
+	for _, so := range list {
+		a.node.keeper.touched(so)
+	}
 }
 
 // publish sends m to the other nodes: in the stream, or on the public
@@ -63,11 +114,16 @@ func (a *adapter) publishOn(channel string, m *wire.Message) error {
 }
 
 // Broadcast delivers b to the local sockets and, unless b.Local, appends
-// it to the stream, in one XADD.
+// it to the stream, in one XADD. With recovery on, the local sockets get
+// it when the stream reader reads it back, with its entry id for offset
+// (see socketio.SharedRecovery): a broadcast refused (ErrBacklog) reaches
+// nobody.
 func (a *adapter) Broadcast(b *socketio.Broadcast) error {
-	_ = a.local.Broadcast(b)
 	if b.Local {
-		return nil
+		return a.local.Broadcast(b)
+	}
+	if !a.recovery.Load() {
+		_ = a.local.Broadcast(b)
 	}
 	return a.publish(&wire.Message{
 		Type:   wire.TypeBroadcast,
@@ -78,13 +134,17 @@ func (a *adapter) Broadcast(b *socketio.Broadcast) error {
 
 func (a *adapter) AddSockets(rooms, except, join []string) error {
 	err := a.publish(&wire.Message{Type: wire.TypeSocketsJoin, Opts: wire.Options{Rooms: rooms, Except: except}, Rooms: join})
+	sel := a.selected(rooms, except)
 	_ = a.local.AddSockets(rooms, except, join)
+	a.touchedAll(sel)
 	return err
 }
 
 func (a *adapter) DelSockets(rooms, except, leave []string) error {
 	err := a.publish(&wire.Message{Type: wire.TypeSocketsLeave, Opts: wire.Options{Rooms: rooms, Except: except}, Rooms: leave})
+	sel := a.selected(rooms, except)
 	_ = a.local.DelSockets(rooms, except, leave)
+	a.touchedAll(sel)
 	return err
 }
 

@@ -19,13 +19,10 @@ import (
 	"github.com/parley-chat/parley/internal/sioclient"
 	"github.com/parley-chat/parley/internal/sioparser"
 	"github.com/parley-chat/parley/internal/socketio"
-	"github.com/parley-chat/parley/internal/test/leaktest"
 	"github.com/parley-chat/parley/internal/test/redistest"
 	"github.com/parley-chat/parley/internal/test/siotest"
 	"github.com/parley-chat/parley/internal/test/wait"
 )
-
-func TestMain(m *testing.M) { leaktest.Main(m) }
 
 // testConfig is a node's configuration in tests: names of the test's own
 // in Redis, and short waits.
@@ -51,13 +48,18 @@ type server struct {
 
 // startServer starts a node of the cluster in prefix and its server,
 // stopped when the test ends, and waits until the node hears the others.
-func startServer(t *testing.T, cfg cluster.Config) *server {
+// opts change the server's configuration.
+func startServer(t *testing.T, cfg cluster.Config, opts ...func(*socketio.Config)) *server {
 	t.Helper()
 	node, err := cluster.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := socketio.NewServer(socketio.Config{NewAdapter: node.NewAdapter, Logger: siotest.DiscardLogger()})
+	scfg := socketio.Config{NewAdapter: node.NewAdapter, Logger: siotest.DiscardLogger()}
+	for _, o := range opts {
+		o(&scfg)
+	}
+	srv := socketio.NewServer(scfg)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -97,6 +99,7 @@ func startCluster(t *testing.T, n int) []*server {
 
 // client is a connected client socket that records what it receives.
 type client struct {
+	c  *sioclient.Client
 	so *sioclient.Socket
 	ss *socketio.Socket // its server side
 	in chan *sioclient.Event
@@ -120,7 +123,7 @@ func connect(t *testing.T, s *server) *client {
 		ss = s.Of("/").Socket(so.ID())
 		return ss != nil
 	})
-	return &client{so: so, ss: ss, in: in}
+	return &client{c: c, so: so, ss: ss, in: in}
 }
 
 // next returns the next event received.

@@ -24,6 +24,15 @@
 // nodes also publish heartbeats there (which the reference ignores), so
 // that a node that dies without a word is noticed (Node.Peers).
 //
+// With connection state recovery on, the adapters share it across the
+// cluster (socketio.SharedRecovery, recovery.go): a broadcast's offset is
+// its stream entry's id, and the node's own broadcasts reach its sockets
+// from the stream, in its order; a client that reconnects to another node
+// takes its session back from Redis and is replayed what it missed, from
+// that node's memory of the stream or from the stream itself. A keeper
+// (sessions.go) keeps the sessions of live sockets in Redis, so that the
+// clients of a node that dies can be restored by another.
+//
 // Node.NewAdapter is the socketio.Config.NewAdapter of a server; its
 // adapters keep the local rooms in a socketio memory adapter.
 package cluster

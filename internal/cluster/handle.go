@@ -14,7 +14,7 @@ import (
 var handlers = map[wire.Type]func(a *adapter, m *wire.Message){
 	wire.TypeInitialHeartbeat:       (*adapter).onInitialHeartbeat,
 	wire.TypeHeartbeat:              func(*adapter, *wire.Message) {},
-	wire.TypeBroadcast:              (*adapter).onBroadcast,
+	wire.TypeBroadcast:              nil, // with its offset: see handle
 	wire.TypeSocketsJoin:            (*adapter).onSocketsJoin,
 	wire.TypeSocketsLeave:           (*adapter).onSocketsLeave,
 	wire.TypeDisconnectSockets:      (*adapter).onDisconnectSockets,
@@ -30,7 +30,13 @@ var handlers = map[wire.Type]func(a *adapter, m *wire.Message){
 // handle hands a message of another node to its handler. offset is the
 // stream entry's id, empty for a PUB/SUB message.
 func (nd *Node) handle(a *adapter, m *wire.Message, offset string) {
-	nd.heard(m.UID)
+	if m.UID != nd.uid {
+		nd.heard(m.UID)
+	}
+	if m.Type == wire.TypeBroadcast {
+		a.onBroadcast(m, offset)
+		return
+	}
 	if h := handlers[m.Type]; h != nil {
 		h(a, m)
 	}
@@ -45,8 +51,9 @@ func (a *adapter) onInitialHeartbeat(*wire.Message) {
 func (a *adapter) onAdapterClose(m *wire.Message) { a.node.gone(m.UID) }
 
 // onBroadcast delivers another node's broadcast to the local sockets, as
-// an event broadcast here would go.
-func (a *adapter) onBroadcast(m *wire.Message) {
+// an event broadcast here would go, or, with recovery on, any node's, with
+// its stream entry's id for offset.
+func (a *adapter) onBroadcast(m *wire.Message, offset string) {
 	data := m.Packet.Data
 	if m.Packet.Type != int(sioparser.PacketEvent) {
 		a.node.log.Debug("cluster: ignoring a broadcast of a packet other than an event", logKeyNsp, a.name, logKeyType, m.Packet.Type)
@@ -65,7 +72,11 @@ func (a *adapter) onBroadcast(m *wire.Message) {
 	if len(data.Attachments) > 0 {
 		p.Type = sioparser.PacketBinaryEvent
 	}
-	_ = a.nsp.Deliver(&socketio.Broadcast{Packet: p, Rooms: m.Opts.Rooms, Except: m.Opts.Except})
+	b := &socketio.Broadcast{Packet: p, Rooms: m.Opts.Rooms, Except: m.Opts.Except}
+	if a.recovery.Load() {
+		b.Offset = offset
+	}
+	_ = a.nsp.Deliver(b)
 }
 
 // onBroadcastWithAck sends another node's broadcast to each local socket
@@ -95,11 +106,15 @@ func (a *adapter) onBroadcastWithAck(m *wire.Message, event string, args []json.
 }
 
 func (a *adapter) onSocketsJoin(m *wire.Message) {
+	sel := a.selected(m.Opts.Rooms, m.Opts.Except)
 	_ = a.local.AddSockets(m.Opts.Rooms, m.Opts.Except, m.Rooms)
+	a.touchedAll(sel)
 }
 
 func (a *adapter) onSocketsLeave(m *wire.Message) {
+	sel := a.selected(m.Opts.Rooms, m.Opts.Except)
 	_ = a.local.DelSockets(m.Opts.Rooms, m.Opts.Except, m.Rooms)
+	a.touchedAll(sel)
 }
 
 func (a *adapter) onDisconnectSockets(m *wire.Message) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -418,4 +419,113 @@ func TestNodeInterop(t *testing.T) {
 		}
 		t.Logf("checked %d stream entries and %d PUB/SUB messages from Node.js: %v", fromNode, payloads, types)
 	})
+}
+
+// TestNodeInteropRecovery checks connection state recovery between a
+// parley node and a Node.js Socket.IO 4.8 server with
+// @socket.io/redis-streams-adapter 0.3 (test/js/cluster-peer.mjs), with
+// the official client going from one to the other through a balancer: the
+// session the Node.js server saved when the client left, parley restores,
+// with the events the client missed; and the session parley saved, the
+// Node.js server restores, with the events it missed since.
+func TestNodeInteropRecovery(t *testing.T) {
+	testjs.RequireNode(t)
+	rc := redistest.Client(t)
+	prefix := redistest.Prefix(t)
+	cfg := recoveryConfig(rc, prefix)
+	ps := startRecoveryServer(t, cfg)
+	fx, ready := testjs.Start(t, "cluster-peer.mjs",
+		"PARLEY_REDIS_URL="+redistest.URL(t), "PARLEY_STREAM="+cfg.StreamName, "PARLEY_CHANNEL_PREFIX="+prefix,
+		"PARLEY_RECOVERY=1", "PARLEY_SESSION_PREFIX="+sessionPrefix(prefix))
+	var r struct{ Port int }
+	if err := json.Unmarshal(ready, &r); err != nil {
+		t.Fatal(err)
+	}
+	nodeURL := fmt.Sprintf("http://127.0.0.1:%d", r.Port)
+	ctx := wait.Context(t, time.Minute)
+	call := func(op string, args ...any) json.RawMessage {
+		t.Helper()
+		res, err := fx.Call(ctx, op, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	wait.For(t, "two nodes on each side", 10*time.Second, func() bool {
+		n, err := ps.node.ServerCount(ctx, "/")
+		return err == nil && n == 2 && string(call("serverCount")) == "2"
+	})
+	nsp := ps.Of("/")
+	// burst broadcasts "seq" from..from+n-1 to room, from parley or from
+	// Node.js, and waits until the stream has the last: neither waits for
+	// Redis, and the test wants the numbers in the stream in order.
+	burst := func(fromNode bool, from, n int) {
+		t.Helper()
+		for i := from; i < from+n; i++ {
+			if fromNode {
+				call("emitTo", "room", "seq", i, strconv.Itoa(i))
+			} else if err := nsp.To("room").Emit("seq", i, strconv.Itoa(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		last := fmt.Sprintf(`["seq",%d,`, from+n-1)
+		wait.For(t, "the stream has "+last, 5*time.Second, func() bool {
+			x, err := rc.XRevRangeN(ctx, cfg.StreamName, "+", "-", 1).Result()
+			if err != nil || len(x) == 0 {
+				return false
+			}
+			data, _ := x[0].Values["data"].(string)
+			return strings.Contains(data, last)
+		})
+	}
+
+	lb := newBalancer(t, nodeURL)
+	js := startClients(t)
+	alice := js.open(t, "alice", lb.URL())
+	first := alice.waitConnects(t, 1)
+	alice.emit(t, "join", "room")
+	// The Node.js reader starts at the stream's end once connected, a
+	// moment after the server says it is ready.
+	wait.For(t, "parley's broadcasts reach Node.js", 10*time.Second, func() bool {
+		_ = nsp.To("room").Emit("probe")
+		time.Sleep(50 * time.Millisecond)
+		return len(alice.state(t).Events) > 0
+	})
+	burst(false, 0, 5)
+	alice.waitSeqs(t, 5)
+
+	// From Node.js to parley.
+	lb.Switch("")
+	alice.waitDisconnects(t, 1)
+	burst(true, 5, 10)
+	burst(false, 15, 10)
+	lb.Switch(ps.url)
+	s := alice.waitConnects(t, 2)
+	if c := s.Connects[1]; !c.Recovered || c.ID != first.ID {
+		t.Fatalf("alice reconnected to parley as %+v, was %s", c, first.ID)
+	}
+	alice.waitSeqs(t, 25)
+	if so := nsp.Socket(first.ID); so == nil || !slices.Contains(so.Rooms(), "room") {
+		t.Fatalf("alice on parley: %v", so)
+	}
+	burst(true, 25, 5)
+	alice.waitSeqs(t, 30)
+
+	// From parley to Node.js.
+	lb.Switch("")
+	alice.waitDisconnects(t, 2)
+	burst(false, 30, 10)
+	burst(true, 40, 10)
+	lb.Switch(nodeURL)
+	s = alice.waitConnects(t, 3)
+	if c := s.Connects[2]; !c.Recovered || c.ID != first.ID {
+		t.Fatalf("alice reconnected to Node.js as %+v, was %s", c, first.ID)
+	}
+	alice.waitSeqs(t, 50)
+	var d struct{ Rooms []string }
+	if err := json.Unmarshal(call("describeLocal", first.ID), &d); err != nil || !slices.Contains(d.Rooms, "room") {
+		t.Fatalf("alice on Node.js: %+v, %v", d, err)
+	}
+	burst(false, 50, 5)
+	alice.waitSeqs(t, 55)
 }

@@ -77,6 +77,15 @@ type Config struct {
 	// MaxQueueBytes bounds what waits to be sent to Redis (default
 	// 16 MiB); past it, broadcasts are refused with ErrBacklog.
 	MaxQueueBytes int
+	// SessionKeyPrefix is the prefix of the keys of the sessions kept for
+	// connection state recovery (default "sio:session:").
+	SessionKeyPrefix string
+	// SessionRefresh is how often the session of a live socket is written
+	// again, with connection state recovery on (default a third of the
+	// recovery window). Such a session lives for the window and this
+	// interval, so that the clients of a node that dies have at least the
+	// window to come back.
+	SessionRefresh time.Duration
 	// Logger receives logs (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -112,6 +121,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxQueueBytes <= 0 {
 		c.MaxQueueBytes = DefaultMaxQueueBytes
 	}
+	if c.SessionKeyPrefix == "" {
+		c.SessionKeyPrefix = wire.DefaultSessionKeyPrefix
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -122,11 +134,12 @@ func (c Config) withDefaults() Config {
 // its PUB/SUB connection, its publisher and the adapters of its
 // namespaces. It is safe for concurrent use.
 type Node struct {
-	cfg Config
-	uid string
-	log *slog.Logger
-	pub *publisher
-	ps  *redis.PubSub
+	cfg    Config
+	uid    string
+	log    *slog.Logger
+	pub    *publisher
+	ps     *redis.PubSub
+	keeper *keeper
 
 	ctx    context.Context // ends when the node closes
 	cancel context.CancelFunc
@@ -136,8 +149,13 @@ type Node struct {
 	mu       sync.Mutex
 	adapters map[string]*adapter // by namespace
 	streams  map[string]bool     // stream -> its reader has its start
-	channels map[string]bool     // channel -> subscription confirmed
-	toSub    []string            // channels to subscribe to
+	// For each stream, the id of the last entry whose adapter the reader
+	// looked up, and of the last it handled; both "" until it knows where
+	// the stream ends.
+	looked   map[string]string
+	done     map[string]string
+	channels map[string]bool // channel -> subscription confirmed
+	toSub    []string        // channels to subscribe to
 	peers    map[string]time.Time
 	requests map[string]*request
 	changed  chan struct{} // closed, and replaced, when streams or channels change
@@ -161,6 +179,8 @@ func New(cfg Config) (*Node, error) {
 		uid:      hex.EncodeToString(b[:]),
 		adapters: make(map[string]*adapter),
 		streams:  make(map[string]bool),
+		looked:   make(map[string]string),
+		done:     make(map[string]string),
 		channels: make(map[string]bool),
 		peers:    make(map[string]time.Time),
 		requests: make(map[string]*request),
@@ -170,6 +190,7 @@ func New(cfg Config) (*Node, error) {
 	nd.log = cfg.Logger.With(logKeyNode, nd.uid)
 	nd.ctx, nd.cancel = context.WithCancel(context.Background())
 	nd.pub = newPublisher(cfg.Client, cfg.ShardedPubSub, cfg.MaxLen, cfg.MaxQueueBytes, nd.log)
+	nd.keeper = newKeeper(nd)
 	if cfg.ShardedPubSub {
 		nd.ps = cfg.Client.SSubscribe(nd.ctx)
 	} else {
@@ -185,8 +206,9 @@ func New(cfg Config) (*Node, error) {
 	for _, s := range names {
 		nd.streams[s] = false
 	}
-	nd.wg.Add(4 + len(names))
+	nd.wg.Add(5 + len(names))
 	go nd.pub.run(&nd.wg)
+	go nd.keeper.run(&nd.wg)
 	go nd.subscribeLoop()
 	go nd.receiveLoop()
 	go nd.heartbeatLoop()
@@ -216,6 +238,7 @@ func (nd *Node) NewAdapter(n *socketio.Namespace) socketio.Adapter {
 	closed := nd.closed
 	if !closed {
 		nd.adapters[a.name] = a
+		a.base = nd.looked[a.stream]
 		for _, ch := range []string{a.public, a.private} {
 			if _, ok := nd.channels[ch]; !ok {
 				nd.channels[ch] = false

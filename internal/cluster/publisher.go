@@ -17,15 +17,23 @@ const maxBatch = 256
 // jobOverhead estimates what a queued job costs beside its data.
 const jobOverhead = 128
 
-// job is one command for Redis: an XADD to stream, or a PUBLISH of
-// payload to channel.
+// job is one command for Redis: an XADD to stream, a PUBLISH of payload
+// to channel, a SET of key to value for ttl or, with delIf, the deletion
+// of key if it holds value.
 type job struct {
 	stream  string
 	fields  []string
 	channel string
 	payload []byte
+	key     string
+	value   string
+	ttl     time.Duration
+	delIf   bool
 	size    int
 }
+
+// delIfScript deletes KEYS[1] if it holds ARGV[1].
+const delIfScript = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`
 
 // publisher sends jobs to Redis in the order they were pushed, pipelined,
 // from a queue bounded by bytes. push never blocks; the queue keeps what
@@ -155,11 +163,16 @@ func (p *publisher) send(batch []job) []job {
 	pipe := p.client.Pipeline()
 	cmds := make([]redis.Cmder, len(batch))
 	for i, j := range batch {
-		if j.stream != "" {
+		switch {
+		case j.stream != "":
 			cmds[i] = pipe.XAdd(p.ctx, &redis.XAddArgs{Stream: j.stream, MaxLen: p.maxLen, Approx: true, Values: j.fields})
-		} else if p.sharded {
+		case j.delIf:
+			cmds[i] = pipe.Eval(p.ctx, delIfScript, []string{j.key}, j.value)
+		case j.key != "":
+			cmds[i] = pipe.Set(p.ctx, j.key, j.value, j.ttl)
+		case p.sharded:
 			cmds[i] = pipe.SPublish(p.ctx, j.channel, j.payload)
-		} else {
+		default:
 			cmds[i] = pipe.Publish(p.ctx, j.channel, j.payload)
 		}
 	}

@@ -30,6 +30,12 @@ func (nd *Node) readLoop(stream string) {
 			last = id
 			nd.mu.Lock()
 			nd.streams[stream] = true
+			nd.looked[stream], nd.done[stream] = id, id
+			for _, a := range nd.adapters {
+				if a.stream == stream && a.base == "" {
+					a.base = id
+				}
+			}
 			nd.changedLocked()
 			nd.mu.Unlock()
 		}
@@ -60,7 +66,7 @@ func (nd *Node) readLoop(stream string) {
 		for _, s := range res {
 			for _, msg := range s.Messages {
 				last = msg.ID
-				nd.onEntry(msg)
+				nd.onEntry(stream, msg)
 			}
 		}
 	}
@@ -79,19 +85,35 @@ func (nd *Node) streamEnd(stream string) (string, error) {
 	return msgs[0].ID, nil
 }
 
-// onEntry handles a stream entry, unless it is the node's own or of a
-// namespace the node does not serve.
-func (nd *Node) onEntry(msg redis.XMessage) {
+// entryOf returns the fields of a stream entry.
+func entryOf(msg redis.XMessage) wire.Entry {
 	field := func(k string) string {
 		s, _ := msg.Values[k].(string)
 		return s
 	}
-	e := wire.Entry{UID: field("uid"), Nsp: field("nsp"), Type: field("type"), Data: field("data")}
-	if e.UID == nd.uid || e.Nsp == "" {
+	return wire.Entry{UID: field("uid"), Nsp: field("nsp"), Type: field("type"), Data: field("data")}
+}
+
+// onEntry handles a stream entry, unless it is of a namespace the node
+// does not serve, or the node's own: those it applied when it sent them,
+// but for its broadcasts with recovery on, which reach its sockets from
+// here, in the stream's order, with their entry ids for offsets. It notes
+// the entry as looked at, then as handled (see Node.looked).
+func (nd *Node) onEntry(stream string, msg redis.XMessage) {
+	e := entryOf(msg)
+	nd.mu.Lock()
+	nd.looked[stream] = msg.ID
+	a := nd.adapters[e.Nsp]
+	nd.mu.Unlock()
+	defer func() {
+		nd.mu.Lock()
+		nd.done[stream] = msg.ID
+		nd.mu.Unlock()
+	}()
+	if a == nil || e.Nsp == "" {
 		return
 	}
-	a := nd.adapter(e.Nsp)
-	if a == nil {
+	if e.UID == nd.uid && (e.Type != broadcastType || !a.recovery.Load()) {
 		return
 	}
 	m, err := wire.DecodeEntry(e)

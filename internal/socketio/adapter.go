@@ -66,6 +66,9 @@ type Broadcast struct {
 	Except []string
 	// Local keeps the broadcast to this node's sockets.
 	Local bool
+	// Offset is the broadcast's offset in a shared log, which a
+	// SharedRecovery adapter sets when it delivers it (Namespace.Deliver).
+	Offset string
 
 	once   sync.Once
 	frames []eioparser.Packet

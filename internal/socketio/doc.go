@@ -28,7 +28,11 @@
 // swept on a timer. Events sent to one socket are not kept (see
 // Socket.Emit). A client that comes back in time gets its socket back and
 // the broadcasts it missed, streamed in pieces that fit its send queue
-// before it goes live again (replay.go).
+// before it goes live again (replay.go). A cluster adapter that implements
+// SharedRecovery (shared.go) makes the offsets and the sessions the
+// cluster's, so that a client can be restored by any node: the namespace's
+// log then keeps the broadcasts under the offsets the adapter gives, and
+// what came before it, the adapter reads back.
 //
 // # Concurrency and lock order
 //

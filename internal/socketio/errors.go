@@ -15,10 +15,6 @@ var (
 	ErrAcked        = errors.New("socketio: event already acknowledged")
 )
 
-// errRecoveryGap: events a restored socket missed are no longer kept, so
-// that its replay cannot be complete.
-var errRecoveryGap = errors.New("socketio: missed events no longer kept")
-
 // ConnectError refuses a connection to a namespace. Middleware returns it
 // to send the client a CONNECT_ERROR packet with Message and, when set,
 // Data; any other error refuses with its text as the message.

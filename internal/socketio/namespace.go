@@ -29,6 +29,11 @@ type Namespace struct {
 	// and a restored socket's switch from replay to live (see replay.go).
 	recovery *recoveryLog
 	orderMu  sync.Mutex
+	// shared is the adapter when it shares recovery with other nodes
+	// (see SharedRecovery); nil otherwise. It is set once the adapter is
+	// made, and read only by what the application calls (Deliver, which
+	// an adapter may call from the start, reads neither it nor adapter).
+	shared SharedRecovery
 
 	mu          sync.RWMutex
 	middlewares []Middleware
@@ -40,9 +45,14 @@ type Namespace struct {
 
 func newNamespace(srv *Server, name string) *Namespace {
 	n := &Namespace{name: name, srv: srv, sockets: make(map[string]*Socket)}
-	n.adapter = srv.cfg.NewAdapter(n)
 	if srv.cfg.Recovery != nil {
 		n.recovery = newRecoveryLog(*srv.cfg.Recovery)
+	}
+	n.adapter = srv.cfg.NewAdapter(n)
+	if sr, ok := n.adapter.(SharedRecovery); ok && n.recovery != nil {
+		n.shared = sr
+		n.recovery.useShared(sr)
+		sr.EnableRecovery(n.recovery.cfg)
 	}
 	return n
 }
@@ -150,17 +160,30 @@ func (n *Namespace) DisconnectSockets(closeConn bool) error {
 // them (kept for replay when recovery is on), but to no other node: a
 // cluster adapter calls it with what other nodes broadcast. It sets
 // b.Local.
+//
+// With a SharedRecovery adapter, b.Offset is the broadcast's offset in the
+// shared log, and the adapter calls Deliver in the log's order, for this
+// node's own broadcasts too.
 func (n *Namespace) Deliver(b *Broadcast) error {
 	b.Local = true
-	return n.broadcast(b)
-}
-
-// broadcast hands b to the adapter; with recovery on, it first gives the
-// event its offset and keeps it for replay.
-func (n *Namespace) broadcast(b *Broadcast) error {
 	if n.recovery == nil {
 		return n.adapter.Broadcast(b)
 	}
+	return n.recordAndBroadcast(b)
+}
+
+// broadcast hands b to the adapter; with recovery on, it first gives the
+// event its offset and keeps it for replay, unless the adapter shares
+// recovery: then b goes to the shared log, and reaches this node's sockets
+// when the adapter delivers it back, with its offset (see SharedRecovery).
+func (n *Namespace) broadcast(b *Broadcast) error {
+	if n.recovery == nil || n.shared != nil && !b.Local {
+		return n.adapter.Broadcast(b)
+	}
+	return n.recordAndBroadcast(b)
+}
+
+func (n *Namespace) recordAndBroadcast(b *Broadcast) error {
 	n.orderMu.Lock()
 	defer n.orderMu.Unlock()
 	n.recovery.record(b)
@@ -175,10 +198,15 @@ func (n *Namespace) connect(c *conn, auth json.RawMessage) (*Socket, error) {
 	var (
 		restored *SessionState
 		seq      uint64 // the offset the restored socket's replay starts after
+		offset   string // the same in a shared log
 	)
 	if n.recovery != nil {
-		if pid, offset, ok := parseRecoveryAuth(auth); ok {
-			restored, seq, _ = n.recovery.restore(pid, offset)
+		if pid, off, ok := parseRecoveryAuth(auth); ok {
+			if n.shared != nil {
+				restored, offset = n.restoreShared(pid, off), off
+			} else {
+				restored, seq, _ = n.recovery.restore(pid, off)
+			}
 		}
 	}
 	so, err := newSocket(n, c, auth, restored)
@@ -214,6 +242,16 @@ func (n *Namespace) connect(c *conn, auth json.RawMessage) (*Socket, error) {
 	n.mu.Lock()
 	n.sockets[so.id] = so
 	n.mu.Unlock()
+	if n.shared != nil {
+		// From now on the session is kept where every node can take it
+		// back: a restored one at once, as its old copy is gone.
+		so.mu.Lock()
+		so.tracked = true
+		so.mu.Unlock()
+		if restored != nil {
+			n.shared.SessionChanged(so)
+		}
+	}
 
 	reply, err := json.Marshal(struct {
 		SID string `json:"sid"`
@@ -232,9 +270,15 @@ func (n *Namespace) connect(c *conn, auth json.RawMessage) (*Socket, error) {
 		// there. This may wait for the client: it runs on a goroutine of
 		// its own, and what the connection receives meanwhile waits.
 		c.startReplay(func() {
-			if err := so.catchUp(first, restored.Rooms, seq); err != nil {
+			var err error
+			if n.shared != nil {
+				err = so.catchUpShared(first, restored.Rooms, offset)
+			} else {
+				err = so.catchUp(first, restored.Rooms, seq)
+			}
+			if err != nil {
 				c.logger().Debug("replay of missed events failed", logKeyNamespace, n.name, logKeyError, err)
-				if errors.Is(err, errRecoveryGap) {
+				if errors.Is(err, ErrRecoveryGap) {
 					c.eio.Close()
 				}
 				return // the connection is closing; onClose follows
@@ -244,6 +288,9 @@ func (n *Namespace) connect(c *conn, auth json.RawMessage) (*Socket, error) {
 		return so, nil
 	}
 	n.adapter.Join(so, so.id)
+	if n.shared != nil {
+		n.shared.SessionChanged(so)
+	}
 	n.connected(so, handlers, first)
 	return so, nil
 }

@@ -57,7 +57,9 @@ type RecoveryConfig struct {
 	// 64 MiB).
 	MaxBytes int
 	// MaxSessions bounds the sessions kept per namespace (default
-	// 10,000). It bounds what Socket.SetData attached to them, too.
+	// 10,000). It bounds what Socket.SetData attached to them, too. With
+	// a SharedRecovery adapter, the sessions are the adapter's, and so
+	// are their bounds.
 	MaxSessions int
 	// RunMiddlewares runs the namespace middleware for restored sockets too;
 	// by default they skip it, as in the reference server.
@@ -135,6 +137,15 @@ type recoveryLog struct {
 	sweep   *time.Timer
 	armed   bool // sweep is set to fire
 	closed  bool // nothing more is kept, and sweep is stopped
+
+	// With a shared log (useShared), the offsets are the log's: each
+	// packet keeps its id, and the log knows the last it kept and the
+	// last it dropped; the sessions are the adapter's, not kept here.
+	shared     SharedRecovery
+	lastID     Offset
+	last       string // the offset of the last packet kept, "" if none
+	trimmedID  Offset // the id of the last packet dropped
+	hasTrimmed bool
 }
 
 // loggedPacket is a broadcast event kept for replay. It is small, as a log
@@ -146,6 +157,7 @@ type loggedPacket struct {
 	except []string
 	at     time.Duration // when it was recorded, since the log's epoch
 	size   int
+	id     Offset // its offset in a shared log
 }
 
 // keptSession is a session kept for recovery, in a list by age.
@@ -170,8 +182,11 @@ func newRecoveryLog(cfg RecoveryConfig) *recoveryLog {
 
 // record assigns the next offset to an event broadcast, appends the offset
 // to its arguments, as the protocol wants, encodes it for every recipient
-// and keeps it. The caller serialises record with the delivery of b, so
-// that offsets reach each socket in order.
+// and keeps it. With a shared log, the offset is the one the adapter gave
+// (Broadcast.Offset); a broadcast without one (b.Local) is in no log: it
+// carries the offset of the last one kept, which leaves its recipients'
+// offsets where they were, and is not kept. The caller serialises record
+// with the delivery of b, so that offsets reach each socket in order.
 func (l *recoveryLog) record(b *Broadcast) {
 	p := b.Packet
 	if p.Type != sioparser.PacketEvent || p.HasID {
@@ -180,38 +195,60 @@ func (l *recoveryLog) record(b *Broadcast) {
 	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.next++
-	frame := eioparser.Packet{Type: eioparser.PacketMessage, Data: encodeWithOffset(p, l.prefix, l.next)}
+	var frame eioparser.Packet
+	var id Offset
+	if l.shared != nil {
+		var ok bool
+		if b.Offset != "" {
+			id, ok = l.shared.ParseOffset(b.Offset)
+		}
+		if !ok || (l.last != "" && id.Compare(l.lastID) <= 0) {
+			if l.last != "" {
+				b.setFrames([]eioparser.Packet{{Type: eioparser.PacketMessage, Data: encodeWithOffset(p, l.last, nil)}})
+			}
+			return
+		}
+		frame = eioparser.Packet{Type: eioparser.PacketMessage, Data: encodeWithOffset(p, b.Offset, nil)}
+		l.lastID, l.last = id, b.Offset
+		l.next++
+	} else {
+		l.next++
+		var buf [16]byte
+		frame = eioparser.Packet{Type: eioparser.PacketMessage, Data: encodeWithOffset(p, l.prefix, strconv.AppendUint(buf[:0], l.next, 36))}
+	}
 	b.setFrames([]eioparser.Packet{frame})
 	if l.closed {
 		return
 	}
 	size := packetOverhead + len(frame.Data) + stringsSize(b.Rooms) + stringsSize(b.Except)
 	l.packets = append(l.packets, loggedPacket{
-		seq: l.next, frame: frame.Data, rooms: b.Rooms, except: b.Except, at: now.Sub(l.epoch), size: size,
+		seq: l.next, frame: frame.Data, rooms: b.Rooms, except: b.Except, at: now.Sub(l.epoch), size: size, id: id,
 	})
 	l.bytes += size
 	l.trimLocked(now)
 	l.armLocked(now)
 }
 
-// encodeWithOffset returns the text encoding of p with the offset
-// prefix+seq appended to its arguments, in one allocation. p is left as it
-// was: a cluster adapter hands the event to other nodes without this node's
-// offset.
-func encodeWithOffset(p *sioparser.Packet, prefix string, seq uint64) []byte {
+// encodeWithOffset returns the text encoding of p with the offset, prefix
+// then suffix, appended to its arguments, in one allocation. p is left as
+// it was: a cluster adapter hands the event to other nodes without this
+// node's offset.
+func encodeWithOffset(p *sioparser.Packet, prefix string, suffix []byte) []byte {
 	data := p.Data
 	end := len(data) - 1
 	for end > 0 && data[end] != ']' {
 		end--
 	}
 	head := sioparser.Packet{Type: p.Type, Namespace: p.Namespace}
-	out := make([]byte, 0, 2+len(p.Namespace)+end+len(prefix)+20)
+	out := make([]byte, 0, 2+len(p.Namespace)+end+len(prefix)+len(suffix)+6)
 	out = sioparser.EncodePacket(out, &head)
 	out = append(out, data[:end]...)
-	out = append(out, ',', '"')
+	if end > 1 {
+		out = append(out, ',')
+	}
+	out = append(out, '"')
 	out = append(out, prefix...)
-	out = strconv.AppendUint(out, seq, 36)
+	out = append(out, suffix...)
 	out = append(out, '"', ']')
 	return out
 }
@@ -262,6 +299,9 @@ func (l *recoveryLog) trimLocked(now time.Time) {
 
 // cutLocked drops the n oldest events.
 func (l *recoveryLog) cutLocked(n int) {
+	if n > 0 && l.shared != nil {
+		l.trimmedID, l.hasTrimmed = l.packets[n-1].id, true
+	}
 	switch {
 	case n == 0:
 	case n == len(l.packets):
@@ -409,12 +449,12 @@ func (l *recoveryLog) keptAfterLocked(seq uint64) bool {
 // socket in rooms gets, up to maxBytes of them (at least one) and looking
 // at maxReadScan events at most. It returns the offset of the last event
 // it consumed, and whether that is the last event recorded. It fails with
-// errRecoveryGap when events after seq are no longer kept.
+// ErrRecoveryGap when events after seq are no longer kept.
 func (l *recoveryLog) read(dst []eioparser.Packet, seq uint64, rooms []string, maxBytes int) ([]eioparser.Packet, uint64, bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.keptAfterLocked(seq) {
-		return dst, seq, false, errRecoveryGap
+		return dst, seq, false, ErrRecoveryGap
 	}
 	if len(l.packets) == 0 {
 		return dst, seq, true, nil

@@ -36,17 +36,19 @@ const (
 	replayReserveShare = 4 // bound/4 stays free
 )
 
-// catchUp sends a restored socket first, its CONNECT reply, then the
+// catchUp sends a restored socket first, its CONNECT reply if not sent, then the
 // events it missed in rooms after offset seq, and joins it to rooms. It
 // runs while the socket is connecting: what is sent to it meanwhile is held
 // and follows. It fails when the connection closes, when the client does
-// not read in time (closing it as a slow consumer), or with errRecoveryGap.
+// not read in time (closing it as a slow consumer), or with ErrRecoveryGap.
 func (so *Socket) catchUp(first []eioparser.Packet, rooms []string, seq uint64) error {
 	n, es := so.nsp, so.conn.eio
 	bound := es.MaxQueueBytes()
 	piece, reserve := max(bound/replayPieceShare, 1), bound/replayReserveShare
-	if err := so.conn.send(first...); err != nil {
-		return err
+	if len(first) > 0 {
+		if err := so.conn.send(first...); err != nil {
+			return err
+		}
 	}
 	var frames []eioparser.Packet
 	for {

@@ -62,6 +62,9 @@ type Socket struct {
 	// and joined them (see Socket.catchUp): if it closes before, they are
 	// what recovery keeps.
 	restoring []string
+	// tracked is set once a SharedRecovery adapter keeps the socket's
+	// session: its data changes are then told to it.
+	tracked bool
 }
 
 func newSocket(n *Namespace, c *conn, auth json.RawMessage, restored *SessionState) (*Socket, error) {
@@ -133,10 +136,19 @@ func (so *Socket) Connected() bool {
 }
 
 // SetData attaches application data to the socket.
+//
+// With a cluster adapter that shares recovery, the data goes into the
+// session that other nodes may restore, as its JSON encoding (see
+// SharedRecovery): a socket restored by another node has it back as a
+// json.RawMessage.
 func (so *Socket) SetData(v any) {
 	so.mu.Lock()
-	defer so.mu.Unlock()
 	so.data = v
+	tracked := so.tracked && so.connected
+	so.mu.Unlock()
+	if tracked {
+		so.nsp.shared.SessionChanged(so)
+	}
 }
 
 // Data returns what SetData attached.
@@ -208,6 +220,9 @@ func (so *Socket) Emit(event string, args ...any) error {
 		return err
 	}
 	if so.nsp.recovery != nil && p.Type == sioparser.PacketEvent && lastArgIsString(p.Data) {
+		if so.nsp.shared != nil {
+			return so.emitAtOffset(p)
+		}
 		if !so.Connected() {
 			return ErrDisconnected
 		}
@@ -421,11 +436,20 @@ func (so *Socket) onClose(reason DisconnectReason) {
 	rooms := so.restoring
 	so.mu.Unlock()
 
-	if so.nsp.recovery != nil && so.pid != "" && recoverable(reason) {
-		if rooms == nil {
-			rooms = so.Rooms()
+	if so.nsp.recovery != nil && so.pid != "" {
+		var s *SessionState
+		if recoverable(reason) {
+			if rooms == nil {
+				rooms = so.Rooms()
+			}
+			s = &SessionState{SID: so.id, PID: so.pid, Rooms: rooms, Data: data}
 		}
-		so.nsp.recovery.persist(&SessionState{SID: so.id, PID: so.pid, Rooms: rooms, Data: data})
+		switch {
+		case so.nsp.shared != nil:
+			so.nsp.shared.SessionClosed(so, s)
+		case s != nil:
+			so.nsp.recovery.persist(s)
+		}
 	}
 	so.nsp.adapter.LeaveAll(so)
 	so.nsp.remove(so)

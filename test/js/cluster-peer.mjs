@@ -7,7 +7,9 @@
 // stdout. Logs go to stderr.
 //
 // Environment: PARLEY_REDIS_URL, PARLEY_STREAM (the stream's name) and
-// PARLEY_CHANNEL_PREFIX, which the Go side shares.
+// PARLEY_CHANNEL_PREFIX, which the Go side shares; with PARLEY_RECOVERY
+// set, connection state recovery is on, with the sessions under
+// PARLEY_SESSION_PREFIX.
 
 import { createServer } from 'node:http';
 import { createInterface } from 'node:readline';
@@ -15,7 +17,7 @@ import { Server } from 'socket.io';
 import { createClient } from 'redis';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 
-const { PARLEY_REDIS_URL, PARLEY_STREAM, PARLEY_CHANNEL_PREFIX } = process.env;
+const { PARLEY_REDIS_URL, PARLEY_STREAM, PARLEY_CHANNEL_PREFIX, PARLEY_RECOVERY, PARLEY_SESSION_PREFIX } = process.env;
 
 function out(obj) {
   process.stdout.write(`${JSON.stringify(obj)}\n`);
@@ -31,11 +33,13 @@ const io = new Server(httpServer, {
     streamName: PARLEY_STREAM,
     channelPrefix: PARLEY_CHANNEL_PREFIX,
     blockTimeInMs: 200,
+    ...(PARLEY_SESSION_PREFIX ? { sessionKeyPrefix: PARLEY_SESSION_PREFIX } : {}),
   }),
+  ...(PARLEY_RECOVERY ? { connectionStateRecovery: { maxDisconnectionDuration: 30_000 } } : {}),
 });
 
 io.on('connection', (socket) => {
-  socket.data = { side: 'node' };
+  if (!socket.recovered) socket.data = { side: 'node' };
   socket.on('join', (room, cb) => {
     socket.join(room);
     if (typeof cb === 'function') cb(socket.id);
@@ -73,6 +77,11 @@ const ops = {
   fetchSockets: async ([room]) => (await io.in(room).fetchSockets()).map(describe).sort((a, b) => (a.id < b.id ? -1 : 1)),
   emitWithAck: ([room, ev, ...args]) => io.timeout(3000).to(room).emitWithAck(ev, ...args),
   serverCount: () => io.of('/').adapter.serverCount(),
+  // describeLocal(id) describes a socket of this server, or null.
+  describeLocal: ([id]) => {
+    const s = io.of('/').sockets.get(id);
+    return s ? { ...describe(s), recovered: s.recovered } : null;
+  },
   serverSideEmit: ([ev, ...args]) => io.serverSideEmit(ev, ...args),
   serverSideEmitWithAck: ([ev, ...args]) => io.serverSideEmitWithAck(ev, ...args),
 };

@@ -10,13 +10,18 @@ import (
 
 // Session is a socket's session as kept for connection state recovery,
 // under SessionKey: base64 of the MessagePack map {sid, pid, rooms, data},
-// as the reference's persistSession writes it.
+// as the reference's persistSession writes it, and, when Owner is set, an
+// "owner" key after them, which the reference ignores.
 type Session struct {
 	SID, PID string
 	// Rooms are the socket's rooms, its own included.
 	Rooms []string
 	// Data is what the application attached to the socket.
 	Data Value
+	// Owner names the socket that wrote the session, so that no two
+	// sockets' copies of one session are the same bytes; empty for the
+	// reference's sessions.
+	Owner string
 }
 
 // EncodeSession encodes s as the value of its key.
@@ -24,7 +29,11 @@ func EncodeSession(s *Session) (string, error) {
 	var buf bytes.Buffer
 	e := msgpack.NewEncoder(&buf)
 	w := mapWriter{e: e}
-	w.begin(4)
+	if s.Owner != "" {
+		w.begin(5)
+	} else {
+		w.begin(4)
+	}
 	w.key("sid")
 	w.str(s.SID)
 	w.key("pid")
@@ -33,6 +42,10 @@ func EncodeSession(s *Session) (string, error) {
 	w.strs(s.Rooms)
 	w.key("data")
 	w.value(&s.Data)
+	if s.Owner != "" {
+		w.key("owner")
+		w.str(s.Owner)
+	}
 	if w.err != nil {
 		return "", fmt.Errorf("encode session: %w", w.err)
 	}
@@ -73,6 +86,8 @@ func decodeSession(text string) (*Session, error) {
 			s.Rooms, err = r.strings()
 		case "data":
 			err = r.value(&s.Data, 1)
+		case "owner":
+			s.Owner, err = r.string()
 		default:
 			err = r.skip()
 		}

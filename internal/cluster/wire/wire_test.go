@@ -530,6 +530,7 @@ func TestSessionGolden(t *testing.T) {
 		{"with data", Session{SID: "Xk2vM9qLp0aZbC3dE4fG", PID: "p1", Rooms: []string{"Xk2vM9qLp0aZbC3dE4fG", "room1"}, Data: val(`{"user":"zoë"}`)},
 			"hKNzaWS0WGsydk05cUxwMGFaYkMzZEU0ZkejcGlkonAxpXJvb21zkrRYazJ2TTlxTHAwYVpiQzNkRTRmR6Vyb29tMaRkYXRhgaR1c2VypHpvw6s="},
 		{"without data", Session{SID: "s", PID: "p", Rooms: noRooms, Data: val(`null`)}, "hKNzaWShc6NwaWShcKVyb29tc5CkZGF0YcA="},
+		{"with owner", Session{SID: "s", PID: "p", Rooms: noRooms, Data: val(`null`), Owner: "n1.2"}, "haNzaWShc6NwaWShcKVyb29tc5CkZGF0YcClb3duZXKkbjEuMg=="},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
