@@ -203,9 +203,11 @@ func (c *Chat) onConnection(so *socketio.Socket) {
 		// Like the tutorial's, every connection hears the default room
 		// from the start, named or not; it first gets the room's history,
 		// or what it missed since the id its handshake names.
-		if err := c.listen(so, DefaultRoom, sinceFromAuth(so)); err != nil {
-			_ = so.Emit(EventError, refusedWith(err))
-		}
+		c.listen(so, DefaultRoom, sinceFromAuth(so), func(err error) {
+			if err != nil {
+				_ = so.Emit(EventError, refusedWith(err))
+			}
+		})
 	} else if so.Recovered() {
 		c.resume(so, s)
 	}

@@ -78,3 +78,7 @@ var (
 	ErrNotStored      = &Refusal{CodeNotStored, "message could not be stored; try again"}
 	ErrUnavailable    = &Refusal{CodeUnavailable, "history is unavailable; try again"}
 )
+
+// errCatchUpOvertaken ends a catch-up whose room outruns its client (see
+// maxCatchUpRounds); the client is closed, and never reads it.
+var errCatchUpOvertaken = errors.New("chat: catch-up overtaken by the room")

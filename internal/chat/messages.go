@@ -1,6 +1,9 @@
 package chat
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"unicode/utf8"
 
@@ -132,12 +135,23 @@ type historyRequest struct {
 	Limit  int    `json:"limit"`
 }
 
-// historyReply answers history: messages oldest first.
+// historyReply answers history: messages oldest first, each encoded as a
+// ChatMessage; More when older ones that the limit would have included
+// were left out, to keep the reply within historyReplyShare of the send
+// queue.
 type historyReply struct {
-	OK       bool          `json:"ok"`
-	Room     string        `json:"room"`
-	Messages []ChatMessage `json:"messages"`
+	OK       bool              `json:"ok"`
+	Room     string            `json:"room"`
+	Messages []json.RawMessage `json:"messages"`
+	More     bool              `json:"more,omitempty"`
 }
+
+// historyReplyShare is the share of the send queue's bound that a history
+// reply may take, at most: an acknowledgement is one packet, which must
+// fit in the queue with what else the connection is sent. With the 2 MB
+// bound, that is 256 KB: 200 messages of a typical 200 bytes, or 40 of the
+// longest CJK ones.
+const historyReplyShare = 8
 
 func (c *Chat) onHistory(so *socketio.Socket, s *session, e *socketio.Event, reply replyFunc) {
 	p := s.person()
@@ -171,12 +185,46 @@ func (c *Chat) onHistory(so *socketio.Socket, s *session, e *socketio.Event, rep
 		reply(nil, ErrUnavailable)
 		return
 	}
-	out := make([]ChatMessage, len(msgs))
-	for i, m := range msgs {
-		out[i] = wireMessage(m)
-		out[i].History = true
+	out, more, err := encodeHistory(msgs, so.MaxQueueBytes()/historyReplyShare)
+	if err != nil {
+		c.log.Error("encoding history", "room", req.Room, "err", err)
+		reply(nil, ErrUnavailable)
+		return
 	}
-	reply(historyReply{OK: true, Room: req.Room, Messages: out}, nil)
+	reply(historyReply{OK: true, Room: req.Room, Messages: out, More: more}, nil)
+}
+
+// encodeHistory encodes msgs (oldest first) as ChatMessages marked as
+// history, the newest of them that take at most budget bytes (one at
+// least), and reports whether it left older ones out.
+func encodeHistory(msgs []store.Message, budget int) (out []json.RawMessage, more bool, err error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // as socketio encodes events
+	ends := make([]int, len(msgs))
+	first := len(msgs) // the oldest one kept
+	for i := len(msgs) - 1; i >= 0; i-- {
+		w := wireMessage(msgs[i])
+		w.History = true
+		if err := enc.Encode(w); err != nil {
+			return nil, false, fmt.Errorf("chat: encoding message %d: %w", msgs[i].ID, err)
+		}
+		if buf.Len() > budget && first < len(msgs) {
+			break
+		}
+		ends[i] = buf.Len()
+		first = i
+	}
+	out = make([]json.RawMessage, 0, len(msgs)-first)
+	b := buf.Bytes()
+	for i := first; i < len(msgs); i++ {
+		start := 0
+		if i+1 < len(msgs) {
+			start = ends[i+1]
+		}
+		out = append(out, json.RawMessage(bytes.TrimSuffix(b[start:ends[i]], []byte("\n"))))
+	}
+	return out, first > 0, nil
 }
 
 // typingRequest is the argument of typing, from a client.

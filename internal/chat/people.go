@@ -107,17 +107,21 @@ func (c *Chat) onNewUser(so *socketio.Socket, s *session, e *socketio.Event, rep
 		}
 		old.Disconnect(false)
 	}
-	var (
-		users []string
-		err   error
-		list  = e.HasAck() // the members are only for the ack
-	)
+	list := e.HasAck() // the members are only for the ack
+	joined := func(users []string, err error) {
+		if err != nil {
+			reply(nil, err)
+			return
+		}
+		reply(joinReply{OK: true, Name: p.name, Room: DefaultRoom, Users: users}, nil)
+	}
 	if returning {
 		c.log.Info("user returned", "name", p.name, "sid", so.ID())
-		users, err = c.rejoin(so, p, list)
-	} else {
-		c.log.Info("user joined", "name", name, "sid", so.ID())
-		users, err = c.enter(so, p, DefaultRoom, 0, list)
+		c.rejoin(so, p, list, joined)
+		return
+	}
+	c.log.Info("user joined", "name", name, "sid", so.ID())
+	c.enter(so, p, DefaultRoom, 0, list, func(users []string, err error) {
 		if err != nil {
 			// Nobody heard of p: let the name go, so that the client can
 			// try again, unless a returning client took p over meanwhile.
@@ -133,38 +137,48 @@ func (c *Chat) onNewUser(so *socketio.Socket, s *session, e *socketio.Event, rep
 				s.mu.Unlock()
 			}
 		}
-	}
-	if err != nil {
-		reply(nil, err)
-		return
-	}
-	reply(joinReply{OK: true, Name: p.name, Room: DefaultRoom, Users: users}, nil)
+		joined(users, err)
+	})
 }
 
-// rejoin makes a returning person's new socket listen to its rooms, and
-// if list returns the default room's members (see enter).
-func (c *Chat) rejoin(so *socketio.Socket, p *person, list bool) ([]string, error) {
+// rejoin makes a returning person's new socket listen to its rooms, then
+// calls then, if list with the default room's members (see enter).
+func (c *Chat) rejoin(so *socketio.Socket, p *person, list bool, then func([]string, error)) {
 	c.mu.Lock()
 	rooms := make([]*room, 0, len(p.rooms))
 	for _, r := range p.rooms {
 		rooms = append(rooms, r)
 	}
 	c.mu.Unlock()
-	for _, r := range rooms {
-		if err := c.listenRoom(so, r, 0); err != nil {
-			return nil, err
+	c.listenRooms(so, rooms, func(err error) {
+		if err != nil || !list {
+			then(nil, err)
+			return
 		}
+		var members nameSnapshot
+		c.mu.Lock()
+		if r := c.rooms[DefaultRoom]; r != nil {
+			members = r.membersLocked()
+		}
+		c.mu.Unlock()
+		then(members.names(), nil)
+	})
+}
+
+// listenRooms makes so listen to rooms, one after the other, then calls
+// then (see listen).
+func (c *Chat) listenRooms(so *socketio.Socket, rooms []*room, then func(error)) {
+	if len(rooms) == 0 {
+		then(nil)
+		return
 	}
-	if !list {
-		return nil, nil
-	}
-	var members nameSnapshot
-	c.mu.Lock()
-	if r := c.rooms[DefaultRoom]; r != nil {
-		members = r.membersLocked()
-	}
-	c.mu.Unlock()
-	return members.names(), nil
+	c.listenRoom(so, rooms[0], 0, func(err error) {
+		if err != nil {
+			then(err)
+			return
+		}
+		c.listenRooms(so, rooms[1:], then)
+	})
 }
 
 // graceful reports whether a disconnection was a goodbye rather than a

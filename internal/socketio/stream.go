@@ -143,6 +143,17 @@ func (st *Stream) Send(ctx context.Context) error {
 	return st.SendNow()
 }
 
+// Wait blocks until the queue has room for a piece, as Send does before
+// queueing one, so that a TrySend of at most a piece that follows finds
+// room (unless the connection is sent more meanwhile). It fails as Send
+// does, and must be called as Send is.
+func (st *Stream) Wait(ctx context.Context) error {
+	if !st.so.Connected() {
+		return ErrDisconnected
+	}
+	return st.so.WaitQueue(ctx, max(st.limit()-st.PieceSize(), 0))
+}
+
 // TrySend queues the events kept, and empties the Stream, if the queue
 // then holds at most its bound less the share kept free (while the socket
 // connects, if what is held for it is at most a piece), and reports

@@ -1,0 +1,227 @@
+package chat_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/engineio"
+	"github.com/parley-chat/parley/internal/sioclient"
+	"github.com/parley-chat/parley/internal/socketio"
+	"github.com/parley-chat/parley/internal/store"
+	"github.com/parley-chat/parley/internal/test/siotest"
+	"github.com/parley-chat/parley/internal/test/wait"
+)
+
+// This file tests catch-ups larger than a connection's send queue holds:
+// auth {since}, join-room with since, and history pages.
+
+// cjk is 2,000 CJK characters, the longest message: 6,000 bytes of
+// ordinary text, as JSON too.
+var cjk = strings.Repeat("漢字かな", 500)
+
+// seed stores n messages of text in room, by Someone.
+func seed(t *testing.T, st store.Store, room string, n int, text string) {
+	t.Helper()
+	msgs := make([]store.Message, n)
+	for i := range msgs {
+		msgs[i] = store.Message{Room: room, Author: "Someone", Text: text}
+	}
+	if _, err := st.Append(context.Background(), msgs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sendLive has p send n messages to room, one every 2 ms, with texts
+// "live N", and returns a function that waits for them to be stored and
+// returns the last one's id.
+func sendLive(t *testing.T, p *person, room string, n int) (wait func() int64) {
+	var (
+		wg   sync.WaitGroup
+		last int64
+		err  error
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := range n {
+			var r sendReply
+			if r, err = p.send(fmt.Sprint("live ", i), map[string]string{"room": room}); err != nil || !r.OK {
+				err = fmt.Errorf("live message %d: %+v, %v", i, r, err)
+				return
+			}
+			last = r.ID
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	return func() int64 {
+		t.Helper()
+		wg.Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return last
+	}
+}
+
+// checkCaughtUp checks that msgs, the messages of one room a client got,
+// have the ids from..last, once each, in order: the stored ones (text cjk)
+// as history, then, from some point on, only live ones.
+func checkCaughtUp(t *testing.T, msgs []chat.ChatMessage, from, last int64, stored int64) {
+	t.Helper()
+	if got := ids(msgs); !slices.Equal(got, span(from, last)) {
+		if len(got) > 10 {
+			t.Fatalf("got %d message ids, %v ... %v, want %d..%d once each, in order", len(got), got[:5], got[len(got)-5:], from, last)
+		}
+		t.Fatalf("got message ids %v, want %d..%d once each, in order", got, from, last)
+	}
+	live := false
+	for _, m := range msgs {
+		switch {
+		case m.ID <= stored && m.Message != cjk:
+			t.Fatalf("message %d: text %.20q..., want the stored one", m.ID, m.Message)
+		case m.ID <= stored && !m.History:
+			t.Fatalf("stored message %d not marked as history", m.ID)
+		case !m.History:
+			live = true
+		case live:
+			t.Fatalf("history message %d after live ones", m.ID)
+		}
+	}
+}
+
+// connected fails the test if p's connection closed.
+func connected(t *testing.T, p *person) {
+	t.Helper()
+	select {
+	case <-p.c.Done():
+		t.Fatalf("the connection closed (%s)", p.so.Reason())
+	default:
+	}
+}
+
+// TestCatchUpBeyondQueueBound has clients catch up on 400 messages of
+// 2,000 CJK characters (2.4 MB, more than the 2 MB the send queue holds,
+// and more than twice a 1 MiB one) while someone keeps sending to the
+// room: a client that reconnects with auth {since}, one that joins a room
+// with since, one that pages through history 200 at a time. Each gets every
+// message, once, in order, the live ones after the history, and stays
+// connected. (Each catch-up used to go in one Send, over the bound: the
+// client was closed as a slow consumer, every time it came back.)
+func TestCatchUpBeyondQueueBound(t *testing.T) {
+	t.Parallel()
+	const (
+		stored = 400
+		live   = 30
+	)
+	for _, bound := range []int{0, 1 << 20} {
+		t.Run(fmt.Sprintf("queue=%d", bound), func(t *testing.T) {
+			t.Parallel()
+			siotest.Run(t, func(t *testing.T, tr sioclient.Transport) {
+				st := openStore(t, filepath.Join(t.TempDir(), "chat.db"))
+				seed(t, st, chat.DefaultRoom, stored, cjk)
+				seed(t, st, "dev", stored, cjk)
+				cfg := unlimited
+				cfg.Store = st
+				srv := startChat(t, cfg, socketio.Config{Engine: engineio.Config{MaxQueueBytes: bound}})
+				maxQueue := bound
+				if maxQueue == 0 {
+					maxQueue = engineio.DefaultMaxQueueBytes
+				}
+				sender := join(t, srv.Server, tr, "Sender")
+				sender.joinRoom("dev")
+
+				t.Run("auth since", func(t *testing.T) {
+					sender.t = t
+					done := sendLive(t, sender, chat.DefaultRoom, live)
+					p := connectAuth(t, srv.Server, tr, map[string]any{"since": 1})
+					p.t = t
+					last := done()
+					wait.For(t, "the last live message", 10*time.Second, func() bool {
+						return slices.Contains(ids(roomMessages(p, chat.DefaultRoom)), last)
+					})
+					p.sync()
+					checkCaughtUp(t, roomMessages(p, chat.DefaultRoom), 2, last, stored)
+					connected(t, p)
+				})
+
+				t.Run("join-room since", func(t *testing.T) {
+					sender.t = t
+					p := join(t, srv.Server, tr, "Joiner")
+					done := sendLive(t, sender, "dev", live)
+					var r roomReply
+					p.ack(&r, chat.EventJoinRoom, map[string]any{"room": "dev", "since": 1})
+					if !r.OK {
+						t.Fatalf("join-room: %+v", r)
+					}
+					last := done()
+					wait.For(t, "the last live message", 10*time.Second, func() bool {
+						return slices.Contains(ids(roomMessages(p, "dev")), last)
+					})
+					p.sync()
+					checkCaughtUp(t, roomMessages(p, "dev"), 2, last, stored)
+					connected(t, p)
+				})
+
+				t.Run("history limit 200", func(t *testing.T) {
+					p := join(t, srv.Server, tr, "Reader")
+					p.joinRoom("dev")
+					var before int64 // pages back from the newest
+					var got []chat.ChatMessage
+					pages := 0
+					for len(got) == 0 || got[0].ID > 1 {
+						ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+						m, err := p.so.EmitWithAck(ctx, chat.EventHistory, map[string]any{"room": "dev", "before": before, "limit": chat.MaxHistoryLimit})
+						cancel()
+						pages++
+						if err != nil {
+							t.Fatalf("page %d, before %d: %v", pages, before, err)
+						}
+						var r historyReply
+						if err := m.Bind(0, &r); err != nil {
+							t.Fatal(err)
+						}
+						// An acknowledgement is one packet: it leaves most of
+						// the queue to the rest.
+						if size, most := len(m.Args[0]), maxQueue/4; size > most {
+							t.Errorf("page %d: %d bytes, more than %d", pages, size, most)
+						}
+						if !r.OK || len(r.Messages) == 0 {
+							t.Fatalf("page %d, before %d: %+v", pages, before, r)
+						}
+						if n := len(r.Messages); n < chat.MaxHistoryLimit && !r.More && r.Messages[0].ID > 1 {
+							t.Fatalf("page %d: %d messages down to %d, and no more", pages, n, r.Messages[0].ID)
+						}
+						got = append(slices.Clone(r.Messages), got...)
+						before = r.Messages[0].ID
+					}
+					if want := span(1, got[len(got)-1].ID); !slices.Equal(ids(got), want) {
+						t.Fatalf("paged through %d messages, ids %v, want 1..%d", len(got), ids(got), len(want))
+					}
+					for _, m := range got {
+						if (m.ID <= stored && m.Message != cjk) || !m.History {
+							t.Fatalf("message %d: %.20q..., history %t", m.ID, m.Message, m.History)
+						}
+					}
+					t.Logf("%d pages", pages)
+					connected(t, p)
+				})
+			})
+		})
+	}
+}
+
+// historyReply is the acknowledgement of history.
+type historyReply struct {
+	OK       bool               `json:"ok"`
+	Room     string             `json:"room"`
+	Messages []chat.ChatMessage `json:"messages"`
+	More     bool               `json:"more"`
+	Error    string             `json:"error"`
+}
