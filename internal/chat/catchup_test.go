@@ -16,6 +16,7 @@ import (
 	"github.com/parley-chat/parley/internal/socketio"
 	"github.com/parley-chat/parley/internal/store"
 	"github.com/parley-chat/parley/internal/test/siotest"
+	"github.com/parley-chat/parley/internal/test/testjs"
 	"github.com/parley-chat/parley/internal/test/wait"
 )
 
@@ -224,4 +225,25 @@ type historyReply struct {
 	Messages []chat.ChatMessage `json:"messages"`
 	More     bool               `json:"more"`
 	Error    string             `json:"error"`
+}
+
+// TestOfficialClientCatchUp has the official socket.io-client catch up on
+// 400 messages of 2,000 CJK characters, over each transport, on a server
+// with connection state recovery on, as parley runs
+// (test/js/chat-catchup.test.mjs): with auth {since}, with join-room since,
+// and paging through history 200 at a time.
+func TestOfficialClientCatchUp(t *testing.T) {
+	testjs.RequireNode(t)
+	const stored = 400
+	for _, mode := range []string{"websocket", "polling", "upgrade"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			st := openStore(t, filepath.Join(t.TempDir(), "chat.db"))
+			seed(t, st, chat.DefaultRoom, stored, cjk)
+			seed(t, st, "dev", stored, cjk)
+			srv := startChat(t, chat.Config{Store: st}, socketio.Config{Recovery: &socketio.RecoveryConfig{}})
+			testjs.Run(t, time.Minute, "chat-catchup.test.mjs",
+				"PARLEY_URL="+srv.URL, "PARLEY_TRANSPORT="+mode, fmt.Sprint("PARLEY_STORED=", stored))
+		})
+	}
 }
