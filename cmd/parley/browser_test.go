@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/store"
+	"github.com/parley-chat/parley/internal/store/sqlite"
 	"github.com/parley-chat/parley/internal/test/testjs"
 )
 
@@ -100,6 +103,32 @@ func TestBrowserRooms(t *testing.T) {
 	testjs.RequireBrowser(t)
 	ts := newTestApp(t, config{})
 	testjs.Run(t, 3*time.Minute, "browser-rooms.mjs", "PARLEY_URL="+ts.URL, "PARLEY_SHOTS="+t.TempDir())
+}
+
+// TestBrowserDirectory has the page gather long lists in pages: rooms
+// past one answer of list-rooms, people past one answer of list-users,
+// on a store that holds more rooms than --max-rooms
+// (test/js/browser-directory.mjs).
+func TestBrowserDirectory(t *testing.T) {
+	testjs.RequireBrowser(t)
+	const rooms = 1200
+	path := filepath.Join(t.TempDir(), "parley.db")
+	st, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := make([]store.Message, rooms)
+	for i := range msgs {
+		msgs[i] = store.Message{Room: fmt.Sprintf("room %04d", i), Author: "maker", Text: "first"}
+	}
+	if _, err := st.Append(context.Background(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ts := newTestApp(t, config{Store: path, MaxRooms: 1000})
+	testjs.Run(t, 2*time.Minute, "browser-directory.mjs", "PARLEY_URL="+ts.URL, "PARLEY_ROOMS="+fmt.Sprint(rooms), "PARLEY_SHOTS="+t.TempDir())
 }
 
 // TestBrowserCSP checks in headless Chromium that the page's

@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/parley-chat/parley/internal/chat"
 )
 
 // config is the command's configuration, from flags and environment.
@@ -36,6 +38,14 @@ type config struct {
 	MaxConnsPerIP int
 	// BodyTimeout bounds the reading of a request's body.
 	BodyTimeout time.Duration
+	// RoomsPerPerson and RoomsPerIP cap the rooms one person, and one
+	// client address, may create within RoomIdle; MaxRooms caps the rooms
+	// listed (in use within RoomIdle); 0 for no cap. RoomIdle is how long
+	// an empty room stays listed after it was last in use.
+	RoomsPerPerson int
+	RoomsPerIP     int
+	MaxRooms       int
+	RoomIdle       time.Duration
 }
 
 // envFlags are the flags that environment variables set.
@@ -54,6 +64,10 @@ var envFlags = []struct{ env, flag string }{
 	{"PARLEY_MAX_CONNECTIONS", "max-connections"},
 	{"PARLEY_MAX_CONNECTIONS_PER_IP", "max-connections-per-ip"},
 	{"PARLEY_BODY_TIMEOUT", "body-timeout"},
+	{"PARLEY_ROOMS_PER_PERSON", "rooms-per-person"},
+	{"PARLEY_ROOMS_PER_IP", "rooms-per-ip"},
+	{"PARLEY_MAX_ROOMS", "max-rooms"},
+	{"PARLEY_ROOM_IDLE", "room-idle"},
 }
 
 // Defaults of the limits that flags set.
@@ -62,6 +76,16 @@ const (
 	defaultMaxConnsPerIP = 100
 	defaultBodyTimeout   = 10 * time.Second
 )
+
+// usageHeader opens parley -h: the two ways to run the command.
+const usageHeader = `Usage:
+  parley [flags]          serve the chat
+  parley bench [flags]    load generator for a running parley (parley bench -h lists its flags)
+
+Every flag has an environment variable (named after it); a flag given on the command line wins.
+
+Flags:
+`
 
 // parseConfig reads flags, with PARLEY_* environment variables as their
 // defaults.
@@ -72,6 +96,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	)
 	fs := flag.NewFlagSet("parley", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usageHeader)
+		fs.PrintDefaults()
+	}
 	fs.StringVar(&cfg.Addr, "addr", ":3000", "address to listen on (PARLEY_ADDR)")
 	fs.StringVar(&origins, "origins", "", "comma-separated origins allowed to connect from other sites, * for any; default same-origin only (PARLEY_ORIGINS)")
 	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error (PARLEY_LOG_LEVEL)")
@@ -87,6 +115,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&cfg.MaxConns, "max-connections", defaultMaxConns, "most open connections, WebSockets included; 0 for no cap (PARLEY_MAX_CONNECTIONS)")
 	fs.IntVar(&cfg.MaxConnsPerIP, "max-connections-per-ip", defaultMaxConnsPerIP, "most open connections from one client address (an IPv6 /64; loopback and trusted proxies excepted); 0 for no cap (PARLEY_MAX_CONNECTIONS_PER_IP)")
 	fs.DurationVar(&cfg.BodyTimeout, "body-timeout", defaultBodyTimeout, "how long a request's body may take to arrive (PARLEY_BODY_TIMEOUT)")
+	fs.IntVar(&cfg.RoomsPerPerson, "rooms-per-person", chat.DefaultRoomsPerPerson, "most rooms one person may create within --room-idle; 0 for no cap (PARLEY_ROOMS_PER_PERSON)")
+	fs.IntVar(&cfg.RoomsPerIP, "rooms-per-ip", chat.DefaultRoomsPerAddress, "most rooms that may be created from one client address (an IPv6 /64; loopback and trusted proxies excepted, X-Forwarded-For believed from trusted proxies) within --room-idle; 0 for no cap (PARLEY_ROOMS_PER_IP)")
+	fs.IntVar(&cfg.MaxRooms, "max-rooms", chat.DefaultMaxRooms, "most rooms listed (those in use within --room-idle); beyond it no room is created, existing ones may still be joined; 0 for no cap (PARLEY_MAX_ROOMS)")
+	fs.DurationVar(&cfg.RoomIdle, "room-idle", chat.DefaultRoomIdle, "how long a room nobody is in stays listed after it was last in use (it keeps its history), and the window of the room caps (PARLEY_ROOM_IDLE)")
 	// The environment sets flags through their own parsers, so that a bad
 	// value is refused as it would be on the command line; the command
 	// line, parsed next, wins.
@@ -119,6 +151,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if cfg.BodyTimeout <= 0 {
 		return config{}, fmt.Errorf("--body-timeout must be positive")
+	}
+	if cfg.RoomsPerPerson < 0 || cfg.RoomsPerIP < 0 || cfg.MaxRooms < 0 {
+		return config{}, fmt.Errorf("--rooms-per-person, --rooms-per-ip and --max-rooms must not be negative")
+	}
+	if cfg.RoomIdle <= 0 {
+		return config{}, fmt.Errorf("--room-idle must be positive")
 	}
 	return cfg, nil
 }

@@ -7,6 +7,9 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/socketio"
 )
 
 // hostPolicy decides which Host headers parley answers. A page served by
@@ -104,6 +107,32 @@ func (ps proxies) trustsRequest(r *http.Request) bool {
 	}
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	return err == nil && ps.trusts(ap.Addr())
+}
+
+// roomAddress is the chat's Config.ClientAddress: the client address that
+// a socket's room creations count against. From a trusted proxy, it is
+// the last address of X-Forwarded-For, the one the nearest proxy added
+// ("", not capped per address, when there is none: the proxy's own
+// address is everyone's); loopback addresses are not capped either, as
+// for the connection caps (a proxy on the same machine not listed in
+// --trusted-proxies).
+func (ps proxies) roomAddress(h *socketio.Handshake) string {
+	ap, err := netip.ParseAddrPort(h.Address)
+	if err != nil {
+		return ""
+	}
+	a := ap.Addr().Unmap()
+	if ps.trusts(a) {
+		fwd, err := netip.ParseAddr(lastValue(h.Headers, "X-Forwarded-For"))
+		if err != nil {
+			return ""
+		}
+		return chat.AddressKey(fwd)
+	}
+	if a.IsLoopback() {
+		return ""
+	}
+	return chat.AddressKey(a)
 }
 
 // lastValue returns the last of the comma-separated values of header name:

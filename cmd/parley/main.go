@@ -4,6 +4,7 @@
 // Usage:
 //
 //	parley [flags]
+//	parley bench [flags]
 //
 // Every flag has an environment variable equivalent (PARLEY_ADDR, ...);
 // a flag given on the command line wins.
@@ -12,6 +13,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -38,7 +40,11 @@ func main() {
 		}
 		return
 	}
-	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return // the usage is printed; asking for it is no failure
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "parley:", err)
 		os.Exit(1)
 	}
@@ -149,6 +155,14 @@ func browserURL(addr net.Addr) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
+// uncappedIfZero maps a flag's 0, no cap, to chat.Config's: negative.
+func uncappedIfZero(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
 // app is the wired server: Socket.IO, the chat, its store and the web
 // files.
 type app struct {
@@ -181,6 +195,11 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		Store:            st,
 		MaxNameLength:    cfg.MaxNameLength,
 		MaxMessageLength: cfg.MaxMessageLength,
+		RoomsPerPerson:   uncappedIfZero(cfg.RoomsPerPerson),
+		RoomsPerAddress:  uncappedIfZero(cfg.RoomsPerIP),
+		MaxRooms:         uncappedIfZero(cfg.MaxRooms),
+		RoomIdle:         cfg.RoomIdle,
+		ClientAddress:    trusted.roomAddress,
 		Logger:           log,
 	}, sio.Of("/"))
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -41,6 +42,10 @@ var defaults = config{
 	MaxConns:         10_000,
 	MaxConnsPerIP:    100,
 	BodyTimeout:      10 * time.Second,
+	RoomsPerPerson:   10,
+	RoomsPerIP:       30,
+	MaxRooms:         1000,
+	RoomIdle:         24 * time.Hour,
 }
 
 // with returns defaults changed by f.
@@ -110,6 +115,10 @@ func TestParseConfig(t *testing.T) {
 				MaxConns:         10_000,
 				MaxConnsPerIP:    100,
 				BodyTimeout:      10 * time.Second,
+				RoomsPerPerson:   10,
+				RoomsPerIP:       30,
+				MaxRooms:         1000,
+				RoomIdle:         24 * time.Hour,
 			},
 		},
 		{
@@ -194,6 +203,21 @@ func TestParseConfig(t *testing.T) {
 		{name: "negative max connections per ip", env: []string{"PARLEY_MAX_CONNECTIONS_PER_IP=-1"}, wantErr: "negative"},
 		{name: "max connections not a number", env: []string{"PARLEY_MAX_CONNECTIONS=lots"}, wantErr: "PARLEY_MAX_CONNECTIONS"},
 		{name: "zero body timeout", args: []string{"--body-timeout", "0s"}, wantErr: "body-timeout"},
+		{
+			name: "room caps from the environment",
+			env:  []string{"PARLEY_ROOMS_PER_PERSON=3", "PARLEY_ROOMS_PER_IP=0", "PARLEY_MAX_ROOMS=50", "PARLEY_ROOM_IDLE=1h"},
+			want: with(func(c *config) { c.RoomsPerPerson, c.RoomsPerIP, c.MaxRooms, c.RoomIdle = 3, 0, 50, time.Hour }),
+		},
+		{
+			name: "room cap flags win",
+			args: []string{"--rooms-per-person", "0", "--rooms-per-ip", "5", "--max-rooms", "0", "--room-idle", "30m"},
+			env:  []string{"PARLEY_ROOMS_PER_PERSON=3", "PARLEY_ROOMS_PER_IP=1", "PARLEY_MAX_ROOMS=50", "PARLEY_ROOM_IDLE=1h"},
+			want: with(func(c *config) { c.RoomsPerPerson, c.RoomsPerIP, c.MaxRooms, c.RoomIdle = 0, 5, 0, 30*time.Minute }),
+		},
+		{name: "negative rooms per person", args: []string{"--rooms-per-person", "-1"}, wantErr: "negative"},
+		{name: "negative max rooms", env: []string{"PARLEY_MAX_ROOMS=-2"}, wantErr: "negative"},
+		{name: "zero room idle", args: []string{"--room-idle", "0s"}, wantErr: "room-idle"},
+		{name: "room idle not a duration", env: []string{"PARLEY_ROOM_IDLE=a day"}, wantErr: "PARLEY_ROOM_IDLE"},
 		{name: "PARLEY_DEV=1", env: []string{"PARLEY_DEV=1"}, want: with(func(c *config) { c.Dev = true })},
 		{name: "PARLEY_DEV=false", env: []string{"PARLEY_DEV=false"}, want: defaults},
 
@@ -243,11 +267,12 @@ func TestParseConfigHelp(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("parseConfig(-h) error %v, want flag.ErrHelp", err)
 	}
-	for _, s := range []string{"-addr", "PARLEY_ADDR", "-origins", "PARLEY_ORIGINS", "-log-level", "PARLEY_LOG_LEVEL",
+	for _, s := range []string{"parley bench", "-addr", "PARLEY_ADDR", "-origins", "PARLEY_ORIGINS", "-log-level", "PARLEY_LOG_LEVEL",
 		"-dev", "PARLEY_DEV", "-max-name", "PARLEY_MAX_NAME", "-max-message", "PARLEY_MAX_MESSAGE", "-shutdown-timeout",
 		"-allowed-hosts", "PARLEY_ALLOWED_HOSTS", "-trusted-proxies", "PARLEY_TRUSTED_PROXIES",
 		"-max-connections", "PARLEY_MAX_CONNECTIONS", "-max-connections-per-ip", "PARLEY_MAX_CONNECTIONS_PER_IP",
-		"-body-timeout", "PARLEY_BODY_TIMEOUT"} {
+		"-body-timeout", "PARLEY_BODY_TIMEOUT", "-rooms-per-person", "PARLEY_ROOMS_PER_PERSON", "-rooms-per-ip",
+		"PARLEY_ROOMS_PER_IP", "-max-rooms", "PARLEY_MAX_ROOMS", "-room-idle", "PARLEY_ROOM_IDLE"} {
 		if !strings.Contains(stderr.String(), s) {
 			t.Errorf("usage lacks %q:\n%s", s, stderr.String())
 		}
@@ -689,5 +714,33 @@ func TestRunErrors(t *testing.T) {
 				t.Errorf("run(%q) printed %q", tt.args, stdout.String())
 			}
 		})
+	}
+}
+
+// TestHelpExitsZero checks the built command: asking for help is no
+// failure, and the usage names both ways to run parley; a wrong flag is.
+func TestHelpExitsZero(t *testing.T) {
+	bin := buildParley(t)
+	for _, tt := range []struct {
+		args     []string
+		wantCode int
+		want     string
+	}{
+		{[]string{"--help"}, 0, "parley bench [flags]"},
+		{[]string{"-h"}, 0, "-max-connections"},
+		{[]string{"bench", "-h"}, 0, "-clients"},
+		{[]string{"--no-such-flag"}, 1, "flag provided but not defined"},
+	} {
+		out, err := exec.Command(bin, tt.args...).CombinedOutput()
+		code := 0
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			code = exit.ExitCode()
+		} else if err != nil {
+			t.Fatalf("parley %q: %v", tt.args, err)
+		}
+		if code != tt.wantCode || !strings.Contains(string(out), tt.want) {
+			t.Errorf("parley %q: exit %d, want %d; output lacks %q?\n%s", tt.args, code, tt.wantCode, tt.want, out)
+		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/parley-chat/parley/internal/socketio"
 )
 
 // TestSecurityHeaders checks the headers every response carries, whatever
@@ -205,6 +207,38 @@ func TestTrustedProxyOrigin(t *testing.T) {
 			resp.Body.Close()
 			if resp.StatusCode != tt.want {
 				t.Errorf("handshake through the proxy: %d %s, want %d", resp.StatusCode, body, tt.want)
+			}
+		})
+	}
+}
+
+// TestRoomAddress checks the client address that room creations count
+// against: X-Forwarded-For from trusted proxies only, loopback exempt.
+func TestRoomAddress(t *testing.T) {
+	ps := proxies{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	for _, tc := range []struct {
+		name, remote, xff string
+		want              string
+	}{
+		{"direct", "192.0.2.1:5000", "", "192.0.2.1"},
+		{"direct, forwarded-for ignored", "192.0.2.1:5000", "198.51.100.9", "192.0.2.1"},
+		{"direct IPv6, by /64", "[2001:db8:1:2::99]:5000", "", "2001:db8:1:2::/64"},
+		{"loopback, not listed", "127.0.0.1:5000", "198.51.100.9", ""},
+		{"trusted proxy", "10.1.2.3:5000", "198.51.100.9", "198.51.100.9"},
+		{"trusted proxy, the nearest hop", "10.1.2.3:5000", "203.0.113.5, 198.51.100.9", "198.51.100.9"},
+		{"trusted proxy, IPv6 client", "10.1.2.3:5000", "2001:db8:7:8::1", "2001:db8:7:8::/64"},
+		{"trusted loopback proxy", "[::1]:5000", "198.51.100.9", "198.51.100.9"},
+		{"trusted proxy, nothing forwarded", "10.1.2.3:5000", "", ""},
+		{"trusted proxy, garbage forwarded", "10.1.2.3:5000", "unknown", ""},
+		{"no address", "", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &socketio.Handshake{Address: tc.remote, Headers: http.Header{}}
+			if tc.xff != "" {
+				h.Headers.Set("X-Forwarded-For", tc.xff)
+			}
+			if got := ps.roomAddress(h); got != tc.want {
+				t.Errorf("roomAddress(%q, X-Forwarded-For %q) = %q, want %q", tc.remote, tc.xff, got, tc.want)
 			}
 		})
 	}

@@ -66,7 +66,7 @@ const (
 // the outcome, on the handler's goroutine or, when the catch-up is sent in
 // pieces, on its own goroutine (see socketio.Socket.Async), after it.
 func (c *Chat) listen(so *socketio.Socket, name string, since int64, then func(error)) {
-	r, err := c.loadRoom(name)
+	r, err := c.loadRoom(name, nil)
 	if err != nil {
 		then(err)
 		return
@@ -212,11 +212,32 @@ func (cu *catchUp) run(ctx context.Context) error {
 		if err := cu.send(ctx); err != nil {
 			return err
 		}
+		if err := cu.reload(); err != nil {
+			return err
+		}
 		cu.r.deliverMu.Lock()
 		if done, err := cu.switchLocked(round >= maxCatchUpRounds); done {
 			return err
 		}
 	}
+}
+
+// reload makes the catch-up go on with the room's state loaded again if
+// it was let go meanwhile, idle (see sweepRooms): its live messages go
+// through that. The ids go on.
+func (cu *catchUp) reload() error {
+	cu.c.mu.Lock()
+	unloaded := cu.r.unloaded
+	cu.c.mu.Unlock()
+	if !unloaded {
+		return nil
+	}
+	r, err := cu.c.loadRoom(cu.r.name, nil)
+	if err != nil {
+		return err
+	}
+	cu.r = r
+	return nil
 }
 
 // send sends what the catch-up took without the room's lock: what it has

@@ -79,6 +79,29 @@ type Config struct {
 	// than closed) stays online, so that a reconnection within it goes
 	// unannounced (default 10 s; negative: none).
 	PresenceGrace time.Duration
+	// RoomsPerPerson caps the rooms one person may create within a
+	// RoomIdle (default DefaultRoomsPerPerson; negative: no cap). A
+	// person is counted by name (by identity, once there are identities).
+	RoomsPerPerson int
+	// RoomsPerAddress caps the rooms created from one client address (see
+	// ClientAddress) within a RoomIdle (default DefaultRoomsPerAddress;
+	// negative: no cap).
+	RoomsPerAddress int
+	// MaxRooms caps the rooms listed, those in use within the last
+	// RoomIdle: beyond it, no room is created until some fall idle
+	// (default DefaultMaxRooms; negative: no cap). Joining a room that
+	// exists is never capped.
+	MaxRooms int
+	// RoomIdle is how long a room nobody is in stays listed after it was
+	// last in use, and the window of the caps on creating rooms (default
+	// DefaultRoomIdle, 24 hours). An idle room keeps its history, and
+	// comes back to the list when someone joins it.
+	RoomIdle time.Duration
+	// ClientAddress returns the client address that a socket's room
+	// creations count against, "" for none (default RemoteAddress: the
+	// peer's IP address). Behind a reverse proxy, the command sets one
+	// that believes the proxy's X-Forwarded-For.
+	ClientAddress func(*socketio.Handshake) string
 	// Logger receives logs (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -109,6 +132,24 @@ func (c Config) withDefaults() Config {
 	if c.PresenceGrace == 0 {
 		c.PresenceGrace = DefaultPresenceGrace
 	}
+	for _, f := range []struct {
+		v   *int
+		def int
+	}{
+		{&c.RoomsPerPerson, DefaultRoomsPerPerson},
+		{&c.RoomsPerAddress, DefaultRoomsPerAddress},
+		{&c.MaxRooms, DefaultMaxRooms},
+	} {
+		if *f.v == 0 {
+			*f.v = f.def
+		}
+	}
+	if c.RoomIdle <= 0 {
+		c.RoomIdle = DefaultRoomIdle
+	}
+	if c.ClientAddress == nil {
+		c.ClientAddress = RemoteAddress
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -124,6 +165,9 @@ type Chat struct {
 	store     store.Store
 	committer *store.Committer
 	ownCommit bool
+
+	caps  *roomCaps
+	sweep sweeper
 
 	mu     sync.Mutex
 	people map[string]*person // by folded name
@@ -142,6 +186,7 @@ func New(cfg Config, nsp *socketio.Namespace) (*Chat, error) {
 		nsp:       nsp,
 		store:     cfg.Store,
 		committer: cfg.Committer,
+		caps:      newRoomCaps(cfg.RoomsPerPerson, cfg.RoomsPerAddress, cfg.RoomIdle),
 		people:    make(map[string]*person),
 		rooms:     make(map[string]*room),
 	}
@@ -149,6 +194,7 @@ func New(cfg Config, nsp *socketio.Namespace) (*Chat, error) {
 		c.committer = store.NewCommitter(cfg.Store, store.CommitterConfig{Logger: cfg.Logger})
 		c.ownCommit = true
 	}
+	c.startSweeper()
 	nsp.OnConnection(c.onConnection)
 	// The event handlers are the namespace's, shared by every socket: a
 	// connection holds none of its own.
@@ -167,9 +213,10 @@ func New(cfg Config, nsp *socketio.Namespace) (*Chat, error) {
 	return c, nil
 }
 
-// Close stops storing messages, after those already submitted. It does not
-// close the Store.
+// Close stops storing messages, after those already submitted, and records
+// the rooms in use as active until now. It does not close the Store.
 func (c *Chat) Close() error {
+	c.stopSweeper()
 	if c.ownCommit {
 		return c.committer.Close()
 	}

@@ -30,6 +30,11 @@ const (
 	CodeMessageTooLong Code = "message_too_long"
 	// CodeRoomInvalid: the room name is not one the server accepts.
 	CodeRoomInvalid Code = "room_invalid"
+	// CodeRoomLimit: the room does not exist, and creating it would go
+	// past a cap on the rooms created lately: by the person, from the
+	// client's address, or in all. Joining an existing room is never
+	// refused so.
+	CodeRoomLimit Code = "room_limit"
 	// CodeNotInRoom: the event names a room the person is not in.
 	CodeNotInRoom Code = "not_in_room"
 	// CodeNotStored: the message could not be stored; sending it again
@@ -72,11 +77,15 @@ var (
 	ErrRateLimited    = &Refusal{CodeRateLimited, "too many events; slow down"}
 	ErrRoomInvalid    = &Refusal{CodeRoomInvalid, "room name must be 1 to 32 letters, digits, spaces, '-', '_' or '.'"}
 	ErrNotInRoom      = &Refusal{CodeNotInRoom, "you are not in that room"}
-	ErrBadRequest     = &Refusal{CodeBadRequest, "malformed request"}
-	ErrNameInvalid    = &Refusal{CodeNameInvalid, "name contains a character that cannot be used"}
-	ErrMessageInvalid = &Refusal{CodeMessageInvalid, "message contains a character that cannot be stored"}
-	ErrNotStored      = &Refusal{CodeNotStored, "message could not be stored; try again"}
-	ErrUnavailable    = &Refusal{CodeUnavailable, "history is unavailable; try again"}
+	// The room caps: a client tells them apart by their texts only.
+	ErrRoomLimitPerson  = &Refusal{CodeRoomLimit, "you have created too many rooms lately; join an existing room, or try again later"}
+	ErrRoomLimitAddress = &Refusal{CodeRoomLimit, "too many rooms were created from your network address lately; join an existing room, or try again later"}
+	ErrRoomsFull        = &Refusal{CodeRoomLimit, "the server has as many rooms as it keeps; join an existing room, or try again later"}
+	ErrBadRequest       = &Refusal{CodeBadRequest, "malformed request"}
+	ErrNameInvalid      = &Refusal{CodeNameInvalid, "name contains a character that cannot be used"}
+	ErrMessageInvalid   = &Refusal{CodeMessageInvalid, "message contains a character that cannot be stored"}
+	ErrNotStored        = &Refusal{CodeNotStored, "message could not be stored; try again"}
+	ErrUnavailable      = &Refusal{CodeUnavailable, "history is unavailable; try again"}
 )
 
 // errCatchUpOvertaken ends a catch-up whose room outruns its client (see

@@ -28,6 +28,9 @@ func TestRefusalCodes(t *testing.T) {
 		{chat.ErrMessageTooLong, "message_too_long"},
 		{chat.ErrRoomInvalid, "room_invalid"},
 		{chat.ErrNotInRoom, "not_in_room"},
+		{chat.ErrRoomLimitPerson, "room_limit"},
+		{chat.ErrRoomLimitAddress, "room_limit"},
+		{chat.ErrRoomsFull, "room_limit"},
 		{chat.ErrNotStored, "not_stored"},
 		{chat.ErrUnavailable, "unavailable"},
 	}

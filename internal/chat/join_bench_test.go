@@ -20,8 +20,8 @@ import (
 // chat: one client joins a room of n others and leaves it again. The
 // others are members without sockets, so that no event goes out and what
 // grows with n is the chat's own work. With ack the client asks for the
-// member list (which it then gets: O(n) bytes on the wire); without, as
-// the tutorial's client does, it does not.
+// member list (which it then gets, its first page of DefaultUsersPage);
+// without, as the tutorial's client does, it does not.
 func BenchmarkJoinRoom(b *testing.B) {
 	for _, n := range []int{1000, 5000} {
 		for _, ack := range []bool{false, true} {
@@ -52,7 +52,7 @@ func benchJoinRoom(b *testing.B, n int, ack bool) {
 	b.Cleanup(ts.Close)
 
 	const roomName = "bench"
-	r, err := c.loadRoom(roomName)
+	r, err := c.loadRoom(roomName, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -88,9 +88,9 @@ func benchJoinRoom(b *testing.B, n int, ack bool) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			var reply roomReply
-			if err := m.Bind(0, &reply); err != nil || len(reply.Users) != n+1 {
-				b.Fatalf("join-room: %d users, %v", len(reply.Users), err)
+			var reply usersReply
+			if err := m.Bind(0, &reply); err != nil || len(reply.Users) != min(n+1, DefaultUsersPage) || reply.Next == "" {
+				b.Fatalf("join-room: %d users, next %q, %v", len(reply.Users), reply.Next, err)
 			}
 		} else if err := so.Emit(EventJoinRoom, roomName); err != nil {
 			b.Fatal(err)

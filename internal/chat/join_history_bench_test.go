@@ -64,7 +64,7 @@ func benchJoinRoomHistory(b *testing.B, stored int, since int64, want int) {
 	if _, err := st.Append(context.Background(), msgs); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := c.loadRoom(roomName); err != nil {
+	if _, err := c.loadRoom(roomName, nil); err != nil {
 		b.Fatal(err)
 	}
 

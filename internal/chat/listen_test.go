@@ -162,7 +162,7 @@ func TestListenReadOvertaken(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			st := &hookedStore{Store: memory.New(memory.Config{})}
 			c, url := startListenChat(t, st, Config{RecentMessages: recentN})
-			if _, err := c.loadRoom("dev"); err != nil {
+			if _, err := c.loadRoom("dev", nil); err != nil {
 				t.Fatal(err)
 			}
 			appendMessages(t, c, "dev", before)

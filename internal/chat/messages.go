@@ -117,7 +117,7 @@ func (c *Chat) onSendChatMessage(so *socketio.Socket, s *session, e *socketio.Ev
 // and keeps it among the room's recent messages. A message delivered
 // already (the stored one a retry gets back) is not sent again. It runs
 // on the Committer's one reporter goroutine, which delivers every room's
-// messages: deliverMu is never held for long (see listenRoom).
+// messages: deliverMu is never held for long (see catchup.go).
 func (r *room) deliver(to *socketio.BroadcastOperator, m store.Message) {
 	r.deliverMu.Lock()
 	defer r.deliverMu.Unlock()

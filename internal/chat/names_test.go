@@ -120,14 +120,14 @@ func BenchmarkMembers(b *testing.B) {
 			b.ReportAllocs()
 			for range b.N {
 				r.addMember(p)
-				_ = r.membersLocked()
+				_ = r.names.snapshot()
 				r.dropMember(p)
 			}
 		})
 		b.Run(fmt.Sprintf("members=%d/list", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for range b.N {
-				_ = r.membersLocked().names()
+				_ = r.names.snapshot().names()
 			}
 		})
 		b.Run(fmt.Sprintf("members=%d/old-walk-and-sort", n), func(b *testing.B) {

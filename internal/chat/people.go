@@ -26,12 +26,13 @@ type person struct {
 // are the same person.
 func foldName(name string) string { return strings.ToLower(name) }
 
-// joinReply acknowledges new-user.
+// joinReply acknowledges new-user, with the first page of the default
+// room's members.
 type joinReply struct {
-	OK    bool     `json:"ok"`
-	Name  string   `json:"name"`
-	Room  string   `json:"room"`
-	Users []string `json:"users"`
+	OK   bool   `json:"ok"`
+	Name string `json:"name"`
+	Room string `json:"room"`
+	usersPage
 }
 
 // newUserOptions is the optional second argument of new-user.
@@ -108,12 +109,12 @@ func (c *Chat) onNewUser(so *socketio.Socket, s *session, e *socketio.Event, rep
 		old.Disconnect(false)
 	}
 	list := e.HasAck() // the members are only for the ack
-	joined := func(users []string, err error) {
+	joined := func(users usersPage, err error) {
 		if err != nil {
 			reply(nil, err)
 			return
 		}
-		reply(joinReply{OK: true, Name: p.name, Room: DefaultRoom, Users: users}, nil)
+		reply(joinReply{OK: true, Name: p.name, Room: DefaultRoom, usersPage: users}, nil)
 	}
 	if returning {
 		c.log.Info("user returned", "name", p.name, "sid", so.ID())
@@ -121,7 +122,7 @@ func (c *Chat) onNewUser(so *socketio.Socket, s *session, e *socketio.Event, rep
 		return
 	}
 	c.log.Info("user joined", "name", name, "sid", so.ID())
-	c.enter(so, p, DefaultRoom, 0, list, func(users []string, err error) {
+	c.enter(so, p, DefaultRoom, 0, list, func(users usersPage, err error) {
 		if err != nil {
 			// Nobody heard of p: let the name go, so that the client can
 			// try again, unless a returning client took p over meanwhile.
@@ -142,8 +143,9 @@ func (c *Chat) onNewUser(so *socketio.Socket, s *session, e *socketio.Event, rep
 }
 
 // rejoin makes a returning person's new socket listen to its rooms, then
-// calls then, if list with the default room's members (see enter).
-func (c *Chat) rejoin(so *socketio.Socket, p *person, list bool, then func([]string, error)) {
+// calls then, if list with the first page of the default room's members
+// (see enter).
+func (c *Chat) rejoin(so *socketio.Socket, p *person, list bool, then func(usersPage, error)) {
 	c.mu.Lock()
 	rooms := make([]*room, 0, len(p.rooms))
 	for _, r := range p.rooms {
@@ -152,16 +154,16 @@ func (c *Chat) rejoin(so *socketio.Socket, p *person, list bool, then func([]str
 	c.mu.Unlock()
 	c.listenRooms(so, rooms, func(err error) {
 		if err != nil || !list {
-			then(nil, err)
+			then(usersPage{}, err)
 			return
 		}
-		var members nameSnapshot
+		members := usersPage{Users: []string{}}
 		c.mu.Lock()
 		if r := c.rooms[DefaultRoom]; r != nil {
-			members = r.membersLocked()
+			members = r.usersPageLocked("", DefaultUsersPage)
 		}
 		c.mu.Unlock()
-		then(members.names(), nil)
+		then(members, nil)
 	})
 }
 
@@ -257,6 +259,9 @@ func (c *Chat) resume(so *socketio.Socket, s *session) {
 	p := s.person()
 	if p == nil {
 		return
+	}
+	if err := c.reloadRooms(p); err != nil {
+		c.log.Warn("reloading the rooms of a returning user", "name", p.name, "err", err)
 	}
 	c.mu.Lock()
 	if c.people[p.key] == p {

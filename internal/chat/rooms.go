@@ -3,6 +3,7 @@ package chat
 import (
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -20,10 +21,11 @@ type room struct {
 
 	// deliverMu orders what the room's members get: the history sent to
 	// someone joining, and the live messages, so that nobody misses one or
-	// gets one twice. It is never held over a read of the store: the
-	// history comes from recent, and what is older than recent holds is
-	// read before taking it (see listenRoom). Its place in the lock order:
-	// docs/locking.md.
+	// gets one twice. It is never held over a read of the store, nor
+	// while waiting for a client: the history comes from recent, and what
+	// is older than recent holds, or more than the client's queue takes at
+	// once, is sent without it (see catchup.go). Its place in the lock
+	// order: docs/locking.md.
 	deliverMu sync.Mutex
 	// recent is the room's newest messages, up to the last one broadcast
 	// (recent.last); guarded by deliverMu.
@@ -34,6 +36,13 @@ type room struct {
 	// addMember and dropMember.
 	members map[*person]struct{}
 	names   nameIndex
+
+	// used is when the room was last loaded or left empty, touched when
+	// its Active was last written to the store (or read from it), and
+	// unloaded is set once the room is no longer the chat's room of its
+	// name (see sweepRooms); all three guarded by Chat.mu.
+	used, touched time.Time
+	unloaded      bool
 }
 
 // validRoomName reports whether name may name a room.
@@ -50,21 +59,34 @@ func validRoomName(name string) bool {
 }
 
 // loadRoom returns the room called name, creating it in the store on first
-// use. A room is loaded with its recent messages, read before anyone can
-// see the room, so without holding any lock: nobody can send to it yet.
-func (c *Chat) loadRoom(name string) (*room, error) {
+// use, for by (nil: for the chat), within the caps on creating rooms
+// (see createRoom). A room is loaded with its recent messages, read before
+// anyone can see the room, so without holding any lock: nobody can send
+// to it yet. A room that had fallen idle is listed again from now.
+func (c *Chat) loadRoom(name string, by *creator) (*room, error) {
+	now := time.Now()
 	c.mu.Lock()
 	r := c.rooms[name]
+	if r != nil {
+		r.used = now // not idle: see sweepRooms
+	}
 	c.mu.Unlock()
 	if r != nil {
 		return r, nil
 	}
 	ctx, cancel := storeContext()
 	defer cancel()
-	stored, err := c.store.CreateRoom(ctx, name)
+	stored, err := c.findRoom(ctx, name, by)
 	if err != nil {
-		c.log.Error("loading room", "room", name, "err", err)
-		return nil, ErrUnavailable
+		return nil, err
+	}
+	touched := stored.Active
+	if now.Sub(touched) >= c.touchEvery() {
+		if err := c.store.TouchRooms(ctx, now, []string{name}); err != nil {
+			c.log.Warn("recording a room in use", "room", name, "err", err) // the sweeper will
+		} else {
+			touched = now
+		}
 	}
 	msgs, err := c.store.History(ctx, name, 0, c.cfg.RecentMessages)
 	if err != nil {
@@ -76,6 +98,7 @@ func (c *Chat) loadRoom(name string) (*room, error) {
 		key:     "room:" + name,
 		recent:  newRecent(c.cfg.RecentMessages, c.cfg.HistoryLimit, c.cfg.RecentBytes, stored.LastID, msgs),
 		members: make(map[*person]struct{}),
+		touched: touched,
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -85,6 +108,7 @@ func (c *Chat) loadRoom(name string) (*room, error) {
 		r = loaded
 		c.rooms[name] = r
 	}
+	r.used = now
 	return r, nil
 }
 
@@ -107,53 +131,51 @@ func (r *room) dropMember(p *person) {
 	}
 	delete(r.members, p)
 	r.names.remove(p.name)
+	if len(r.members) == 0 {
+		r.used = time.Now() // from now on, idle
+	}
 }
-
-// membersLocked returns the room's members' names as they are now, in
-// O(n/maxChunk); Chat.mu must be held. Make the list with its names
-// method after releasing Chat.mu.
-func (r *room) membersLocked() nameSnapshot { return r.names.snapshot() }
 
 // enter makes p a member of a room: its socket listens to the room (see
 // listen), p appears in the room's presence, and the others are told. Then
-// it calls then, if list with the room's members, sorted; otherwise with
-// nil, so that a client that did not ask for them (the tutorial's new-user
-// has no callback) costs nothing that grows with the room. then may be
-// called after enter returns (see listen).
-func (c *Chat) enter(so *socketio.Socket, p *person, name string, since int64, list bool, then func([]string, error)) {
-	r, err := c.loadRoom(name)
+// it calls then, if list with the first page of the room's members, sorted
+// (the others are read with list-users); otherwise with nothing, so that a
+// client that did not ask for them (the tutorial's new-user has no
+// callback) costs nothing that grows with the room. then may be called
+// after enter returns (see listen).
+func (c *Chat) enter(so *socketio.Socket, p *person, name string, since int64, list bool, then func(usersPage, error)) {
+	r, err := c.loadRoom(name, c.creatorOf(so, p))
 	if err != nil {
-		then(nil, err)
+		then(usersPage{}, err)
 		return
 	}
 	c.listenRoom(so, r, since, func(err error) {
 		if err != nil {
-			then(nil, err)
+			then(usersPage{}, err)
 			return
 		}
-		then(c.present(so, p, r, list), nil)
+		c.mu.Lock()
+		if r.unloaded {
+			// The room fell idle and was let go while so listened to it
+			// (which it does still, by the room's key): the room's state
+			// is loaded again, and nothing was sent to the room meanwhile.
+			c.mu.Unlock()
+			c.enter(so, p, name, 0, list, then)
+			return
+		}
+		var members usersPage
+		_, already := p.rooms[name]
+		p.rooms[name] = r
+		r.addMember(p)
+		if list {
+			members = r.usersPageLocked("", DefaultUsersPage)
+		}
+		c.mu.Unlock()
+		if !already {
+			_ = so.To(r.key).Emit(EventUserConnected, p.name, r.name)
+		}
+		then(members, nil)
 	})
-}
-
-// present puts p, whose socket listens to r, in r's presence, tells the
-// others, and if list returns r's members (see enter).
-func (c *Chat) present(so *socketio.Socket, p *person, r *room, list bool) []string {
-	var members nameSnapshot
-	c.mu.Lock()
-	_, already := p.rooms[r.name]
-	p.rooms[r.name] = r
-	r.addMember(p)
-	if list {
-		members = r.membersLocked()
-	}
-	c.mu.Unlock()
-	if !already {
-		_ = so.To(r.key).Emit(EventUserConnected, p.name, r.name)
-	}
-	if !list {
-		return nil
-	}
-	return members.names()
 }
 
 // roomRequest is the argument of the room events: a room's name, or an
@@ -177,13 +199,6 @@ func parseRoomRequest(e *socketio.Event) (roomRequest, error) {
 	return req, nil
 }
 
-// roomReply acknowledges join-room, leave-room and list-users.
-type roomReply struct {
-	OK    bool     `json:"ok"`
-	Room  string   `json:"room"`
-	Users []string `json:"users"`
-}
-
 func (c *Chat) onJoinRoom(so *socketio.Socket, s *session, e *socketio.Event, reply replyFunc) {
 	p := s.person()
 	if p == nil {
@@ -195,12 +210,12 @@ func (c *Chat) onJoinRoom(so *socketio.Socket, s *session, e *socketio.Event, re
 		reply(nil, err)
 		return
 	}
-	c.enter(so, p, req.Room, req.Since, e.HasAck(), func(users []string, err error) {
+	c.enter(so, p, req.Room, req.Since, e.HasAck(), func(users usersPage, err error) {
 		if err != nil {
 			reply(nil, err)
 			return
 		}
-		reply(roomReply{OK: true, Room: req.Room, Users: users}, nil)
+		reply(usersReply{OK: true, Room: req.Room, usersPage: users}, nil)
 	})
 }
 
@@ -228,60 +243,5 @@ func (c *Chat) onLeaveRoom(so *socketio.Socket, s *session, e *socketio.Event, r
 	}
 	so.Leave(r.key)
 	_ = c.nsp.To(r.key).Emit(EventUserDisconnected, p.name, r.name)
-	reply(roomReply{OK: true, Room: r.name, Users: []string{}}, nil)
-}
-
-func (c *Chat) onListUsers(so *socketio.Socket, s *session, e *socketio.Event, reply replyFunc) {
-	req, err := parseRoomRequest(e)
-	if err != nil {
-		reply(nil, err)
-		return
-	}
-	if !e.HasAck() {
-		return // nobody to tell
-	}
-	var members nameSnapshot
-	c.mu.Lock()
-	if r := c.rooms[req.Room]; r != nil {
-		members = r.membersLocked()
-	}
-	c.mu.Unlock()
-	reply(roomReply{OK: true, Room: req.Room, Users: members.names()}, nil)
-}
-
-// roomInfo describes a room in list-rooms.
-type roomInfo struct {
-	Name   string `json:"name"`
-	Users  int    `json:"users"`
-	LastID int64  `json:"lastId"`
-}
-
-func (c *Chat) onListRooms(so *socketio.Socket, s *session, e *socketio.Event, reply replyFunc) {
-	ctx, cancel := storeContext()
-	defer cancel()
-	stored, err := c.store.Rooms(ctx)
-	if err != nil {
-		c.log.Error("listing rooms", "err", err)
-		reply(nil, ErrUnavailable)
-		return
-	}
-	rooms := make([]roomInfo, 0, len(stored)+1)
-	seen := make(map[string]bool, len(stored))
-	c.mu.Lock()
-	for _, sr := range stored {
-		info := roomInfo{Name: sr.Name, LastID: sr.LastID}
-		if r := c.rooms[sr.Name]; r != nil {
-			info.Users = len(r.members)
-		}
-		rooms = append(rooms, info)
-		seen[sr.Name] = true
-	}
-	c.mu.Unlock()
-	if !seen[DefaultRoom] {
-		rooms = append(rooms, roomInfo{Name: DefaultRoom})
-	}
-	reply(struct {
-		OK    bool       `json:"ok"`
-		Rooms []roomInfo `json:"rooms"`
-	}{true, rooms}, nil)
+	reply(usersReply{OK: true, Room: r.name, usersPage: usersPage{Users: []string{}}}, nil)
 }

@@ -21,6 +21,15 @@
 // message whose acknowledgement it never got, with the same ClientID, gets
 // back the message stored the first time instead of a duplicate.
 //
+// # Rooms
+//
+// A room exists from its creation (CreateRoom, or the first Append of a
+// message to it) for good, with its history. Its Active time says when it
+// was last in use: created, written to, or touched by the application
+// (TouchRooms) while people are in it. ListRooms pages through the rooms
+// by name, optionally only those active lately, so that a listing stays
+// short however many rooms were ever made; CountRooms counts those.
+//
 // # Identities
 //
 // A person is an Identity: an ID for good, the name they hold, and the

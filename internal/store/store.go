@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -14,7 +15,8 @@ import (
 type Store interface {
 	// Append stores msgs in one durable transaction, in order, assigning
 	// IDs (and Time when zero); returns them as stored. Rooms are created
-	// on first use.
+	// on first use, and each room of msgs is active (Room.Active) from
+	// the time of the call.
 	//
 	// A message whose ClientID is not empty and was already stored in its
 	// room (by an earlier call, or earlier in msgs) is not stored again: the
@@ -31,10 +33,28 @@ type Store interface {
 	// first. An unknown room, or a limit <= 0, gives no messages and no
 	// error.
 	Since(ctx context.Context, room string, after int64, limit int) ([]Message, error)
-	// CreateRoom creates a room if it does not exist and returns it.
+	// CreateRoom creates a room if it does not exist and returns it. A
+	// new room is active from its creation.
 	CreateRoom(ctx context.Context, name string) (Room, error)
+	// Room returns the room called name, or ErrNotFound (also for a name
+	// no room can have): unlike CreateRoom, it creates nothing.
+	Room(ctx context.Context, name string) (Room, error)
 	// Rooms lists the rooms, by name (in byte order).
 	Rooms(ctx context.Context) ([]Room, error)
+	// ListRooms lists a page of the rooms that q selects, by name (in
+	// byte order): up to q.Limit rooms whose name sorts after q.After and
+	// that were active at or after q.ActiveSince. A page that ends before
+	// the last selected room is followed by the one with q.After set to
+	// its last room's name. A q.Limit <= 0 gives no rooms and no error; a
+	// q.After that no room could be called (but "") is ErrInvalid.
+	ListRooms(ctx context.Context, q RoomQuery) ([]Room, error)
+	// CountRooms returns the number of rooms active at or after since
+	// (zero: all rooms).
+	CountRooms(ctx context.Context, since time.Time) (int, error)
+	// TouchRooms records that the rooms called names were in use at at:
+	// the Active of each becomes the later of its Active and at. Names of
+	// rooms that do not exist, or cannot, are skipped.
+	TouchRooms(ctx context.Context, at time.Time, names []string) error
 
 	// ClaimName gives c.Key to the identity c describes, atomically, also
 	// between processes sharing one database: when no identity holds the
@@ -104,15 +124,33 @@ type Message struct {
 	AuthorID string
 }
 
-// Room is a chat room and the last ID its messages reached.
+// Room is a chat room, the last ID its messages reached and when it was
+// last in use.
 type Room struct {
 	// Name identifies the room.
 	Name string
 	// Created is when the room was created, in UTC, with millisecond
 	// precision.
 	Created time.Time
+	// Active is when the room was last in use, as precise as Created: the
+	// latest of its creation, the last Append of a message to it, and the
+	// times given to TouchRooms. An application lists the rooms active
+	// lately, and lets the others rest (they keep their history).
+	Active time.Time
 	// LastID is the ID of the room's newest message, 0 when it has none.
 	LastID int64
+}
+
+// RoomQuery selects a page of rooms for Store.ListRooms.
+type RoomQuery struct {
+	// After is the name the page starts after, in byte order; "" starts
+	// at the first room.
+	After string
+	// ActiveSince leaves out the rooms last active before it; zero keeps
+	// every room.
+	ActiveSince time.Time
+	// Limit is the most rooms the page holds.
+	Limit int
 }
 
 // Validate reports, as an error wrapping ErrInvalid, why m cannot be
@@ -130,6 +168,34 @@ func (m Message) Validate() error {
 		if err := validString(f.s); err != nil {
 			return fmt.Errorf("%w: %s %s", ErrInvalid, f.name, err)
 		}
+	}
+	return nil
+}
+
+// ValidRoomNames returns the names of names that a room may have (see
+// ValidateRoomName), in order: TouchRooms skips the others.
+func ValidRoomNames(names []string) []string {
+	for i, n := range names {
+		if ValidateRoomName(n) != nil {
+			out := slices.Clone(names[:i])
+			for _, n := range names[i+1:] {
+				if ValidateRoomName(n) == nil {
+					out = append(out, n)
+				}
+			}
+			return out
+		}
+	}
+	return names
+}
+
+// Validate checks q for ListRooms: its After must be "" or a room name.
+func (q RoomQuery) Validate() error {
+	if q.After == "" {
+		return nil
+	}
+	if err := ValidateRoomName(q.After); err != nil {
+		return fmt.Errorf("list rooms after: %w", err)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -42,6 +43,7 @@ type data struct {
 
 	mu    sync.RWMutex
 	rooms map[string]*room
+	names []string // of rooms, sorted
 
 	// ids holds the identities and constants, behind a lock of their own.
 	ids *identities
@@ -79,6 +81,8 @@ func (d *data) room(name string) *room {
 	if r == nil {
 		r = &room{name: name}
 		d.rooms[name] = r
+		i, _ := slices.BinarySearch(d.names, name)
+		d.names = slices.Insert(d.names, i, name)
 	}
 	return r
 }
@@ -130,6 +134,9 @@ func (s *Store) Append(ctx context.Context, msgs []store.Message) ([]store.Messa
 		}
 		if r.created.IsZero() {
 			r.created = created
+		}
+		if r.active.Before(created) {
+			r.active = created
 		}
 		out[i] = r.add(out[i], d.limit)
 	}
@@ -199,33 +206,115 @@ func (s *Store) CreateRoom(ctx context.Context, name string) (store.Room, error)
 	defer r.mu.Unlock()
 	if r.created.IsZero() {
 		r.created = store.Timestamp(time.Now())
+		r.active = r.created
 	}
-	return store.Room{Name: name, Created: r.created, LastID: r.last}, nil
+	return r.info(), nil
+}
+
+// Room implements store.Store.
+func (s *Store) Room(ctx context.Context, name string) (store.Room, error) {
+	d, end, err := s.begin(ctx, "memory: room")
+	if err != nil {
+		return store.Room{}, err
+	}
+	defer end()
+	if r := d.lookup(name); r != nil {
+		r.mu.RLock()
+		defer r.mu.RUnlock()
+		if !r.created.IsZero() {
+			return r.info(), nil
+		}
+	}
+	return store.Room{}, fmt.Errorf("memory: room %q: %w", name, store.ErrNotFound)
 }
 
 // Rooms implements store.Store.
 func (s *Store) Rooms(ctx context.Context) ([]store.Room, error) {
-	d, end, err := s.begin(ctx, "memory: rooms")
+	return s.ListRooms(ctx, store.RoomQuery{Limit: math.MaxInt})
+}
+
+// ListRooms implements store.Store.
+func (s *Store) ListRooms(ctx context.Context, q store.RoomQuery) ([]store.Room, error) {
+	d, end, err := s.begin(ctx, "memory: list rooms")
 	if err != nil {
 		return nil, err
 	}
 	defer end()
-	d.mu.RLock()
-	all := make([]*room, 0, len(d.rooms))
-	for _, r := range d.rooms {
-		all = append(all, r)
+	if err := q.Validate(); err != nil {
+		return nil, fmt.Errorf("memory: %w", err)
 	}
-	d.mu.RUnlock()
-	slices.SortFunc(all, func(a, b *room) int { return strings.Compare(a.name, b.name) })
-	rooms := make([]store.Room, 0, len(all))
-	for _, r := range all {
+	rooms := []store.Room{}
+	if q.Limit <= 0 {
+		return rooms, nil
+	}
+	since := store.CeilTimestamp(q.ActiveSince)
+	for _, r := range d.after(q.After) {
 		r.mu.RLock()
-		if !r.created.IsZero() {
-			rooms = append(rooms, store.Room{Name: r.name, Created: r.created, LastID: r.last})
+		if !r.created.IsZero() && !r.active.Before(since) {
+			rooms = append(rooms, r.info())
+		}
+		r.mu.RUnlock()
+		if len(rooms) == q.Limit {
+			break
+		}
+	}
+	return rooms, nil
+}
+
+// after returns the rooms whose names sort after name, in order.
+func (d *data) after(name string) []*room {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	i, found := slices.BinarySearch(d.names, name)
+	if found {
+		i++
+	}
+	out := make([]*room, 0, len(d.names)-i)
+	for _, n := range d.names[i:] {
+		out = append(out, d.rooms[n])
+	}
+	return out
+}
+
+// CountRooms implements store.Store.
+func (s *Store) CountRooms(ctx context.Context, since time.Time) (int, error) {
+	d, end, err := s.begin(ctx, "memory: count rooms")
+	if err != nil {
+		return 0, err
+	}
+	defer end()
+	since = store.CeilTimestamp(since)
+	n := 0
+	for _, r := range d.after("") {
+		r.mu.RLock()
+		if !r.created.IsZero() && !r.active.Before(since) {
+			n++
 		}
 		r.mu.RUnlock()
 	}
-	return rooms, nil
+	return n, nil
+}
+
+// TouchRooms implements store.Store.
+func (s *Store) TouchRooms(ctx context.Context, at time.Time, names []string) error {
+	d, end, err := s.begin(ctx, "memory: touch rooms")
+	if err != nil {
+		return err
+	}
+	defer end()
+	at = store.Timestamp(at)
+	for _, name := range names {
+		r := d.lookup(name)
+		if r == nil {
+			continue
+		}
+		r.mu.Lock()
+		if !r.created.IsZero() && r.active.Before(at) {
+			r.active = at
+		}
+		r.mu.Unlock()
+	}
+	return nil
 }
 
 // Close implements store.Store: it waits for the calls in progress, then

@@ -18,6 +18,8 @@ type room struct {
 	// the room until then, as if the room and its first messages were one
 	// transaction.
 	created time.Time
+	// active is when the room was last in use (see store.Room.Active).
+	active time.Time
 	// last is the ID of the newest message, 0 when the room has none.
 	last int64
 	// buf holds the room's newest len(buf) messages, oldest at buf[head]:
@@ -28,6 +30,11 @@ type room struct {
 	head int
 	// clients maps the ClientIDs of the messages in buf to their IDs.
 	clients map[string]int64
+}
+
+// info returns the room as listed; r.mu must be held.
+func (r *room) info() store.Room {
+	return store.Room{Name: r.name, Created: r.created, Active: r.active, LastID: r.last}
 }
 
 // first returns the ID of the oldest message kept; first() > last when

@@ -57,6 +57,17 @@ CREATE TABLE constants (
 	value bytea NOT NULL
 );
 `},
+		{3, "room activity", `
+-- When the room was last in use: its creation, its newest message, or the
+-- chat's last sight of people in it.
+ALTER TABLE rooms ADD COLUMN active timestamptz;
+UPDATE rooms SET active = greatest(created,
+	(SELECT time FROM messages WHERE messages.room = rooms.name ORDER BY id DESC LIMIT 1));
+ALTER TABLE rooms ALTER COLUMN active SET NOT NULL;
+CREATE INDEX rooms_active ON rooms (active);
+-- Pages of rooms go by name in byte order, whatever the locale.
+CREATE INDEX rooms_name_bytes ON rooms (name COLLATE "C");
+`},
 	}
 }
 

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -110,8 +111,9 @@ func (s *Store) Append(ctx context.Context, msgs []store.Message) (_ []store.Mes
 	created := store.Timestamp(now)
 	for _, r := range rooms {
 		b.Queue(`
-INSERT INTO rooms (name, created, last_id) VALUES ($1, $2, $3)
-ON CONFLICT (name) DO UPDATE SET last_id = rooms.last_id + excluded.last_id
+INSERT INTO rooms (name, created, last_id, active) VALUES ($1, $2, $3, $2)
+ON CONFLICT (name) DO UPDATE SET last_id = rooms.last_id + excluded.last_id,
+	active = greatest(rooms.active, excluded.active)
 RETURNING last_id`, r, created, counts[r])
 	}
 	if len(keyIDs) > 0 {
@@ -282,47 +284,151 @@ func (s *Store) CreateRoom(ctx context.Context, name string) (_ store.Room, err 
 	// Two statements, so that the second one's snapshot sees a room that
 	// a concurrent CreateRoom committed while the first one waited.
 	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO rooms (name, created, last_id) VALUES ($1, $2, 0) ON CONFLICT (name) DO NOTHING`,
+	b.Queue(`INSERT INTO rooms (name, created, last_id, active) VALUES ($1, $2, 0, $2) ON CONFLICT (name) DO NOTHING`,
 		name, store.Timestamp(time.Now()))
-	r := store.Room{Name: name}
-	b.Queue(`SELECT created, last_id FROM rooms WHERE name = $1`, name).QueryRow(func(row pgx.Row) error {
-		return row.Scan(&r.Created, &r.LastID)
+	var r store.Room
+	b.Queue(`SELECT `+roomColumns+` FROM rooms WHERE name = $1`, name).QueryRow(func(row pgx.Row) error {
+		var err error
+		r, err = scanRoom(row)
+		return err
 	})
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return store.Room{}, err
 	}
-	r.Created = r.Created.UTC()
 	return r, nil
 }
 
-// Rooms implements store.Store.
-func (s *Store) Rooms(ctx context.Context) (_ []store.Room, err error) {
-	end, err := s.begin(ctx, "rooms")
-	if err != nil {
-		return nil, err
+// roomColumns are the columns scanRoom reads.
+const roomColumns = `name, created, active, last_id`
+
+// scanRoom reads the roomColumns of a room.
+func scanRoom(row pgx.Row) (store.Room, error) {
+	var r store.Room
+	if err := row.Scan(&r.Name, &r.Created, &r.Active, &r.LastID); err != nil {
+		return store.Room{}, err
 	}
-	defer end()
-	defer func() {
-		if err != nil {
-			err = fmt.Errorf("postgres: list rooms: %w", err)
-		}
-	}()
-	// Byte order, as SQLite and Go sort, whatever the database's locale.
-	rows, err := s.pool.Query(ctx, `SELECT name, created, last_id FROM rooms ORDER BY name COLLATE "C"`)
+	r.Created, r.Active = r.Created.UTC(), r.Active.UTC()
+	return r, nil
+}
+
+// scanRooms reads the rooms that a query of roomColumns returned.
+func scanRooms(rows pgx.Rows, err error) ([]store.Room, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	rooms := []store.Room{}
 	for rows.Next() {
-		var r store.Room
-		if err := rows.Scan(&r.Name, &r.Created, &r.LastID); err != nil {
+		r, err := scanRoom(rows)
+		if err != nil {
 			return nil, err
 		}
-		r.Created = r.Created.UTC()
 		rooms = append(rooms, r)
 	}
 	return rooms, rows.Err()
+}
+
+// Room implements store.Store.
+func (s *Store) Room(ctx context.Context, name string) (store.Room, error) {
+	end, err := s.begin(ctx, "room")
+	if err != nil {
+		return store.Room{}, err
+	}
+	defer end()
+	if store.ValidateRoomName(name) != nil {
+		return store.Room{}, fmt.Errorf("postgres: room %q: %w", name, store.ErrNotFound)
+	}
+	r, err := scanRoom(s.pool.QueryRow(ctx, `SELECT `+roomColumns+` FROM rooms WHERE name = $1`, name))
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return store.Room{}, fmt.Errorf("postgres: room %q: %w", name, store.ErrNotFound)
+	case err != nil:
+		return store.Room{}, fmt.Errorf("postgres: room %q: %w", name, err)
+	}
+	return r, nil
+}
+
+// Rooms implements store.Store.
+func (s *Store) Rooms(ctx context.Context) ([]store.Room, error) {
+	end, err := s.begin(ctx, "rooms")
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	// Byte order, as SQLite and Go sort, whatever the database's locale.
+	rooms, err := scanRooms(s.pool.Query(ctx, `SELECT `+roomColumns+` FROM rooms ORDER BY name COLLATE "C"`))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list rooms: %w", err)
+	}
+	return rooms, nil
+}
+
+// ListRooms implements store.Store.
+func (s *Store) ListRooms(ctx context.Context, q store.RoomQuery) ([]store.Room, error) {
+	end, err := s.begin(ctx, "list rooms")
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	if err := q.Validate(); err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if q.Limit <= 0 {
+		return []store.Room{}, nil
+	}
+	// In bytes, as SQLite and Go compare, whatever the database's locale
+	// (rooms_name_bytes is the index of that order).
+	rooms, err := scanRooms(s.pool.Query(ctx, `
+SELECT `+roomColumns+` FROM rooms
+WHERE name COLLATE "C" > $1 AND ($2::timestamptz IS NULL OR active >= $2)
+ORDER BY name COLLATE "C" LIMIT $3`, q.After, since(q.ActiveSince), q.Limit))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list rooms after %q: %w", q.After, err)
+	}
+	return rooms, nil
+}
+
+// since is the bound of a query of the rooms active at or after t: nil
+// for a zero t, for all of them.
+func since(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	c := store.CeilTimestamp(t)
+	return &c
+}
+
+// CountRooms implements store.Store.
+func (s *Store) CountRooms(ctx context.Context, at time.Time) (int, error) {
+	end, err := s.begin(ctx, "count rooms")
+	if err != nil {
+		return 0, err
+	}
+	defer end()
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM rooms WHERE $1::timestamptz IS NULL OR active >= $1`,
+		since(at)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("postgres: count rooms: %w", err)
+	}
+	return n, nil
+}
+
+// TouchRooms implements store.Store, in one statement that writes only
+// the rooms whose Active moves on.
+func (s *Store) TouchRooms(ctx context.Context, at time.Time, names []string) error {
+	end, err := s.begin(ctx, "touch rooms")
+	if err != nil {
+		return err
+	}
+	defer end()
+	if names = store.ValidRoomNames(names); len(names) == 0 {
+		return nil
+	}
+	if _, err := s.pool.Exec(ctx, `UPDATE rooms SET active = $1 WHERE active < $1 AND name = ANY($2::text[])`,
+		store.Timestamp(at), names); err != nil {
+		return fmt.Errorf("postgres: touch %d rooms: %w", len(names), err)
+	}
+	return nil
 }
 
 // Close implements store.Store: it waits for the calls in progress, then

@@ -49,8 +49,8 @@ func TestMigrations(t *testing.T) {
 	if err := conn.QueryRow(storetest.Context(t), `SELECT count(*), max(version) FROM schema_migrations`).Scan(&n, &version); err != nil {
 		t.Fatal(err)
 	}
-	if n != 2 || version != 2 {
-		t.Errorf("schema_migrations has %d rows up to version %d, want 2 rows, up to version 2", n, version)
+	if n != 3 || version != 3 {
+		t.Errorf("schema_migrations has %d rows up to version %d, want 3 rows, up to version 3", n, version)
 	}
 	if _, err := conn.Exec(storetest.Context(t), `INSERT INTO messages (room, id, author, text, time) VALUES ('nowhere', 1, '', '', now())`); err == nil {
 		t.Error("a message of an unknown room was inserted")
@@ -177,6 +177,13 @@ func TestMigrateFromVersion1(t *testing.T) {
 			t.Errorf("after migrating:\n got %+v\nwant %+v", got[i], want[i])
 		}
 	}
+	// A room is active from its newest message, or its creation if later.
+	for name, active := range map[string]time.Time{"general": at.Add(time.Second), "quiet": at} {
+		r, err := s.Room(storetest.Context(t), name)
+		if err != nil || !r.Active.Equal(active) {
+			t.Errorf("room %s after migrating: %+v, %v; want Active %v", name, r, err, active)
+		}
+	}
 	more, err := s.Append(storetest.Context(t), []store.Message{
 		{Room: "general", Text: "retry", ClientID: "c-1", AuthorID: "id-eve"},
 		{Room: "general", Text: "new", AuthorID: "id-ann"},
@@ -191,7 +198,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 	if err := pool.QueryRow(storetest.Context(t), `SELECT max(version) FROM schema_migrations`).Scan(&version); err != nil {
 		t.Fatal(err)
 	}
-	if version != 2 {
-		t.Errorf("after Open, the schema is at version %d, want 2", version)
+	if version != 3 {
+		t.Errorf("after Open, the schema is at version %d, want 3", version)
 	}
 }

@@ -58,6 +58,14 @@ CREATE TABLE constants (
 	value BLOB NOT NULL
 );
 `},
+		{3, "room activity", `
+-- When the room was last in use (Unix milliseconds, UTC): its creation,
+-- its newest message, or the chat's last sight of people in it.
+ALTER TABLE rooms ADD COLUMN active INTEGER NOT NULL DEFAULT 0;
+UPDATE rooms SET active = max(created, coalesce(
+	(SELECT time FROM messages WHERE messages.room = rooms.name ORDER BY id DESC LIMIT 1), 0));
+CREATE INDEX rooms_active ON rooms (active);
+`},
 	}
 }
 

@@ -3,8 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
@@ -30,8 +32,8 @@ type Store struct {
 
 	// Statements prepared once: with one writer connection, a transaction
 	// reuses the writer's compiled statements (Tx.StmtContext).
-	reserve, find, insert, setLast *sql.Stmt // on w
-	history, since, rooms          *sql.Stmt // on r
+	reserve, find, insert, setLast, touch       *sql.Stmt // on w
+	history, since, rooms, room, page, countAct *sql.Stmt // on r
 
 	// gate admits calls while the store is open; Close waits for them.
 	gate store.Gate
@@ -83,10 +85,12 @@ func (s *Store) prepare(ctx context.Context) error {
 		db  *sql.DB
 		q   string
 	}{
-		// Creates the room, or moves its last_id on by the third argument.
+		// Creates the room, or moves its last_id on by the third argument;
+		// either way the room is active from the second.
 		{&s.reserve, s.w, `
-INSERT INTO rooms (name, created, last_id) VALUES (?, ?, ?)
-ON CONFLICT (name) DO UPDATE SET last_id = rooms.last_id + excluded.last_id
+INSERT INTO rooms (name, created, last_id, active) VALUES (?1, ?2, ?3, ?2)
+ON CONFLICT (name) DO UPDATE SET last_id = rooms.last_id + excluded.last_id,
+	active = max(rooms.active, excluded.active)
 RETURNING last_id`},
 		{&s.find, s.w, `SELECT id, author, text, time, author_id FROM messages WHERE room = ? AND client_id = ?`},
 		{&s.insert, s.w, `
@@ -98,7 +102,14 @@ WHERE room = ? AND id < ? ORDER BY id DESC LIMIT ?`},
 		{&s.since, s.r, `
 SELECT id, author, text, time, client_id, author_id FROM messages
 WHERE room = ? AND id > ? ORDER BY id LIMIT ?`},
-		{&s.rooms, s.r, `SELECT name, created, last_id FROM rooms ORDER BY name`},
+		// The names are a JSON array: one statement for any number.
+		{&s.touch, s.w, `
+UPDATE rooms SET active = ?1 WHERE active < ?1 AND name IN (SELECT value FROM json_each(?2))`},
+		{&s.rooms, s.r, `SELECT ` + roomColumns + ` FROM rooms ORDER BY name`},
+		{&s.room, s.r, `SELECT ` + roomColumns + ` FROM rooms WHERE name = ?`},
+		{&s.page, s.r, `
+SELECT ` + roomColumns + ` FROM rooms WHERE name > ? AND active >= ? ORDER BY name LIMIT ?`},
+		{&s.countAct, s.r, `SELECT count(*) FROM rooms WHERE active >= ?`},
 	} {
 		st, err := p.db.PrepareContext(ctx, p.q)
 		if err != nil {
@@ -112,7 +123,7 @@ WHERE room = ? AND id > ? ORDER BY id LIMIT ?`},
 // closeAll closes the statements and the databases.
 func (s *Store) closeAll() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.reserve, s.find, s.insert, s.setLast, s.history, s.since, s.rooms} {
+	for _, st := range []*sql.Stmt{s.reserve, s.find, s.insert, s.setLast, s.touch, s.history, s.since, s.rooms, s.room, s.page, s.countAct} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -318,18 +329,52 @@ func (s *Store) CreateRoom(ctx context.Context, name string) (_ store.Room, err 
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `
-INSERT INTO rooms (name, created, last_id) VALUES (?, ?, 0) ON CONFLICT (name) DO NOTHING`,
+INSERT INTO rooms (name, created, last_id, active) VALUES (?1, ?2, 0, ?2) ON CONFLICT (name) DO NOTHING`,
 		name, store.Timestamp(time.Now()).UnixMilli()); err != nil {
 		return store.Room{}, err
 	}
-	r := store.Room{Name: name}
-	var ms int64
-	if err := tx.QueryRowContext(ctx, `SELECT created, last_id FROM rooms WHERE name = ?`, name).Scan(&ms, &r.LastID); err != nil {
+	r, err := scanRoom(tx.QueryRowContext(ctx, `SELECT `+roomColumns+` FROM rooms WHERE name = ?`, name))
+	if err != nil {
 		return store.Room{}, err
 	}
-	r.Created = time.UnixMilli(ms).UTC()
 	if err := tx.Commit(); err != nil {
 		return store.Room{}, fmt.Errorf("commit: %w", err)
+	}
+	return r, nil
+}
+
+// roomColumns are the columns scanRoom reads.
+const roomColumns = `name, created, active, last_id`
+
+// scanRoom reads the roomColumns of a room.
+func scanRoom(row interface{ Scan(...any) error }) (store.Room, error) {
+	var (
+		r               store.Room
+		created, active int64
+	)
+	if err := row.Scan(&r.Name, &created, &active, &r.LastID); err != nil {
+		return store.Room{}, err
+	}
+	r.Created, r.Active = time.UnixMilli(created).UTC(), time.UnixMilli(active).UTC()
+	return r, nil
+}
+
+// Room implements store.Store.
+func (s *Store) Room(ctx context.Context, name string) (_ store.Room, err error) {
+	end, err := s.begin(ctx, "room")
+	if err != nil {
+		return store.Room{}, err
+	}
+	defer end()
+	if store.ValidateRoomName(name) != nil {
+		return store.Room{}, fmt.Errorf("sqlite: room %q: %w", name, store.ErrNotFound)
+	}
+	r, err := scanRoom(s.room.QueryRowContext(ctx, name))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return store.Room{}, fmt.Errorf("sqlite: room %q: %w", name, store.ErrNotFound)
+	case err != nil:
+		return store.Room{}, fmt.Errorf("sqlite: room %q: %w", name, err)
 	}
 	return r, nil
 }
@@ -341,27 +386,92 @@ func (s *Store) Rooms(ctx context.Context) (_ []store.Room, err error) {
 		return nil, err
 	}
 	defer end()
-	defer func() {
-		if err != nil {
-			err = fmt.Errorf("sqlite: list rooms: %w", err)
-		}
-	}()
-	rows, err := s.rooms.QueryContext(ctx)
+	rooms, err := scanRooms(s.rooms.QueryContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list rooms: %w", err)
+	}
+	return rooms, nil
+}
+
+// ListRooms implements store.Store.
+func (s *Store) ListRooms(ctx context.Context, q store.RoomQuery) (_ []store.Room, err error) {
+	end, err := s.begin(ctx, "list rooms")
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	if err := q.Validate(); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	if q.Limit <= 0 {
+		return []store.Room{}, nil
+	}
+	rooms, err := scanRooms(s.page.QueryContext(ctx, q.After, sinceMilli(q.ActiveSince), q.Limit))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list rooms after %q: %w", q.After, err)
+	}
+	return rooms, nil
+}
+
+// scanRooms reads the rooms that a query of roomColumns returned.
+func scanRooms(rows *sql.Rows, err error) ([]store.Room, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	rooms := []store.Room{}
 	for rows.Next() {
-		var r store.Room
-		var ms int64
-		if err := rows.Scan(&r.Name, &ms, &r.LastID); err != nil {
+		r, err := scanRoom(rows)
+		if err != nil {
 			return nil, err
 		}
-		r.Created = time.UnixMilli(ms).UTC()
 		rooms = append(rooms, r)
 	}
 	return rooms, rows.Err()
+}
+
+// sinceMilli is the least kept time, in Unix milliseconds, that is at or
+// after since; the least of all for a zero since.
+func sinceMilli(since time.Time) int64 {
+	if since.IsZero() {
+		return math.MinInt64
+	}
+	return store.CeilTimestamp(since).UnixMilli()
+}
+
+// CountRooms implements store.Store.
+func (s *Store) CountRooms(ctx context.Context, since time.Time) (int, error) {
+	end, err := s.begin(ctx, "count rooms")
+	if err != nil {
+		return 0, err
+	}
+	defer end()
+	var n int
+	if err := s.countAct.QueryRowContext(ctx, sinceMilli(since)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: count rooms: %w", err)
+	}
+	return n, nil
+}
+
+// TouchRooms implements store.Store, in one statement that writes only
+// the rooms whose Active moves on.
+func (s *Store) TouchRooms(ctx context.Context, at time.Time, names []string) error {
+	end, err := s.begin(ctx, "touch rooms")
+	if err != nil {
+		return err
+	}
+	defer end()
+	if names = store.ValidRoomNames(names); len(names) == 0 {
+		return nil
+	}
+	list, err := json.Marshal(names)
+	if err != nil {
+		return fmt.Errorf("sqlite: touch %d rooms: %w", len(names), err)
+	}
+	if _, err := s.touch.ExecContext(ctx, store.Timestamp(at).UnixMilli(), string(list)); err != nil {
+		return fmt.Errorf("sqlite: touch %d rooms: %w", len(names), err)
+	}
+	return nil
 }
 
 // Close implements store.Store: it waits for the calls in progress, then

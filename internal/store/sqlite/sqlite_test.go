@@ -96,8 +96,8 @@ func TestMigrations(t *testing.T) {
 	if err := db.QueryRow(`SELECT count(*), max(version) FROM schema_migrations`).Scan(&n, &version); err != nil {
 		t.Fatal(err)
 	}
-	if n != 2 || version != 2 {
-		t.Errorf("schema_migrations has %d rows up to version %d, want 2 rows, up to version 2", n, version)
+	if n != 3 || version != 3 {
+		t.Errorf("schema_migrations has %d rows up to version %d, want 3 rows, up to version 3", n, version)
 	}
 	// Messages cannot refer to a room that does not exist.
 	if _, err := db.Exec(`PRAGMA foreign_keys = ON`); err != nil {
@@ -219,6 +219,14 @@ func TestMigrateFromVersion1(t *testing.T) {
 		if r.LastID != int64(len(want[r.Name])) {
 			t.Errorf("room %s: LastID %d, want %d", r.Name, r.LastID, len(want[r.Name]))
 		}
+		// Active from its newest message, or its creation if later.
+		active := r.Created
+		if msgs := want[r.Name]; len(msgs) > 0 && msgs[len(msgs)-1].Time.After(active) {
+			active = msgs[len(msgs)-1].Time
+		}
+		if !r.Active.Equal(active) {
+			t.Errorf("room %s: Active %v after migrating, want %v (created %v)", r.Name, r.Active, active, r.Created)
+		}
 		got, err := s.Since(storetest.Context(t), r.Name, 0, 10)
 		if err != nil {
 			t.Fatal(err)
@@ -251,7 +259,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if v := version(); v != 2 {
-		t.Errorf("after Open, the schema is at version %d, want 2", v)
+	if v := version(); v != 3 {
+		t.Errorf("after Open, the schema is at version %d, want 3", v)
 	}
 }

@@ -29,6 +29,8 @@ const Submitters = 64
 //     per message.
 //   - AppendOneParallel: Submitters goroutines append 1-message batches
 //     directly, without group commit.
+//   - ListRooms: pages of 100 of BenchListedRooms rooms active lately,
+//     among BenchIdleRooms that are not; ns/op is per page.
 func Bench(b *testing.B, f Factory) {
 	b.Run(fmt.Sprintf("Committer/submitters=%d", Submitters), func(b *testing.B) {
 		benchCommitter(b, f, Submitters)
@@ -39,6 +41,53 @@ func Bench(b *testing.B, f Factory) {
 	b.Run(fmt.Sprintf("AppendOneParallel/submitters=%d", Submitters), func(b *testing.B) {
 		benchAppendParallel(b, f, Submitters)
 	})
+	b.Run(fmt.Sprintf("ListRooms/listed=%d/idle=%d", BenchListedRooms, BenchIdleRooms), func(b *testing.B) {
+		benchListRooms(b, f)
+	})
+}
+
+// The rooms of the ListRooms benchmark: a chat whose list holds some
+// hundreds of rooms, among thousands made once and left.
+const (
+	BenchListedRooms = 1_000
+	BenchIdleRooms   = 9_000
+)
+
+// benchListRooms pages through the rooms active lately, 100 at a time, as
+// the chat's list-rooms does.
+func benchListRooms(b *testing.B, f Factory) {
+	s := openBench(b, f)
+	ctx := context.Background()
+	var listed []string
+	for i := range BenchListedRooms + BenchIdleRooms {
+		name := fmt.Sprintf("room %05d", i*7919%(BenchListedRooms+BenchIdleRooms)) // listed ones spread out
+		if _, err := s.CreateRoom(ctx, name); err != nil {
+			b.Fatal(err)
+		}
+		if i < BenchListedRooms {
+			listed = append(listed, name)
+		}
+	}
+	now := store.Timestamp(time.Now().Add(time.Hour))
+	if err := s.TouchRooms(ctx, now, listed); err != nil {
+		b.Fatal(err)
+	}
+	q := store.RoomQuery{ActiveSince: now, Limit: 100}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		rooms, err := s.ListRooms(ctx, q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(rooms) == 0 && q.After == "" {
+			b.Fatal("ListRooms: no rooms")
+		}
+		q.After = ""
+		if len(rooms) == q.Limit {
+			q.After = rooms[len(rooms)-1].Name
+		}
+	}
 }
 
 // benchRooms is the number of rooms the benchmarks spread messages over.

@@ -49,7 +49,7 @@ func testReopen(t *testing.T, open func() store.Store) {
 		t.Fatalf("rooms after reopening %+v, want %+v", roomsAfter, roomsBefore)
 	}
 	for i := range roomsBefore {
-		if a, b := roomsAfter[i], roomsBefore[i]; a.Name != b.Name || a.LastID != b.LastID || !a.Created.Equal(b.Created) {
+		if a, b := roomsAfter[i], roomsBefore[i]; a.Name != b.Name || a.LastID != b.LastID || !a.Created.Equal(b.Created) || !a.Active.Equal(b.Active) {
 			t.Errorf("room after reopening %+v, want %+v", a, b)
 		}
 	}
@@ -162,6 +162,13 @@ func testClosed(t *testing.T, open func() store.Store) {
 	checkErr("CreateRoom", err)
 	_, err = s.Rooms(c)
 	checkErr("Rooms", err)
+	_, err = s.Room(c, "r")
+	checkErr("Room", err)
+	_, err = s.ListRooms(c, store.RoomQuery{Limit: 10})
+	checkErr("ListRooms", err)
+	_, err = s.CountRooms(c, time.Time{})
+	checkErr("CountRooms", err)
+	checkErr("TouchRooms", s.TouchRooms(c, time.Now(), []string{"r"}))
 	_, err = s.ClaimName(c, store.Claim{ID: "i", Name: "ann", Key: "ann", Now: time.Now(), Reserve: time.Hour})
 	checkErr("ClaimName", err)
 	checkErr("SeenIdentity", s.SeenIdentity(c, "i", time.Now()))
@@ -194,6 +201,13 @@ func testContextCanceled(t *testing.T, open func() store.Store) {
 	checkErr("CreateRoom", err)
 	_, err = s.Rooms(c)
 	checkErr("Rooms", err)
+	_, err = s.Room(c, "r")
+	checkErr("Room", err)
+	_, err = s.ListRooms(c, store.RoomQuery{Limit: 10})
+	checkErr("ListRooms", err)
+	_, err = s.CountRooms(c, time.Time{})
+	checkErr("CountRooms", err)
+	checkErr("TouchRooms", s.TouchRooms(c, time.Now().Add(time.Hour), []string{"r"}))
 	_, err = s.ClaimName(c, store.Claim{ID: "i", Name: "ann", Key: "ann", Now: time.Now(), Reserve: time.Hour})
 	checkErr("ClaimName", err)
 	checkErr("SeenIdentity", s.SeenIdentity(c, "i", time.Now()))
@@ -219,6 +233,8 @@ func testContextCanceled(t *testing.T, open func() store.Store) {
 	rooms, err := s.Rooms(Context(t))
 	if err != nil || len(rooms) != 1 {
 		t.Errorf("Rooms after canceled calls: %+v, %v; want only r", rooms, err)
+	} else if rooms[0].Active.After(time.Now()) {
+		t.Errorf("room r active at %v after a canceled TouchRooms an hour ahead", rooms[0].Active)
 	}
 	if _, err := s.IdentityByID(Context(t), "i"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("IdentityByID after a canceled claim: %v, want ErrNotFound", err)

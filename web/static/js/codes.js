@@ -15,6 +15,7 @@ export const Code = Object.freeze({
   MESSAGE_TOO_LONG: 'message_too_long',
   ROOM_INVALID: 'room_invalid',
   NOT_IN_ROOM: 'not_in_room',
+  ROOM_LIMIT: 'room_limit', // the room does not exist, and too many were created lately; join one that does
   NOT_STORED: 'not_stored', // sending again with the same clientId is safe
   UNAVAILABLE: 'unavailable',
 });

@@ -12,6 +12,13 @@ export const JOIN_TIMEOUT_MS = 8000;
 export const REJOIN_RETRIES = 8;
 export const REJOIN_DELAY_MS = 1500;
 export const ROOMS_REFRESH_MS = 15000;
+// The server's lists come in pages: the directory of rooms holds up to
+// ROOMS_PAGES of ROOMS_PAGE (the server's largest), a room's members up to
+// USERS_PAGES of USERS_PAGE.
+export const ROOMS_PAGE = 200;
+export const ROOMS_PAGES = 5;
+export const USERS_PAGE = 1000;
+export const USERS_PAGES = 10;
 
 export const GROUP_GAP_MS = 5 * 60 * 1000; // one person's lines closer than this form a group
 export const MAX_LOG_ITEMS = 1000;

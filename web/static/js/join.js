@@ -20,7 +20,9 @@ import { Code, codeOf } from './codes.js';
 import { ui } from './dom.js';
 import { catchUp, caughtUp, maybeLoadOlder } from './history.js';
 import { addRoom, system } from './log.js';
-import { dropRoom, enterRoom, refreshRooms, switchRoom } from './membership.js';
+import {
+  dropRoom, enterRoom, moreUsers, refreshRooms, switchRoom,
+} from './membership.js';
 import { conn, request, resetKicks, socket, take } from './net.js';
 import { abandon, flushOutbox } from './outbox.js';
 import {
@@ -87,6 +89,7 @@ export function join(name, mode) {
     if (token !== joinToken) return; // superseded or disconnected since
     if (!err && res && res.ok) {
       joined(typeof res.name === 'string' && res.name ? res.name : name, res.users, mode);
+      moreUsers(general(), res);
       return;
     }
     const code = codeOf(res);
@@ -94,7 +97,9 @@ export function join(name, mode) {
       // An earlier new-user got through, but not its answer (the session
       // was recovered since): we are in.
       request('list-users', GENERAL).then((r) => {
-        if (token === joinToken) joined(name, r && r.ok ? r.users : [...general().users], mode);
+        if (token !== joinToken) return;
+        joined(name, r && r.ok ? r.users : [...general().users], mode);
+        moreUsers(general(), r);
       });
       return;
     }

@@ -4,14 +4,18 @@
 // rooms (list-rooms, refreshed every few seconds), and the presence events
 // (user-connected, user-disconnected). It owns the directory's timer.
 
-import { GENERAL, MAX_ROOM, ROOMS_REFRESH_MS } from './config.js';
+import {
+  GENERAL, MAX_ROOM, ROOMS_PAGE, ROOMS_PAGES, ROOMS_REFRESH_MS, USERS_PAGE, USERS_PAGES,
+} from './config.js';
 import { ui } from './dom.js';
 import { maybeLoadOlder } from './history.js';
 import { addRoom, isAtBottom, renderJump, system } from './log.js';
 import { conn, request, socket } from './net.js';
 import { abandonRoom } from './outbox.js';
 import { known, myName, named } from './phase.js';
-import { active, activeRoom, general, roomOf, rooms, setActive, setDirectory } from './rooms.js';
+import {
+  active, activeRoom, general, pageThrough, roomOf, rooms, setActive, setDirectory,
+} from './rooms.js';
 import { saveSession } from './storage.js';
 import { errorText, toId, validRoomName } from './text.js';
 import { forgetRoomTyping, stopShowingTyping, stopTyping, typingIn } from './typing.js';
@@ -40,9 +44,11 @@ export async function enterRoom(room, mode) {
       system(room, 'You joined', { force: true });
     }
     if (room === activeRoom()) renderUsers();
+    moreUsers(room, res);
     return true;
   }
   const why = errorText(res, 'The server did not answer in time.');
+  room.why = why;
   if (mode === 'rejoin') {
     system(room, [`Could not rejoin #${room.name}: ${why}`], { tone: 'error' });
   } else if (!room.member) {
@@ -66,7 +72,7 @@ export async function joinRoom(name) {
   const room = existing || addRoom(name);
   const ok = await enterRoom(room, 'new');
   if (!ok) {
-    showRoomError('Could not join that room. Check its name and try again.');
+    showRoomError(room.why ? `Could not join #${name}. ${room.why}` : 'Could not join that room. Check its name and try again.');
     return false;
   }
   showRoomError('');
@@ -147,16 +153,38 @@ export function switchRoom(name) {
   requestAnimationFrame(maybeLoadOlder);
 }
 
-// refreshRooms asks for the directory of rooms now, and again in a while.
+// moreUsers adds the members of a room that came after the first page of
+// them, which res, an answer with `users` and maybe `next`, held.
+export async function moreUsers(room, res) {
+  if (!res || typeof res.next !== 'string' || !res.next) return;
+  const at = conn;
+  const { all } = await pageThrough(res, usersOf,
+    (after) => request('list-users', { room: room.name, limit: USERS_PAGE, after }), USERS_PAGES);
+  if (at !== conn || rooms.get(room.name) !== room || !room.member) return;
+  for (const name of all) room.users.add(name);
+  if (room === activeRoom()) renderUsers();
+}
+
+const usersOf = (res) => (Array.isArray(res.users) ? res.users.filter((u) => typeof u === 'string') : []);
+const roomsOf = (res) => (Array.isArray(res.rooms) ? res.rooms.filter((r) => r && typeof r.name === 'string') : []);
+
+let roomsAsk = 0; // counts directory refreshes: an older one's answer is dropped
+
+// refreshRooms asks for the directory of rooms now, and again in a while:
+// the server's first pages of it (by name), up to ROOMS_PAGES.
 export function refreshRooms() {
   clearTimeout(roomsTimer);
   roomsTimer = setTimeout(refreshRooms, ROOMS_REFRESH_MS);
   if (!known() || !socket.connected || document.hidden) return;
-  request('list-rooms').then((res) => {
+  const ask = ++roomsAsk;
+  request('list-rooms', { limit: ROOMS_PAGE }).then(async (res) => {
     if (!res || !res.ok || !Array.isArray(res.rooms)) return;
-    setDirectory(res.rooms
-      .filter((r) => r && typeof r.name === 'string')
-      .map((r) => ({ name: r.name, users: typeof r.users === 'number' ? r.users : 0, lastId: toId(r.lastId) || 0 })));
+    const { all, more } = await pageThrough(res, roomsOf,
+      (after) => request('list-rooms', { limit: ROOMS_PAGE, after }), ROOMS_PAGES);
+    if (ask !== roomsAsk) return;
+    setDirectory(all.map((r) => ({
+      name: r.name, users: typeof r.users === 'number' ? r.users : 0, lastId: toId(r.lastId) || 0,
+    })), more);
     renderRooms();
   });
 }

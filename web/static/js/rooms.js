@@ -7,6 +7,10 @@
 // The page is in one or more rooms ("general" always). Messages are kept in
 // server id order and shown once: by room+id, and our own by the clientId
 // we give each one.
+//
+// The server answers its lists (list-rooms, list-users, the members in
+// join-room's and new-user's answers) in pages, each with `next` when more
+// follow: pageThrough gathers them, up to a number of pages.
 
 import { GENERAL } from './config.js';
 import { h, ui } from './dom.js';
@@ -14,13 +18,33 @@ import { h, ui } from './dom.js';
 export const rooms = new Map(); // name -> room (see makeRoom)
 export let active = GENERAL; // the room on screen
 export let directory = []; // list-rooms: [{name, users, lastId}]
+export let directoryMore = false; // the server lists more rooms than directory holds
 
 export function setActive(name) {
   active = name;
 }
 
-export function setDirectory(list) {
+export function setDirectory(list, more = false) {
   directory = list;
+  directoryMore = more;
+}
+
+// pageThrough gathers the items of a paged list: first is the first
+// page's answer, items(answer) its items, and ask(next) resolves with the
+// page after the one whose `next` it is given (null when none came). It
+// stops after `most` pages, and resolves with the items and whether more
+// were left.
+export async function pageThrough(first, items, ask, most) {
+  const all = [...items(first)];
+  let res = first;
+  for (let pages = 1; typeof res.next === 'string' && res.next; pages++) {
+    if (pages >= most) return { all, more: true };
+    const next = await ask(res.next);
+    if (!next || !next.ok) return { all, more: true };
+    all.push(...items(next));
+    res = next;
+  }
+  return { all, more: false };
 }
 
 // makeRoom adds a room, with an empty log (its top line drawn by

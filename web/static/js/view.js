@@ -8,7 +8,9 @@ import { GENERAL } from './config.js';
 import { avatar, h, ui } from './dom.js';
 import { scrollToBottom } from './log.js';
 import { myName } from './phase.js';
-import { activeRoom, directory, joinedRooms, rooms } from './rooms.js';
+import {
+  activeRoom, directory, directoryMore, joinedRooms, rooms,
+} from './rooms.js';
 
 let unreadTitle = 0;
 
@@ -69,6 +71,9 @@ export function renderRooms() {
       li.append(b);
       return li;
     });
+  if (directoryMore) {
+    others.push(h('li', 'rooms-more hint', 'More rooms than shown: type the name of one above to join it.'));
+  }
   ui.moreRooms.replaceChildren(...others);
   ui.moreRoomsTitle.hidden = others.length === 0;
   ui.roomsBadge.hidden = totalUnread === 0;

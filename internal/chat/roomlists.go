@@ -1,0 +1,243 @@
+package chat
+
+import (
+	"slices"
+	"unicode/utf8"
+
+	"github.com/parley-chat/parley/internal/socketio"
+	"github.com/parley-chat/parley/internal/store"
+)
+
+// The bounds of the lists the chat answers with: list-rooms, list-users,
+// and the members in join-room's and new-user's answers. A list grows with
+// the server's state (the rooms made, the people in a room), and an answer
+// larger than the connection's send queue (2 MB by default) would close
+// the connection that asked; so a list is answered in pages, bounded in
+// number and in bytes, each with the cursor of the next.
+const (
+	// DefaultRoomsPage and MaxRoomsPage bound a page of list-rooms.
+	DefaultRoomsPage = 100
+	MaxRoomsPage     = 200
+	// DefaultUsersPage and MaxUsersPage bound a page of list-users, and
+	// DefaultUsersPage the members in join-room's and new-user's answers.
+	DefaultUsersPage = 200
+	MaxUsersPage     = 1000
+	// MaxListBytes bounds the JSON of a page's list: a small part of the
+	// send queue, which holds the rest of what the client is sent.
+	MaxListBytes = 64 << 10
+)
+
+// jsonStringLen returns the length of s encoded as a JSON string by
+// encoding/json, quotes included (invalid UTF-8 counted as the 6 bytes
+// of its replacement, \ufffd, at most).
+func jsonStringLen(s string) int {
+	n := 2
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			switch {
+			case b == '"' || b == '\\' || b == '\n' || b == '\r' || b == '\t' || b == '\b' || b == '\f':
+				n += 2
+			case b < 0x20 || b == '<' || b == '>' || b == '&':
+				n += 6 // \u00XX
+			default:
+				n++
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1, r == '\u2028', r == '\u2029':
+			n += 6
+		default:
+			n += size
+		}
+		i += size
+	}
+	return n
+}
+
+// pageRequest is the optional argument of list-rooms, and the one of
+// list-users besides its room: the most items wanted, and the cursor
+// (the next of the page before; "" for the first page).
+type pageRequest struct {
+	Room  string `json:"room"`
+	Limit int    `json:"limit"`
+	After string `json:"after"`
+}
+
+// parsePage reads argument i as a pageRequest, if there is one, with its
+// limit put within [1, most] (def when unset). A cursor no item can have
+// is ErrBadRequest.
+func parsePage(e *socketio.Event, i, def, most int) (pageRequest, error) {
+	var req pageRequest
+	if e.Len() > i && e.Bind(i, &req) != nil {
+		return req, ErrBadRequest
+	}
+	switch {
+	case req.Limit <= 0:
+		req.Limit = def
+	case req.Limit > most:
+		req.Limit = most
+	}
+	if req.After != "" && !utf8.ValidString(req.After) {
+		return req, ErrBadRequest
+	}
+	return req, nil
+}
+
+// page returns, in order, up to limit (> 0) of the names that sort after
+// after, whose JSON list stays within MaxListBytes (but for a first name
+// longer than that alone), and whether more follow: then
+// the last name returned is the cursor of the next page. It costs
+// O(log n + limit): Chat.mu must be held, as for add. A room's names are
+// unique (one per person), so that a page never ends between equals.
+func (x *nameIndex) page(after string, limit int) (names []string, more bool) {
+	names = []string{}
+	if len(x.chunks) == 0 {
+		return names, false
+	}
+	bytes := 2 // []
+	i := 0
+	if after != "" {
+		i = x.find(after)
+	}
+	for ; i < len(x.chunks); i++ {
+		c := x.chunks[i].names
+		j := 0
+		if after != "" {
+			j, _ = slices.BinarySearch(c, after)
+			for j < len(c) && c[j] <= after {
+				j++
+			}
+		}
+		for ; j < len(c); j++ {
+			n := jsonStringLen(c[j]) + 1 // and a comma
+			if len(names) == limit || (bytes+n > MaxListBytes && len(names) > 0) {
+				return names, true
+			}
+			names = append(names, c[j])
+			bytes += n
+		}
+	}
+	return names, false
+}
+
+// usersPage is a page of a room's members, in join-room's, new-user's and
+// list-users' answers: Users, and Next, the cursor of the next page when
+// there are more (ask list-users with {room, after: next}).
+type usersPage struct {
+	Users []string `json:"users"`
+	Next  string   `json:"next,omitempty"`
+}
+
+// usersPageLocked returns the page of r's members after after, of up to
+// limit; Chat.mu must be held.
+func (r *room) usersPageLocked(after string, limit int) usersPage {
+	names, more := r.names.page(after, limit)
+	p := usersPage{Users: names}
+	if more {
+		p.Next = names[len(names)-1]
+	}
+	return p
+}
+
+// usersReply answers list-users, and join-room and leave-room.
+type usersReply struct {
+	OK   bool   `json:"ok"`
+	Room string `json:"room"`
+	usersPage
+}
+
+func (c *Chat) onListUsers(so *socketio.Socket, s *session, e *socketio.Event, reply replyFunc) {
+	req := pageRequest{Limit: DefaultUsersPage}
+	if name, ok := e.String(0); ok {
+		req.Room = name
+	} else if e.Len() == 0 {
+		reply(nil, ErrBadRequest)
+		return
+	} else {
+		var err error
+		if req, err = parsePage(e, 0, DefaultUsersPage, MaxUsersPage); err != nil {
+			reply(nil, err)
+			return
+		}
+	}
+	if !validRoomName(req.Room) {
+		reply(nil, ErrRoomInvalid)
+		return
+	}
+	if !e.HasAck() {
+		return // nobody to tell
+	}
+	page := usersPage{Users: []string{}}
+	c.mu.Lock()
+	if r := c.rooms[req.Room]; r != nil {
+		page = r.usersPageLocked(req.After, req.Limit)
+	}
+	c.mu.Unlock()
+	reply(usersReply{OK: true, Room: req.Room, usersPage: page}, nil)
+}
+
+// roomInfo describes a room in list-rooms.
+type roomInfo struct {
+	Name   string `json:"name"`
+	Users  int    `json:"users"`
+	LastID int64  `json:"lastId"`
+}
+
+// roomInfoMaxLen is the longest JSON of a roomInfo but its name (which
+// jsonStringLen measures), with the comma that follows it.
+const roomInfoMaxLen = len(`{"name":,"users":-9223372036854775808,"lastId":-9223372036854775808},`)
+
+// roomsReply answers list-rooms: a page of the rooms listed, by name (in
+// byte order), and Next, the cursor of the next page when there are
+// more (ask again with {after: next}).
+type roomsReply struct {
+	OK    bool       `json:"ok"`
+	Rooms []roomInfo `json:"rooms"`
+	Next  string     `json:"next,omitempty"`
+}
+
+func (c *Chat) onListRooms(so *socketio.Socket, s *session, e *socketio.Event, reply replyFunc) {
+	req, err := parsePage(e, 0, DefaultRoomsPage, MaxRoomsPage)
+	if err != nil {
+		reply(nil, err)
+		return
+	}
+	if !e.HasAck() {
+		return // nobody to tell
+	}
+	if req.After != "" && store.ValidateRoomName(req.After) != nil {
+		reply(nil, ErrBadRequest)
+		return
+	}
+	ctx, cancel := storeContext()
+	defer cancel()
+	// One more than the page, to know whether another follows.
+	stored, err := c.store.ListRooms(ctx, store.RoomQuery{After: req.After, ActiveSince: c.listedSince(), Limit: req.Limit + 1})
+	if err != nil {
+		c.log.Error("listing rooms", "err", err)
+		reply(nil, ErrUnavailable)
+		return
+	}
+	out := roomsReply{OK: true, Rooms: make([]roomInfo, 0, min(len(stored), req.Limit))}
+	bytes := len(`[]`)
+	c.mu.Lock()
+	for _, sr := range stored {
+		n := jsonStringLen(sr.Name) + roomInfoMaxLen
+		if len(out.Rooms) == req.Limit || (bytes+n > MaxListBytes && len(out.Rooms) > 0) {
+			out.Next = out.Rooms[len(out.Rooms)-1].Name
+			break
+		}
+		bytes += n
+		info := roomInfo{Name: sr.Name, LastID: sr.LastID}
+		if r := c.rooms[sr.Name]; r != nil {
+			info.Users = len(r.members)
+		}
+		out.Rooms = append(out.Rooms, info)
+	}
+	c.mu.Unlock()
+	reply(out, nil)
+}
