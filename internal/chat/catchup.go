@@ -151,6 +151,7 @@ func (cu *catchUp) switchLocked(force bool) (done bool, err error) {
 		cu.readTo = r.recent.last
 		return false, nil
 	}
+	cu.st.Grow(len(msgs)) // at most what the room keeps in memory
 	i := 0
 	for ; i < len(msgs) && (force || !cu.st.Full()); i++ {
 		if err := emitHistory(cu.st, msgs[i]); err != nil {

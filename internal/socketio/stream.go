@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"context"
+	"slices"
 
 	"github.com/parley-chat/parley/internal/eioparser"
 )
@@ -102,12 +103,18 @@ func (st *Stream) Emit(event string, args ...any) error {
 	if err != nil {
 		return err
 	}
-	for _, f := range encodeForEngine(p) {
-		st.frames = append(st.frames, f)
+	n := len(st.frames)
+	st.frames = appendForEngine(st.frames, p)
+	for _, f := range st.frames[n:] {
 		st.size += eioparser.PayloadSize(f)
 	}
 	return nil
 }
+
+// Grow makes room for n more events without attachments, so that a
+// sender that knows how many it has encodes them without growing the
+// Stream on the way.
+func (st *Stream) Grow(n int) { st.frames = slices.Grow(st.frames, n) }
 
 // Buffered returns the bytes of the events kept.
 func (st *Stream) Buffered() int { return st.size }
