@@ -35,8 +35,12 @@ import (
 // again, the rest is what came meanwhile: if it fits, it is sent and the
 // socket joins; if not, the catch-up goes on without the lock, and tries
 // again. A socket that was listening already, and asks for what came
-// after an id, leaves the room while it catches up in pieces, so that its
-// history and the live messages do not interleave.
+// after an id, stays in the room: it gets what came after that id up to
+// the room's last message when it asked, while the live messages, which
+// it gets already, go on; they may come among the last pieces of its
+// history (clients place messages by id), never twice. (Leaving the room
+// for the catch-up would keep them apart, but a socket cut off meanwhile
+// would be recovered without the room.)
 //
 // A client that reads nothing is closed as a slow consumer after the
 // engine's WriteTimeout (Stream.Send); one that reads, but so slowly that
@@ -132,12 +136,6 @@ type catchUp struct {
 func (cu *catchUp) switchLocked(force bool) (done bool, err error) {
 	r := cu.r
 	defer func() {
-		if !done && cu.listening {
-			// The rest goes out without the lock: live messages must not
-			// come in between.
-			cu.so.Leave(r.key)
-			cu.listening = false
-		}
 		r.deliverMu.Unlock()
 		if done && err == nil {
 			err = cu.joined()
@@ -212,6 +210,11 @@ func (cu *catchUp) run(ctx context.Context) error {
 	for round := 1; ; round++ {
 		if err := cu.send(ctx); err != nil {
 			return err
+		}
+		if cu.listening {
+			// It hears the room already: what came after what it took
+			// came live.
+			return nil
 		}
 		if err := cu.reload(); err != nil {
 			return err

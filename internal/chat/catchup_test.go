@@ -170,6 +170,45 @@ func TestCatchUpBeyondQueueBound(t *testing.T) {
 					connected(t, p)
 				})
 
+				t.Run("join-room since, already listening", func(t *testing.T) {
+					sender.t = t
+					p := join(t, srv.Server, tr, "Listener")
+					p.joinRoom("dev") // the last 50
+					first := len(roomMessages(p, "dev"))
+					done := sendLive(t, sender, "dev", live)
+					var r roomReply
+					p.ack(&r, chat.EventJoinRoom, map[string]any{"room": "dev", "since": 1})
+					if !r.OK {
+						t.Fatalf("join-room: %+v", r)
+					}
+					last := done()
+					wait.For(t, "the last live message", 10*time.Second, func() bool {
+						return slices.Contains(ids(roomMessages(p, "dev")), last)
+					})
+					p.sync()
+					// It stays in the room: the live messages, which it
+					// hears already, may come among the last pieces of the
+					// history it asked for again. The history is what came
+					// after 1 up to the room's last message when it asked
+					// (live ones that came just before it asked among
+					// them: a client drops what it has, by id), the live
+					// ones run on to the last, with no gap between.
+					var history, liveIDs []int64
+					for _, m := range roomMessages(p, "dev")[first:] {
+						if m.History {
+							history = append(history, m.ID)
+						} else {
+							liveIDs = append(liveIDs, m.ID)
+						}
+					}
+					if len(history) < stored-1 || !slices.Equal(history, span(2, history[len(history)-1])) ||
+						len(liveIDs) == 0 || !slices.Equal(liveIDs, span(liveIDs[0], last)) ||
+						liveIDs[0] > history[len(history)-1]+1 {
+						t.Fatalf("history %v, live %v; want a run from 2, then live ones up to %d, with no gap", history, liveIDs, last)
+					}
+					connected(t, p)
+				})
+
 				t.Run("history limit 200", func(t *testing.T) {
 					p := join(t, srv.Server, tr, "Reader")
 					p.joinRoom("dev")
