@@ -2,6 +2,7 @@ package chat_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/sioclient"
+	"github.com/parley-chat/parley/internal/sioparser"
 	"github.com/parley-chat/parley/internal/socketio"
 	"github.com/parley-chat/parley/internal/store"
 	"github.com/parley-chat/parley/internal/test/siotest"
@@ -284,5 +286,144 @@ func TestOfficialClientCatchUp(t *testing.T) {
 			testjs.Run(t, time.Minute, "chat-catchup.test.mjs",
 				"PARLEY_URL="+srv.URL, "PARLEY_TRANSPORT="+mode, fmt.Sprint("PARLEY_STORED=", stored))
 		})
+	}
+}
+
+// rawClient speaks Socket.IO over a bare Engine.IO connection, as the
+// official client does for connection state recovery: it keeps the pid of
+// its CONNECT reply and, as its offset, the last argument of the last
+// event it got when that is a string.
+type rawClient struct {
+	t        *testing.T
+	ec       *sioclient.EngineConn
+	sid, pid string
+	offset   string
+}
+
+// dialRaw connects to "/" over WebSocket with auth, and reads the CONNECT
+// reply.
+func dialRaw(t *testing.T, url string, auth any) *rawClient {
+	t.Helper()
+	ec, err := sioclient.DialEngine(siotest.Context(t), url, &sioclient.Options{Transport: sioclient.TransportWebSocket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ec.Close() })
+	b, err := json.Marshal(auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ec.SendMessage(append([]byte("0"), b...), false); err != nil {
+		t.Fatal(err)
+	}
+	c := &rawClient{t: t, ec: ec}
+	p := c.packet()
+	var reply struct{ SID, PID string }
+	if p.Type != sioparser.PacketConnect || json.Unmarshal(p.Data, &reply) != nil {
+		t.Fatalf("CONNECT reply: %+v", p)
+	}
+	c.sid, c.pid = reply.SID, reply.PID
+	return c
+}
+
+// packet reads the next Socket.IO packet.
+func (c *rawClient) packet() *sioparser.Packet {
+	c.t.Helper()
+	m, err := c.ec.Read(siotest.Context(c.t))
+	if err != nil {
+		c.t.Fatalf("read: %v", err)
+	}
+	p, _, err := sioparser.DecodePacket(m.Data)
+	if err != nil {
+		c.t.Fatalf("packet %q: %v", m.Data, err)
+	}
+	return p
+}
+
+// event reads the next event, and keeps its offset.
+func (c *rawClient) event() (string, []json.RawMessage) {
+	c.t.Helper()
+	for {
+		p := c.packet()
+		if p.Type != sioparser.PacketEvent {
+			continue
+		}
+		name, args, err := sioparser.EventName(p.Data)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		var last string
+		if len(args) > 0 && json.Unmarshal(args[len(args)-1], &last) == nil {
+			c.offset = last
+		}
+		return name, args
+	}
+}
+
+// message reads events up to the next chat message, and returns it.
+func (c *rawClient) message() chat.ChatMessage {
+	c.t.Helper()
+	for {
+		name, args := c.event()
+		if name != chat.EventChatMessage {
+			continue
+		}
+		var m chat.ChatMessage
+		if err := json.Unmarshal(args[0], &m); err != nil {
+			c.t.Fatal(err)
+		}
+		return m
+	}
+}
+
+// TestCatchUpCutOffIsRecovered cuts a client off in the middle of its
+// catch-up on connecting, and has it come back with its session, as the
+// official client does: the socket is restored without the default room,
+// which it had not joined yet, and catches up again from the last message
+// it names, then hears the room. (It used to be restored deaf to the room.)
+func TestCatchUpCutOffIsRecovered(t *testing.T) {
+	t.Parallel()
+	const stored = 400
+	st := openStore(t, filepath.Join(t.TempDir(), "chat.db"))
+	seed(t, st, chat.DefaultRoom, stored, cjk)
+	cfg := unlimited
+	cfg.Store = st
+	srv := startChat(t, cfg, socketio.Config{
+		Recovery: &socketio.RecoveryConfig{},
+		// A piece is 32 KiB, 5 messages: the catch-up takes many.
+		Engine: engineio.Config{MaxQueueBytes: 256 << 10},
+	})
+
+	// An offset, as a client that was connected before has one: from a
+	// broadcast whose last argument is a string.
+	a := dialRaw(t, srv.URL, map[string]any{"since": stored})
+	other := join(t, srv.Server, sioclient.TransportWebSocket, "Other")
+	if name, _ := a.event(); name != chat.EventUserConnected || a.offset == "" {
+		t.Fatalf("%s, offset %q: want user-connected, with an offset", name, a.offset)
+	}
+
+	b := dialRaw(t, srv.URL, map[string]any{"since": 1})
+	var seen int64
+	for want := int64(2); want < 7; want++ {
+		if m := b.message(); m.ID != want || !m.History {
+			t.Fatalf("message %+v, want %d as history", m, want)
+		}
+		seen = want
+	}
+	_ = b.ec.Close() // a transport close: the session is kept
+	wait.For(t, "the socket gone", 5*time.Second, func() bool { return srv.nsp.Socket(b.sid) == nil })
+
+	back := dialRaw(t, srv.URL, map[string]any{"pid": b.pid, "offset": a.offset, "since": seen})
+	if back.sid != b.sid {
+		t.Fatalf("came back as %s, not restored as %s", back.sid, b.sid)
+	}
+	for want := seen + 1; want <= stored; want++ {
+		if m := back.message(); m.ID != want || !m.History {
+			t.Fatalf("message %d, history %t; want %d as history", m.ID, m.History, want)
+		}
+	}
+	live := other.say("live", nil)
+	if m := back.message(); m.ID != live.ID || m.History {
+		t.Fatalf("message %d, history %t; want %d, live", m.ID, m.History, live.ID)
 	}
 }

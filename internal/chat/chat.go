@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -229,6 +230,9 @@ type session struct {
 	limiter *rate.Limiter
 	mu      sync.Mutex
 	p       *person // nil before new-user
+	// heard is set once the socket got the default room's history on
+	// connecting and went on to its live messages (see onConnection).
+	heard bool
 }
 
 func sessionOf(so *socketio.Socket) *session {
@@ -250,15 +254,38 @@ func (c *Chat) onConnection(so *socketio.Socket) {
 		// Like the tutorial's, every connection hears the default room
 		// from the start, named or not; it first gets the room's history,
 		// or what it missed since the id its handshake names.
-		c.listen(so, DefaultRoom, sinceFromAuth(so), func(err error) {
-			if err != nil {
-				_ = so.Emit(EventError, refusedWith(err))
-			}
-		})
+		c.hearDefault(so, s)
 	} else if so.Recovered() {
 		c.resume(so, s)
+		if !s.hasHeard() && !slices.Contains(so.Rooms(), roomKey(DefaultRoom)) {
+			// Cut off before its catch-up was over, it was kept without
+			// the default room: it catches up again, from what it names.
+			c.hearDefault(so, s)
+		}
 	}
 	so.OnDisconnect(c.onDisconnect)
+}
+
+// hearDefault makes so listen to the default room, after its history or
+// what it missed since the id its handshake names.
+func (c *Chat) hearDefault(so *socketio.Socket, s *session) {
+	c.listen(so, DefaultRoom, sinceFromAuth(so), func(err error) {
+		if err != nil {
+			_ = so.Emit(EventError, refusedWith(err))
+			return
+		}
+		s.mu.Lock()
+		s.heard = true
+		s.mu.Unlock()
+	})
+}
+
+// hasHeard reports whether the socket got to the default room's live
+// messages on connecting.
+func (s *session) hasHeard() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.heard
 }
 
 // handler handles one event; it answers by calling reply once, now or

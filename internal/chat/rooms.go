@@ -95,7 +95,7 @@ func (c *Chat) loadRoom(name string, by *creator) (*room, error) {
 	}
 	loaded := &room{
 		name:    name,
-		key:     "room:" + name,
+		key:     roomKey(name),
 		recent:  newRecent(c.cfg.RecentMessages, c.cfg.HistoryLimit, c.cfg.RecentBytes, stored.LastID, msgs),
 		members: make(map[*person]struct{}),
 		touched: touched,
