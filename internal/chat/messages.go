@@ -1,9 +1,6 @@
 package chat
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
 	"strings"
 	"unicode/utf8"
 
@@ -135,15 +132,14 @@ type historyRequest struct {
 	Limit  int    `json:"limit"`
 }
 
-// historyReply answers history: messages oldest first, each encoded as a
-// ChatMessage; More when older ones that the limit would have included
-// were left out, to keep the reply within historyReplyShare of the send
-// queue.
+// historyReply answers history: messages oldest first; More when older
+// ones that the limit would have included were left out, to keep the
+// reply within historyReplyShare of the send queue.
 type historyReply struct {
-	OK       bool              `json:"ok"`
-	Room     string            `json:"room"`
-	Messages []json.RawMessage `json:"messages"`
-	More     bool              `json:"more,omitempty"`
+	OK       bool          `json:"ok"`
+	Room     string        `json:"room"`
+	Messages []ChatMessage `json:"messages"`
+	More     bool          `json:"more,omitempty"`
 }
 
 // historyReplyShare is the share of the send queue's bound that a history
@@ -152,6 +148,10 @@ type historyReply struct {
 // bound, that is 256 KB: 200 messages of a typical 200 bytes, or 40 of the
 // longest CJK ones.
 const historyReplyShare = 8
+
+// chatMessageMaxLen is the longest JSON of a ChatMessage marked as
+// history but its strings, with the comma after it.
+const chatMessageMaxLen = len(`{"name":,"message":,"room":,"id":-9223372036854775808,"time":-9223372036854775808,"clientId":,"history":true},`)
 
 func (c *Chat) onHistory(so *socketio.Socket, s *session, e *socketio.Event, reply replyFunc) {
 	p := s.person()
@@ -185,46 +185,32 @@ func (c *Chat) onHistory(so *socketio.Socket, s *session, e *socketio.Event, rep
 		reply(nil, ErrUnavailable)
 		return
 	}
-	out, more, err := encodeHistory(msgs, so.MaxQueueBytes()/historyReplyShare)
-	if err != nil {
-		c.log.Error("encoding history", "room", req.Room, "err", err)
-		reply(nil, ErrUnavailable)
-		return
-	}
+	out, more := historyPage(msgs, so.MaxQueueBytes()/historyReplyShare)
 	reply(historyReply{OK: true, Room: req.Room, Messages: out, More: more}, nil)
 }
 
-// encodeHistory encodes msgs (oldest first) as ChatMessages marked as
-// history, the newest of them that take at most budget bytes (one at
-// least), and reports whether it left older ones out.
-func encodeHistory(msgs []store.Message, budget int) (out []json.RawMessage, more bool, err error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // as socketio encodes events
-	ends := make([]int, len(msgs))
-	first := len(msgs) // the oldest one kept
+// historyPage returns msgs (oldest first) as ChatMessages marked as
+// history: the newest of them whose JSON takes at most budget bytes (one
+// at least), and whether it left older ones out. It measures their JSON
+// without encoding it (jsonStringLen), by excess.
+func historyPage(msgs []store.Message, budget int) (out []ChatMessage, more bool) {
+	size, first := 2, len(msgs) // [], and the oldest one kept
 	for i := len(msgs) - 1; i >= 0; i-- {
-		w := wireMessage(msgs[i])
-		w.History = true
-		if err := enc.Encode(w); err != nil {
-			return nil, false, fmt.Errorf("chat: encoding message %d: %w", msgs[i].ID, err)
-		}
-		if buf.Len() > budget && first < len(msgs) {
+		m := msgs[i]
+		n := chatMessageMaxLen + jsonStringLen(m.Author) + jsonStringLen(m.Text) + jsonStringLen(m.Room) + jsonStringLen(clientIDOf(m))
+		if size+n > budget && first < len(msgs) {
 			break
 		}
-		ends[i] = buf.Len()
+		size += n
 		first = i
 	}
-	out = make([]json.RawMessage, 0, len(msgs)-first)
-	b := buf.Bytes()
-	for i := first; i < len(msgs); i++ {
-		start := 0
-		if i+1 < len(msgs) {
-			start = ends[i+1]
-		}
-		out = append(out, json.RawMessage(bytes.TrimSuffix(b[start:ends[i]], []byte("\n"))))
+	out = make([]ChatMessage, 0, len(msgs)-first)
+	for _, m := range msgs[first:] {
+		w := wireMessage(m)
+		w.History = true
+		out = append(out, w)
 	}
-	return out, first > 0, nil
+	return out, first > 0
 }
 
 // typingRequest is the argument of typing, from a client.
