@@ -6,7 +6,7 @@ FUZZTIME ?= 10s
 # is none of the module's requirements.
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test test-go vet fuzz js-deps fmt fmt-check lint bench conformance
+.PHONY: all build test test-go vet fuzz js-deps fmt fmt-check lint bench conformance soak
 
 all: build
 
@@ -78,3 +78,12 @@ bench:
 
 conformance:
 	$(GO) run ./cmd/conformance
+
+# soak runs parley for SOAK_DURATION twice under parley bench's load with
+# churn, the second time with a hostile client alongside, and checks that
+# its memory stays bounded, nothing acked is lost and the p99 stays within
+# 2× (bench/soak/README.md). It takes twice SOAK_DURATION and more; it is
+# not part of test.
+SOAK_DURATION ?= 10m
+soak:
+	$(GO) run ./bench/soak --duration $(SOAK_DURATION)

@@ -123,3 +123,10 @@ func plainArgs(m *sioparser.Message) []any {
 	}
 	return out
 }
+
+// TestPageFormat runs test/js/format.test.mjs in Node: how the page
+// formats a message (static/js/format.js).
+func TestPageFormat(t *testing.T) {
+	testjs.RequireNode(t)
+	testjs.Run(t, time.Minute, "format.test.mjs")
+}

@@ -49,6 +49,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.PID, "pid", 0, "server process id (same machine): report its CPU time and memory")
 	fs.BoolVar(&cfg.NoJoin, "no-join", false, "clients that do not send only listen: they emit no new-user, so no join is announced to everyone")
 	fs.Float64Var(&cfg.SlowReaders, "slow-readers", 0, "fraction (0 to 1) of the clients that do not send which stop reading once joined, before the warm-up, like stuck phones (over WebSocket with a 4 KiB receive buffer); left out of loss and latency, reported with how many the server cut off")
+	fs.Float64Var(&cfg.Churn, "churn", 0, fmt.Sprintf("clients per second that leave, each replaced by a new one that joins (and gets the history), from the warm-up to the end of the window; every other receiver churns, the others stay and their deliveries are the figures (at most %d)", bench.MaxChurn))
+	fs.BoolVar(&cfg.Ack, "ack", false, "senders ask for an ack of each message; check that every message acked in the window reached every client connected throughout")
+	fs.BoolVar(&cfg.Hostile, "hostile", false, "run a hostile client alongside the load, cycling through inputs a server must refuse or bound (parley's issue 10), and report what it met with")
 	fs.BoolVar(&cfg.Idle, "idle", false, "connect, then send nothing: measure the server's memory and CPU over --duration")
 	fs.BoolVar(&asJSON, "json", false, "print the result as one JSON line on stdout")
 	fs.BoolVar(&quiet, "quiet", false, "no progress lines")
@@ -77,6 +80,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("--slow-readers %g: want a fraction from 0 to 1", cfg.SlowReaders)
 	case cfg.SlowReaders > 0 && cfg.Idle:
 		return errors.New("--slow-readers needs messages to fall behind on: not with --idle")
+	case cfg.Idle && (cfg.Churn != 0 || cfg.Ack || cfg.Hostile):
+		return errors.New("--churn, --ack and --hostile need a load: not with --idle")
+	case !(cfg.Churn >= 0 && cfg.Churn <= bench.MaxChurn):
+		return fmt.Errorf("--churn %g: want 0 to %d clients per second", cfg.Churn, bench.MaxChurn)
 	}
 	if cfg.Drain == 0 {
 		cfg.Drain = time.Nanosecond

@@ -84,3 +84,39 @@ func TestBenchSlowReaders(t *testing.T) {
 		t.Errorf("text result:\n%s", stderr.String())
 	}
 }
+
+// TestBenchChurnFlags checks that --churn, --ack and --hostile are listed
+// and validated before anything is dialed.
+func TestBenchChurnFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"negative churn", []string{"--churn", "-1"}, "--churn -1: want 0 to 1000 clients per second"},
+		{"too much churn", []string{"--churn", "5000"}, "--churn 5000: want 0 to 1000 clients per second"},
+		{"churn idle", []string{"--churn", "2", "--idle"}, "--churn, --ack and --hostile need a load: not with --idle"},
+		{"ack idle", []string{"--ack", "--idle"}, "--churn, --ack and --hostile need a load: not with --idle"},
+		{"hostile idle", []string{"--hostile", "--idle"}, "--churn, --ack and --hostile need a load: not with --idle"},
+		{"hostile over https", []string{"--hostile", "--url", "https://127.0.0.1:1"}, "the hostile client speaks plain http"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			args := append([]string{"--url", "http://127.0.0.1:1", "--quiet"}, tt.args...)
+			err := runBench(context.Background(), args, &stdout, &stderr)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("runBench(%q) = %v, want %q", tt.args, err, tt.wantErr)
+			}
+		})
+	}
+	var stdout, stderr bytes.Buffer
+	if err := runBench(context.Background(), []string{"--help"}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"-churn", "-ack", "-hostile"} {
+		if !strings.Contains(stderr.String(), f) {
+			t.Errorf("help does not list %s", f)
+		}
+	}
+}

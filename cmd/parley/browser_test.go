@@ -21,11 +21,26 @@ import (
 // newTestApp serves the whole app on a loopback test server.
 func newTestApp(t *testing.T, cfg config) *httptest.Server {
 	t.Helper()
+	ts := httptest.NewServer(newTestHandler(t, cfg))
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+// newTestHandler returns the whole app's handler, closed at the end of the
+// test.
+func newTestHandler(t *testing.T, cfg config) http.Handler {
+	t.Helper()
 	if cfg.MaxNameLength == 0 {
 		cfg.MaxNameLength = 32
 	}
 	if cfg.MaxMessageLength == 0 {
 		cfg.MaxMessageLength = 2000
+	}
+	if cfg.NameReserve == 0 {
+		cfg.NameReserve = defaultNameReserve
+	}
+	if cfg.PresenceGrace == 0 {
+		cfg.PresenceGrace = defaultPresenceGrace
 	}
 	if cfg.Store == "" {
 		cfg.Store = filepath.Join(t.TempDir(), "parley.db")
@@ -35,16 +50,15 @@ func newTestApp(t *testing.T, cfg config) *httptest.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = a.close() })
-	ts := httptest.NewServer(a.handler)
-	t.Cleanup(ts.Close)
-	return ts
+	return a.handler
 }
 
 // TestBrowserChat has three people chat through the page in headless
 // Chromium (test/js/browser-chat.mjs).
 func TestBrowserChat(t *testing.T) {
 	testjs.RequireBrowser(t)
-	ts := newTestApp(t, config{})
+	// A closed page is told after the grace: the script waits 10 s.
+	ts := newTestApp(t, config{PresenceGrace: 2 * time.Second})
 	testjs.Run(t, 3*time.Minute, "browser-chat.mjs", "PARLEY_URL="+ts.URL, "PARLEY_SHOTS="+t.TempDir())
 }
 
@@ -71,9 +85,24 @@ func TestTutorialPage(t *testing.T) {
 	blocked.Config.Handler = fixture
 	allowed.Start()
 	blocked.Start()
+
+	// The page served by parley's own origin, as a proxy in front of both
+	// would serve it: its requests carry the guest cookie, which keeps its
+	// name across reloads.
+	same := page()
+	sameURL := "http://" + same.Listener.Addr().String()
+	app := newTestHandler(t, config{PresenceGrace: 2 * time.Second})
+	mux := http.NewServeMux()
+	mux.Handle("/tutorial/", http.StripPrefix("/tutorial", tutorialFixture(t, sameURL)))
+	mux.Handle("/", app)
+	same.Config.Handler = mux
+	same.Start()
+
 	testjs.Run(t, 2*time.Minute, "tutorial-page.mjs",
 		"PARLEY_TUTORIAL_URL="+allowed.URL+"/index.html",
-		"PARLEY_BLOCKED_URL="+blocked.URL+"/index.html")
+		"PARLEY_BLOCKED_URL="+blocked.URL+"/index.html",
+		"PARLEY_SAME_ORIGIN_URL="+sameURL+"/tutorial/index.html",
+		"PARLEY_GRACE_MS=2000")
 }
 
 // tutorialFixture serves test/js/tutorial with the tutorial's server address
@@ -129,6 +158,16 @@ func TestBrowserDirectory(t *testing.T) {
 	}
 	ts := newTestApp(t, config{Store: path, MaxRooms: 1000})
 	testjs.Run(t, 2*time.Minute, "browser-directory.mjs", "PARLEY_URL="+ts.URL, "PARLEY_ROOMS="+fmt.Sprint(rooms), "PARLEY_SHOTS="+t.TempDir())
+}
+
+// TestBrowserIdentity checks in headless Chromium that the page marks its
+// own messages by identity, not by name, and that two tabs of one browser
+// are one person (test/js/browser-identity.mjs).
+func TestBrowserIdentity(t *testing.T) {
+	testjs.RequireBrowser(t)
+	const grace, reserve = 500 * time.Millisecond, time.Second
+	ts := newTestApp(t, config{PresenceGrace: grace, NameReserve: reserve})
+	testjs.Run(t, time.Minute, "browser-identity.mjs", "PARLEY_URL="+ts.URL, fmt.Sprintf("PARLEY_WAIT_MS=%d", (grace+reserve+time.Second).Milliseconds()))
 }
 
 // TestBrowserCSP checks in headless Chromium that the page's

@@ -46,6 +46,21 @@ type config struct {
 	RoomsPerIP     int
 	MaxRooms       int
 	RoomIdle       time.Duration
+	// NameReserve is how long a guest's name stays theirs after they were
+	// last seen.
+	NameReserve time.Duration
+	// PresenceGrace is how long someone whose page closed or whose
+	// connection dropped stays listed, so that a reload or a reconnection
+	// within it is no news.
+	PresenceGrace time.Duration
+	// JWTSecret (HS256) or JWTPublicKey (the path of a PEM file: RS256,
+	// ES256...) put the chat in app mode, trusting the identities of a
+	// host application's tokens; JWTIssuer and JWTAudience, when set,
+	// are what those tokens must say.
+	JWTSecret    string
+	JWTPublicKey string
+	JWTIssuer    string
+	JWTAudience  string
 }
 
 // envFlags are the flags that environment variables set.
@@ -68,6 +83,12 @@ var envFlags = []struct{ env, flag string }{
 	{"PARLEY_ROOMS_PER_IP", "rooms-per-ip"},
 	{"PARLEY_MAX_ROOMS", "max-rooms"},
 	{"PARLEY_ROOM_IDLE", "room-idle"},
+	{"PARLEY_NAME_RESERVE", "name-reserve"},
+	{"PARLEY_PRESENCE_GRACE", "presence-grace"},
+	{"PARLEY_JWT_SECRET", "jwt-secret"},
+	{"PARLEY_JWT_PUBLIC_KEY", "jwt-public-key"},
+	{"PARLEY_JWT_ISSUER", "jwt-issuer"},
+	{"PARLEY_JWT_AUDIENCE", "jwt-audience"},
 }
 
 // Defaults of the limits that flags set.
@@ -75,6 +96,8 @@ const (
 	defaultMaxConns      = 10_000
 	defaultMaxConnsPerIP = 100
 	defaultBodyTimeout   = 10 * time.Second
+	defaultNameReserve   = 30 * 24 * time.Hour
+	defaultPresenceGrace = 10 * time.Second
 )
 
 // usageHeader opens parley -h: the two ways to run the command.
@@ -119,6 +142,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&cfg.RoomsPerIP, "rooms-per-ip", chat.DefaultRoomsPerAddress, "most rooms that may be created from one client address (an IPv6 /64; loopback and trusted proxies excepted, X-Forwarded-For believed from trusted proxies) within --room-idle; 0 for no cap (PARLEY_ROOMS_PER_IP)")
 	fs.IntVar(&cfg.MaxRooms, "max-rooms", chat.DefaultMaxRooms, "most rooms listed (those in use within --room-idle); beyond it no room is created, existing ones may still be joined; 0 for no cap (PARLEY_MAX_ROOMS)")
 	fs.DurationVar(&cfg.RoomIdle, "room-idle", chat.DefaultRoomIdle, "how long a room nobody is in stays listed after it was last in use (it keeps its history), and the window of the room caps (PARLEY_ROOM_IDLE)")
+	fs.DurationVar(&cfg.NameReserve, "name-reserve", defaultNameReserve, "how long a guest's name stays theirs after they were last seen (PARLEY_NAME_RESERVE)")
+	fs.DurationVar(&cfg.PresenceGrace, "presence-grace", defaultPresenceGrace, "how long someone whose page closed or whose connection dropped stays listed, so that a reload or a reconnection within it goes unannounced (PARLEY_PRESENCE_GRACE)")
+	fs.StringVar(&cfg.JWTSecret, "jwt-secret", "", "app mode: the HS256 secret, at least 32 bytes, of the host application's tokens; prefer the variable, which the process list does not show (PARLEY_JWT_SECRET)")
+	fs.StringVar(&cfg.JWTPublicKey, "jwt-public-key", "", "app mode: a PEM file with the host application's RS256 or ES256 public key (PARLEY_JWT_PUBLIC_KEY)")
+	fs.StringVar(&cfg.JWTIssuer, "jwt-issuer", "", "app mode: the iss the tokens must have (PARLEY_JWT_ISSUER)")
+	fs.StringVar(&cfg.JWTAudience, "jwt-audience", "", "app mode: an aud the tokens must have (PARLEY_JWT_AUDIENCE)")
 	// The environment sets flags through their own parsers, so that a bad
 	// value is refused as it would be on the command line; the command
 	// line, parsed next, wins.
@@ -158,8 +187,23 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if cfg.RoomIdle <= 0 {
 		return config{}, fmt.Errorf("--room-idle must be positive")
 	}
+	if cfg.NameReserve <= 0 {
+		return config{}, fmt.Errorf("--name-reserve must be positive")
+	}
+	if cfg.PresenceGrace < 0 {
+		return config{}, fmt.Errorf("--presence-grace must not be negative")
+	}
+	switch {
+	case cfg.JWTSecret != "" && cfg.JWTPublicKey != "":
+		return config{}, fmt.Errorf("--jwt-secret and --jwt-public-key: give one")
+	case cfg.JWTSecret == "" && cfg.JWTPublicKey == "" && (cfg.JWTIssuer != "" || cfg.JWTAudience != ""):
+		return config{}, fmt.Errorf("--jwt-issuer and --jwt-audience need --jwt-secret or --jwt-public-key")
+	}
 	return cfg, nil
 }
+
+// appMode reports whether the chat trusts a host application's tokens.
+func (c config) appMode() bool { return c.JWTSecret != "" || c.JWTPublicKey != "" }
 
 // list splits a comma-separated list, trimming its items and dropping
 // empty ones.

@@ -27,6 +27,7 @@ import (
 
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/engineio"
+	"github.com/parley-chat/parley/internal/identity"
 	"github.com/parley-chat/parley/internal/socketio"
 	"github.com/parley-chat/parley/internal/store"
 	"github.com/parley-chat/parley/internal/store/open"
@@ -182,6 +183,23 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	trusted := proxies(cfg.TrustedProxies)
+	// Loopback clients (a proxy on this machine, local tools) and trusted
+	// proxies are not limited per address: their address is not a
+	// client's.
+	exempt := func(a netip.Addr) bool { return a.IsLoopback() || trusted.trusts(a) }
+	var (
+		tokens   *identity.Tokens
+		verifier *identity.Verifier
+	)
+	if cfg.appMode() {
+		if verifier, err = newVerifier(cfg); err != nil {
+			_ = st.Close()
+			return nil, err
+		}
+	} else if tokens, err = chat.GuestTokens(ctx, st); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
 	sio := socketio.NewServer(socketio.Config{
 		Engine: engineio.Config{
 			AllowedOrigins: cfg.Origins,
@@ -200,6 +218,11 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		MaxRooms:         uncappedIfZero(cfg.MaxRooms),
 		RoomIdle:         cfg.RoomIdle,
 		ClientAddress:    trusted.roomAddress,
+		Tokens:           tokens,
+		Verifier:         verifier,
+		NameReserve:      cfg.NameReserve,
+		PresenceGrace:    presenceGrace(cfg.PresenceGrace),
+		ExemptAddress:    exempt,
 		Logger:           log,
 	}, sio.Of("/"))
 	if err != nil {
@@ -208,9 +231,42 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	}
 	machine, _ := os.Hostname() // without it, only the names listed
 	hosts := newHostPolicy(cfg.AllowedHosts, machine)
-	handler := securityHeaders(checkHost(hosts, trusted, log, limitBody(cfg.BodyTimeout, routes(sio, files))))
+	endpoint := newHandshakeGuard(sio, tokens, cfg.NameReserve, exempt, trusted, log)
+	handler := securityHeaders(checkHost(hosts, trusted, log, limitBody(cfg.BodyTimeout, routes(endpoint, files))))
 	return &app{sio: sio, chat: c, store: st, handler: handler}, nil
 }
+
+// newVerifier returns the verifier of the host application's tokens that
+// cfg configures.
+func newVerifier(cfg config) (*identity.Verifier, error) {
+	vc := identity.VerifierConfig{Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, Leeway: jwtLeeway}
+	if cfg.JWTSecret != "" {
+		vc.HMACSecret = []byte(cfg.JWTSecret)
+	} else {
+		pem, err := os.ReadFile(cfg.JWTPublicKey)
+		if err != nil {
+			return nil, fmt.Errorf("--jwt-public-key: %w", err)
+		}
+		vc.PublicKeyPEM = pem
+	}
+	v, err := identity.NewVerifier(vc)
+	if err != nil {
+		return nil, fmt.Errorf("app mode: %w", err)
+	}
+	return v, nil
+}
+
+// presenceGrace returns the chat's PresenceGrace of --presence-grace,
+// where 0 is none (the chat's zero is its default).
+func presenceGrace(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
+// jwtLeeway is how far a token's times may be off parley's clock.
+const jwtLeeway = 30 * time.Second
 
 // close stops the chat's writer, after what it holds is stored, then the
 // store.

@@ -46,6 +46,8 @@ var defaults = config{
 	RoomsPerIP:       30,
 	MaxRooms:         1000,
 	RoomIdle:         24 * time.Hour,
+	NameReserve:      720 * time.Hour,
+	PresenceGrace:    10 * time.Second,
 }
 
 // with returns defaults changed by f.
@@ -119,6 +121,8 @@ func TestParseConfig(t *testing.T) {
 				RoomsPerIP:       30,
 				MaxRooms:         1000,
 				RoomIdle:         24 * time.Hour,
+				NameReserve:      720 * time.Hour,
+				PresenceGrace:    10 * time.Second,
 			},
 		},
 		{
@@ -218,6 +222,29 @@ func TestParseConfig(t *testing.T) {
 		{name: "negative max rooms", env: []string{"PARLEY_MAX_ROOMS=-2"}, wantErr: "negative"},
 		{name: "zero room idle", args: []string{"--room-idle", "0s"}, wantErr: "room-idle"},
 		{name: "room idle not a duration", env: []string{"PARLEY_ROOM_IDLE=a day"}, wantErr: "PARLEY_ROOM_IDLE"},
+		{
+			name: "identities from the environment",
+			env: []string{
+				"PARLEY_NAME_RESERVE=48h", "PARLEY_JWT_SECRET=0123456789abcdef0123456789abcdef",
+				"PARLEY_JWT_ISSUER=https://app.example", "PARLEY_JWT_AUDIENCE=parley",
+			},
+			want: with(func(c *config) {
+				c.NameReserve, c.JWTSecret = 48*time.Hour, "0123456789abcdef0123456789abcdef"
+				c.JWTIssuer, c.JWTAudience = "https://app.example", "parley"
+			}),
+		},
+		{
+			name: "identity flags win",
+			args: []string{"--name-reserve", "1h", "--jwt-public-key", "/etc/app.pem", "--jwt-secret="},
+			env:  []string{"PARLEY_NAME_RESERVE=48h", "PARLEY_JWT_SECRET=0123456789abcdef0123456789abcdef"},
+			want: with(func(c *config) { c.NameReserve, c.JWTPublicKey = time.Hour, "/etc/app.pem" }),
+		},
+		{name: "zero name reserve", args: []string{"--name-reserve", "0s"}, wantErr: "name-reserve"},
+		{name: "presence grace", env: []string{"PARLEY_PRESENCE_GRACE=2s"}, want: with(func(c *config) { c.PresenceGrace = 2 * time.Second })},
+		{name: "no presence grace", args: []string{"--presence-grace", "0"}, want: with(func(c *config) { c.PresenceGrace = 0 })},
+		{name: "negative presence grace", args: []string{"--presence-grace", "-1s"}, wantErr: "presence-grace"},
+		{name: "both JWT keys", args: []string{"--jwt-secret", "s", "--jwt-public-key", "k.pem"}, wantErr: "give one"},
+		{name: "JWT issuer without a key", env: []string{"PARLEY_JWT_ISSUER=https://app.example"}, wantErr: "jwt-issuer"},
 		{name: "PARLEY_DEV=1", env: []string{"PARLEY_DEV=1"}, want: with(func(c *config) { c.Dev = true })},
 		{name: "PARLEY_DEV=false", env: []string{"PARLEY_DEV=false"}, want: defaults},
 
@@ -272,7 +299,9 @@ func TestParseConfigHelp(t *testing.T) {
 		"-allowed-hosts", "PARLEY_ALLOWED_HOSTS", "-trusted-proxies", "PARLEY_TRUSTED_PROXIES",
 		"-max-connections", "PARLEY_MAX_CONNECTIONS", "-max-connections-per-ip", "PARLEY_MAX_CONNECTIONS_PER_IP",
 		"-body-timeout", "PARLEY_BODY_TIMEOUT", "-rooms-per-person", "PARLEY_ROOMS_PER_PERSON", "-rooms-per-ip",
-		"PARLEY_ROOMS_PER_IP", "-max-rooms", "PARLEY_MAX_ROOMS", "-room-idle", "PARLEY_ROOM_IDLE"} {
+		"PARLEY_ROOMS_PER_IP", "-max-rooms", "PARLEY_MAX_ROOMS", "-room-idle", "PARLEY_ROOM_IDLE",
+		"-name-reserve", "PARLEY_NAME_RESERVE", "-presence-grace", "PARLEY_PRESENCE_GRACE", "-jwt-secret", "PARLEY_JWT_SECRET",
+		"-jwt-public-key", "PARLEY_JWT_PUBLIC_KEY", "-jwt-issuer", "PARLEY_JWT_ISSUER", "-jwt-audience", "PARLEY_JWT_AUDIENCE"} {
 		if !strings.Contains(stderr.String(), s) {
 			t.Errorf("usage lacks %q:\n%s", s, stderr.String())
 		}
@@ -430,29 +459,40 @@ type chatter struct {
 	c        *sioclient.Client
 	so       *sioclient.Socket
 	messages chan string // the messages of chat-message events
+	// lastUserID is the userId of the last message sent on messages,
+	// written before it is sent.
+	lastUserID string
 }
 
 // join connects over transport and joins the chat as name.
 func join(t *testing.T, ctx context.Context, url string, transport sioclient.Transport, name string) *chatter {
 	t.Helper()
+	ch := join0(t, ctx, url, transport)
+	reply := ch.ack(t, ctx, "new-user", name)
+	if !reply.OK || reply.Name != name {
+		t.Fatalf("%s: new-user: %+v", name, reply)
+	}
+	return ch
+}
+
+// join0 connects over transport, without joining the chat.
+func join0(t *testing.T, ctx context.Context, url string, transport sioclient.Transport) *chatter {
+	t.Helper()
 	c, err := sioclient.Dial(ctx, url, &sioclient.Options{Transport: transport})
 	if err != nil {
-		t.Fatalf("%s: dial over %s: %v", name, transport, err)
+		t.Fatalf("dial over %s: %v", transport, err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	ch := &chatter{c: c, so: c.Socket("/"), messages: make(chan string, 16)}
 	ch.so.On("chat-message", func(e *sioclient.Event) {
-		var m struct{ Name, Message string }
+		var m struct{ Name, Message, UserID string }
 		if err := e.Bind(0, &m); err == nil {
+			ch.lastUserID = m.UserID
 			ch.messages <- m.Name + ": " + m.Message
 		}
 	})
 	if err := ch.so.Connect(ctx, nil); err != nil {
-		t.Fatalf("%s: connect: %v", name, err)
-	}
-	reply := ch.ack(t, ctx, "new-user", name)
-	if !reply.OK || reply.Name != name {
-		t.Fatalf("%s: new-user: %+v", name, reply)
+		t.Fatalf("connect: %v", err)
 	}
 	return ch
 }

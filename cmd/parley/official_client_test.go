@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 func TestOfficialClientChat(t *testing.T) {
 	testjs.RequireNode(t)
 	t.Parallel()
-	ts := newTestApp(t, config{})
-	testjs.Run(t, 2*time.Minute, "chat-official.test.mjs", "PARLEY_URL="+ts.URL)
+	const grace = time.Second // Carol's closed connection is told after it
+	ts := newTestApp(t, config{PresenceGrace: grace})
+	testjs.Run(t, 2*time.Minute, "chat-official.test.mjs", "PARLEY_URL="+ts.URL, fmt.Sprintf("PARLEY_GRACE_MS=%d", grace.Milliseconds()))
 }

@@ -59,6 +59,7 @@ func testRestart(t *testing.T, bin string, sig syscall.Signal) {
 	modes := []sioclient.Transport{sioclient.TransportWebSocket, sioclient.TransportPolling, sioclient.TransportUpgrade, sioclient.TransportWebSocket}
 	type sender struct {
 		name     string
+		token    string // the identity new-user gave, to come back as
 		acked    []sent // in the order sent
 		inFlight string // the text whose ack was lost, if any
 	}
@@ -74,8 +75,8 @@ func testRestart(t *testing.T, bin string, sig syscall.Signal) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r, err := cl.ack(ctx, chat.EventNewUser, s.name); err != nil || !r.OK {
-			t.Fatalf("%s: new-user: %v %+v", s.name, err, r)
+		if s.token, err = cl.join(ctx, s.name, ""); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
 		}
 		wg.Add(1)
 		go func() {
@@ -126,8 +127,8 @@ func testRestart(t *testing.T, bin string, sig syscall.Signal) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, err := reader.ack(ctx, chat.EventNewUser, "Reader"); err != nil || !r.OK {
-		t.Fatalf("reader: new-user: %v %+v", err, r)
+	if _, err := reader.join(ctx, "Reader", ""); err != nil {
+		t.Fatalf("reader: %v", err)
 	}
 	all := reader.history(ctx, t)
 	last := int64(len(all))
@@ -168,8 +169,9 @@ func testRestart(t *testing.T, bin string, sig syscall.Signal) {
 		}
 	}
 
-	// The senders resend what they got no ack for, with the same client id:
-	// stored once, whether it was stored before the stop or not.
+	// The senders come back as themselves, with their tokens, and resend
+	// what they got no ack for, with the same client id: stored once,
+	// whether it was stored before the stop or not.
 	for _, s := range ss {
 		if s.inFlight == "" {
 			continue
@@ -178,8 +180,8 @@ func testRestart(t *testing.T, bin string, sig syscall.Signal) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r, err := cl.ack(ctx, chat.EventNewUser, s.name); err != nil || !r.OK {
-			t.Fatalf("%s: new-user: %v %+v", s.name, err, r)
+		if _, err := cl.join(ctx, s.name, s.token); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
 		}
 		r, err := cl.ack(ctx, chat.EventSendChatMessage, s.inFlight, map[string]string{"clientId": s.inFlight})
 		if err != nil || !r.OK {
@@ -390,6 +392,28 @@ func (pc *parleyClient) ack(ctx context.Context, event string, args ...any) (par
 		return r, err
 	}
 	return r, m.Bind(0, &r)
+}
+
+// join joins as name, with the guest token of an earlier join when not
+// empty, and returns the token the server gave.
+func (pc *parleyClient) join(ctx context.Context, name, token string) (string, error) {
+	args := []any{name}
+	if token != "" {
+		args = append(args, map[string]string{"token": token})
+	}
+	m, err := pc.so.EmitWithAck(ctx, chat.EventNewUser, args...)
+	if err != nil {
+		return "", fmt.Errorf("new-user: %w", err)
+	}
+	var r struct {
+		OK    bool   `json:"ok"`
+		Token string `json:"token"`
+		Error string `json:"error"`
+	}
+	if err := m.Bind(0, &r); err != nil || !r.OK {
+		return "", fmt.Errorf("new-user: %v %+v", err, r)
+	}
+	return r.Token, nil
 }
 
 // close closes the connection.

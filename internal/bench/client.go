@@ -76,6 +76,7 @@ const (
 	stateFailed  // never connected
 	stateDropped // connected, then lost
 	stateStopped // a slow reader that stopped reading, still connected
+	stateLeft    // left the chat as part of the churn (Config.Churn)
 )
 
 // client is one connection of a run. Its goroutine dials, then reads until
@@ -86,6 +87,9 @@ type client struct {
 	sender int // its index among the senders, -1 if it only receives
 	shard  *shard
 	slow   bool // a slow reader (see Config.SlowReaders)
+	// churns: the client may leave, to be replaced (Config.Churn);
+	// replacement: it joined in another's place.
+	churns, replacement bool
 
 	// The reader's.
 	start     time.Time
@@ -108,6 +112,22 @@ type client struct {
 	prefixLen    int
 	sent         atomic.Uint64
 	sentMeasured atomic.Uint64
+	// firstMeasured and lastMeasured are the sequence numbers of its
+	// first and last message in the window (0 before the first).
+	firstMeasured, lastMeasured atomic.Uint64
+	ackBody                     []byte // with Config.Ack: the message after the ack id
+
+	// recvMeasured counts the distinct messages of the window it
+	// received (from others); the reader's, read by Run.
+	recvMeasured atomic.Uint64
+
+	// With Config.Ack: ackedN and refused count the sender's messages of
+	// the window acknowledged and refused; acked is the set of those
+	// acknowledged, recv (by sender) those a steady client received.
+	ackedN, refused atomic.Uint64
+	ackMu           sync.Mutex
+	acked           bitset
+	recv            []bitset
 }
 
 // run connects the client and reads until the connection ends.
@@ -215,6 +235,8 @@ func (c *client) handle(p []byte) bool {
 		} else if bytes.HasPrefix(p, errorPrefix) {
 			c.shard.serverErrors.Add(1)
 		}
+	case sioAck:
+		c.onAck(p[2:])
 	case sioConnect:
 		return c.onConnect()
 	case sioConnectError:
@@ -286,8 +308,16 @@ func (c *client) onChat(p []byte) {
 		return
 	}
 	res := c.tracks[d.sender].observe(uint32(d.seq))
+	if c.recv != nil {
+		c.ackMu.Lock()
+		c.recv[d.sender].set(d.seq)
+		c.ackMu.Unlock()
+	}
 	if !c.r.measured(d.sent) {
 		return
+	}
+	if res != seqDup {
+		c.recvMeasured.Add(1)
 	}
 	switch res {
 	case seqDup:
@@ -308,12 +338,22 @@ func (c *client) send() bool {
 	}
 	c.seq++
 	now := time.Now().UnixNano()
-	c.sendBuf = appendSend(c.sendBuf[:c.prefixLen], c.seq, now)
+	measured := c.r.measured(now)
+	if measured {
+		// Before the write: the ack may come before it returns.
+		c.firstMeasured.CompareAndSwap(0, c.seq)
+		c.lastMeasured.Store(c.seq)
+	}
+	if c.ackBody != nil {
+		c.sendBuf = appendAckSend(c.sendBuf[:0], c.ackBody, c.seq, now)
+	} else {
+		c.sendBuf = appendSend(c.sendBuf[:c.prefixLen], c.seq, now)
+	}
 	if err := c.link.write(c.sendBuf); err != nil {
 		return false
 	}
 	c.sent.Add(1)
-	if c.r.measured(now) {
+	if measured {
 		c.sentMeasured.Add(1)
 	}
 	return true

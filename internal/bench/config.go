@@ -106,6 +106,25 @@ type Config struct {
 	// they connect and listen, and no join is announced. Senders always
 	// join.
 	NoJoin bool
+	// Churn is how many clients per second leave and are replaced by new
+	// ones, from the warm-up to the end of the window (default 0, none).
+	// Every other receiver churns (slow readers never): it leaves the
+	// namespace and closes its connection, and a new client, with a new
+	// name, connects and joins in its place, getting the room's history;
+	// the new clients churn too. The senders and the other receivers
+	// stay: the delivery figures are those of these steady clients (see
+	// Result.Steady). Not with Idle.
+	Churn float64
+	// Ack has the senders ask for an acknowledgement of each message,
+	// and checks that every message acknowledged in the window reached
+	// every steady client but its sender (Result.Acks). Not with Idle.
+	Ack bool
+	// Hostile runs a hostile client alongside the load, from the warm-up
+	// to the end of the window: one connection after another, it sends
+	// what a well-behaved client never would (see the package doc) and
+	// checks that the server refuses or bounds it (Result.Hostile). It
+	// speaks plain http only. Not with Idle.
+	Hostile bool
 	// PID is the server's process id, on this machine: when set, the run
 	// reports its CPU time over the window and its resident memory.
 	PID int
@@ -114,6 +133,9 @@ type Config struct {
 	SampleInterval time.Duration
 	// Progress receives a progress line each second; nil for none.
 	Progress io.Writer
+
+	// hostile sizes the hostile client's items; nil for defaultHostile.
+	hostile *hostileParams
 }
 
 func (c Config) withDefaults() Config {
@@ -208,8 +230,25 @@ func (c Config) validate() error {
 		return fmt.Errorf("%w: slow readers %g, want a fraction from 0 to 1", ErrConfig, c.SlowReaders)
 	case c.Idle && c.SlowReaders > 0:
 		return fmt.Errorf("%w: slow readers with idle: slow readers need messages to fall behind on", ErrConfig)
+	case c.Hostile && u.Scheme != "http":
+		return fmt.Errorf("%w: the hostile client speaks plain http, not %s", ErrConfig, u.Scheme)
+	case c.Idle && (c.Churn > 0 || c.Ack || c.Hostile):
+		return fmt.Errorf("%w: churn, acks and the hostile client need a load: not with idle", ErrConfig)
+	case !(c.Churn >= 0 && c.Churn <= MaxChurn):
+		return fmt.Errorf("%w: churn %g, want 0 to %d clients per second", ErrConfig, c.Churn, MaxChurn)
+	case c.Churn > 0 && c.Clients-c.Senders < 2:
+		return fmt.Errorf("%w: churn needs at least two clients that do not send", ErrConfig)
+	case c.Ack && c.ackBits() > maxAckBits:
+		return fmt.Errorf("%w: acks of clients × senders × messages need %.0f bits, want at most %d", ErrConfig, c.ackBits(), maxAckBits)
 	case int64(c.Clients)*int64(c.Senders) > MaxTracked:
 		return fmt.Errorf("%w: clients × senders = %d, want at most %d", ErrConfig, c.Clients*c.Senders, MaxTracked)
 	}
 	return nil
+}
+
+// ackBits is about how many bits Config.Ack keeps: one per message of
+// each sender, for its acks and for each client that may be steady.
+func (c Config) ackBits() float64 {
+	perSender := c.Rate*(c.Warmup+c.Duration).Seconds() + 64
+	return float64(c.Clients+1) * float64(c.Senders) * perSender
 }

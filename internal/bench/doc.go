@@ -54,6 +54,57 @@
 // goes quiet for half a second. Over polling, one poll tells: an HTTP
 // error or a close packet, or an open session.
 //
+// # Churn and acknowledged messages
+//
+// Config.Churn makes clients leave and new ones join all the while, from
+// the warm-up to the end of the window: every other receiver churns (it
+// leaves the namespace and closes its connection, as a person closing
+// the page does), and a new client, with a new name, connects and joins
+// in its place, getting the room's history (Result.History); the new
+// ones churn too. The senders and the other receivers are steady: they
+// stay from before the window to the end, and the delivery figures are
+// theirs (Result.Steady). Config.Ack has each sender ask for an
+// acknowledgement of each message, its sequence number as the ack id;
+// senders and steady clients then keep a bit per message, and the run
+// checks that every message acknowledged in the window reached every
+// steady client but its sender (Result.Acks): an acknowledged message
+// that one of them lacks is lost.
+//
+// # The hostile client
+//
+// Config.Hostile runs, alongside the load, one hostile client from the
+// warm-up to the end of the window. It cycles through inputs that
+// exhausted or locked up servers before (parley's issue 10), each
+// checked to be refused or bounded; an item that finds otherwise counts
+// as failed, with what it saw (Result.Hostile):
+//
+//   - polling-pings: one polling POST of half a million Engine.IO pings
+//     from a session that never polls; the session must be closed.
+//   - websocket-pings: Engine.IO pings over a WebSocket that never
+//     reads; the connection must be closed, no ping answered.
+//   - ping-frames-unread: WebSocket ping frames (5 MB) from a connection
+//     with a 4 KiB receive buffer that never reads; the pongs must count
+//     against the send queue, and the connection be closed.
+//   - anonymous-cycles: 200 connect/close cycles that never join.
+//   - room-flood: 100 join-room of new rooms at once; some must be
+//     refused, and list-rooms still answered.
+//   - huge-headers: handshakes with 1 MiB of headers; refused (431).
+//   - big-frame-then-byte: on 20 connections, a 900 KB message and one
+//     byte of the next frame, held; the frame must be read when it is
+//     completed (the memory is the server's to bound).
+//   - invalid-close-codes: close frames with codes 0, 999, 1004-1006,
+//     1015, 2999, 5000 and a reason that is not UTF-8; answered 1002 or
+//     1007.
+//   - slow-post-bodies: 10 polling POST bodies at a byte a second; the
+//     server must end each within 20 s.
+//   - http10-upgrade, two-websocket-keys: WebSocket handshakes over
+//     HTTP/1.0 and with two keys; refused.
+//   - big-catch-up: 400 messages of 2,000 CJK characters are stored once
+//     in a room of its own; then each cycle a new person joins it asking
+//     for all of them (2.5 MB, more than a send queue holds) and for the
+//     last 200 with history; all must arrive, without the connection
+//     being cut off.
+//
 // # A lean client
 //
 // The generator shares the machine with the server it measures, so its

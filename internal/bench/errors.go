@@ -25,3 +25,13 @@ var (
 // errStopped ends a slow reader's read loop: it stops reading, and leaves
 // its connection open.
 var errStopped = errors.New("bench: stopped reading")
+
+// The hostile client's (Config.Hostile).
+var (
+	// errClosedByServer is a close frame, or a close packet, where the
+	// hostile client waited for something else.
+	errClosedByServer = errors.New("bench: connection closed by the server")
+	// errStepTimeout is a step of the hostile client that had no answer
+	// in time.
+	errStepTimeout = errors.New("bench: no answer within the step's time")
+)

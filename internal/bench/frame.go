@@ -29,6 +29,7 @@ const (
 	sioDisconnect   = '0' + byte(sioparser.PacketDisconnect)
 	sioEvent        = '0' + byte(sioparser.PacketEvent)
 	sioConnectError = '0' + byte(sioparser.PacketConnectError)
+	sioAck          = '0' + byte(sioparser.PacketAck)
 )
 
 // markerVersion starts every message the generator sends.

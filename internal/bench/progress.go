@@ -47,13 +47,18 @@ func (p *progress) line(now time.Time, rate, events float64) {
 	r := p.r
 	joined, failed, dropped := r.nJoined.Load(), r.nFailed.Load(), r.nDropped.Load()
 	joined -= r.nSlowCutOff.Load()
+	left, rejoined := r.nLeft.Load(), r.nRejoined.Load()
 	sent, _ := r.sent()
 	p99 := "-"
 	if h := r.latencies(); h.Count() > 0 {
 		p99 = fmtDuration(h.Quantile(0.99))
 	}
-	fmt.Fprintf(p.w, "bench %3.0fs %-10s connected %d/%d failed %d dropped %d | sent %d | %.0f deliveries/s (%.0f events/s) | p99 %s\n",
-		now.Sub(p.start).Seconds(), r.phase.Load(), joined-dropped, r.cfg.Clients, failed, dropped, sent, rate, events, p99)
+	churn := ""
+	if r.cfg.Churn > 0 {
+		churn = fmt.Sprintf(" churn %d left %d joined |", left, rejoined)
+	}
+	fmt.Fprintf(p.w, "bench %3.0fs %-10s connected %d/%d failed %d dropped %d |%s sent %d | %.0f deliveries/s (%.0f events/s) | p99 %s\n",
+		now.Sub(p.start).Seconds(), r.phase.Load(), joined+rejoined-left-dropped, r.cfg.Clients, failed, dropped, churn, sent, rate, events, p99)
 }
 
 func (p *progress) stop() {

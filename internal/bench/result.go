@@ -87,6 +87,21 @@ type Result struct {
 	LatencyP99       time.Duration
 	LatencyMax       time.Duration
 
+	// Steady, with Config.Churn or Ack, is how many clients stayed
+	// connected from before the window to the end without churning,
+	// slow readers aside: then Expected, Received and Loss are theirs,
+	// and Expected counts, for each, the messages of the others sent in
+	// the window, or with Ack those acknowledged.
+	Steady int
+	// Churn is what the churn did (Config.Churn), nil without it.
+	Churn *ChurnStats
+	// Acks is what the acknowledgements showed (Config.Ack), nil without
+	// them.
+	Acks *AckStats
+	// Hostile is what the hostile client did and met with
+	// (Config.Hostile), nil without it.
+	Hostile *HostileReport
+
 	// Server is measured with Config.PID, nil otherwise.
 	Server *ServerStats
 	// BenchCPU is this process's CPU time over the window; HostBusy the
@@ -123,6 +138,29 @@ type ServerStats struct {
 	RSSMaxKiB       int64
 	// RSSPerClientKiB is (RSSConnectedKiB − RSSBeforeKiB) / Connected.
 	RSSPerClientKiB float64
+}
+
+// ChurnStats is what the churn did: Left is how many clients left, Joined
+// how many joined in their place, JoinFailed how many could not.
+type ChurnStats struct {
+	Left       int `json:"left"`
+	Joined     int `json:"joined"`
+	JoinFailed int `json:"join_failed"`
+}
+
+// AckStats is what the acknowledgements of the messages of the window
+// showed. Acked were acknowledged, Refused refused (by their code in
+// Result.Errors, "ack refused: ..."), Unanswered neither by the end of the
+// drain. Of the Acked, Lost is how many did not reach every one of the
+// Steady clients (those still connected at the end) but their sender,
+// and Missing how many deliveries to them were missing.
+type AckStats struct {
+	Acked      uint64 `json:"acked"`
+	Refused    uint64 `json:"refused"`
+	Unanswered uint64 `json:"unanswered"`
+	Steady     int    `json:"steady"`
+	Lost       uint64 `json:"lost"`
+	Missing    uint64 `json:"missing"`
 }
 
 func newResult(cfg Config, runID string) *Result {
@@ -193,6 +231,10 @@ type Report struct {
 	LatencyP90MS     float64        `json:"latency_p90_ms"`
 	LatencyP99MS     float64        `json:"latency_p99_ms"`
 	LatencyMaxMS     float64        `json:"latency_max_ms"`
+	Steady           int            `json:"steady,omitempty"`
+	Churn            *ChurnStats    `json:"churn,omitempty"`
+	Acks             *AckStats      `json:"acks,omitempty"`
+	Hostile          *HostileReport `json:"hostile,omitempty"`
 	Server           *ServerReport  `json:"server,omitempty"`
 	BenchCPUSeconds  float64        `json:"bench_cpu_s"`
 	HostBusy         float64        `json:"host_busy"`
@@ -236,6 +278,7 @@ func (r *Result) Report() Report {
 		LatencyP99MS: round(ms(r.LatencyP99)), LatencyMaxMS: round(ms(r.LatencyMax)),
 		BenchCPUSeconds: round(r.BenchCPU.Seconds()), HostBusy: round(r.HostBusy), OtherBusy: round(r.OtherBusy),
 		NoFile: r.NoFile, Errors: r.Errors, Warnings: r.Warnings,
+		Steady: r.Steady, Churn: r.Churn, Acks: r.Acks, Hostile: r.Hostile,
 	}
 	if s := r.Server; s != nil {
 		out.Server = &ServerReport{
@@ -296,8 +339,22 @@ func (r *Result) WriteText(w io.Writer) error {
 		if r.Echoes+r.Malformed+r.ServerErrors > 0 {
 			p("            %d echoes to their sender, %d malformed, %d error events from the server\n", r.Echoes, r.Malformed, r.ServerErrors)
 		}
+		if r.Churn != nil || r.Acks != nil {
+			p("            delivery figures of the %d steady clients (connected throughout, never churned)\n", r.Steady)
+		}
 		p("latency     p50 %s, p90 %s, p99 %s, max %s\n",
 			fmtDuration(r.LatencyP50), fmtDuration(r.LatencyP90), fmtDuration(r.LatencyP99), fmtDuration(r.LatencyMax))
+	}
+	if c := r.Churn; c != nil {
+		p("churn       %d clients left, %d joined in their place, %d could not join; %d history messages delivered\n",
+			c.Left, c.Joined, c.JoinFailed, r.History)
+	}
+	if a := r.Acks; a != nil {
+		p("acks        %d acked in the window, %d refused, %d unanswered; %d acked lost (%d deliveries missing) over %d steady clients\n",
+			a.Acked, a.Refused, a.Unanswered, a.Lost, a.Missing, a.Steady)
+	}
+	if h := r.Hostile; h != nil {
+		h.writeText(p)
 	}
 	if s := r.Server; s != nil {
 		p("server      pid %d: %.2f s CPU over %v", s.PID, s.CPU.Seconds(), r.Measured.Round(time.Millisecond))

@@ -178,6 +178,28 @@ func (r *runner) load(ctx context.Context, res *Result) span {
 	for i, g := range gs {
 		wg.Go(func() { g.run(starts[i], to, stop) })
 	}
+	// The steady clients are connected now, and must stay.
+	r.steady = r.steady[:0]
+	for _, c := range r.clients {
+		if !c.slow && !c.churns && c.state.Load() == stateConnected {
+			r.steady = append(r.steady, c)
+		}
+	}
+	if r.cfg.Churn > 0 {
+		wg.Go(func() { r.churner(ctx, start, to, stop) })
+	}
+	if r.cfg.Hostile {
+		params := defaultHostile
+		if r.cfg.hostile != nil {
+			params = *r.cfg.hostile
+		}
+		if h, err := newHostile(r.cfg.URL, r.cfg.Path, r.runID, params); err != nil {
+			res.Warnings = append(res.Warnings, "hostile client: "+err.Error())
+		} else {
+			res.Hostile = &h.report
+			wg.Go(func() { h.run(ctx, start, to, stop) })
+		}
+	}
 	r.phase.Store("warm-up")
 	if sleepUntil(ctx, from) {
 		r.phase.Store("measuring")
@@ -200,16 +222,77 @@ func (r *runner) load(ctx context.Context, res *Result) span {
 
 	// Drain: wait for the deliveries of what was sent in the window.
 	r.phase.Store("draining")
-	_, sent := r.sent()
-	healthy := r.healthy(res.Connected)
-	expected := sent * uint64(max(healthy-1, 0))
 	deadline := time.Now().Add(r.cfg.Drain)
-	for r.totals().received < expected && r.nDropped.Load() < int64(healthy) && time.Now().Before(deadline) {
+	for !r.drained(res.Connected) && time.Now().Before(deadline) {
 		if !sleep(ctx, drainPoll) {
 			break
 		}
 	}
 	return m
+}
+
+// drained reports whether what was sent in the window has all been
+// delivered: to every healthy client, or, with Config.Churn or Ack, to
+// every steady one (and, with Ack, whether every message has its answer).
+func (r *runner) drained(connected int) bool {
+	_, sent := r.sent()
+	if !r.bySteady() {
+		healthy := r.healthy(connected)
+		expected := sent * uint64(max(healthy-1, 0))
+		return r.totals().received >= expected || r.nDropped.Load() >= int64(healthy)
+	}
+	if r.cfg.Ack {
+		var answered uint64
+		for _, s := range r.clients[:r.cfg.Senders] {
+			answered += s.ackedN.Load() + s.refused.Load()
+		}
+		if answered < sent && r.sendersConnected() {
+			return false
+		}
+	}
+	expected, received := r.steadyFigures()
+	return received >= expected
+}
+
+// sendersConnected reports whether every sender is still connected, and
+// so may still get its acks.
+func (r *runner) sendersConnected() bool {
+	for _, s := range r.clients[:r.cfg.Senders] {
+		if s.state.Load() != stateConnected {
+			return false
+		}
+	}
+	return true
+}
+
+// bySteady reports whether the delivery figures are those of the steady
+// clients: with Config.Churn, which has clients come and go, or Ack.
+func (r *runner) bySteady() bool { return r.cfg.Churn > 0 || r.cfg.Ack }
+
+// steadyFigures returns the deliveries the steady clients still connected
+// expect of the messages sent in the window, or, with Config.Ack, of
+// those acknowledged, and how many of them they received.
+func (r *runner) steadyFigures() (expected, received uint64) {
+	var total uint64
+	per := make([]uint64, r.cfg.Senders)
+	for i, s := range r.clients[:r.cfg.Senders] {
+		per[i] = s.sentMeasured.Load()
+		if r.cfg.Ack {
+			per[i] = s.ackedN.Load()
+		}
+		total += per[i]
+	}
+	for _, c := range r.steady {
+		if c.state.Load() != stateConnected {
+			continue
+		}
+		expected += total
+		if c.sender >= 0 {
+			expected -= per[c.sender]
+		}
+		received += c.recvMeasured.Load()
+	}
+	return expected, received
 }
 
 // finish fills in the result.
@@ -227,12 +310,32 @@ func (r *runner) finish(res *Result, m span, smp *sampler) {
 	t := r.totals()
 	res.SentTotal, res.Sent = all, sent
 	// Every healthy client but its sender (never a slow reader) hears
-	// each message.
+	// each message; or, with churn or acks, every steady client.
 	if h := r.healthy(res.Connected); h > 0 {
 		res.Expected = sent * uint64(h-1)
 	}
 	res.Received = t.received
-	res.Loss = res.Expected - min(res.Expected, t.received)
+	if r.bySteady() {
+		res.Expected, res.Received = r.steadyFigures()
+	}
+	res.Loss = res.Expected - min(res.Expected, res.Received)
+	if r.cfg.Churn > 0 {
+		res.Churn = &ChurnStats{
+			Left:       int(r.nLeft.Load()),
+			Joined:     int(r.nRejoined.Load()),
+			JoinFailed: int(r.nRejoinFailed.Load()),
+		}
+	}
+	if r.cfg.Ack {
+		f := r.checkAcks(r.stillSteady())
+		res.Acks = &AckStats{
+			Acked: f.acked, Refused: f.refused, Unanswered: f.unanswered,
+			Steady: f.steady, Lost: f.lost, Missing: f.missing,
+		}
+	}
+	if r.bySteady() {
+		res.Steady = len(r.stillSteady())
+	}
 	res.Duplicates, res.Reorders, res.Echoes = t.dups, t.late, t.echoes
 	res.History, res.Malformed, res.ServerErrors = t.history, t.malformed, t.serverErrors
 	h := r.latencies()
@@ -272,6 +375,18 @@ func (r *runner) finish(res *Result, m span, smp *sampler) {
 	if res.Connected > 0 && s.RSSConnectedKiB > 0 {
 		s.RSSPerClientKiB = float64(s.RSSConnectedKiB-s.RSSBeforeKiB) / float64(res.Connected)
 	}
+}
+
+// stillSteady returns the steady clients that were still connected at
+// the end.
+func (r *runner) stillSteady() []*client {
+	var out []*client
+	for _, c := range r.steady {
+		if c.state.Load() == stateConnected {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // healthy is how many of the connected clients are not slow readers.

@@ -32,6 +32,13 @@ func newParley(t *testing.T) string {
 // newParleyEngine is newParley with an Engine.IO configuration.
 func newParleyEngine(t *testing.T, eio engineio.Config) string {
 	t.Helper()
+	return newParleyServer(t, eio, nil)
+}
+
+// newParleyServer is newParleyEngine with the HTTP server's settings
+// changed by configure, if not nil, before it starts.
+func newParleyServer(t *testing.T, eio engineio.Config, configure func(*http.Server)) string {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "parley.db"))
 	if err != nil {
@@ -45,7 +52,11 @@ func newParleyEngine(t *testing.T, eio engineio.Config) string {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", sio)
-	ts := httptest.NewServer(mux)
+	ts := httptest.NewUnstartedServer(mux)
+	if configure != nil {
+		configure(ts.Config)
+	}
+	ts.Start()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -78,6 +79,21 @@ type runner struct {
 	stopReading atomic.Bool
 	phase       atomic.Value // string, for progress
 
+	// The churn (Config.Churn): nLeft counts the clients that left,
+	// nRejoined their replacements that joined, nRejoinFailed those that
+	// could not. churnMu guards extra, the replacements, nextID, the id
+	// of the next, and closed, set once closeAll has begun, after which
+	// none is added.
+	nLeft, nRejoined, nRejoinFailed atomic.Int64
+	// steady are the clients that should stay connected through the
+	// window and the drain: connected when the senders start, neither
+	// slow readers nor churning. Set by load.
+	steady  []*client
+	churnMu sync.Mutex
+	extra   []*client
+	nextID  int
+	closed  bool
+
 	errMu sync.Mutex
 	errs  map[string]int
 }
@@ -122,18 +138,31 @@ func newRunner(cfg Config) (*runner, error) {
 	}
 	r.clients = make([]*client, cfg.Clients)
 	for i := range r.clients {
-		c := &client{r: r, id: i, sender: -1, shard: &r.shards[i%len(r.shards)], tracks: make([]window, cfg.Senders)}
+		c := r.newClient(i)
 		if i < cfg.Senders {
 			c.sender = i
 			c.sendBuf = sendPrefix(r.runID, i)
 			c.prefixLen = len(c.sendBuf)
+			if cfg.Ack {
+				c.ackBody = bytes.Clone(c.sendBuf[len(eventPrefix):])
+			}
 		} else {
 			c.slow = isSlow(i-cfg.Senders, nSlow, cfg.Clients-cfg.Senders)
+			c.churns = churns(cfg, i) && !c.slow
+		}
+		if cfg.Ack && !c.churns && !c.slow {
+			c.recv = make([]bitset, cfg.Senders)
 		}
 		r.clients[i] = c
 	}
+	r.nextID = cfg.Clients
 	r.phase.Store("connecting")
 	return r, nil
+}
+
+// newClient makes client id, which only receives until told otherwise.
+func (r *runner) newClient(id int) *client {
+	return &client{r: r, id: id, sender: -1, shard: &r.shards[id%len(r.shards)], tracks: make([]window, r.cfg.Senders)}
 }
 
 // dialTCP dials the server, from the next loopback address when it is on
@@ -175,17 +204,26 @@ func (r *runner) measured(t int64) bool {
 // joined records a client's connection.
 func (r *runner) joined(c *client, d time.Duration) {
 	c.state.Store(stateConnected)
+	r.connect.Record(d)
+	if c.replacement {
+		r.nRejoined.Add(1)
+		return
+	}
 	r.nJoined.Add(1)
 	if c.slow {
 		r.nSlow.Add(1)
 	}
-	r.connect.Record(d)
 	r.connecting.Done()
 }
 
 // failed records a client that could not connect.
 func (r *runner) failed(c *client, err error) {
 	c.state.Store(stateFailed)
+	if c.replacement {
+		r.nRejoinFailed.Add(1)
+		r.noteErr("rejoin", err)
+		return
+	}
 	r.nFailed.Add(1)
 	r.noteErr("connect", err)
 	r.connecting.Done()
@@ -205,8 +243,11 @@ func (r *runner) dropped(c *client, err error) {
 }
 
 // noteErr counts an error by phase and kind.
-func (r *runner) noteErr(phase string, err error) {
-	k := phase + ": " + errKind(err)
+func (r *runner) noteErr(phase string, err error) { r.noteKind(phase, errKind(err)) }
+
+// noteKind counts a failure by phase and kind.
+func (r *runner) noteKind(phase, kind string) {
+	k := phase + ": " + kind
 	r.errMu.Lock()
 	r.errs[k]++
 	r.errMu.Unlock()
@@ -281,19 +322,23 @@ func (r *runner) launch(ctx context.Context) {
 	}
 }
 
-// closeAll closes every client, once.
+// closeAll closes every client, replacements included, once.
 func (r *runner) closeAll() {
 	r.closeOnce.Do(func() {
+		r.churnMu.Lock()
+		r.closed = true
+		all := append(r.clients[:len(r.clients):len(r.clients)], r.extra...)
+		r.churnMu.Unlock()
 		var wg sync.WaitGroup
 		next := atomic.Int64{}
-		for range min(closeWorkers, len(r.clients)) {
+		for range min(closeWorkers, len(all)) {
 			wg.Go(func() {
 				for {
 					i := int(next.Add(1)) - 1
-					if i >= len(r.clients) {
+					if i >= len(all) {
 						return
 					}
-					r.clients[i].close(closeTimeout)
+					all[i].close(closeTimeout)
 				}
 			})
 		}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +14,9 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/parley-chat/parley/internal/identity"
+	"github.com/parley-chat/parley/internal/names"
+	"github.com/parley-chat/parley/internal/ratelimit"
 	"github.com/parley-chat/parley/internal/socketio"
 	"github.com/parley-chat/parley/internal/store"
 )
@@ -37,10 +42,16 @@ const (
 	DefaultRoom             = "general"
 	DefaultMaxNameLength    = 32
 	DefaultMaxMessageLength = 2000
-	DefaultRate             = 20 // events per second, per connection
+	DefaultRate             = 20 // events per second, per connection, and messages per person
 	DefaultBurst            = 60
 	DefaultHistoryLimit     = 50
 	DefaultPresenceGrace    = 10 * time.Second
+	DefaultNameReserve      = 30 * 24 * time.Hour
+	DefaultRestartGrace     = time.Minute
+	DefaultNewUserRate      = 1 // new-user per second, per client address
+	DefaultNewUserBurst     = 20
+	DefaultFailedClaimRate  = rate.Limit(1.0 / 6) // claims of others' names, per client address
+	DefaultFailedClaimBurst = 10
 	// MaxHistoryLimit bounds a history request.
 	MaxHistoryLimit = 200
 	// maxCatchUp bounds the messages sent to catch a client up.
@@ -60,10 +71,44 @@ type Config struct {
 	MaxNameLength int
 	// MaxMessageLength is the longest message, in characters (default 2000).
 	MaxMessageLength int
-	// Rate and Burst limit the events one connection may send (default 20
+	// Rate and Burst limit the events one connection may send, and the
+	// messages one person may send, whatever their sockets (default 20
 	// per second, bursts of 60).
 	Rate  rate.Limit
 	Burst int
+	// NewUserRate and NewUserBurst limit the new-user events of one
+	// client address (default 1 per second, bursts of 20), and
+	// FailedClaimRate and FailedClaimBurst its claims of names that
+	// belong to others (default 10 a minute, bursts of 10): beyond them,
+	// new-user is refused with rate_limited. A client address is an IPv4
+	// address or an IPv6 /64; ExemptAddress ones are not limited.
+	NewUserRate      rate.Limit
+	NewUserBurst     int
+	FailedClaimRate  rate.Limit
+	FailedClaimBurst int
+	// ExemptAddress reports whether a client's address is exempt from
+	// the per-address limits (default: loopback addresses, those of a
+	// proxy on the same machine).
+	ExemptAddress func(netip.Addr) bool
+
+	// Verifier, when set, puts the chat in app mode: a socket must bring
+	// a token of the host application in its handshake (auth: {token}),
+	// which gives its identity (sub) and its name; there are no guest
+	// names. Otherwise guests choose their names, and Tokens proves them.
+	Verifier *identity.Verifier
+	// Tokens mints and checks guest tokens (default: under the key kept
+	// in Store, see GuestTokens).
+	Tokens *identity.Tokens
+	// NameReserve is how long a guest's name stays theirs after they were
+	// last seen (default 30 days).
+	NameReserve time.Duration
+	// Reserved are the names nobody may take (default DefaultReserved).
+	Reserved *names.Reserved
+	// RestartGrace: after a restart, people seen in the RestartGrace
+	// before it who come back within the RestartGrace after it are not
+	// announced, since they were most likely here all along (default one
+	// minute; negative: none).
+	RestartGrace time.Duration
 	// HistoryLimit is how many past messages a room sends to whoever
 	// joins it (default 50).
 	HistoryLimit int
@@ -151,11 +196,39 @@ func (c Config) withDefaults() Config {
 	if c.ClientAddress == nil {
 		c.ClientAddress = RemoteAddress
 	}
+	if c.NewUserRate <= 0 {
+		c.NewUserRate = DefaultNewUserRate
+	}
+	if c.NewUserBurst <= 0 {
+		c.NewUserBurst = DefaultNewUserBurst
+	}
+	if c.FailedClaimRate <= 0 {
+		c.FailedClaimRate = DefaultFailedClaimRate
+	}
+	if c.FailedClaimBurst <= 0 {
+		c.FailedClaimBurst = DefaultFailedClaimBurst
+	}
+	if c.ExemptAddress == nil {
+		c.ExemptAddress = netip.Addr.IsLoopback
+	}
+	if c.NameReserve <= 0 {
+		c.NameReserve = DefaultNameReserve
+	}
+	if c.Reserved == nil {
+		c.Reserved = names.NewReserved(DefaultReserved...)
+	}
+	if c.RestartGrace == 0 {
+		c.RestartGrace = DefaultRestartGrace
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
 	return c
 }
+
+// DefaultReserved are the names nobody may take by default: the labels
+// the page shows in the place of a name, and the server's own.
+var DefaultReserved = []string{"You", "System", "Server", "Parley", "Admin", "Administrator", "Moderator", "Everyone"}
 
 // Chat holds the people online and the rooms, and handles their events.
 // It is safe for concurrent use.
@@ -166,12 +239,25 @@ type Chat struct {
 	store     store.Store
 	committer *store.Committer
 	ownCommit bool
+	tokens    *identity.Tokens
+	verifier  *identity.Verifier
+	started   time.Time
 
-	caps  *roomCaps
-	sweep sweeper
+	// The limits that outlive a connection: new-user and failed claims
+	// per client address, messages per identity.
+	newUsers     *ratelimit.Keyed[netip.Prefix]
+	failedClaims *ratelimit.Keyed[netip.Prefix]
+	messages     *ratelimit.Keyed[string]
+
+	stop      chan struct{} // closed by Close, to stop the sweep
+	swept     chan struct{} // closed when the sweep has stopped
+	closeOnce sync.Once
+
+	caps      *roomCaps
+	roomSweep sweeper
 
 	mu     sync.Mutex
-	people map[string]*person // by folded name
+	people map[string]*person // online, by identity id
 	rooms  map[string]*room   // rooms with state loaded
 }
 
@@ -182,19 +268,40 @@ func New(cfg Config, nsp *socketio.Namespace) (*Chat, error) {
 		return nil, errors.New("chat: Config.Store is required")
 	}
 	c := &Chat{
-		cfg:       cfg,
-		log:       cfg.Logger,
-		nsp:       nsp,
-		store:     cfg.Store,
-		committer: cfg.Committer,
-		caps:      newRoomCaps(cfg.RoomsPerPerson, cfg.RoomsPerAddress, cfg.RoomIdle),
-		people:    make(map[string]*person),
-		rooms:     make(map[string]*room),
+		cfg:          cfg,
+		log:          cfg.Logger,
+		nsp:          nsp,
+		store:        cfg.Store,
+		committer:    cfg.Committer,
+		tokens:       cfg.Tokens,
+		verifier:     cfg.Verifier,
+		started:      time.Now(),
+		newUsers:     ratelimit.New[netip.Prefix](cfg.NewUserRate, cfg.NewUserBurst),
+		failedClaims: ratelimit.New[netip.Prefix](cfg.FailedClaimRate, cfg.FailedClaimBurst),
+		messages:     ratelimit.New[string](cfg.Rate, cfg.Burst),
+		stop:         make(chan struct{}),
+		swept:        make(chan struct{}),
+		caps:         newRoomCaps(cfg.RoomsPerPerson, cfg.RoomsPerAddress, cfg.RoomIdle),
+		people:       make(map[string]*person),
+		rooms:        make(map[string]*room),
+	}
+	if c.tokens == nil && c.verifier == nil {
+		ctx, cancel := storeContext()
+		defer cancel()
+		t, err := GuestTokens(ctx, cfg.Store)
+		if err != nil {
+			return nil, fmt.Errorf("chat: %w", err)
+		}
+		c.tokens = t
 	}
 	if c.committer == nil {
 		c.committer = store.NewCommitter(cfg.Store, store.CommitterConfig{Logger: cfg.Logger})
 		c.ownCommit = true
 	}
+	if c.verifier != nil {
+		nsp.Use(c.authenticate)
+	}
+	go c.sweepIdentities()
 	c.startSweeper()
 	nsp.OnConnection(c.onConnection)
 	// The event handlers are the namespace's, shared by every socket: a
@@ -214,10 +321,18 @@ func New(cfg Config, nsp *socketio.Namespace) (*Chat, error) {
 	return c, nil
 }
 
-// Close stops storing messages, after those already submitted, and records
-// the rooms in use as active until now. It does not close the Store.
+// Close records the rooms in use as active until now and the people online
+// as seen (so that, when the server starts again, their return is no news:
+// see Config.RestartGrace), and stops storing messages, after those already
+// submitted. It does not close the Store. Call it after the connections
+// are closed.
 func (c *Chat) Close() error {
-	c.stopSweeper()
+	c.closeOnce.Do(func() {
+		c.stopSweeper()
+		close(c.stop)
+		<-c.swept
+		c.seenAll()
+	})
 	if c.ownCommit {
 		return c.committer.Close()
 	}
@@ -228,12 +343,22 @@ func (c *Chat) Close() error {
 // reconnection (it is the socket's data).
 type session struct {
 	limiter *rate.Limiter
-	mu      sync.Mutex
-	p       *person // nil before new-user
+	// app is, in app mode, who the handshake's token proved the socket's
+	// user is.
+	app *identity.Claims
+
+	mu sync.Mutex
+	p  *person // nil before new-user
+	// minted is the guest token made for this socket, which came with
+	// none (see guestToken).
+	minted string
 	// heard is set once the socket got the default room's history on
 	// connecting and went on to its live messages (see onConnection).
 	heard bool
 }
+
+// newConnLimiter returns the limiter of one connection's events.
+func (c *Chat) newConnLimiter() *rate.Limiter { return rate.NewLimiter(c.cfg.Rate, c.cfg.Burst) }
 
 func sessionOf(so *socketio.Socket) *session {
 	s, _ := so.Data().(*session)
@@ -248,20 +373,23 @@ func (s *session) person() *person {
 
 func (c *Chat) onConnection(so *socketio.Socket) {
 	s := sessionOf(so)
-	if s == nil {
-		s = &session{limiter: rate.NewLimiter(c.cfg.Rate, c.cfg.Burst)}
-		so.SetData(s)
-		// Like the tutorial's, every connection hears the default room
-		// from the start, named or not; it first gets the room's history,
-		// or what it missed since the id its handshake names.
-		c.hearDefault(so, s)
-	} else if so.Recovered() {
+	switch {
+	case so.Recovered() && s != nil:
 		c.resume(so, s)
 		if !s.hasHeard() && !slices.Contains(so.Rooms(), roomKey(DefaultRoom)) {
 			// Cut off before its catch-up was over, it was kept without
 			// the default room: it catches up again, from what it names.
 			c.hearDefault(so, s)
 		}
+	default:
+		if s == nil { // app mode's middleware made one
+			s = &session{limiter: c.newConnLimiter()}
+			so.SetData(s)
+		}
+		// Like the tutorial's, every connection hears the default room
+		// from the start, named or not; it first gets the room's history,
+		// or what it missed since the id its handshake names.
+		c.hearDefault(so, s)
 	}
 	so.OnDisconnect(c.onDisconnect)
 }

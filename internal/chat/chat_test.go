@@ -72,6 +72,8 @@ type person struct {
 	t  *testing.T
 	c  *sioclient.Client
 	so *sioclient.Socket
+	// id and token are the identity new-user gave, once joined.
+	id, token string
 
 	mu     sync.Mutex
 	events []received
@@ -104,16 +106,23 @@ func connect(t *testing.T, ts *httptest.Server, tr sioclient.Transport) *person 
 func join(t *testing.T, ts *httptest.Server, tr sioclient.Transport, name string) *person {
 	t.Helper()
 	p := connect(t, ts, tr)
-	var reply struct {
-		OK    bool     `json:"ok"`
-		Name  string   `json:"name"`
-		Users []string `json:"users"`
-	}
+	var reply joinReply
 	p.ack(&reply, chat.EventNewUser, name)
-	if !reply.OK || reply.Name != name || !slices.Contains(reply.Users, name) {
+	if !reply.OK || reply.Name != name || !slices.Contains(reply.Users, name) || reply.ID == "" || reply.Token == "" {
 		t.Fatalf("join %q: reply %+v", name, reply)
 	}
+	p.id, p.token = reply.ID, reply.Token
 	return p
+}
+
+// leave says goodbye: p's socket leaves the namespace, as the page's
+// Leave does. (Closing the connection is closing the page, which may be a
+// reload: the person stays for the presence grace.)
+func (p *person) leave() {
+	p.t.Helper()
+	if err := p.so.Disconnect(); err != nil {
+		p.t.Fatal(err)
+	}
 }
 
 // ack emits an event with an acknowledgement and decodes the reply.
@@ -314,16 +323,14 @@ func TestChatMessageGoesToEveryoneButTheSender(t *testing.T) {
 	})
 }
 
-func TestDisconnectAnnouncesAndFreesTheName(t *testing.T) {
+func TestLeavingIsAnnouncedAndKeepsTheName(t *testing.T) {
 	siotest.Run(t, func(t *testing.T, tr sioclient.Transport) {
 		ts := newServer(t, chat.Config{})
 		alice := join(t, ts, tr, "Alice")
 		bob := join(t, ts, tr, "Bob")
 		lurker := connect(t, ts, tr) // never names itself
 
-		if err := bob.c.Close(); err != nil {
-			t.Fatal(err)
-		}
+		bob.leave()
 		if err := lurker.c.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -331,8 +338,19 @@ func TestDisconnectAnnouncesAndFreesTheName(t *testing.T) {
 		if name := str(t, got[0].args[0]); name != "Bob" {
 			t.Errorf("user-disconnected %q, want Bob", name)
 		}
-		// The name is free again.
-		join(t, ts, tr, "Bob")
+		// The name is still Bob's: a stranger is refused, Bob's token
+		// takes it back, as the same identity.
+		var r joinReply
+		connect(t, ts, tr).ack(&r, chat.EventNewUser, "Bob")
+		if r.OK || r.Code != chat.CodeNameTaken || r.Error != chat.ErrNameTaken.Error() {
+			t.Errorf("a stranger joins as Bob: %+v, want %q", r, chat.ErrNameTaken)
+		}
+		bob2, r := joinWithToken(t, ts, tr, "Bob", bob.token)
+		if !r.OK || r.ID != bob.id || r.Token != bob.token {
+			t.Errorf("bob back: %+v, want id %q", r, bob.id)
+		}
+		alice.waitFor(chat.EventUserConnected, 2)
+		bob2.sync()
 		alice.sync()
 		if n := len(alice.got(chat.EventUserDisconnected)); n != 1 {
 			t.Errorf("%d user-disconnected events; the unnamed socket must cause none", n)
@@ -451,7 +469,7 @@ func TestOnline(t *testing.T) {
 	if got := c.Online(); !slices.Equal(got, []string{"Alice", "Bob"}) {
 		t.Errorf("Online() = %q", got)
 	}
-	_ = alice.c.Close()
+	alice.leave()
 	wait.For(t, "Bob alone online after Alice left", 5*time.Second, func() error {
 		if got := c.Online(); !slices.Equal(got, []string{"Bob"}) {
 			return fmt.Errorf("Online() = %q", got)
@@ -486,7 +504,7 @@ func TestClientIDsArePerAuthor(t *testing.T) {
 		t.Fatalf("carol got %d messages, want 2", len(got))
 	}
 	var m chat.ChatMessage
-	if err := json.Unmarshal(got[1].args[0], &m); err != nil || m.ClientID != "1" || m.Name != "Bob" {
-		t.Errorf("bob's message %s: want clientId \"1\" as he sent it", got[1].args[0])
+	if err := json.Unmarshal(got[1].args[0], &m); err != nil || m.ClientID != "1" || m.Name != "Bob" || m.UserID != bob.id {
+		t.Errorf("bob's message %s: want clientId \"1\" as he sent it, and his id %q", got[1].args[0], bob.id)
 	}
 }

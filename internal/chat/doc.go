@@ -1,8 +1,18 @@
 // Package chat is parley's chat application. It keeps the Socket.IO chat
 // tutorial's contract (new-user, send-chat-message, chat-message,
 // user-connected, user-disconnected) and adds rooms, persistent history,
-// presence and typing indicators, with validation, unique names, rate
+// presence and typing indicators, with validation, identities, rate
 // limits and acknowledgements.
+//
+// A person is an identity (identity.go): a guest's, proved by a token the
+// server issued (Config.Tokens), which holds its name in the store for
+// Config.NameReserve, or, in app mode (Config.Verifier), a host
+// application's user, proved by the JWT of the socket's handshake. The
+// sockets of one identity are one person (people.go): listed once,
+// announced when the first comes and when the last goes, after the
+// presence grace unless they said goodbye. Limits that a new connection
+// must not reset are kept per identity and per client address (package
+// ratelimit).
 //
 // Every socket that joins with new-user enters the default room, "general",
 // where the tutorial's events live. Messages are stored durably (package

@@ -10,14 +10,15 @@ type Code string
 const (
 	// CodeBadRequest: the event's arguments are not of the documented shape.
 	CodeBadRequest Code = "bad_request"
-	// CodeRateLimited: the connection sent too many events; wait and retry.
+	// CodeRateLimited: the connection, the person or the client's address
+	// sent too many events; wait and retry.
 	CodeRateLimited Code = "rate_limited"
 	// CodeNameInvalid: the name is missing, not a string, blank or holds a
 	// character that cannot be used.
 	CodeNameInvalid Code = "name_invalid"
 	// CodeNameTooLong: the name is longer than the server allows.
 	CodeNameTooLong Code = "name_too_long"
-	// CodeNameTaken: the name belongs to someone else.
+	// CodeNameTaken: the name belongs to someone else, or is reserved.
 	CodeNameTaken Code = "name_taken"
 	// CodeAlreadyJoined: the socket has already joined under a name.
 	CodeAlreadyJoined Code = "already_joined"
@@ -42,6 +43,9 @@ const (
 	CodeNotStored Code = "not_stored"
 	// CodeUnavailable: the history could not be read; try again.
 	CodeUnavailable Code = "unavailable"
+	// CodeNotAuthenticated: in app mode, the socket has no identity (it
+	// cannot happen to a socket the middleware let in).
+	CodeNotAuthenticated Code = "auth_required"
 )
 
 // Refusal is an error a client reads, as an ack error or an error event: a
@@ -68,13 +72,16 @@ var (
 	ErrNameType       = &Refusal{CodeNameInvalid, "name must be a string"}
 	ErrNameEmpty      = &Refusal{CodeNameInvalid, "name must not be empty"}
 	ErrNameTooLong    = &Refusal{CodeNameTooLong, "name is too long"}
-	ErrNameTaken      = &Refusal{CodeNameTaken, "name is already taken"}
+	ErrNameTaken      = &Refusal{CodeNameTaken, "that name is taken: it belongs to someone else; choose another"}
+	ErrNameReserved   = &Refusal{CodeNameTaken, "that name is reserved; choose another"}
 	ErrAlreadyJoined  = &Refusal{CodeAlreadyJoined, "already joined"}
 	ErrNotJoined      = &Refusal{CodeNotJoined, "join with new-user first"}
 	ErrMessageType    = &Refusal{CodeMessageInvalid, "message must be a string"}
 	ErrMessageEmpty   = &Refusal{CodeMessageInvalid, "message must not be empty"}
 	ErrMessageTooLong = &Refusal{CodeMessageTooLong, "message is too long"}
 	ErrRateLimited    = &Refusal{CodeRateLimited, "too many events; slow down"}
+	ErrJoinsLimited   = &Refusal{CodeRateLimited, "too many joins from your address; wait a moment"}
+	ErrClaimsLimited  = &Refusal{CodeRateLimited, "too many tries of names that belong to others; wait a minute"}
 	ErrRoomInvalid    = &Refusal{CodeRoomInvalid, "room name must be 1 to 32 letters, digits, spaces, '-', '_' or '.'"}
 	ErrNotInRoom      = &Refusal{CodeNotInRoom, "you are not in that room"}
 	// The room caps: a client tells them apart by their texts only.
@@ -86,6 +93,7 @@ var (
 	ErrMessageInvalid   = &Refusal{CodeMessageInvalid, "message contains a character that cannot be stored"}
 	ErrNotStored        = &Refusal{CodeNotStored, "message could not be stored; try again"}
 	ErrUnavailable      = &Refusal{CodeUnavailable, "history is unavailable; try again"}
+	ErrNotAuthenticated = &Refusal{CodeNotAuthenticated, "authentication required"}
 )
 
 // errCatchUpOvertaken ends a catch-up whose room outruns its client (see

@@ -33,6 +33,10 @@ func TestRefusalCodes(t *testing.T) {
 		{chat.ErrRoomsFull, "room_limit"},
 		{chat.ErrNotStored, "not_stored"},
 		{chat.ErrUnavailable, "unavailable"},
+		{chat.ErrNameReserved, "name_taken"},
+		{chat.ErrJoinsLimited, "rate_limited"},
+		{chat.ErrClaimsLimited, "rate_limited"},
+		{chat.ErrNotAuthenticated, "auth_required"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.code+"/"+tc.err.Text, func(t *testing.T) {

@@ -24,11 +24,14 @@ func TestHistoryPage(t *testing.T) {
 		mk := func(n int) []store.Message {
 			msgs := make([]store.Message, n)
 			for i := range msgs {
-				msgs[i] = store.Message{ID: int64(i + 1), Room: "r", Author: "a<b>", Text: text, ClientID: "a<b>|c1", Time: time.UnixMilli(1e12)}
+				msgs[i] = store.Message{ID: int64(i + 1), Room: "r", Author: "a<b>", AuthorID: "u<1>", Text: text, ClientID: "u<1>|c1", Time: time.UnixMilli(1e12)}
 			}
 			return msgs
 		}
 		one := len(mustJSON(t, historyMessage(mk(1)[0])))
+		if m := historyMessage(mk(1)[0]); m.UserID == "" || m.ClientID == "" {
+			t.Fatalf("%+v: want every field set, so that the bound is checked on all", m)
+		}
 		for _, tc := range []struct {
 			name     string
 			n        int

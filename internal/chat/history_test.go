@@ -100,19 +100,26 @@ func connectAuth(t *testing.T, ts *httptest.Server, tr sioclient.Transport, auth
 
 // joinReply is the acknowledgement of new-user, or its refusal.
 type joinReply struct {
-	OK    bool     `json:"ok"`
-	Name  string   `json:"name"`
-	Room  string   `json:"room"`
-	Users []string `json:"users"`
-	Error string   `json:"error"`
+	OK    bool      `json:"ok"`
+	Name  string    `json:"name"`
+	Room  string    `json:"room"`
+	Users []string  `json:"users"`
+	ID    string    `json:"id"`
+	Token string    `json:"token"`
+	Code  chat.Code `json:"code"`
+	Error string    `json:"error"`
+	// Limits are the server's, for the page to count against.
+	Limits chat.Limits `json:"limits"`
 }
 
-// joinWithToken connects over tr and joins as name with a token.
+// joinWithToken connects over tr and joins as name with a token, and
+// records the identity it is given.
 func joinWithToken(t *testing.T, ts *httptest.Server, tr sioclient.Transport, name, token string) (*person, joinReply) {
 	t.Helper()
 	p := connect(t, ts, tr)
 	var r joinReply
 	p.ack(&r, chat.EventNewUser, name, map[string]string{"token": token})
+	p.id, p.token = r.ID, r.Token
 	return p, r
 }
 
@@ -627,9 +634,10 @@ func TestAckImpliesStored(t *testing.T) {
 						if err != nil {
 							return err
 						}
-						// The store keeps the client's id under its author's name.
+						// The store keeps the client's id under its author's
+						// identity.
 						author := fmt.Sprintf("S%d", i)
-						want := store.Message{Room: room, ID: r.ID, Author: author, Text: text, ClientID: author + "|" + cid}
+						want := store.Message{Room: room, ID: r.ID, Author: author, AuthorID: p.id, Text: text, ClientID: p.id + "|" + cid}
 						if len(got) != 1 || got[0].Time.UnixMilli() != r.Time {
 							return fmt.Errorf("acked %+v, stored %+v", r, got)
 						}

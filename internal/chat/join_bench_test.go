@@ -58,9 +58,8 @@ func benchJoinRoom(b *testing.B, n int, ack bool) {
 	}
 	c.mu.Lock()
 	for i := range n {
-		p := &person{name: fmt.Sprintf("member%06d", i), rooms: map[string]*room{roomName: r}}
-		p.key = foldName(p.name)
-		c.people[p.key] = p
+		p := &person{id: fmt.Sprintf("id%06d", i), name: fmt.Sprintf("member%06d", i), rooms: map[string]*room{roomName: r}}
+		c.people[p.id] = p
 		r.addMember(p)
 	}
 	c.mu.Unlock()

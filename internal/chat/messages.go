@@ -12,13 +12,15 @@ import (
 const maxClientIDLength = 64
 
 // ChatMessage is the payload of chat-message: the tutorial's name and
-// message, plus the room, the message's id (increasing within its room),
-// the server's time (milliseconds since the epoch), the client's own id of
-// the message when it gave one, and whether it is history rather than
-// live.
+// message, plus the author's identity id (for a page to tell its own
+// messages by, never by name), the room, the message's id (increasing
+// within its room), the server's time (milliseconds since the epoch), the
+// client's own id of the message when it gave one, and whether it is
+// history rather than live.
 type ChatMessage struct {
 	Name     string `json:"name"`
 	Message  string `json:"message"`
+	UserID   string `json:"userId,omitempty"`
 	Room     string `json:"room"`
 	ID       int64  `json:"id"`
 	Time     int64  `json:"time"`
@@ -27,22 +29,27 @@ type ChatMessage struct {
 }
 
 func wireMessage(m store.Message) ChatMessage {
-	return ChatMessage{Name: m.Author, Message: m.Text, Room: m.Room, ID: m.ID, Time: m.Time.UnixMilli(), ClientID: clientIDOf(m)}
+	return ChatMessage{Name: m.Author, Message: m.Text, UserID: m.AuthorID, Room: m.Room, ID: m.ID, Time: m.Time.UnixMilli(), ClientID: clientIDOf(m)}
 }
 
 // storedClientID is the id a message's retries share in the store, which
-// keeps one message per id and room: the author's name and the id the
-// client gave, so that two people's ids never collide.
-func storedClientID(author, clientID string) string {
+// keeps one message per id and room: the author's identity id and the id
+// the client gave, so that two people's ids never collide.
+func storedClientID(authorID, clientID string) string {
 	if clientID == "" {
 		return ""
 	}
-	return author + "|" + clientID
+	return authorID + "|" + clientID
 }
 
-// clientIDOf returns the id the client gave m.
+// clientIDOf returns the id the client gave m. Messages stored before
+// identities have their author's name where the id is now.
 func clientIDOf(m store.Message) string {
-	return strings.TrimPrefix(m.ClientID, m.Author+"|")
+	author := m.AuthorID
+	if author == "" {
+		author = m.Author
+	}
+	return strings.TrimPrefix(m.ClientID, author+"|")
 }
 
 // sendOptions is the optional second argument of send-chat-message.
@@ -98,7 +105,13 @@ func (c *Chat) onSendChatMessage(so *socketio.Socket, s *session, e *socketio.Ev
 		reply(nil, ErrNotInRoom)
 		return
 	}
-	m := store.Message{Room: r.name, Author: p.name, Text: text, ClientID: storedClientID(p.name, opts.ClientID)}
+	// One person's sockets share one allowance, which outlives them: a
+	// client cycling connections gets no fresh one.
+	if ok, _ := c.messages.Allow(p.id); !ok {
+		reply(nil, ErrRateLimited)
+		return
+	}
+	m := store.Message{Room: r.name, Author: p.name, AuthorID: p.id, Text: text, ClientID: storedClientID(p.id, opts.ClientID)}
 	c.committer.Submit(m, func(m store.Message, err error) {
 		if err != nil {
 			c.log.Error("storing message", "room", r.name, "err", err)
@@ -151,7 +164,7 @@ const historyReplyShare = 8
 
 // chatMessageMaxLen is the longest JSON of a ChatMessage marked as
 // history but its strings, with the comma after it.
-const chatMessageMaxLen = len(`{"name":,"message":,"room":,"id":-9223372036854775808,"time":-9223372036854775808,"clientId":,"history":true},`)
+const chatMessageMaxLen = len(`{"name":,"message":,"userId":,"room":,"id":-9223372036854775808,"time":-9223372036854775808,"clientId":,"history":true},`)
 
 func (c *Chat) onHistory(so *socketio.Socket, s *session, e *socketio.Event, reply replyFunc) {
 	p := s.person()
@@ -197,7 +210,8 @@ func historyPage(msgs []store.Message, budget int) (out []ChatMessage, more bool
 	size, first := 2, len(msgs) // [], and the oldest one kept
 	for i := len(msgs) - 1; i >= 0; i-- {
 		m := msgs[i]
-		n := chatMessageMaxLen + jsonStringLen(m.Author) + jsonStringLen(m.Text) + jsonStringLen(m.Room) + jsonStringLen(clientIDOf(m))
+		n := chatMessageMaxLen + jsonStringLen(m.Author) + jsonStringLen(m.Text) + jsonStringLen(m.AuthorID) +
+			jsonStringLen(m.Room) + jsonStringLen(clientIDOf(m))
 		if size+n > budget && first < len(msgs) {
 			break
 		}
@@ -225,6 +239,7 @@ type typingRequest struct {
 type Typing struct {
 	Room   string `json:"room"`
 	Name   string `json:"name"`
+	UserID string `json:"userId,omitempty"`
 	Typing bool   `json:"typing"`
 }
 
@@ -246,7 +261,7 @@ func (c *Chat) onTyping(so *socketio.Socket, s *session, e *socketio.Event, repl
 		reply(nil, ErrNotInRoom)
 		return
 	}
-	_ = so.To(r.key).Emit(EventTyping, Typing{Room: r.name, Name: p.name, Typing: req.Typing})
+	_ = so.To(r.key).Emit(EventTyping, Typing{Room: r.name, Name: p.name, UserID: p.id, Typing: req.Typing})
 	reply(struct {
 		OK bool `json:"ok"`
 	}{true}, nil)

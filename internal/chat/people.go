@@ -1,46 +1,69 @@
 package chat
 
 import (
-	"crypto/subtle"
+	"context"
 	"slices"
-	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/parley-chat/parley/internal/identity"
 	"github.com/parley-chat/parley/internal/socketio"
+	"github.com/parley-chat/parley/internal/store"
 )
 
-// person is someone online under a name. Fields other than name and key
-// are guarded by Chat.mu.
+// person is someone online: one identity, with every socket it joined
+// with (tabs, devices), which are one person to the others: listed once,
+// announced when the first socket comes and when the last goes. id, name,
+// key, secret and created never change; the other fields are guarded by
+// Chat.mu.
 type person struct {
-	name  string
-	key   string // folded name
-	token string // proves a returning client is this person; may be empty
+	id   string
+	name string
+	key  string // the key the identity holds in the store
+	// secret is the hash of a guest's token (nil for an application's
+	// user), to claim the name again after the person was gone.
+	secret []byte
+	// created is when the identity claimed its name, if known (see
+	// Chat.seen).
+	created time.Time
 
-	so    *socketio.Socket // current socket; nil while away
-	rooms map[string]*room
-	away  *time.Timer // ends the grace period while away
+	// kept: the identity keeps its token (see who.kept); otherwise the
+	// person leaves at once when its page closes, since it cannot come
+	// back as itself.
+	kept bool
+	// seenAt is when the store last recorded the identity as seen.
+	seenAt time.Time
+	// quietUntil: until then, the person's arrivals in rooms are not news
+	// (it was here before the server restarted; see quietArrival).
+	quietUntil time.Time
+
+	sockets map[*socketio.Socket]struct{}
+	rooms   map[string]*room
+	away    *time.Timer // ends the grace period while it has no socket
 }
 
-// foldName is the form in which names must be unique: "Alice" and "alice"
-// are the same person.
-func foldName(name string) string { return strings.ToLower(name) }
-
-// joinReply acknowledges new-user, with the first page of the default
-// room's members.
+// joinReply acknowledges new-user: the tutorial's fields (the first page
+// of the default room's members), and the identity, with a guest's token, to send with new-user next time.
 type joinReply struct {
 	OK   bool   `json:"ok"`
 	Name string `json:"name"`
 	Room string `json:"room"`
 	usersPage
+	ID     string `json:"id"`
+	Token  string `json:"token,omitempty"`
+	Limits Limits `json:"limits"`
+}
+
+// Limits are the server's limits a page needs to know, in characters
+// (code points): the longest name and message it accepts.
+type Limits struct {
+	Name    int `json:"name"`
+	Message int `json:"message"`
 }
 
 // newUserOptions is the optional second argument of new-user.
 type newUserOptions struct {
-	// Token is a secret the client keeps for the session: a client that
-	// comes back with the same name and token takes its place back, even
-	// before its old connection is known to be gone (a reload, a dropped
-	// network).
+	// Token is the guest token the server gave in an earlier new-user's
+	// ack: the name it holds is this client's, in any later session.
 	Token string `json:"token"`
 }
 
@@ -48,65 +71,45 @@ type newUserOptions struct {
 const maxTokenLength = 128
 
 func (c *Chat) onNewUser(so *socketio.Socket, s *session, e *socketio.Event, reply replyFunc) {
-	name, ok := e.String(0)
-	if !ok {
-		reply(nil, ErrNameType)
-		return
-	}
-	name = strings.TrimSpace(name)
-	switch n := utf8.RuneCountInString(name); {
-	case n == 0:
-		reply(nil, ErrNameEmpty)
-		return
-	case n > c.cfg.MaxNameLength:
-		reply(nil, ErrNameTooLong)
-		return
-	case !storable(name):
-		reply(nil, ErrNameInvalid)
-		return
-	}
-	var opts newUserOptions
-	if e.Len() > 1 && (e.Bind(1, &opts) != nil || len(opts.Token) > maxTokenLength) {
-		reply(nil, ErrBadRequest)
-		return
-	}
-	p := &person{name: name, key: foldName(name), token: opts.Token, so: so, rooms: make(map[string]*room)}
-	s.mu.Lock()
-	if s.p != nil {
-		s.mu.Unlock()
+	if s.person() != nil {
 		reply(nil, ErrAlreadyJoined)
 		return
 	}
-	c.mu.Lock()
-	var old *socketio.Socket // the connection a returning person leaves behind
-	returning := false
-	if held, taken := c.people[p.key]; taken {
-		if held.token == "" || subtle.ConstantTimeCompare([]byte(held.token), []byte(opts.Token)) != 1 {
-			c.mu.Unlock()
-			s.mu.Unlock()
-			reply(nil, ErrNameTaken)
+	if addr, ok := c.clientAddr(so); ok {
+		if ok, _ := c.newUsers.Allow(addr); !ok {
+			reply(nil, ErrJoinsLimited)
 			return
 		}
-		if held.away != nil {
-			held.away.Stop()
-			held.away = nil
-		}
-		old, held.so = held.so, so
-		p, returning = held, true
-	} else {
-		c.people[p.key] = p
 	}
-	c.mu.Unlock()
-	s.p = p
-	s.mu.Unlock()
-
-	if old != nil && old != so {
-		if os := sessionOf(old); os != nil {
-			os.mu.Lock()
-			os.p = nil
-			os.mu.Unlock()
+	var (
+		w   who
+		err error
+	)
+	if c.verifier != nil {
+		// App mode: the name is the application's, whatever was asked.
+		w, err = c.appUser(s)
+	} else {
+		name, ok := e.String(0)
+		if !ok {
+			reply(nil, ErrNameType)
+			return
 		}
-		old.Disconnect(false)
+		var opts newUserOptions
+		if e.Len() > 1 && (e.Bind(1, &opts) != nil || len(opts.Token) > maxTokenLength) {
+			reply(nil, ErrBadRequest)
+			return
+		}
+		w, err = c.guest(so, s, name, opts, e.HasAck())
+	}
+	if err != nil {
+		reply(nil, err)
+		return
+	}
+	now := time.Now()
+	p, fresh, upgraded, err := c.attach(so, s, w, c.quietArrival(w, now))
+	if err != nil {
+		reply(nil, err)
+		return
 	}
 	list := e.HasAck() // the members are only for the ack
 	joined := func(users usersPage, err error) {
@@ -114,37 +117,107 @@ func (c *Chat) onNewUser(so *socketio.Socket, s *session, e *socketio.Event, rep
 			reply(nil, err)
 			return
 		}
-		reply(joinReply{OK: true, Name: p.name, Room: DefaultRoom, usersPage: users}, nil)
+		if (fresh && w.kept) || upgraded {
+			c.seen(context.Background(), p, now)
+		}
+		reply(joinReply{OK: true, Name: p.name, Room: DefaultRoom, usersPage: users, ID: p.id, Token: w.token,
+			Limits: Limits{Name: c.cfg.MaxNameLength, Message: c.cfg.MaxMessageLength}}, nil)
 	}
-	if returning {
-		c.log.Info("user returned", "name", p.name, "sid", so.ID())
+	if !fresh {
+		c.log.Info("user back", "name", p.name, "id", p.id, "sid", so.ID())
 		c.rejoin(so, p, list, joined)
 		return
 	}
-	c.log.Info("user joined", "name", name, "sid", so.ID())
+	c.log.Info("user joined", "name", p.name, "id", p.id, "sid", so.ID())
 	c.enter(so, p, DefaultRoom, 0, list, func(users usersPage, err error) {
 		if err != nil {
-			// Nobody heard of p: let the name go, so that the client can
-			// try again, unless a returning client took p over meanwhile.
-			c.mu.Lock()
-			mine := c.people[p.key] == p && p.so == so
-			if mine {
-				delete(c.people, p.key)
-			}
-			c.mu.Unlock()
-			if mine {
-				s.mu.Lock()
-				s.p = nil
-				s.mu.Unlock()
-			}
+			c.detach(so, s, p)
 		}
 		joined(users, err)
 	})
 }
 
-// rejoin makes a returning person's new socket listen to its rooms, then
-// calls then, if list with the first page of the default room's members
-// (see enter).
+// quietArrival reports whether the arrival at now of the identity w is
+// not news: after a restart, someone seen in the RestartGrace before this
+// Chat started, coming back within the RestartGrace after, was most likely
+// here when the server stopped, and nobody heard them leave.
+func (c *Chat) quietArrival(w who, now time.Time) bool {
+	g := c.cfg.RestartGrace
+	return w.existed && g > 0 && now.Before(c.started.Add(g)) &&
+		w.seen.Before(c.started) && !w.seen.Before(c.started.Add(-g))
+}
+
+// attach makes so a socket of the person of w, who is fresh when nobody
+// was online with w's identity; one who was gets so as one more socket,
+// and is upgraded when w shows its token kept for the first time.
+func (c *Chat) attach(so *socketio.Socket, s *session, w who, quiet bool) (p *person, fresh, upgraded bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.p != nil {
+		return nil, false, false, ErrAlreadyJoined
+	}
+	c.mu.Lock()
+	p = c.people[w.id]
+	if p == nil {
+		p = &person{
+			id: w.id, name: w.name, key: w.key, created: w.created, kept: w.kept,
+			sockets: make(map[*socketio.Socket]struct{}, 1),
+			rooms:   make(map[string]*room),
+		}
+		if w.token != "" {
+			p.secret = identity.Hash(w.token)
+		}
+		if quiet {
+			p.quietUntil = c.started.Add(c.cfg.RestartGrace)
+		}
+		c.people[w.id] = p
+		fresh = true
+	} else {
+		if p.away != nil {
+			p.away.Stop()
+			p.away = nil
+		}
+		if w.kept && !p.kept {
+			p.kept, upgraded = true, true
+		}
+	}
+	p.sockets[so] = struct{}{}
+	c.mu.Unlock()
+	s.p = p
+	return p, fresh, upgraded, nil
+}
+
+// detach undoes the attach of a fresh person whose entry failed: nobody
+// heard of them.
+func (c *Chat) detach(so *socketio.Socket, s *session, p *person) {
+	s.mu.Lock()
+	if s.p == p {
+		s.p = nil
+	}
+	s.mu.Unlock()
+	c.mu.Lock()
+	delete(p.sockets, so)
+	if len(p.sockets) == 0 && c.people[p.id] == p {
+		c.removeLocked(p)
+	}
+	c.mu.Unlock()
+}
+
+// announceJoined tells r's members that p came into r (so is p's socket
+// that made them), unless it is no news (see quietArrival).
+func (c *Chat) announceJoined(so *socketio.Socket, p *person, r *room) {
+	c.mu.Lock()
+	quiet := time.Now().Before(p.quietUntil)
+	c.mu.Unlock()
+	if quiet {
+		return
+	}
+	_ = so.To(r.key).Emit(EventUserConnected, p.name, r.name)
+}
+
+// rejoin makes a new socket of a person online listen to the person's
+// rooms, then calls then, if list with the first page of the default
+// room's members (see enter).
 func (c *Chat) rejoin(so *socketio.Socket, p *person, list bool, then func(usersPage, error)) {
 	c.mu.Lock()
 	rooms := make([]*room, 0, len(p.rooms))
@@ -183,12 +256,18 @@ func (c *Chat) listenRooms(so *socketio.Socket, rooms []*room, then func(error))
 	})
 }
 
-// graceful reports whether a disconnection was a goodbye rather than a
-// lost connection.
-func graceful(reason socketio.DisconnectReason) bool {
+// goodbye reports whether a socket's disconnection for reason is its
+// person saying goodbye, rather than losing the connection or closing a
+// page (a reload, which comes back): the client left the namespace (the
+// page's Leave), or the server sent it away. A person whose token is not
+// kept also leaves when its transport closes, since it cannot come back
+// as itself.
+func goodbye(reason socketio.DisconnectReason, kept bool) bool {
 	switch reason {
-	case socketio.ReasonTransportClose, socketio.ReasonClientDisconnect, socketio.ReasonServerDisconnect:
+	case socketio.ReasonClientDisconnect, socketio.ReasonServerDisconnect:
 		return true
+	case socketio.ReasonTransportClose:
+		return !kept
 	}
 	return false
 }
@@ -199,15 +278,23 @@ func (c *Chat) onDisconnect(so *socketio.Socket, reason socketio.DisconnectReaso
 		return
 	}
 	c.mu.Lock()
-	if p.so != so {
+	if _, ok := p.sockets[so]; !ok {
 		c.mu.Unlock()
-		return // a newer socket took over
+		return
 	}
-	p.so = nil
-	if graceful(reason) || c.cfg.PresenceGrace < 0 {
-		left := c.removeLocked(p)
+	delete(p.sockets, so)
+	if len(p.sockets) > 0 || c.people[p.id] != p {
+		c.mu.Unlock()
+		c.log.Debug("socket of a person left", "name", p.name, "reason", string(reason))
+		return // another tab is still open
+	}
+	if goodbye(reason, p.kept) || c.cfg.PresenceGrace < 0 {
+		left, kept := c.removeLocked(p), p.kept
 		c.mu.Unlock()
 		c.announceLeft(p, left, string(reason))
+		if kept {
+			c.seen(context.Background(), p, time.Now())
+		}
 		return
 	}
 	p.away = time.AfterFunc(c.cfg.PresenceGrace, func() { c.expire(p) })
@@ -218,20 +305,23 @@ func (c *Chat) onDisconnect(so *socketio.Socket, reason socketio.DisconnectReaso
 // expire ends the grace period of someone who did not come back.
 func (c *Chat) expire(p *person) {
 	c.mu.Lock()
-	if p.so != nil || c.people[p.key] != p {
+	if len(p.sockets) > 0 || c.people[p.id] != p {
 		c.mu.Unlock()
 		return
 	}
-	left := c.removeLocked(p)
+	left, kept := c.removeLocked(p), p.kept
 	c.mu.Unlock()
 	c.announceLeft(p, left, "did not come back")
+	if kept {
+		c.seen(context.Background(), p, time.Now())
+	}
 }
 
 // removeLocked takes p offline and out of its rooms' presence, and returns
-// those rooms. p keeps its room list, for a later resume.
+// those rooms. p keeps its room list, for a later resume. Chat.mu is held.
 func (c *Chat) removeLocked(p *person) []*room {
-	if c.people[p.key] == p {
-		delete(c.people, p.key)
+	if c.people[p.id] == p {
+		delete(c.people, p.id)
 	}
 	if p.away != nil {
 		p.away.Stop()
@@ -246,36 +336,26 @@ func (c *Chat) removeLocked(p *person) []*room {
 }
 
 func (c *Chat) announceLeft(p *person, rooms []*room, why string) {
-	c.log.Info("user left", "name", p.name, "reason", why)
+	c.log.Info("user left", "name", p.name, "id", p.id, "reason", why)
 	for _, r := range rooms {
 		_ = c.nsp.To(r.key).Emit(EventUserDisconnected, p.name, r.name)
 	}
 }
 
-// resume takes back a recovered socket's person: within the grace period
-// nothing was announced; after it, the person is announced again, unless
-// someone else took the name meanwhile.
+// resume takes back a recovered socket's person: within the grace period,
+// or while another of its sockets is open, nothing was announced; after
+// it, the person is announced again, unless its name went to someone else
+// meanwhile.
 func (c *Chat) resume(so *socketio.Socket, s *session) {
 	p := s.person()
-	if p == nil {
+	if p == nil || c.addSocket(so, s, p) {
 		return
 	}
 	if err := c.reloadRooms(p); err != nil {
 		c.log.Warn("reloading the rooms of a returning user", "name", p.name, "err", err)
 	}
-	c.mu.Lock()
-	if c.people[p.key] == p {
-		if p.away != nil {
-			p.away.Stop()
-			p.away = nil
-		}
-		p.so = so
-		c.mu.Unlock()
-		c.log.Debug("user back", "name", p.name)
-		return
-	}
-	if _, taken := c.people[p.key]; taken {
-		c.mu.Unlock()
+	// Gone and announced: the name may have gone to someone else.
+	if !c.reclaim(p) {
 		s.mu.Lock()
 		s.p = nil
 		s.mu.Unlock()
@@ -287,17 +367,65 @@ func (c *Chat) resume(so *socketio.Socket, s *session) {
 		_ = so.Emit(EventError, r)
 		return
 	}
-	c.people[p.key] = p
-	p.so = so
+	s.mu.Lock()
+	c.mu.Lock()
+	if cur := c.people[p.id]; cur != nil {
+		// Back through another socket meanwhile.
+		cur.sockets[so] = struct{}{}
+		s.p = cur
+		c.mu.Unlock()
+		s.mu.Unlock()
+		return
+	}
+	c.people[p.id] = p
+	p.sockets = map[*socketio.Socket]struct{}{so: {}}
 	rooms := make([]*room, 0, len(p.rooms))
 	for _, r := range p.rooms {
 		r.addMember(p)
 		rooms = append(rooms, r)
 	}
 	c.mu.Unlock()
+	s.mu.Unlock()
 	for _, r := range rooms {
-		_ = so.To(r.key).Emit(EventUserConnected, p.name, r.name)
+		c.announceJoined(so, p, r)
 	}
+}
+
+// addSocket makes so, whose session had p, a socket of the person online
+// with p's identity, and reports whether there is one: p itself, or
+// another person of the same identity who came back through another
+// socket after p was gone.
+func (c *Chat) addSocket(so *socketio.Socket, s *session, p *person) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cur := c.people[p.id]
+	if cur == nil {
+		return false
+	}
+	if cur.away != nil {
+		cur.away.Stop()
+		cur.away = nil
+	}
+	cur.sockets[so] = struct{}{}
+	s.p = cur
+	c.log.Debug("user back", "name", cur.name)
+	return true
+}
+
+// reclaim claims p's name again for p's identity, after p was gone, and
+// reports whether it is still theirs.
+func (c *Chat) reclaim(p *person) bool {
+	reserve := c.cfg.NameReserve
+	ctx, cancel := storeContext()
+	defer cancel()
+	held, err := c.store.ClaimName(ctx, store.Claim{ID: p.id, Name: p.name, Key: p.key, Secret: p.secret, Now: time.Now(), Reserve: reserve})
+	if err != nil {
+		c.log.Error("claiming a name again", "id", p.id, "err", err)
+		return false
+	}
+	return held.ID == p.id
 }
 
 // Online returns the names of the people online, sorted.

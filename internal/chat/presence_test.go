@@ -184,6 +184,20 @@ func dialTCP(reset bool) func(t *testing.T, srv *testServer, tr sioclient.Transp
 
 var droppers = []dropper{
 	{
+		// The client closes its connection, as a page does when it is
+		// closed or reloaded: "transport close". It may come back.
+		name:  "page closed",
+		modes: siotest.Transports,
+		dial: func(t *testing.T, srv *testServer, tr sioclient.Transport) (*person, func()) {
+			p := connect(t, srv.Server, tr)
+			return p, func() {
+				if err := p.c.Close(); err != nil {
+					t.Error(err)
+				}
+			}
+		},
+	},
+	{
 		// The server closes the transport: "forced close".
 		name:  "forced close",
 		modes: siotest.Transports,
@@ -273,16 +287,17 @@ func forEachDropper(t *testing.T, f func(t *testing.T, d dropper, tr sioclient.T
 	}
 }
 
-// joinDroppable connects as d wants, joins as name with token, and returns
-// the function that drops the connection.
-func joinDroppable(t *testing.T, srv *testServer, d dropper, tr sioclient.Transport, name, token string) (*person, func()) {
+// joinDroppable connects as d wants, joins as name, and returns the
+// function that drops the connection.
+func joinDroppable(t *testing.T, srv *testServer, d dropper, tr sioclient.Transport, name string) (*person, func()) {
 	t.Helper()
 	p, drop := d.dial(t, srv, tr)
 	var r joinReply
-	p.ack(&r, chat.EventNewUser, name, map[string]string{"token": token})
+	p.ack(&r, chat.EventNewUser, name)
 	if !r.OK {
 		t.Fatalf("join %q: %+v", name, r)
 	}
+	p.id, p.token = r.ID, r.Token
 	return p, drop
 }
 
@@ -310,7 +325,7 @@ func TestDroppedConnectionIsAnnouncedAfterTheGrace(t *testing.T) {
 	const grace = 300 * time.Millisecond
 	forEachDropper(t, func(t *testing.T, d dropper, tr sioclient.Transport) {
 		srv := startChat(t, chat.Config{PresenceGrace: grace}, d.scfg)
-		alice, drop := joinDroppable(t, srv, d, tr, "Alice", "a-token")
+		alice, drop := joinDroppable(t, srv, d, tr, "Alice")
 		alice.joinRoom("dev")
 		bob := join(t, srv.Server, tr, "Bob")
 		bob.joinRoom("dev")
@@ -338,8 +353,15 @@ func TestDroppedConnectionIsAnnouncedAfterTheGrace(t *testing.T) {
 		if slices.Contains(srv.chat.Online(), "Alice") {
 			t.Error("alice is still online after the grace")
 		}
-		// The name is free again, with or without the token.
-		join(t, srv.Server, tr, "Alice")
+		// The name is still hers: her token takes it back, nobody else.
+		var r joinReply
+		connect(t, srv.Server, tr).ack(&r, chat.EventNewUser, "Alice")
+		if r.OK || r.Error != chat.ErrNameTaken.Error() {
+			t.Errorf("a stranger joins as Alice after her grace: %+v", r)
+		}
+		if _, r := joinWithToken(t, srv.Server, tr, "Alice", alice.token); !r.OK || r.ID != alice.id {
+			t.Errorf("alice back after her grace: %+v", r)
+		}
 	})
 }
 
@@ -348,7 +370,7 @@ func TestReturningWithinTheGraceIsNotAnnounced(t *testing.T) {
 	const grace = time.Second
 	forEachDropper(t, func(t *testing.T, d dropper, tr sioclient.Transport) {
 		srv := startChat(t, chat.Config{PresenceGrace: grace}, d.scfg)
-		alice, drop := joinDroppable(t, srv, d, tr, "Alice", "a-token")
+		alice, drop := joinDroppable(t, srv, d, tr, "Alice")
 		alice.joinRoom("dev")
 		bob := join(t, srv.Server, tr, "Bob")
 		bob.joinRoom("dev")
@@ -366,8 +388,8 @@ func TestReturningWithinTheGraceIsNotAnnounced(t *testing.T) {
 		}
 		bob.say("while alice was away", nil)
 
-		alice2, r := joinWithToken(t, srv.Server, tr, "alice", "a-token")
-		if !r.OK || r.Name != "Alice" || !slices.Equal(r.Users, []string{"Alice", "Bob", "Carol"}) {
+		alice2, r := joinWithToken(t, srv.Server, tr, "alice", alice.token)
+		if !r.OK || r.Name != "Alice" || r.ID != alice.id || !slices.Equal(r.Users, []string{"Alice", "Bob", "Carol"}) {
 			t.Fatalf("alice back: %+v", r)
 		}
 		// She hears both her rooms again.
@@ -395,11 +417,11 @@ func TestReturningAfterTheGraceIsAnnounced(t *testing.T) {
 	t.Parallel()
 	siotest.Run(t, func(t *testing.T, tr sioclient.Transport) {
 		srv := startChat(t, chat.Config{PresenceGrace: 100 * time.Millisecond}, socketio.Config{})
-		alice, _ := joinWithToken(t, srv.Server, tr, "Alice", "a-token")
+		alice := join(t, srv.Server, tr, "Alice")
 		bob := join(t, srv.Server, tr, "Bob")
 		forceClose(t, srv, alice)
 		bob.waitFor(chat.EventUserDisconnected, 1)
-		if _, r := joinWithToken(t, srv.Server, tr, "Alice", "a-token"); !r.OK {
+		if _, r := joinWithToken(t, srv.Server, tr, "Alice", alice.token); !r.OK {
 			t.Fatalf("alice back: %+v", r)
 		}
 		bob.waitFor(chat.EventUserConnected, 1)
@@ -415,26 +437,35 @@ func TestLeavingIsAnnouncedAtOnce(t *testing.T) {
 	cases := []struct {
 		name  string
 		grace time.Duration
+		// join joins the server as Alice.
+		join  func(t *testing.T, srv *testServer, tr sioclient.Transport) *person
 		leave func(t *testing.T, srv *testServer, p *person)
 	}{
-		{"client closes the connection", 0, func(t *testing.T, _ *testServer, p *person) {
-			if err := p.c.Close(); err != nil {
-				t.Fatal(err)
-			}
-		}},
-		{"client leaves the namespace", 0, func(t *testing.T, _ *testServer, p *person) {
-			if err := p.so.Disconnect(); err != nil {
-				t.Fatal(err)
-			}
-		}},
-		{"dropped, without a grace", -1, forceClose},
+		{"client leaves the namespace", 0, joinAlice, func(t *testing.T, _ *testServer, p *person) { p.leave() }},
+		{"dropped, without a grace", -1, joinAlice, forceClose},
+		{
+			// A page that knows nothing of identities, and has no cookie:
+			// it cannot come back as itself, so closing it is leaving.
+			"page that keeps no token closed", 0,
+			func(t *testing.T, srv *testServer, tr sioclient.Transport) *person {
+				p := connect(t, srv.Server, tr)
+				p.emit(chat.EventNewUser, "Alice") // the tutorial's way
+				p.sync()
+				return p
+			},
+			func(t *testing.T, _ *testServer, p *person) {
+				if err := p.c.Close(); err != nil {
+					t.Fatal(err)
+				}
+			},
+		},
 	}
 	siotest.Run(t, func(t *testing.T, tr sioclient.Transport) {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				// The default grace is 10 s: waitFor gives up after 5.
 				srv := startChat(t, chat.Config{PresenceGrace: tc.grace}, socketio.Config{})
-				alice, _ := joinWithToken(t, srv.Server, tr, "Alice", "a-token")
+				alice := tc.join(t, srv, tr)
 				alice.joinRoom("dev")
 				bob := join(t, srv.Server, tr, "Bob")
 				bob.joinRoom("dev")
@@ -452,53 +483,59 @@ func TestLeavingIsAnnouncedAtOnce(t *testing.T) {
 	})
 }
 
-// TestTokenTakeover is a reload: the old page's connection is still open
-// when the new page joins with the same name and token.
-func TestTokenTakeover(t *testing.T) {
+func joinAlice(t *testing.T, srv *testServer, tr sioclient.Transport) *person {
+	return join(t, srv.Server, tr, "Alice")
+}
+
+// TestSecondTabIsTheSamePerson opens a second tab: the same token, the
+// same person, while the first tab stays open.
+func TestSecondTabIsTheSamePerson(t *testing.T) {
 	t.Parallel()
 	siotest.Run(t, func(t *testing.T, tr sioclient.Transport) {
 		srv := startChat(t, chat.Config{}, socketio.Config{})
-		alice, _ := joinWithToken(t, srv.Server, tr, "Alice", "a-token")
+		alice := join(t, srv.Server, tr, "Alice")
 		alice.joinRoom("dev")
 		bob := join(t, srv.Server, tr, "Bob")
 		bob.joinRoom("dev")
-		bob.say("before the reload", map[string]string{"room": "dev"})
+		bob.say("before the second tab", map[string]string{"room": "dev"})
 
-		// The wrong token changes nothing.
+		// A made-up token is no token: the name is someone else's.
 		if _, r := joinWithToken(t, srv.Server, tr, "Alice", "stolen"); r.OK || r.Error != chat.ErrNameTaken.Error() {
 			t.Fatalf("wrong token: %+v", r)
 		}
-		if !alice.so.Connected() {
-			t.Fatal("the wrong token disconnected alice")
+
+		tab2, r := joinWithToken(t, srv.Server, tr, "ALICE", alice.token)
+		if !r.OK || r.Name != "Alice" || r.ID != alice.id || r.Room != chat.DefaultRoom || !slices.Equal(r.Users, []string{"Alice", "Bob"}) {
+			t.Fatalf("second tab: %+v", r)
+		}
+		// Another name asked in the second tab: still Alice, one person.
+		tab3, r := joinWithToken(t, srv.Server, tr, "Alicia", alice.token)
+		if !r.OK || r.Name != "Alice" || r.ID != alice.id {
+			t.Fatalf("third tab, asking for another name: %+v", r)
 		}
 
-		alice2, r := joinWithToken(t, srv.Server, tr, "ALICE", "a-token")
-		if !r.OK || r.Name != "Alice" || r.Room != chat.DefaultRoom || !slices.Equal(r.Users, []string{"Alice", "Bob"}) {
-			t.Fatalf("takeover: %+v", r)
-		}
-		select {
-		case <-alice.so.Done():
-		case <-time.After(5 * time.Second):
-			t.Fatal("the old socket was not disconnected")
-		}
-		if reason := alice.so.Reason(); reason != sioclient.ReasonServerDisconnect {
-			t.Errorf("old socket disconnected for %q, want %q", reason, sioclient.ReasonServerDisconnect)
-		}
-
-		// The new socket hears her rooms, dev's history first.
+		// The second tab hears her rooms, dev's history first; both tabs
+		// hear what is said, and what the other tab says.
 		bob.say("to general", nil)
 		bob.say("to dev", map[string]string{"room": "dev"})
-		alice2.waitFor(chat.EventChatMessage, 3)
-		alice2.say("I'm back", map[string]string{"room": "dev"})
+		tab2.waitFor(chat.EventChatMessage, 3)
+		tab2.say("from tab 2", map[string]string{"room": "dev"})
 		bob.waitFor(chat.EventChatMessage, 1)
-		syncAll(alice2, bob)
-		if got, want := alice2.texts(), []string{"dev: Bob: before the reload", "general: Bob: to general", "dev: Bob: to dev"}; !slices.Equal(got, want) {
-			t.Errorf("alice's new socket got %q, want %q", got, want)
+		alice.waitFor(chat.EventChatMessage, 4)
+		syncAll(alice, tab2, tab3, bob)
+		if got, want := tab2.texts(), []string{"dev: Bob: before the second tab", "general: Bob: to general", "dev: Bob: to dev"}; !slices.Equal(got, want) {
+			t.Errorf("tab 2 got %q, want %q", got, want)
 		}
-		if got, want := bob.texts(), []string{"dev: Alice: I'm back"}; !slices.Equal(got, want) {
+		if got, want := alice.texts(), []string{"dev: Bob: before the second tab", "general: Bob: to general", "dev: Bob: to dev", "dev: Alice: from tab 2"}; !slices.Equal(got, want) {
+			t.Errorf("tab 1 got %q, want %q", got, want)
+		}
+		if msgs := alice.messages(); msgs[len(msgs)-1].UserID != alice.id {
+			t.Errorf("tab 2's message reached tab 1 as %+v, without her id %q", msgs[len(msgs)-1], alice.id)
+		}
+		if got, want := bob.texts(), []string{"dev: Alice: from tab 2"}; !slices.Equal(got, want) {
 			t.Errorf("bob got %q, want %q", got, want)
 		}
-		// Nobody heard of it.
+		// Nobody heard of the tabs: Alice is listed once.
 		if got := bob.presence(); len(got) != 0 {
 			t.Errorf("bob heard %q, want nothing", got)
 		}
@@ -507,11 +544,23 @@ func TestTokenTakeover(t *testing.T) {
 		if !slices.Equal(users.Users, []string{"Alice", "Bob"}) {
 			t.Errorf("dev's users: %q", users.Users)
 		}
+		if got := srv.chat.Online(); !slices.Equal(got, []string{"Alice", "Bob"}) {
+			t.Errorf("online: %q", got)
+		}
 
-		// Leaving from the new socket is announced once per room.
-		if err := alice2.c.Close(); err != nil {
+		// Closing tabs is nothing while one is open; the last one leaving
+		// is announced, once per room.
+		if err := alice.c.Close(); err != nil {
 			t.Fatal(err)
 		}
+		tab3.leave()
+		gone(t, srv, alice)
+		gone(t, srv, tab3)
+		bob.sync()
+		if got := bob.presence(); len(got) != 0 {
+			t.Errorf("bob heard %q while a tab was open", got)
+		}
+		tab2.leave()
 		bob.waitFor(chat.EventUserDisconnected, 2)
 		bob.sync()
 		if got, want := dropDisconnects(bob), []string{"-Alice@dev", "-Alice@general"}; !slices.Equal(got, want) {

@@ -23,8 +23,7 @@ const (
 // creator is who asks for a room that does not exist yet: the keys its
 // creation counts against.
 type creator struct {
-	// person is the person's key: "name:" and the folded name today, an
-	// identity's id once people have identities.
+	// person is the person's identity id.
 	person string
 	// address is the client address (see Config.ClientAddress), "" when
 	// it is not capped.
@@ -33,7 +32,7 @@ type creator struct {
 
 // creatorOf returns the creator p is on so.
 func (c *Chat) creatorOf(so *socketio.Socket, p *person) *creator {
-	return &creator{person: "name:" + p.key, address: c.cfg.ClientAddress(so.Handshake())}
+	return &creator{person: p.id, address: c.cfg.ClientAddress(so.Handshake())}
 }
 
 // RemoteAddress is the default Config.ClientAddress: the IP address of the

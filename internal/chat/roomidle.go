@@ -35,15 +35,15 @@ func (c *Chat) touchEvery() time.Duration { return c.cfg.RoomIdle / 4 }
 
 // startSweeper starts the sweeper.
 func (c *Chat) startSweeper() {
-	c.sweep = sweeper{stop: make(chan struct{}), done: make(chan struct{})}
+	c.roomSweep = sweeper{stop: make(chan struct{}), done: make(chan struct{})}
 	every := min(c.unloadAfter(), c.touchEvery()) / 2
 	go func() {
-		defer close(c.sweep.done)
+		defer close(c.roomSweep.done)
 		t := time.NewTicker(max(every, time.Millisecond))
 		defer t.Stop()
 		for {
 			select {
-			case <-c.sweep.stop:
+			case <-c.roomSweep.stop:
 				c.sweepRooms(time.Now(), true)
 				return
 			case now := <-t.C:
@@ -56,8 +56,8 @@ func (c *Chat) startSweeper() {
 
 // stopSweeper stops the sweeper and waits for it to end.
 func (c *Chat) stopSweeper() {
-	c.sweep.once.Do(func() { close(c.sweep.stop) })
-	<-c.sweep.done
+	c.roomSweep.once.Do(func() { close(c.roomSweep.stop) })
+	<-c.roomSweep.done
 }
 
 // stale reports whether a room must be touched now: it is in use (people

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/names"
 	"github.com/parley-chat/parley/internal/sioclient"
 	"github.com/parley-chat/parley/internal/socketio"
 	"github.com/parley-chat/parley/internal/store/memory"
@@ -194,8 +195,8 @@ func TestMembersAnswerIsAPage(t *testing.T) {
 		c.mu.Lock()
 		for i := range n {
 			p := &person{name: fmt.Sprintf("member%04d %s", i, name), rooms: map[string]*room{name: r}}
-			p.key = foldName(p.name)
-			c.people[p.key] = p
+			p.id, p.key = "id:"+p.name, names.Key(p.name)
+			c.people[p.id] = p
 			r.addMember(p)
 			if name == "big" {
 				want = append(want, p.name)

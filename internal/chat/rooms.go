@@ -172,7 +172,7 @@ func (c *Chat) enter(so *socketio.Socket, p *person, name string, since int64, l
 		}
 		c.mu.Unlock()
 		if !already {
-			_ = so.To(r.key).Emit(EventUserConnected, p.name, r.name)
+			c.announceJoined(so, p, r)
 		}
 		then(members, nil)
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -303,5 +304,34 @@ func TestCloseDuringUpgrade(t *testing.T) {
 				h.waitClosed(t, eioparser.ReasonForcedClose)
 			}
 		})
+	}
+}
+
+// TestWebSocketHandshakeKeepsCookies checks that the cookies a handler in
+// front of the server sets reach the client in the 101 response, which
+// the server writes by hand, and that a value that would split the
+// response is dropped.
+func TestWebSocketHandshakeKeepsCookies(t *testing.T) {
+	srv := newTestServer(t, engineio.Config{}, false)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Set-Cookie", "guest=abc; Path=/; HttpOnly; SameSite=Lax")
+		w.Header().Add("Set-Cookie", "bad=x\r\nX-Injected: y")
+		srv.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	url := "ws" + strings.TrimPrefix(front.URL, "http") + "/engine.io/?EIO=4&transport=websocket"
+	ws, resp, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if got := resp.Header.Values("Set-Cookie"); len(got) != 1 || got[0] != "guest=abc; Path=/; HttpOnly; SameSite=Lax" {
+		t.Errorf("Set-Cookie %q, want the one cookie", got)
+	}
+	if got := resp.Header.Get("X-Injected"); got != "" {
+		t.Errorf("a cookie's value injected a header: %q", got)
+	}
+	if got := readFrame(t, ws); !strings.HasPrefix(got, "text:0{") {
+		t.Errorf("first frame %q, want the open packet", got)
 	}
 }

@@ -66,12 +66,31 @@ func (srv *Server) accept(w http.ResponseWriter, r *http.Request) (*wsConn, erro
 	resp := make([]byte, 0, 160)
 	resp = append(resp, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
 	resp = append(resp, acceptKey(key)...)
-	resp = append(resp, "\r\n\r\n"...)
+	resp = append(resp, "\r\n"...)
+	resp = appendSetCookies(resp, w.Header())
+	resp = append(resp, "\r\n"...)
 	if err := ws.writeFrames(resp, handshakeTimeout); err != nil {
 		ws.close()
 		return nil, fmt.Errorf("websocket handshake: write response: %w", err)
 	}
 	return ws, nil
+}
+
+// appendSetCookies appends to resp the Set-Cookie header lines that a
+// handler in front of the server set on h, which the response written by
+// hand would otherwise lose: a browser keeps the cookies of a WebSocket
+// handshake's response as it does those of any other. A value that would
+// break the response (a line break in it) is dropped.
+func appendSetCookies(resp []byte, h http.Header) []byte {
+	for _, v := range h.Values("Set-Cookie") {
+		if strings.ContainsAny(v, "\r\n") {
+			continue
+		}
+		resp = append(resp, "Set-Cookie: "...)
+		resp = append(resp, v...)
+		resp = append(resp, "\r\n"...)
+	}
+	return resp
 }
 
 func newWSConn(nc net.Conn, maxMessage int) *wsConn {

@@ -19,12 +19,15 @@ import (
 // large history was cut off, as for a transport error, by the next
 // message sent to it more than WriteTimeout later.)
 func TestWebSocketWriteAfterDeadline(t *testing.T) {
-	const writeTimeout = 300 * time.Millisecond
+	// Long enough for the first write on a loaded machine: over loopback,
+	// into the 32 KiB send buffer, a quarter of a megabyte can take a
+	// tenth of a second.
+	const writeTimeout = time.Second
 	srv := newTestServer(t, engineio.Config{WriteTimeout: writeTimeout}, false)
 	ctx := siotest.Context(t)
 	ec := dial(t, ctx, srv, sioclient.TransportWebSocket, nil)
 	h := srv.session(t, ec.SID())
-	big := bytes.Repeat([]byte("z"), 1<<20) // many times the send buffer
+	big := bytes.Repeat([]byte("z"), 256<<10) // several times the send buffer
 	if err := h.s.Send(eioparser.Packet{Data: big}); err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +35,7 @@ func TestWebSocketWriteAfterDeadline(t *testing.T) {
 		t.Fatalf("got %d bytes, want %d", len(p.Data), len(big))
 	}
 	// What is tested is a deadline passing: nothing to poll for.
-	<-time.After(2 * writeTimeout)
+	<-time.After(writeTimeout + writeTimeout/2)
 	if err := h.s.Send(eioparser.Packet{Data: []byte("after")}); err != nil {
 		t.Fatal(err)
 	}

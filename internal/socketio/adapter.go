@@ -1,6 +1,8 @@
 package socketio
 
 import (
+	"context"
+	"encoding/json"
 	"sync"
 
 	"github.com/parley-chat/parley/internal/eioparser"
@@ -9,8 +11,11 @@ import (
 
 // Adapter keeps a namespace's rooms and carries its broadcasts. The
 // in-memory adapter knows the local sockets only; a cluster adapter also
-// forwards broadcasts to other nodes. Implementations are safe for
-// concurrent use and never block on a socket.
+// forwards broadcasts and the operations on sockets to the other nodes of
+// its cluster, and applies theirs to its own sockets (see Namespace.Deliver
+// and Namespace.HandleServerSideEmit). Implementations are safe for
+// concurrent use and never block on a socket; the methods without a
+// context never block on the network either.
 type Adapter interface {
 	// Join adds a local socket to rooms.
 	Join(so *Socket, rooms ...string)
@@ -23,8 +28,33 @@ type Adapter interface {
 	// Sockets returns the local sockets in any of rooms, or all of them
 	// when rooms is empty, less those in any of except.
 	Sockets(rooms, except []string) []*Socket
-	// Broadcast delivers b to the matching sockets.
-	Broadcast(b *Broadcast)
+	// Broadcast delivers b to the matching local sockets and, unless
+	// b.Local, hands it to the other nodes. An error means the other nodes
+	// will not get it; the local sockets got it all the same.
+	Broadcast(b *Broadcast) error
+
+	// AddSockets makes the sockets in any of rooms (every socket when rooms
+	// is empty), less those in any of except, join the rooms of join, on
+	// every node.
+	AddSockets(rooms, except, join []string) error
+	// DelSockets makes the sockets so selected leave the rooms of leave,
+	// on every node.
+	DelSockets(rooms, except, leave []string) error
+	// DisconnectSockets disconnects the sockets so selected, on every
+	// node; with closeConn, their connections are closed too.
+	DisconnectSockets(rooms, except []string, closeConn bool) error
+	// FetchSockets describes the sockets so selected, on every node. When
+	// some node does not answer by the end of ctx, or its own timeout, it
+	// returns those it has with an error.
+	FetchSockets(ctx context.Context, rooms, except []string) ([]RemoteSocket, error)
+	// ServerSideEmit sends an event to the other nodes of the cluster:
+	// args holds its name, then its arguments.
+	ServerSideEmit(args *sioparser.Message) error
+	// ServerSideEmitWithAck sends an event to the other nodes and returns
+	// their replies, one argument per node that answered, in the order
+	// they came. When some node does not answer in time, it returns those
+	// it has with an error.
+	ServerSideEmitWithAck(ctx context.Context, args *sioparser.Message) (*sioparser.Message, error)
 }
 
 // Broadcast is one packet for many sockets: those in any of Rooms (every
@@ -34,6 +64,8 @@ type Broadcast struct {
 	Packet *sioparser.Packet
 	Rooms  []string
 	Except []string
+	// Local keeps the broadcast to this node's sockets.
+	Local bool
 
 	once   sync.Once
 	frames []eioparser.Packet
@@ -196,7 +228,7 @@ func (a *memoryAdapter) appendTargetsLocked(dst []*Socket, rooms, except []strin
 // targetBuffers recycles the target lists of broadcasts.
 var targetBuffers = sync.Pool{New: func() any { s := make([]*Socket, 0, 64); return &s }}
 
-func (a *memoryAdapter) Broadcast(b *Broadcast) {
+func (a *memoryAdapter) Broadcast(b *Broadcast) error {
 	frames := b.Frames()
 	bufp := targetBuffers.Get().(*[]*Socket)
 	a.mu.RLock()
@@ -208,4 +240,34 @@ func (a *memoryAdapter) Broadcast(b *Broadcast) {
 	clear(targets)
 	*bufp = targets[:0]
 	targetBuffers.Put(bufp)
+	return nil
+}
+
+// The operations on sockets, which one node does alone.
+
+func (a *memoryAdapter) AddSockets(rooms, except, join []string) error {
+	joinLocal(a, rooms, except, join)
+	return nil
+}
+
+func (a *memoryAdapter) DelSockets(rooms, except, leave []string) error {
+	leaveLocal(a, rooms, except, leave)
+	return nil
+}
+
+func (a *memoryAdapter) DisconnectSockets(rooms, except []string, closeConn bool) error {
+	disconnectLocal(a, rooms, except, closeConn)
+	return nil
+}
+
+func (a *memoryAdapter) FetchSockets(_ context.Context, rooms, except []string) ([]RemoteSocket, error) {
+	return fetchLocal(a, rooms, except), nil
+}
+
+// ServerSideEmit has no other node to reach.
+func (a *memoryAdapter) ServerSideEmit(*sioparser.Message) error { return nil }
+
+// ServerSideEmitWithAck has no other node to answer.
+func (a *memoryAdapter) ServerSideEmitWithAck(context.Context, *sioparser.Message) (*sioparser.Message, error) {
+	return &sioparser.Message{Args: []json.RawMessage{}}, nil
 }

@@ -1,13 +1,18 @@
 package socketio
 
-import "encoding/json"
+import (
+	"context"
+	"encoding/json"
+)
 
-// BroadcastOperator selects the sockets of a broadcast. Its methods return
-// new operators; an operator is safe for concurrent use.
+// BroadcastOperator selects the sockets of a broadcast or of an operation
+// on sockets: on every node of the cluster, unless Local. Its methods that
+// select return new operators; an operator is safe for concurrent use.
 type BroadcastOperator struct {
 	nsp    *Namespace
 	rooms  []string
 	except []string
+	local  bool
 }
 
 // To adds rooms to those the broadcast reaches.
@@ -24,20 +29,28 @@ func (b *BroadcastOperator) Except(rooms ...string) *BroadcastOperator {
 	return &c
 }
 
-// Emit encodes the event once and sends it to every selected socket.
+// Local keeps the broadcast or operation to this node's sockets.
+func (b *BroadcastOperator) Local() *BroadcastOperator {
+	c := *b
+	c.local = true
+	return &c
+}
+
+// Emit encodes the event once and sends it to every selected socket. An
+// error after encoding means the other nodes will not get it (see
+// Adapter.Broadcast); this node's sockets got it.
 func (b *BroadcastOperator) Emit(event string, args ...any) error {
 	p, err := newEventPacket(b.nsp.name, event, args)
 	if err != nil {
 		return err
 	}
-	b.nsp.broadcast(&Broadcast{Packet: p, Rooms: b.rooms, Except: b.except})
-	return nil
+	return b.nsp.broadcast(&Broadcast{Packet: p, Rooms: b.rooms, Except: b.except, Local: b.local})
 }
 
 // EmitRaw broadcasts an event whose arguments are already encoded.
-func (b *BroadcastOperator) EmitRaw(event string, args []json.RawMessage, attachments [][]byte) {
+func (b *BroadcastOperator) EmitRaw(event string, args []json.RawMessage, attachments [][]byte) error {
 	p := newRawEventPacket(b.nsp.name, event, args, attachments)
-	b.nsp.broadcast(&Broadcast{Packet: p, Rooms: b.rooms, Except: b.except})
+	return b.nsp.broadcast(&Broadcast{Packet: p, Rooms: b.rooms, Except: b.except, Local: b.local})
 }
 
 // Sockets returns the selected local sockets.
@@ -45,9 +58,77 @@ func (b *BroadcastOperator) Sockets() []*Socket {
 	return b.nsp.adapter.Sockets(b.rooms, b.except)
 }
 
-// DisconnectSockets disconnects the selected local sockets.
-func (b *BroadcastOperator) DisconnectSockets(closeConn bool) {
-	for _, so := range b.Sockets() {
+// SocketsJoin makes the selected sockets join rooms.
+func (b *BroadcastOperator) SocketsJoin(rooms ...string) error {
+	if b.local {
+		joinLocal(b.nsp.adapter, b.rooms, b.except, rooms)
+		return nil
+	}
+	return b.nsp.adapter.AddSockets(b.rooms, b.except, rooms)
+}
+
+// SocketsLeave makes the selected sockets leave rooms.
+func (b *BroadcastOperator) SocketsLeave(rooms ...string) error {
+	if b.local {
+		leaveLocal(b.nsp.adapter, b.rooms, b.except, rooms)
+		return nil
+	}
+	return b.nsp.adapter.DelSockets(b.rooms, b.except, rooms)
+}
+
+// DisconnectSockets disconnects the selected sockets; with closeConn,
+// their connections are closed too.
+func (b *BroadcastOperator) DisconnectSockets(closeConn bool) error {
+	if b.local {
+		disconnectLocal(b.nsp.adapter, b.rooms, b.except, closeConn)
+		return nil
+	}
+	return b.nsp.adapter.DisconnectSockets(b.rooms, b.except, closeConn)
+}
+
+// FetchSockets describes the selected sockets. When some node does not
+// answer in time, it returns those it has with an error.
+func (b *BroadcastOperator) FetchSockets(ctx context.Context) ([]RemoteSocket, error) {
+	var list []RemoteSocket
+	var err error
+	if b.local {
+		list = fetchLocal(b.nsp.adapter, b.rooms, b.except)
+	} else {
+		list, err = b.nsp.adapter.FetchSockets(ctx, b.rooms, b.except)
+	}
+	for i := range list {
+		list[i].nsp = b.nsp
+	}
+	return list, err
+}
+
+// The operations on this node's sockets alone, for any adapter.
+
+func joinLocal(a Adapter, rooms, except, join []string) {
+	for _, so := range a.Sockets(rooms, except) {
+		a.Join(so, join...)
+	}
+}
+
+func leaveLocal(a Adapter, rooms, except, leave []string) {
+	for _, so := range a.Sockets(rooms, except) {
+		for _, r := range leave {
+			a.Leave(so, r)
+		}
+	}
+}
+
+func disconnectLocal(a Adapter, rooms, except []string, closeConn bool) {
+	for _, so := range a.Sockets(rooms, except) {
 		so.Disconnect(closeConn)
 	}
+}
+
+func fetchLocal(a Adapter, rooms, except []string) []RemoteSocket {
+	sockets := a.Sockets(rooms, except)
+	list := make([]RemoteSocket, len(sockets))
+	for i, so := range sockets {
+		list[i] = so.Describe()
+	}
+	return list
 }

@@ -90,7 +90,9 @@ func TestRooms(t *testing.T) {
 		if got := members["c"].ss.Rooms(); len(got) != 0 {
 			t.Errorf("rooms of a disconnected socket: %v", got)
 		}
-		nsp.To("r2").DisconnectSockets(false)
+		if err := nsp.To("r2").DisconnectSockets(false); err != nil {
+			t.Fatal(err)
+		}
 		<-members["b"].so.Done()
 		if r := members["b"].so.Reason(); r != sioclient.ReasonServerDisconnect {
 			t.Errorf("b: reason %q", r)

@@ -13,7 +13,12 @@
 // Broadcasts go through the namespace's Adapter. A broadcast is encoded
 // once, then handed to every recipient's send queue, which never blocks (see
 // package engineio). The in-memory adapter serves one node; a cluster
-// adapter can wrap it without the socket code changing.
+// adapter can wrap it without the socket code changing. Operations on
+// sockets selected by room (SocketsJoin, SocketsLeave, DisconnectSockets,
+// FetchSockets) and server-side events (ServerSideEmit) go through the
+// adapter too, so that they reach every node of a cluster; Local keeps any
+// of them to this node. A cluster adapter hands what other nodes send to
+// Namespace.Deliver and Namespace.HandleServerSideEmit.
 //
 // # Connection state recovery
 //

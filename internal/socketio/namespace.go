@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,6 +34,7 @@ type Namespace struct {
 	middlewares []Middleware
 	onConnect   []func(*Socket)
 	handlers    map[string]EventHandler
+	serverSide  map[string]ServerSideHandler
 	sockets     map[string]*Socket
 }
 
@@ -115,17 +117,54 @@ func (n *Namespace) Emit(event string, args ...any) error {
 	return (&BroadcastOperator{nsp: n}).Emit(event, args...)
 }
 
+// Local selects this node's sockets only, for a broadcast or an operation
+// on sockets.
+func (n *Namespace) Local() *BroadcastOperator {
+	return &BroadcastOperator{nsp: n, local: true}
+}
+
+// FetchSockets describes every socket of the namespace, on every node.
+func (n *Namespace) FetchSockets(ctx context.Context) ([]RemoteSocket, error) {
+	return (&BroadcastOperator{nsp: n}).FetchSockets(ctx)
+}
+
+// SocketsJoin makes every socket of the namespace, on every node, join
+// rooms.
+func (n *Namespace) SocketsJoin(rooms ...string) error {
+	return (&BroadcastOperator{nsp: n}).SocketsJoin(rooms...)
+}
+
+// SocketsLeave makes every socket of the namespace, on every node, leave
+// rooms.
+func (n *Namespace) SocketsLeave(rooms ...string) error {
+	return (&BroadcastOperator{nsp: n}).SocketsLeave(rooms...)
+}
+
+// DisconnectSockets disconnects every socket of the namespace, on every
+// node.
+func (n *Namespace) DisconnectSockets(closeConn bool) error {
+	return (&BroadcastOperator{nsp: n}).DisconnectSockets(closeConn)
+}
+
+// Deliver sends b to this node's sockets as a broadcast made here reaches
+// them (kept for replay when recovery is on), but to no other node: a
+// cluster adapter calls it with what other nodes broadcast. It sets
+// b.Local.
+func (n *Namespace) Deliver(b *Broadcast) error {
+	b.Local = true
+	return n.broadcast(b)
+}
+
 // broadcast hands b to the adapter; with recovery on, it first gives the
 // event its offset and keeps it for replay.
-func (n *Namespace) broadcast(b *Broadcast) {
+func (n *Namespace) broadcast(b *Broadcast) error {
 	if n.recovery == nil {
-		n.adapter.Broadcast(b)
-		return
+		return n.adapter.Broadcast(b)
 	}
 	n.orderMu.Lock()
 	defer n.orderMu.Unlock()
 	n.recovery.record(b)
-	n.adapter.Broadcast(b)
+	return n.adapter.Broadcast(b)
 }
 
 // connect runs the middleware for a new socket and, if it passes, adds the

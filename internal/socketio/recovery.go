@@ -195,9 +195,10 @@ func (l *recoveryLog) record(b *Broadcast) {
 	l.armLocked(now)
 }
 
-// encodeWithOffset appends the offset prefix+seq to the arguments of p
-// and returns p's text encoding, in one allocation; p.Data then points into
-// it.
+// encodeWithOffset returns the text encoding of p with the offset
+// prefix+seq appended to its arguments, in one allocation. p is left as it
+// was: a cluster adapter hands the event to other nodes without this node's
+// offset.
 func encodeWithOffset(p *sioparser.Packet, prefix string, seq uint64) []byte {
 	data := p.Data
 	end := len(data) - 1
@@ -207,13 +208,11 @@ func encodeWithOffset(p *sioparser.Packet, prefix string, seq uint64) []byte {
 	head := sioparser.Packet{Type: p.Type, Namespace: p.Namespace}
 	out := make([]byte, 0, 2+len(p.Namespace)+end+len(prefix)+20)
 	out = sioparser.EncodePacket(out, &head)
-	start := len(out)
 	out = append(out, data[:end]...)
 	out = append(out, ',', '"')
 	out = append(out, prefix...)
 	out = strconv.AppendUint(out, seq, 36)
 	out = append(out, '"', ']')
-	p.Data = out[start:len(out):len(out)]
 	return out
 }
 

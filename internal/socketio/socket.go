@@ -214,8 +214,7 @@ func (so *Socket) Emit(event string, args ...any) error {
 		if !so.Connected() {
 			return ErrDisconnected
 		}
-		so.nsp.broadcast(&Broadcast{Packet: p, Rooms: []string{so.id}})
-		return nil
+		return so.nsp.broadcast(&Broadcast{Packet: p, Rooms: []string{so.id}})
 	}
 	return so.send(p)
 }
@@ -240,6 +239,18 @@ func (so *Socket) EmitWithAck(event string, timeout time.Duration, h AckHandler,
 	if err != nil {
 		return err
 	}
+	return so.sendWithAck(p, timeout, h)
+}
+
+// EmitRawWithAck is EmitWithAck with arguments already encoded;
+// attachments are those their placeholders refer to.
+func (so *Socket) EmitRawWithAck(event string, timeout time.Duration, h AckHandler, args []json.RawMessage, attachments [][]byte) error {
+	return so.sendWithAck(newRawEventPacket(so.nsp.name, event, args, attachments), timeout, h)
+}
+
+// sendWithAck sends p with the next acknowledgement id, and calls h with
+// the acknowledgement, or an error.
+func (so *Socket) sendWithAck(p *sioparser.Packet, timeout time.Duration, h AckHandler) error {
 	so.mu.Lock()
 	if !so.connected {
 		so.mu.Unlock()

@@ -12,6 +12,9 @@
 //                       upgrade (default: all three).
 //   PARLEY_DEADLINE_MS  the whole file exits with an error after this long
 //                       (default 90000), so that nothing can hang.
+//   PARLEY_GRACE_MS     the server's presence grace (--presence-grace;
+//                       default 10000): how long a person whose connection
+//                       closed stays listed.
 //
 // The server is shared by every scenario and may still hold people of an
 // earlier one for a moment after it closed its sockets: each scenario names
@@ -36,6 +39,7 @@ const SELECTED = (process.env.PARLEY_TRANSPORT || Object.keys(MODES).join(','))
   .split(',').map((m) => m.trim()).filter(Boolean);
 
 const TEST_MS = 20_000; // one scenario
+const GRACE_MS = Number(process.env.PARLEY_GRACE_MS) || 10_000;
 
 // The contract's limits and its one documented error text.
 const MAX_NAME = 32;
@@ -334,13 +338,17 @@ for (const mode of SERVER ? SELECTED : []) {
         assert.equal(p.messagesFrom(p.name).length, 0, `${p.label} received its own messages`);
       }
 
-      // Dave leaves cleanly; Carol's connection just closes. The others hear
-      // each once; a person who never joined leaves without a word.
+      // Dave leaves cleanly; Carol's connection just closes, as a page
+      // does when it is closed or reloaded: she joined with an ack, which
+      // gave her a token to come back with, so she stays listed for the
+      // presence grace. The others hear each once; a person who never
+      // joined leaves without a word.
       const stranger = await room.connect('stranger');
       dave.socket.disconnect();
       await Promise.all([alice, bob, carol].map((p) => p.waitFor('user-disconnected', (n) => n === names.dave)));
       carol.socket.io.engine.close();
-      await Promise.all([alice, bob].map((p) => p.waitFor('user-disconnected', (n) => n === names.carol)));
+      await Promise.all([alice, bob].map((p) => p.waitFor('user-disconnected', (n) => n === names.carol,
+        { ms: GRACE_MS + WAIT_MS })));
       stranger.socket.disconnect();
       await room.barrier(alice, [bob]);
       await room.barrier(bob, [alice]);
@@ -355,7 +363,9 @@ for (const mode of SERVER ? SELECTED : []) {
         assert.deepEqual(odd, [], `${p.label}: user-disconnected without a name`);
       }
 
-      // Dave's name is free again, whatever its case.
+      // Dave's name is free again, whatever its case: he joined as the
+      // tutorial does, with no ack and no cookie, so nothing could prove
+      // him again, and his name went with him.
       const dave2 = await room.connect('dave2');
       reply = await dave2.join(names.dave.toUpperCase());
       assert.equal(reply.name, names.dave.toUpperCase());

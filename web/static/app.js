@@ -11,9 +11,12 @@
 //   join.js        new-user, resync after a (re)join, signing out
 //   membership.js  entering, leaving and switching rooms; who is in them
 //   history.js     each message shown once; scrollback; catch-up
+//   presence.js    who came and went, folded into a line
 //   composer.js    the message box
+//   drafts.js      a draft per room
 //   outbox.js      our messages until stored, each stored once
 //   typing.js      "typing", ours and theirs
+//   notify.js      desktop notifications of mentions
 //   view.js        the join form, status, lists of rooms and people, panels
 //   log.js         a room's log on screen
 //   tabs.js        the other tabs of this browser
@@ -21,20 +24,24 @@
 //   rooms.js       the rooms, as data
 //   net.js         the socket, the event budget, requests
 //   phase.js       the connection phase (one state machine) and our name
-//   dom.js, text.js, codes.js, config.js: elements, values, refusal codes,
-//                  limits
+//   format.js      a message's links, code, emphasis and mentions
+//   dividers.js    date separators and the "New messages" divider
+//   dom.js, text.js, limits.js, codes.js, config.js: elements, values, the
+//                  server's limits, refusal codes, settings
 
 import { GENERAL } from './js/config.js';
-import { onComposerKey, sendFromComposer, updateComposer } from './js/composer.js';
+import { noteDraft, onComposerKey, sendFromComposer, showDraft, updateComposer } from './js/composer.js';
 import { watchConnection } from './js/connection.js';
+import { watching } from './js/dividers.js';
 import { ui } from './js/dom.js';
 import { onChatMessage, watchLogs } from './js/history.js';
 import { rejoin, restore, submitName } from './js/join.js';
-import { addRoom, followOnResize, scrollToBottom } from './js/log.js';
+import { addRoom, followOnResize, scrollToBottom, unwatchRoom } from './js/log.js';
 import {
   joinRoom, leaveRoom, onUserConnected, onUserDisconnected, refreshRooms, submitRoom, switchRoom,
 } from './js/membership.js';
 import { open } from './js/net.js';
+import { bindOpen, setupNotify, toggleNotify } from './js/notify.js';
 import { bindRejoin } from './js/outbox.js';
 import { known, phase } from './js/phase.js';
 import { activeRoom } from './js/rooms.js';
@@ -84,6 +91,7 @@ function main() {
     // A reload: come back as we were, in the same rooms.
     startProbe();
     restore(session);
+    showDraft();
   } else {
     showJoin('');
   }
@@ -106,6 +114,7 @@ function wireControls() {
   ui.messageInput.addEventListener('keydown', onComposerKey);
   ui.messageInput.addEventListener('input', () => {
     updateComposer();
+    noteDraft();
     onComposerInput();
   });
   ui.messageInput.addEventListener('blur', stopTyping);
@@ -127,13 +136,22 @@ function wireControls() {
     const name = pickedRoom(e);
     if (name !== undefined && await joinRoom(name)) afterPick();
   });
-  ui.leaveRoom.addEventListener('click', leaveRoom);
+  ui.leaveRoom.addEventListener('click', async () => {
+    if (await leaveRoom()) afterPick();
+  });
 
   ui.jump.addEventListener('click', () => {
     scrollToBottom(activeRoom(), true);
     ui.messageInput.focus();
   });
   followOnResize();
+
+  setupNotify();
+  ui.notifyToggle.addEventListener('click', toggleNotify);
+  bindOpen((name) => {
+    switchRoom(name);
+    afterPick();
+  });
 
   ui.roomsToggle.addEventListener('click', () => {
     if (ui.body.classList.contains('rooms-open')) closePanels(true);
@@ -154,6 +172,8 @@ function wireControls() {
   });
 
   document.addEventListener('visibilitychange', () => {
+    if (document.hidden) unwatchRoom(activeRoom());
+    else watching(activeRoom());
     if (!document.hidden) {
       clearUnreadTitle();
       if (known()) refreshRooms();

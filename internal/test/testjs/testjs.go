@@ -1,6 +1,8 @@
 // Package testjs runs the project's JavaScript test scripts (test/js) from
 // Go tests: the official Socket.IO client as an interop peer, and browser
-// tests in headless Chromium. It is for tests only.
+// tests in headless Chromium (Run), and long-running peers a test drives,
+// such as a Node.js Socket.IO server (Start, Fixture). It is for tests
+// only.
 package testjs
 
 import (

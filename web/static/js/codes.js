@@ -18,7 +18,17 @@ export const Code = Object.freeze({
   ROOM_LIMIT: 'room_limit', // the room does not exist, and too many were created lately; join one that does
   NOT_STORED: 'not_stored', // sending again with the same clientId is safe
   UNAVAILABLE: 'unavailable',
+  AUTH_REQUIRED: 'auth_required', // app mode: the connection has no identity; sign in again in the host application
 });
+
+// RETRYABLE are the refusals that sending the same again may get past;
+// the others would be refused again (too long, a character that cannot be
+// stored, a room we are not in, a malformed request).
+const RETRYABLE = new Set([Code.RATE_LIMITED, Code.NOT_JOINED, Code.NOT_STORED, Code.UNAVAILABLE]);
+
+// retryable reports whether a refusal with this code may succeed if sent
+// again; a code the page does not know is given the benefit of the doubt.
+export const retryable = (code) => RETRYABLE.has(code) || !Object.values(Code).includes(code);
 
 // codeOf returns the code of an answer, or '' when it has none (no answer
 // at all, or an acceptance).

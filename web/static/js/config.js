@@ -2,12 +2,15 @@
 // owns no state.
 
 export const GENERAL = 'general'; // the room everyone is in
-export const MAX_NAME = 32;
+export const MAX_NAME = 32; // until the server says (limits.js)
 export const MAX_MESSAGE = 2000;
 export const MAX_ROOM = 32;
 export const ROOM_CHARS = /^[\p{L}\p{Nd} ._-]+$/u;
 
 export const ACK_TIMEOUT_MS = 8000;
+export const RESEND_MS = 2000; // a message with no answer is sent again after this, doubling
+export const RESEND_MAX_MS = 30000;
+export const PROBE_TIMEOUT_MS = 4000; // back online: how long the old connection has to answer
 export const JOIN_TIMEOUT_MS = 8000;
 export const REJOIN_RETRIES = 8;
 export const REJOIN_DELAY_MS = 1500;
@@ -21,6 +24,7 @@ export const USERS_PAGE = 1000;
 export const USERS_PAGES = 10;
 
 export const GROUP_GAP_MS = 5 * 60 * 1000; // one person's lines closer than this form a group
+export const PRESENCE_RUN_MS = 30 * 60 * 1000; // comings and goings fold into one line for this long
 export const MAX_LOG_ITEMS = 1000;
 export const BOTTOM_SLACK_PX = 48;
 export const TOP_SLACK_PX = 160; // load older messages this close to the top

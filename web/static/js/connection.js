@@ -2,16 +2,18 @@
 // server recovered), claims our name back, or sends the join that waited;
 // on a drop it puts the page in the away phase, puts unconfirmed messages
 // back in line and says so; it shows the connection's status, reconnects
-// at once when the browser is back online, and backs off after the server
+// at once when the browser is back online (or checks that the connection
+// kept while offline still works), and backs off after the server
 // disconnected us. It also shows the server's error events. It owns no
 // state: the phase is phase.js's, the connection count net.js's.
 
+import { GENERAL, PROBE_TIMEOUT_MS } from './config.js';
 import { ui } from './dom.js';
 import { caughtUp, markDrop } from './history.js';
 import { connected, forgetJoins, join, rejoin, resumeResync, signOut } from './join.js';
 import { system } from './log.js';
 import { refreshRooms } from './membership.js';
-import { conn, dropped, kickDelay, socket } from './net.js';
+import { conn, dropped, kickDelay, socket, take } from './net.js';
 import { flushOutbox, requeue } from './outbox.js';
 import {
   AWAY, JOINED, JOINING, RESYNCING, go, known, myName, named, phase, resumeTo, restoring, wantedName,
@@ -38,11 +40,15 @@ export function watchConnection() {
     });
     socket.io.on('reconnect_failed', () => setStatus('offline', 'Offline'));
   }
-  window.addEventListener('offline', () => {
-    if (!socket.connected) setStatus('offline', 'Offline');
-  });
+  // Offline is offline at once, even while the socket looks open: it
+  // notices only when its heartbeat fails, up to 45 s later. Nothing is
+  // sent meanwhile (outbox.js).
+  window.addEventListener('offline', () => setStatus('offline', 'Offline'));
   window.addEventListener('online', () => {
-    if (socket.connected) return;
+    if (socket.connected) {
+      checkConnection();
+      return;
+    }
     setStatus('reconnecting', 'Reconnecting…');
     // Back online: try now rather than at the next step of the backoff.
     // (The socket keeps its session id, so the server can still recover
@@ -59,9 +65,29 @@ export function watchConnection() {
   });
 }
 
+// checkConnection asks the server, once the browser is back online,
+// whether the connection it kept meanwhile still works: with an answer the
+// page is connected again and sends what waits; without one soon, it
+// starts a new connection (on which the server may recover the session).
+function checkConnection() {
+  setStatus('reconnecting', 'Checking the connection…');
+  const at = conn;
+  take(true);
+  socket.timeout(PROBE_TIMEOUT_MS).emit('list-users', GENERAL, (err) => {
+    if (at !== conn || !socket.connected || navigator.onLine === false) return;
+    if (!err) {
+      setStatus('connected', 'Connected');
+      flushOutbox();
+      return;
+    }
+    if (socket.io && socket.io.engine) socket.io.engine.close();
+  });
+}
+
 function onConnect() {
   connected();
-  setStatus('connected', 'Connected');
+  if (navigator.onLine === false) setStatus('offline', 'Offline');
+  else setStatus('connected', 'Connected');
   if (socket.recovered && phase() === AWAY) {
     // The server kept our session and replayed what we missed.
     const cutShort = resumeTo() === RESYNCING;

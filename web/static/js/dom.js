@@ -3,7 +3,8 @@
 //
 // Rule: text that came from a user (names, messages, room names, server
 // error strings) only ever reaches the DOM through textContent or attribute
-// setters, never through innerHTML.
+// setters, never through innerHTML; names, messages and room names go in
+// an element of their own direction (own).
 
 const $ = (id) => document.getElementById(id);
 
@@ -11,6 +12,7 @@ export const ui = {
   body: document.body,
   status: $('status'),
   statusText: $('status-text'),
+  notifyToggle: $('notify-toggle'),
   roomsToggle: $('rooms-toggle'),
   roomsBadge: $('rooms-badge'),
   usersToggle: $('users-toggle'),
@@ -18,6 +20,7 @@ export const ui = {
   joinView: $('join-view'),
   nameForm: $('name-form'),
   nameInput: $('name-input'),
+  nameHint: $('name-hint'),
   nameError: $('name-error'),
   joinButton: $('join-button'),
   roomsPanel: $('rooms-panel'),
@@ -57,6 +60,16 @@ export function h(tag, className, text) {
   return node;
 }
 
+// own makes an element (as h does) whose text takes its own direction,
+// isolated from what surrounds it (dir="auto"): a name, a message or a room
+// name in Arabic or Hebrew keeps its punctuation, and what follows it, on
+// the right side.
+export function own(tag, className, text) {
+  const node = h(tag, className, text);
+  node.dir = 'auto';
+  return node;
+}
+
 // Distinct, readable hues for names and avatars (no yellows: too light).
 const HUES = [4, 28, 145, 172, 195, 215, 245, 275, 300, 330];
 
@@ -87,19 +100,12 @@ export function avatar(name) {
 }
 
 const pad2 = (n) => String(n).padStart(2, '0');
-const hhmm = (d) => `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
 
-// timeEl shows HH:MM, with the date in front for an earlier day.
+// timeEl shows HH:MM (the day is the log's date separator's), the date
+// and time in full on hover.
 export function timeEl(ms) {
   const d = new Date(typeof ms === 'number' && Number.isFinite(ms) ? ms : Date.now());
-  const today = new Date();
-  let text = hhmm(d);
-  if (d.toDateString() !== today.toDateString()) {
-    const opts = { month: 'short', day: 'numeric' };
-    if (d.getFullYear() !== today.getFullYear()) opts.year = 'numeric';
-    text = `${d.toLocaleDateString(undefined, opts)}, ${text}`;
-  }
-  const t = h('time', 'time', text);
+  const t = h('time', 'time', `${pad2(d.getHours())}:${pad2(d.getMinutes())}`);
   t.dateTime = d.toISOString();
   t.title = d.toLocaleString();
   return t;

@@ -5,12 +5,18 @@
 // last before a drop, and whether older messages are loading (rooms.js).
 
 import { CATCH_UP_PAGE, CATCH_UP_PAGES, PAGE, TOP_SLACK_PX } from './config.js';
+import { watching } from './dividers.js';
 import { ui } from './dom.js';
-import { addLine, anchor, buildMessage, insert, isAtBottom, noteId, renderJump, renderTop, restoreAnchor, setDelivery } from './log.js';
+import {
+  addLine, anchor, buildMessage, insert, isAtBottom, markUnreadAt, noteId, renderJump, renderTop, restoreAnchor, scrollToBottom,
+  setDelivery,
+} from './log.js';
 import { request, socket } from './net.js';
+import { notifyMention } from './notify.js';
 import { claim } from './outbox.js';
 import { JOINED, myName, phase, wantedName } from './phase.js';
 import { activeRoom, isShown, roomOf, roomOfLog, rooms } from './rooms.js';
+import { myId } from './storage.js';
 import { toId } from './text.js';
 import { stopShowingTyping } from './typing.js';
 import { countUnreadInTitle, renderRooms } from './view.js';
@@ -34,6 +40,7 @@ export function watchLogs() {
 function onLogScroll(room) {
   if (room !== activeRoom()) return;
   room.stuck = isAtBottom(room.ul);
+  if (room.stuck && !document.hidden) watching(room);
   if (room.stuck && room.unseen) {
     room.unseen = 0;
     renderJump();
@@ -90,10 +97,12 @@ function receive(room, data, { older = false } = {}) {
   if (id !== null && room.ids.has(id)) return;
   if (claim(room, data)) return;
   const author = typeof data.name === 'string' && data.name ? data.name : 'Someone';
+  // Ours by identity; by name only for messages older than identities.
   const me = myName() || wantedName();
-  const kind = me && author === me ? 'mine' : 'theirs';
+  const mine = typeof data.userId === 'string' && data.userId ? data.userId === myId() : me && author === me;
+  const kind = mine ? 'mine' : 'theirs';
   const time = typeof data.time === 'number' ? data.time : Date.now();
-  const li = buildMessage(kind, author, data.message, time);
+  const li = buildMessage(kind, author, data.message, time, room);
   // History: what was said before we came (or before we scrolled back).
   const early = older || !room.live;
   if (early) li.dataset.history = 'true';
@@ -107,9 +116,19 @@ function receive(room, data, { older = false } = {}) {
     return;
   }
   const news = !early && kind === 'theirs';
+  // Whether the reader is there, and sees it come.
+  const present = isShown(room) && !document.hidden;
+  const watched = present && (room.stuck || isAtBottom(room.ul));
   addLine(room, li, { id, countsAsNew: news });
   if (!news) return;
+  // The unread part starts here, unless the reader is reading up to it.
+  if (!watched && !(present && room.divider)) {
+    markUnreadAt(room, li);
+    // The divider made the log longer: a reader at the bottom stays there.
+    if (room.stuck && isShown(room)) scrollToBottom(room, false);
+  }
   stopShowingTyping(room, author);
+  if (li.classList.contains('mentions-me')) notifyMention(room.name, author, data.message);
   if (room !== activeRoom() || ui.body.dataset.view !== 'chat') {
     room.unread++;
     renderRooms();

@@ -1,6 +1,7 @@
-// join.js: getting and keeping our name. Asks for it (new-user, with this
-// tab's token, so that the server gives it back to us after a reload or a
-// reconnection it did not recover), takes the answer, then re-enters our
+// join.js: getting and keeping our name. Asks for it (new-user, with the
+// token the server gave this browser, so that it gives the name back to us
+// after a reload or a reconnection it did not recover, in any tab), keeps
+// the identity the answer gives, takes the answer, then re-enters our
 // other rooms and catches up on what we missed before sending what waits
 // (resync); and signs out. It drives the phase (phase.js) through joining
 // or rejoining, resyncing and joined, and owns the join attempts: which one
@@ -11,14 +12,16 @@
 // server sends only what we missed there. When the server recovered the
 // session, it replays what we missed and nothing needs re-sending but our
 // unconfirmed messages (connection.js). Otherwise we claim our name back
-// with our tab's token, re-join our rooms since the last id seen in each,
+// with our token, re-join our rooms since the last id seen in each,
 // fill any gap left from history, and re-send unconfirmed messages with
 // their clientId.
 
 import { GENERAL, JOIN_TIMEOUT_MS, REJOIN_DELAY_MS, REJOIN_RETRIES } from './config.js';
 import { Code, codeOf } from './codes.js';
 import { ui } from './dom.js';
+import { forgetDrafts } from './drafts.js';
 import { catchUp, caughtUp, maybeLoadOlder } from './history.js';
+import { setLimits } from './limits.js';
 import { addRoom, system } from './log.js';
 import {
   dropRoom, enterRoom, moreUsers, refreshRooms, switchRoom,
@@ -29,7 +32,7 @@ import {
   JOINING, REJOINING, RESYNCING, JOINED, SIGNED_OUT, go, known, myName, phase, phaseMode,
 } from './phase.js';
 import { activeRoom, general, joinedRooms, rooms } from './rooms.js';
-import { forgetSession, rememberName, saveSession, tabToken } from './storage.js';
+import { forgetSession, identity, keepIdentity, rememberName, saveSession } from './storage.js';
 import { errorText, validateName } from './text.js';
 import {
   clearNameError, renderRooms, renderUsers, setJoinBusy, showChat, showJoin, showNameError,
@@ -85,9 +88,12 @@ export function join(name, mode) {
   const token = ++joinToken;
   if (mode === 'new') setJoinBusy(true);
   take(true);
-  socket.timeout(JOIN_TIMEOUT_MS).emit('new-user', name, { token: tabToken() }, (err, res) => {
+  const opts = identity().token ? { token: identity().token } : {};
+  socket.timeout(JOIN_TIMEOUT_MS).emit('new-user', name, opts, (err, res) => {
     if (token !== joinToken) return; // superseded or disconnected since
     if (!err && res && res.ok) {
+      keepIdentity(res.id, res.token);
+      setLimits(res.limits);
       joined(typeof res.name === 'string' && res.name ? res.name : name, res.users, mode);
       moreUsers(general(), res);
       return;
@@ -145,6 +151,7 @@ export function signOut(name, why) {
   abandon('Not sent: you are no longer in the chat.');
   go(SIGNED_OUT);
   forgetSession();
+  forgetDrafts();
   for (const room of [...rooms.values()]) {
     if (room.name !== GENERAL) dropRoom(room);
   }

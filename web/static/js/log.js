@@ -5,7 +5,10 @@
 // state. It owns no state beyond each room's log fields (see rooms.js).
 
 import { BOTTOM_SLACK_PX, GROUP_GAP_MS, MAX_LOG_ITEMS } from './config.js';
-import { avatar, h, hueOf, timeEl, ui } from './dom.js';
+import { avatar, h, hueOf, own, timeEl, ui } from './dom.js';
+import { clearDivider, markUnread, syncDay, syncFrom, unwatched } from './dividers.js';
+import { fold, mentions, parse, render } from './format.js';
+import { myName } from './phase.js';
 import { activeRoom, isShown, makeRoom } from './rooms.js';
 
 // addRoom makes a room and draws the top of its log.
@@ -49,11 +52,12 @@ export function renderJump() {
 }
 
 // anchor remembers where the first line in view is, so that lines added
-// above it do not move what the reader sees (see restoreAnchor).
+// above it do not move what the reader sees (see restoreAnchor). Date
+// separators and the divider are no anchor: they move as lines come.
 export function anchor(ul) {
   const top = ul.getBoundingClientRect().top;
   for (const el of ul.children) {
-    if (el.dataset.kind === 'top') continue;
+    if (el.dataset.kind === undefined || el.dataset.kind === 'top') continue;
     const r = el.getBoundingClientRect();
     if (r.bottom > top) return { el, off: r.top - top };
   }
@@ -108,11 +112,14 @@ export function regroup(li) {
 }
 
 // insert puts li in a room's log: in id order when it has an id, else at
-// the end; it does not scroll.
+// the end, with the date separators it needs; it does not scroll.
 export function insert(room, li, id) {
   const oldNext = li.parentNode === room.ul ? li.nextElementSibling : null;
   if (id === null || id === undefined) room.ul.append(li);
   else placeById(room.ul, li, id);
+  syncDay(li);
+  syncFrom(li.nextElementSibling);
+  if (oldNext) syncFrom(oldNext);
   regroup(li);
   regroup(li.nextElementSibling);
   if (oldNext) regroup(oldNext);
@@ -146,7 +153,33 @@ function trimLog(room) {
   room.minId = first ? Number(first.dataset.id) : Infinity;
   room.atBeginning = false;
   renderTop(room);
+  syncFrom(room.top.nextElementSibling);
   regroup(room.top.nextElementSibling);
+}
+
+// markUnreadAt puts the "New messages" divider before li (dividers.js).
+export function markUnreadAt(room, li) {
+  markUnread(room, li);
+  regroup(li);
+}
+
+// clearUnread takes a room's divider away: we sent a message there.
+export function clearUnread(room) {
+  regroup(clearDivider(room));
+}
+
+// unwatchRoom notes that the reader no longer sees the room.
+export function unwatchRoom(room) {
+  regroup(unwatched(room));
+}
+
+// dropLine takes li out of its log, and mends what was around it.
+export function dropLine(li) {
+  const next = li.nextElementSibling;
+  li.remove();
+  if (!next) return;
+  syncFrom(next);
+  regroup(next);
 }
 
 // goesLast reports whether a line with this id (or none) goes at the end.
@@ -188,16 +221,19 @@ export function system(room, parts, { tone = '', force = false } = {}) {
   if (tone) li.dataset.tone = tone;
   const text = h('span', 'text');
   for (const part of Array.isArray(parts) ? parts : [parts]) {
-    text.append(typeof part === 'string' ? document.createTextNode(part) : h('strong', '', part.strong));
+    text.append(typeof part === 'string' ? document.createTextNode(part) : own('strong', '', part.strong));
   }
   li.append(text);
+  li.dataset.time = String(Date.now());
   li.title = new Date().toLocaleString();
   addLine(room, li, { force, countsAsNew: false });
   return li;
 }
 
-// buildMessage makes a chat bubble. kind is "mine" or "theirs".
-export function buildMessage(kind, author, text, time) {
+// buildMessage makes a chat bubble, its text formatted (format.js), a
+// mention of one of room's people whole (names with spaces), of us marked:
+// then the bubble is too (class mentions-me). kind is "mine" or "theirs".
+export function buildMessage(kind, author, text, time, room) {
   const li = h('li', `msg ${kind}`);
   li.dataset.kind = kind;
   li.dataset.author = author;
@@ -206,8 +242,12 @@ export function buildMessage(kind, author, text, time) {
   if (kind === 'theirs') li.append(avatar(author));
   const bubble = h('div', 'bubble');
   const meta = h('span', 'meta');
-  meta.append(h('span', 'author', kind === 'mine' ? 'You' : author), h('span', 'visually-hidden', ': '));
-  const body = h('p', 'text', text);
+  meta.append(own('span', 'author', kind === 'mine' ? 'You' : author), h('span', 'visually-hidden', ': '));
+  const me = myName();
+  const tokens = parse(text, { names: room ? [...room.users] : [] });
+  const body = own('div', 'text');
+  body.append(...render(tokens, document, { me }));
+  if (kind === 'theirs' && me && mentions(tokens).some((n) => fold(n) === fold(me))) li.classList.add('mentions-me');
   const foot = h('span', 'foot');
   foot.append(timeEl(time));
   if (kind === 'mine') foot.append(h('span', 'delivery'));
@@ -229,29 +269,43 @@ export function setDelivery(li, status, text) {
   }
 }
 
-// renderTop shows the top of a log: a way to load older messages, a
-// spinner while they load, or the beginning of the room. (history.js
-// handles the button's clicks.)
+// renderTop shows the top of a log: a way to load older messages (a
+// spinner in it while they load), or the beginning of the room. The button
+// stays the same element while it loads, so that a keyboard user keeps the
+// focus on it; at the beginning, the focus it had goes to the log.
+// (history.js handles the button's clicks.)
 export function renderTop(room) {
   const st = room.loadingOlder ? 'loading' : room.atBeginning ? 'beginning' : 'more';
   room.ul.dataset.state = st;
   const top = room.top;
   top.dataset.state = st;
   if (st === 'beginning') {
+    const hadFocus = top.contains(document.activeElement);
     const icon = h('span', 'top-icon', '#');
     icon.setAttribute('aria-hidden', 'true');
     const words = h('span', 'top-words');
-    words.append(h('strong', 'top-title', `Beginning of #${room.name}`),
+    const title = h('strong', 'top-title', 'Beginning of #');
+    title.append(own('span', '', room.name));
+    words.append(title,
       h('span', 'top-sub', 'There are no earlier messages.'));
     top.replaceChildren(icon, words);
-  } else if (st === 'loading') {
-    const spin = h('span', 'spinner');
-    spin.setAttribute('aria-hidden', 'true');
-    top.replaceChildren(spin, h('span', 'top-sub', 'Loading earlier messages…'));
-  } else {
-    const b = h('button', 'load-older', 'Load earlier messages');
+    if (hadFocus) room.ul.focus({ preventScroll: true });
+    return;
+  }
+  let b = top.querySelector('button.load-older');
+  if (!b) {
+    b = h('button', 'load-older');
     b.type = 'button';
     b.id = 'load-older';
     top.replaceChildren(b);
+  }
+  if (st === 'loading') {
+    const spin = h('span', 'spinner');
+    spin.setAttribute('aria-hidden', 'true');
+    b.replaceChildren(spin, h('span', '', 'Loading earlier messages…'));
+    b.setAttribute('aria-disabled', 'true');
+  } else {
+    b.replaceChildren('Load earlier messages');
+    b.removeAttribute('aria-disabled');
   }
 }

@@ -4,15 +4,18 @@
 // rooms (list-rooms, refreshed every few seconds), and the presence events
 // (user-connected, user-disconnected). It owns the directory's timer.
 
+import { swapDraft } from './composer.js';
 import {
   GENERAL, MAX_ROOM, ROOMS_PAGE, ROOMS_PAGES, ROOMS_REFRESH_MS, USERS_PAGE, USERS_PAGES,
 } from './config.js';
+import { watching } from './dividers.js';
 import { ui } from './dom.js';
 import { maybeLoadOlder } from './history.js';
-import { addRoom, isAtBottom, renderJump, system } from './log.js';
+import { addRoom, isAtBottom, renderJump, system, unwatchRoom } from './log.js';
 import { conn, request, socket } from './net.js';
 import { abandonRoom } from './outbox.js';
 import { known, myName, named } from './phase.js';
+import { announce } from './presence.js';
 import {
   active, activeRoom, general, pageThrough, roomOf, rooms, setActive, setDirectory,
 } from './rooms.js';
@@ -20,7 +23,8 @@ import { saveSession } from './storage.js';
 import { errorText, toId, validRoomName } from './text.js';
 import { forgetRoomTyping, stopShowingTyping, stopTyping, typingIn } from './typing.js';
 import {
-  attachLog, closePanels, renderHead, renderRooms, renderTyping, renderUsers, showRoomError,
+  attachLog, closePanels, leaveEnabled, renderHead, renderRooms, renderTyping, renderUsers, setLeaveEnabled,
+  showRoomError,
 } from './view.js';
 
 let roomsTimer = 0;
@@ -100,21 +104,23 @@ export async function submitRoom() {
   return ok;
 }
 
+// leaveRoom leaves the room on screen, and reports whether it did.
 export async function leaveRoom() {
   const room = activeRoom();
-  if (!room || room.name === GENERAL || !known()) return;
-  ui.leaveRoom.disabled = true;
+  if (!room || room.name === GENERAL || !known() || !leaveEnabled()) return false;
+  setLeaveEnabled(false);
   const res = await request('leave-room', room.name);
-  ui.leaveRoom.disabled = !socket.connected;
+  setLeaveEnabled(socket.connected);
   if (!res || !res.ok) {
     system(room, [`Could not leave #${room.name}: ${errorText(res, 'the server did not answer in time')}`], { tone: 'error' });
-    return;
+    return false;
   }
   abandonRoom(room.name, `Not sent: you left #${room.name}.`);
   if (typingIn() === room.name) stopTyping();
   dropRoom(room);
   switchRoom(GENERAL);
   refreshRooms();
+  return true;
 }
 
 // dropRoom forgets a room we are no longer in.
@@ -122,6 +128,7 @@ export function dropRoom(room) {
   forgetRoomTyping(room);
   rooms.delete(room.name);
   if (active === room.name) {
+    swapDraft(null, GENERAL);
     setActive(GENERAL);
     attachLog(general());
   }
@@ -138,9 +145,12 @@ export function switchRoom(name) {
       prev.scrollTop = prev.ul.scrollTop;
       prev.stuck = isAtBottom(prev.ul);
       if (typingIn() === prev.name) stopTyping();
+      unwatchRoom(prev);
     }
+    swapDraft(prev && prev.name, name);
     setActive(name);
     attachLog(next);
+    if (!document.hidden) watching(next);
   }
   next.unread = 0;
   renderHead();
@@ -197,7 +207,7 @@ export function onUserConnected(name, roomName) {
   if (!room || !room.member || room.users.has(name)) return;
   room.users.add(name);
   if (room === activeRoom()) renderUsers();
-  system(room, [{ strong: name }, room.name === GENERAL ? ' connected' : ' joined']);
+  announce(room, name, 'in');
 }
 
 // onUserDisconnected is the server's user-disconnected event.
@@ -208,5 +218,5 @@ export function onUserDisconnected(name, roomName) {
   room.users.delete(name);
   stopShowingTyping(room, name);
   if (room === activeRoom()) renderUsers();
-  system(room, [{ strong: name }, room.name === GENERAL ? ' disconnected' : ' left']);
+  announce(room, name, 'out');
 }

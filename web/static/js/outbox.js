@@ -4,13 +4,22 @@
 // drop what was not confirmed goes back in line and is sent again with the
 // same clientId, so that the server stores it once. A message is confirmed
 // by its ack, or by its own copy arriving (claim).
+//
+// A message whose answer does not come in time, on a connection still
+// open, may well be stored (the connection stalled, the answer is late):
+// it stays pending and is sent again, with its clientId, after a growing
+// pause, until an answer comes or the connection drops. Only a refusal
+// marks a message failed, never a silence. While the browser is offline
+// nothing is emitted.
 
-import { ACK_TIMEOUT_MS } from './config.js';
-import { Code, codeOf } from './codes.js';
+import { ACK_TIMEOUT_MS, RESEND_MAX_MS, RESEND_MS } from './config.js';
+import { Code, codeOf, retryable } from './codes.js';
 import { h, timeEl, ui } from './dom.js';
-import { addLine, buildMessage, insert, isAtBottom, noteId, regroup, scrollToBottom, setDelivery } from './log.js';
+import { addLine, buildMessage, clearUnread, dropLine, insert, isAtBottom, noteId, scrollToBottom, setDelivery } from './log.js';
 import { budgetWait, socket, take } from './net.js';
-import { JOINED, known, myName, phase } from './phase.js';
+import {
+  JOINED, known, myName, phase, wantedName,
+} from './phase.js';
 import { isShown, rooms } from './rooms.js';
 import { errorText, randomId, toId } from './text.js';
 
@@ -27,16 +36,41 @@ export function bindRejoin(handler) {
   rejoin = handler;
 }
 
-function failed(item, text) {
+// failed marks item as not sent, saying why. Only what sending again may
+// fix offers Retry; a message refused for what it is (too long, holding a
+// character that cannot be stored) offers Edit, which takes it back into
+// the composer; one for a room left or after signing out, neither.
+function failed(item, text, { retry = false, edit = false } = {}) {
+  stopResend(item);
   item.inFlight = false;
   item.failed = true;
   item.li.dataset.status = 'failed';
   const d = item.li.querySelector('.delivery');
-  const msg = h('span', 'delivery-error', text);
-  const retry = h('button', 'retry', 'Retry');
-  retry.type = 'button';
-  retry.addEventListener('click', () => resend(item));
-  d.replaceChildren(msg, retry);
+  const parts = [h('span', 'delivery-error', text)];
+  if (retry) {
+    const b = h('button', 'retry', 'Retry');
+    b.type = 'button';
+    b.addEventListener('click', () => resend(item));
+    parts.push(b);
+  }
+  if (edit) {
+    const b = h('button', 'edit', 'Edit');
+    b.type = 'button';
+    b.addEventListener('click', () => editAgain(item));
+    parts.push(b);
+  }
+  d.replaceChildren(...parts);
+}
+
+// editAgain takes a refused message back into the composer (after what it
+// holds, if anything), and out of the log.
+function editAgain(item) {
+  pending.delete(item.clientId);
+  dropLine(item.li);
+  const box = ui.messageInput;
+  box.value = box.value ? `${box.value}\n${item.text}` : item.text;
+  box.dispatchEvent(new Event('input', { bubbles: true }));
+  box.focus();
 }
 
 function resend(item) {
@@ -46,12 +80,15 @@ function resend(item) {
   // Move the bubble to the end: it will reach everyone else now.
   addLine(room, item.li, { force: true, countsAsNew: false });
   outbox.push(item);
-  setDelivery(item.li, 'pending', socket.connected ? 'Sending' : 'Waiting for connection');
+  setDelivery(item.li, 'pending', waitingText());
   flushOutbox();
   ui.messageInput.focus();
 }
 
-const canSend = () => phase() === JOINED && socket.connected;
+const canSend = () => phase() === JOINED && socket.connected && navigator.onLine !== false;
+
+// waitingText says why a message waits.
+const waitingText = () => (socket.connected && navigator.onLine !== false ? 'Sending' : 'Waiting for connection');
 
 // send shows text as our message in room and sends it when it can.
 export function send(room, text) {
@@ -60,16 +97,20 @@ export function send(room, text) {
     seq: ++seq,
     room: room.name,
     text,
-    li: buildMessage('mine', myName() || 'You', text, Date.now()),
+    // While a reload's join is under way, the name asked for is ours.
+    li: buildMessage('mine', myName() || wantedName() || 'You', text, Date.now(), room),
     attempt: 0,
+    resends: 0, // sent again for want of an answer, on one connection
+    resendTimer: 0,
     inFlight: false,
     acked: false,
     failed: false,
   };
   pending.set(item.clientId, item);
+  clearUnread(room); // we have caught up
   addLine(room, item.li, { force: true, countsAsNew: false });
   outbox.push(item);
-  setDelivery(item.li, 'pending', socket.connected ? 'Sending' : 'Waiting for connection');
+  setDelivery(item.li, 'pending', waitingText());
   flushOutbox();
 }
 
@@ -112,7 +153,10 @@ function emitMessage(item) {
     item.inFlight = false;
     if (err) {
       if (!socket.connected) return; // back in line: see requeue
-      failed(item, 'Not sent: the server did not confirm it.');
+      // No answer yet, on an open connection: it may be stored, its
+      // answer late. It stays pending, and goes again.
+      setDelivery(item.li, 'pending', 'Waiting for the server');
+      resendLater(item);
       return;
     }
     const code = codeOf(res);
@@ -129,8 +173,28 @@ function emitMessage(item) {
       return;
     }
     const why = errorText(res, 'Rejected by the server').replace(/\.$/, '');
-    failed(item, `Not sent: ${why.charAt(0).toLowerCase()}${why.slice(1)}.`);
+    const again = retryable(code);
+    const edit = code === Code.MESSAGE_TOO_LONG || code === Code.MESSAGE_INVALID;
+    failed(item, `Not sent: ${why.charAt(0).toLowerCase()}${why.slice(1)}.`, { retry: again, edit });
   });
+}
+
+// resendLater sends item again, with its clientId, after a pause that
+// doubles each time, unless an answer or a drop comes first.
+function resendLater(item) {
+  stopResend(item);
+  const pause = Math.min(RESEND_MAX_MS, RESEND_MS * 2 ** item.resends++);
+  item.resendTimer = setTimeout(() => {
+    item.resendTimer = 0;
+    if (item.acked || item.failed || item.inFlight || !pending.has(item.clientId) || outbox.includes(item)) return;
+    outbox.unshift(item);
+    flushOutbox();
+  }, pause);
+}
+
+function stopResend(item) {
+  clearTimeout(item.resendTimer);
+  item.resendTimer = 0;
 }
 
 // confirmed marks our message as stored, under the id the server gave it
@@ -138,6 +202,7 @@ function emitMessage(item) {
 function confirmed(item, res) {
   if (item.acked) return;
   item.acked = true;
+  stopResend(item);
   item.inFlight = false;
   item.failed = false;
   pending.delete(item.clientId);
@@ -155,9 +220,7 @@ function confirmed(item, res) {
     // Already shown (without our clientId): keep a single copy.
     const other = room.ul.querySelector(`li[data-id="${id}"]`);
     if (other && other !== item.li) {
-      const next = item.li.nextElementSibling;
-      item.li.remove();
-      regroup(next);
+      dropLine(item.li);
       return;
     }
   }
@@ -189,6 +252,8 @@ export function requeue() {
     .filter((i) => !i.acked && !i.failed)
     .sort((a, b) => a.seq - b.seq);
   for (const item of waiting) {
+    stopResend(item);
+    item.resends = 0;
     if (item.inFlight) {
       item.inFlight = false;
       item.attempt++;

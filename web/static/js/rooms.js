@@ -79,6 +79,8 @@ export function makeRoom(name) {
     unseen: 0, // new messages below the reader's view
     stuck: true, // the reader follows the newest message
     scrollTop: 0,
+    divider: null, // the "New messages" line (dividers.js)
+    dividerSeen: false, // the reader saw the room with it
     typing: new Map(), // name -> expiry timer
   };
   rooms.set(name, room);

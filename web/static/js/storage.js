@@ -1,7 +1,9 @@
 // storage.js: what the page keeps in the browser. localStorage: the name to
-// suggest next time. sessionStorage, this tab's only: its secret token, with
-// which the server gives our name back after a reload or a dropped
-// connection, and the session to come back to after a reload (our name, our
+// suggest next time, and our identity, {id, token}, as the server gave it
+// in new-user's ack: every tab of this browser sends the token with
+// new-user, and is the same person, whose name it is. sessionStorage, this
+// tab's only: a token of the tab's own, which tells a copy of the tab
+// (tabs.js), and the session to come back to after a reload (our name, our
 // rooms, the room on screen). It owns nothing else.
 
 import { GENERAL, NAME_KEY, SESSION_KEY, TOKEN_KEY } from './config.js';
@@ -21,8 +23,32 @@ const storage = {
   },
 };
 
-// tabToken is this tab's secret: with it, the server gives our name back
-// to us after a reload or a dropped connection. renew makes a new one.
+// IDENTITY_KEY is where localStorage keeps our identity.
+const IDENTITY_KEY = 'parley.identity';
+
+// identity returns who the server knows this browser as, {id, token}, or
+// empty strings before it told us.
+export function identity() {
+  try {
+    const v = JSON.parse(storage.get('localStorage', IDENTITY_KEY) || 'null');
+    if (v && typeof v.id === 'string' && typeof v.token === 'string') return v;
+  } catch { /* not ours */ }
+  return { id: '', token: '' };
+}
+
+// keepIdentity keeps what new-user's ack said we are. An ack without a
+// token (app mode: the host application proves us) keeps the id alone.
+export function keepIdentity(id, token) {
+  if (typeof id !== 'string' || !id) return;
+  storage.set('localStorage', IDENTITY_KEY, JSON.stringify({ id, token: typeof token === 'string' ? token : '' }));
+}
+
+// myId is our identity's id: messages that carry it are ours, whatever
+// their name.
+export const myId = () => identity().id;
+
+// tabToken is this tab's own mark, which a copy of the tab inherits (see
+// tabs.js). renew makes a new one.
 export function tabToken(renew) {
   let t = renew ? null : storage.get('sessionStorage', TOKEN_KEY);
   if (!t) {

@@ -1,8 +1,9 @@
 // text.js: checks and wording of the values the page handles: lengths in
-// code points, message ids, names, room names, random ids, and the text of
-// an error. It owns no state.
+// code points, message ids, names (as long as limits.js allows), room
+// names, random ids, and the text of an error. It owns no state.
 
-import { MAX_NAME, MAX_ROOM, ROOM_CHARS } from './config.js';
+import { MAX_ROOM, ROOM_CHARS } from './config.js';
+import { limits } from './limits.js';
 
 export const codePoints = (s) => [...s].length;
 
@@ -35,6 +36,6 @@ export function validRoomName(name) {
 export function validateName(raw) {
   const name = raw.trim();
   if (name === '') return { error: 'Please enter a name.' };
-  if (codePoints(name) > MAX_NAME) return { error: `That name is too long: at most ${MAX_NAME} characters.` };
+  if (codePoints(name) > limits.name) return { error: `That name is too long: at most ${limits.name} characters.` };
   return { name };
 }

@@ -5,7 +5,7 @@
 
 import { ACK_TIMEOUT_MS, TYPING_AFTER_SEND_MS, TYPING_EVERY_MS, TYPING_EXPIRE_MS, TYPING_IDLE_MS } from './config.js';
 import { ui } from './dom.js';
-import { socket, take } from './net.js';
+import { budgetWait, socket, take } from './net.js';
 import { known, myName } from './phase.js';
 import { active, activeRoom, roomOf, rooms } from './rooms.js';
 import { renderTyping } from './view.js';
@@ -14,6 +14,7 @@ let typingRoom = null; // the room we last told we are typing in
 let typingSentAt = 0; // when we last said we are typing
 let sentAt = 0; // when we last sent a message from the composer
 let typingIdle = 0;
+let typingRetry = 0; // a "typing" the event budget held back, tried again
 
 // typingIn is the room we said we are typing in, or null.
 export const typingIn = () => typingRoom;
@@ -41,10 +42,21 @@ export function onComposerInput() {
     ? now - sentAt >= TYPING_AFTER_SEND_MS
     : now - typingSentAt >= TYPING_EVERY_MS;
   if (due) {
+    clearTimeout(typingRetry);
     if (emitTyping(room, true)) {
       typingRoom = room;
       typingSentAt = now;
+    } else if (known() && socket.connected) {
+      // The budget is spent (the page's own requests, say, after people
+      // came in): say it as soon as it allows, not at the next key, which
+      // may never come.
+      typingRetry = setTimeout(onComposerInput, budgetWait());
     }
+  } else if (typingRoom === null) {
+    // Just after a send: if the composer still holds text once the pause
+    // is over, that is typing, though no key comes then.
+    clearTimeout(typingRetry);
+    typingRetry = setTimeout(onComposerInput, TYPING_AFTER_SEND_MS - (now - sentAt));
   }
   clearTimeout(typingIdle);
   typingIdle = setTimeout(stopTyping, TYPING_IDLE_MS);
@@ -52,6 +64,7 @@ export function onComposerInput() {
 
 export function stopTyping() {
   clearTimeout(typingIdle);
+  clearTimeout(typingRetry);
   if (typingRoom === null) return;
   const room = typingRoom;
   typingRoom = null;

@@ -5,8 +5,10 @@
 // rooms.js and phase.js. Clicks in the lists are handled by app.js.
 
 import { GENERAL } from './config.js';
-import { avatar, h, ui } from './dom.js';
-import { scrollToBottom } from './log.js';
+import { dividerTop, relabelDays } from './dividers.js';
+import { avatar, h, own, ui } from './dom.js';
+import { limits } from './limits.js';
+import { isAtBottom, scrollToBottom } from './log.js';
 import { myName } from './phase.js';
 import {
   activeRoom, directory, directoryMore, joinedRooms, rooms,
@@ -17,8 +19,17 @@ let unreadTitle = 0;
 export function setStatus(kind, text) {
   ui.status.dataset.state = kind;
   ui.statusText.textContent = text;
-  ui.leaveRoom.disabled = kind !== 'connected';
+  setLeaveEnabled(kind === 'connected');
 }
+
+// setLeaveEnabled allows or stops Leave. It stays focusable (aria-disabled,
+// not disabled), so that a keyboard user pressing it keeps the focus.
+export function setLeaveEnabled(on) {
+  if (on) ui.leaveRoom.removeAttribute('aria-disabled');
+  else ui.leaveRoom.setAttribute('aria-disabled', 'true');
+}
+
+export const leaveEnabled = () => ui.leaveRoom.getAttribute('aria-disabled') !== 'true';
 
 // countUnreadInTitle counts a message that came while the tab was hidden.
 export function countUnreadInTitle() {
@@ -31,7 +42,20 @@ export function clearUnreadTitle() {
   document.title = 'Parley';
 }
 
+// focusedRoom is the room whose button in a list of rooms has the focus,
+// or undefined.
+function focusedRoom() {
+  const el = document.activeElement;
+  if (!(el instanceof Element) || !el.closest('#rooms, #more-rooms')) return undefined;
+  const li = el.closest('li.room');
+  return li ? li.dataset.room : undefined;
+}
+
+// renderRooms draws the lists of rooms. A button that had the focus is
+// drawn anew: the focus moves to the new one (the same room, in either
+// list), so that a keyboard user does not lose it when a message arrives.
 export function renderRooms() {
+  const hadFocus = focusedRoom();
   const active = activeRoom();
   let totalUnread = 0;
   const mine = joinedRooms().map((r) => {
@@ -44,7 +68,7 @@ export function renderRooms() {
     if (r === active) b.setAttribute('aria-current', 'page');
     const hash = h('span', 'hash', '#');
     hash.setAttribute('aria-hidden', 'true');
-    b.append(hash, h('span', 'room-label', r.name));
+    b.append(hash, own('span', 'room-label', r.name));
     if (r.unread > 0) {
       totalUnread += r.unread;
       const badge = h('span', 'badge', r.unread > 99 ? '99+' : String(r.unread));
@@ -67,7 +91,7 @@ export function renderRooms() {
       b.title = `Join #${d.name}`;
       const hash = h('span', 'hash', '#');
       hash.setAttribute('aria-hidden', 'true');
-      b.append(hash, h('span', 'room-label', d.name), h('span', 'room-users', d.users ? `${d.users} online` : ''));
+      b.append(hash, own('span', 'room-label', d.name), h('span', 'room-users', d.users ? `${d.users} online` : ''));
       li.append(b);
       return li;
     });
@@ -77,6 +101,10 @@ export function renderRooms() {
   ui.moreRooms.replaceChildren(...others);
   ui.moreRoomsTitle.hidden = others.length === 0;
   ui.roomsBadge.hidden = totalUnread === 0;
+  if (hadFocus !== undefined && focusedRoom() !== hadFocus) {
+    const li = [...ui.rooms.children, ...ui.moreRooms.children].find((el) => el.dataset.room === hadFocus);
+    if (li) li.querySelector('button').focus({ preventScroll: true });
+  }
 }
 
 // pickedRoom is the room whose button in a list of rooms was clicked, or
@@ -99,7 +127,7 @@ export function renderUsers() {
   const items = names.map((name) => {
     const li = h('li', 'user');
     li.dataset.name = name;
-    const label = h('span', 'user-name', name);
+    const label = own('span', 'user-name', name);
     label.title = name;
     li.append(avatar(name), label);
     if (name === me) {
@@ -136,8 +164,8 @@ export function renderTyping() {
   dots.setAttribute('aria-hidden', 'true');
   dots.append(h('i'), h('i'), h('i'));
   const text = h('span', 'typing-text');
-  if (names.length === 1) text.append(h('strong', '', names[0]), ' is typing…');
-  else if (names.length === 2) text.append(h('strong', '', names[0]), ' and ', h('strong', '', names[1]), ' are typing…');
+  if (names.length === 1) text.append(own('strong', '', names[0]), ' is typing…');
+  else if (names.length === 2) text.append(own('strong', '', names[0]), ' and ', own('strong', '', names[1]), ' are typing…');
   else text.append('Several people are typing…');
   ui.typing.replaceChildren(dots, text);
 }
@@ -150,8 +178,12 @@ export function afterPick() {
   else ui.messageInput.focus();
 }
 
-// attachLog puts a room's log on screen, where its reader left it.
+// attachLog puts a room's log on screen, where its reader left it, or at
+// its "New messages" divider when what is unread starts above the view. A
+// focus in the log taken away goes to the new one.
 export function attachLog(room) {
+  const hadFocus = document.activeElement instanceof Element &&
+    !!document.activeElement.closest('ul.messages') && !room.ul.contains(document.activeElement);
   for (const ul of ui.logWrap.querySelectorAll('ul.messages')) {
     if (ul === room.ul) continue;
     ul.removeAttribute('id');
@@ -159,8 +191,17 @@ export function attachLog(room) {
   }
   room.ul.id = 'messages';
   if (!room.ul.isConnected) ui.logWrap.prepend(room.ul);
+  relabelDays(room.ul);
   if (room.stuck) scrollToBottom(room, false);
   else room.ul.scrollTop = room.scrollTop;
+  // Unread above the view: open at the divider, the rest below.
+  const top = dividerTop(room);
+  if (top !== null && top < room.ul.scrollTop) {
+    room.ul.scrollTop = top;
+    room.stuck = isAtBottom(room.ul);
+    if (!room.stuck) room.unseen = [...room.ul.querySelectorAll('li.divider ~ li.msg')].length;
+  }
+  if (hadFocus) room.ul.focus({ preventScroll: true });
 }
 
 export function openPanel(kind) {
@@ -185,6 +226,7 @@ export function closePanels(returnFocus) {
 
 export function showJoin(errorMessage) {
   ui.body.dataset.view = 'join';
+  ui.nameHint.textContent = `1 to ${limits.name} characters.`;
   ui.joinView.hidden = false;
   ui.chatView.hidden = true;
   ui.sidebar.hidden = true;

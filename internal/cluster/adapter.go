@@ -1,0 +1,169 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/parley-chat/parley/internal/cluster/wire"
+	"github.com/parley-chat/parley/internal/sioparser"
+	"github.com/parley-chat/parley/internal/socketio"
+)
+
+// adapter is the cluster adapter of one namespace: its local rooms are an
+// in-memory adapter's; what it sends goes through its node's publisher, and
+// what other nodes send comes from its node's readers (handle.go).
+type adapter struct {
+	node    *Node
+	nsp     *socketio.Namespace
+	name    string
+	local   socketio.Adapter
+	stream  string
+	public  string // the namespace's public channel
+	private string // this node's private channel in the namespace
+}
+
+var _ socketio.Adapter = (*adapter)(nil)
+
+func (a *adapter) Join(so *socketio.Socket, rooms ...string) { a.local.Join(so, rooms...) }
+func (a *adapter) Leave(so *socketio.Socket, room string)    { a.local.Leave(so, room) }
+func (a *adapter) LeaveAll(so *socketio.Socket)              { a.local.LeaveAll(so) }
+func (a *adapter) Rooms(so *socketio.Socket) []string        { return a.local.Rooms(so) }
+
+func (a *adapter) Sockets(rooms, except []string) []*socketio.Socket {
+	return a.local.Sockets(rooms, except)
+}
+
+// publish sends m to the other nodes: in the stream, or on the public
+// channel when it is ephemeral. It never blocks.
+func (a *adapter) publish(m *wire.Message) error {
+	m.UID, m.Nsp = a.node.uid, a.name
+	if !m.Ephemeral() {
+		e, err := wire.EncodeEntry(m)
+		if err != nil {
+			return fmt.Errorf("cluster: %w", err)
+		}
+		return a.node.pub.push(job{stream: a.stream, fields: e.Fields(), size: len(e.Data)})
+	}
+	return a.publishOn(a.public, m)
+}
+
+// respond sends a response to node uid, on its private channel.
+func (a *adapter) respond(uid string, m *wire.Message) error {
+	m.UID, m.Nsp = a.node.uid, a.name
+	return a.publishOn(wire.PrivateChannel(a.node.cfg.ChannelPrefix, a.name, uid), m)
+}
+
+func (a *adapter) publishOn(channel string, m *wire.Message) error {
+	p, err := wire.EncodePayload(m)
+	if err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	return a.node.pub.push(job{channel: channel, payload: p, size: len(p)})
+}
+
+// Broadcast delivers b to the local sockets and, unless b.Local, appends
+// it to the stream, in one XADD.
+func (a *adapter) Broadcast(b *socketio.Broadcast) error {
+	_ = a.local.Broadcast(b)
+	if b.Local {
+		return nil
+	}
+	return a.publish(&wire.Message{
+		Type:   wire.TypeBroadcast,
+		Packet: wire.Packet{Type: int(sioparser.PacketEvent), Data: wire.Value{JSON: b.Packet.Data, Attachments: b.Packet.Attachments}},
+		Opts:   wire.Options{Rooms: b.Rooms, Except: b.Except},
+	})
+}
+
+func (a *adapter) AddSockets(rooms, except, join []string) error {
+	err := a.publish(&wire.Message{Type: wire.TypeSocketsJoin, Opts: wire.Options{Rooms: rooms, Except: except}, Rooms: join})
+	_ = a.local.AddSockets(rooms, except, join)
+	return err
+}
+
+func (a *adapter) DelSockets(rooms, except, leave []string) error {
+	err := a.publish(&wire.Message{Type: wire.TypeSocketsLeave, Opts: wire.Options{Rooms: rooms, Except: except}, Rooms: leave})
+	_ = a.local.DelSockets(rooms, except, leave)
+	return err
+}
+
+func (a *adapter) DisconnectSockets(rooms, except []string, closeConn bool) error {
+	err := a.publish(&wire.Message{Type: wire.TypeDisconnectSockets, Opts: wire.Options{Rooms: rooms, Except: except}, Close: closeConn})
+	_ = a.local.DisconnectSockets(rooms, except, closeConn)
+	return err
+}
+
+// FetchSockets asks the other nodes for their sockets and adds them to the
+// local ones.
+func (a *adapter) FetchSockets(ctx context.Context, rooms, except []string) ([]socketio.RemoteSocket, error) {
+	list, _ := a.local.FetchSockets(ctx, rooms, except)
+	replies, err := a.ask(ctx, &wire.Message{Type: wire.TypeFetchSockets, Opts: wire.Options{Rooms: rooms, Except: except}})
+	for _, r := range replies {
+		for i := range r.Sockets {
+			list = append(list, remoteOf(&r.Sockets[i]))
+		}
+	}
+	return list, err
+}
+
+func (a *adapter) ServerSideEmit(args *sioparser.Message) error {
+	return a.publish(&wire.Message{Type: wire.TypeServerSideEmit, Args: valueOfArgs(args)})
+}
+
+// ServerSideEmitWithAck gathers one reply per other node, renumbering the
+// attachments of binary replies after those before them.
+func (a *adapter) ServerSideEmitWithAck(ctx context.Context, args *sioparser.Message) (*sioparser.Message, error) {
+	replies, err := a.ask(ctx, &wire.Message{Type: wire.TypeServerSideEmit, Args: valueOfArgs(args)})
+	out := &sioparser.Message{Args: make([]json.RawMessage, 0, len(replies))}
+	for _, r := range replies {
+		v := r.Reply
+		if len(v.Attachments) == 0 {
+			out.Args = append(out.Args, v.JSON)
+			continue
+		}
+		in := sioparser.Message{Args: []json.RawMessage{v.JSON}, Attachments: v.Attachments}
+		val, derr := in.Decode(0)
+		if derr != nil {
+			continue // the reader's own JSON: cannot happen
+		}
+		var data []byte
+		if data, out.Attachments, derr = sioparser.AppendEventArgs(nil, out.Attachments, val); derr != nil {
+			continue
+		}
+		split, _ := sioparser.SplitArgs(data)
+		out.Args = append(out.Args, split...)
+	}
+	return out, err
+}
+
+// ask publishes a request and waits for the answers of the other nodes of
+// the namespace, as many as the nodes counted before asking, less those
+// that close meanwhile.
+func (a *adapter) ask(ctx context.Context, m *wire.Message) ([]*wire.Message, error) {
+	count, err := a.node.ServerCount(ctx, a.name)
+	if err != nil {
+		return nil, err
+	}
+	if count <= 1 {
+		return nil, nil
+	}
+	return a.node.ask(ctx, a, m, count-1)
+}
+
+// valueOfArgs joins the arguments of an event into one JSON array.
+func valueOfArgs(m *sioparser.Message) wire.Value {
+	n := 2
+	for _, a := range m.Args {
+		n += len(a) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, a := range m.Args {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, a...)
+	}
+	return wire.Value{JSON: append(b, ']'), Attachments: m.Attachments}
+}

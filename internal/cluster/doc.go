@@ -1,0 +1,29 @@
+// Package cluster is a socketio.Adapter over Redis that makes several
+// parley nodes, and Node.js Socket.IO servers using the npm package
+// @socket.io/redis-streams-adapter 0.3, one cluster: a broadcast or an
+// operation on sockets made on any node reaches the sockets of all.
+//
+// A Node is one process's membership of the cluster. It owns:
+//
+//   - one stream reader per stream (one stream by default), a blocking
+//     XREAD loop that feeds what other nodes broadcast to the local
+//     delivery path (socketio.Namespace.Deliver), so that a broadcast is
+//     decoded and encoded once per node however many sockets get it;
+//   - one PUB/SUB connection, subscribed to each namespace's public
+//     channel (requests: fetchSockets, serverSideEmit, heartbeats) and to
+//     its own private channel (the responses to its requests);
+//   - one publisher, which writes what the adapters send, in order, from a
+//     queue bounded by bytes: one XADD per broadcast, pipelined, and
+//     PUBLISH for the ephemeral messages. Adapter methods never wait for
+//     Redis; when Redis is unreachable the queue keeps what is sent until
+//     it is back, and once full the adapter refuses with ErrBacklog.
+//
+// The wire format is package wire's. Every message carries the node's uid;
+// a node drops its own. The number of nodes is the number of subscribers
+// of a namespace's public channel, as the reference counts them; parley's
+// nodes also publish heartbeats there (which the reference ignores), so
+// that a node that dies without a word is noticed (Node.Peers).
+//
+// Node.NewAdapter is the socketio.Config.NewAdapter of a server; its
+// adapters keep the local rooms in a socketio memory adapter.
+package cluster
