@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/store/open"
 )
 
 // config is the command's configuration, from flags and environment.
@@ -61,6 +62,10 @@ type config struct {
 	JWTPublicKey string
 	JWTIssuer    string
 	JWTAudience  string
+	// Redis, when set, makes this process a node of a cluster: the URL of
+	// the Redis that the nodes share (see redis.go for its forms). It
+	// needs a store that the nodes share too: PostgreSQL.
+	Redis string
 }
 
 // envFlags are the flags that environment variables set.
@@ -89,6 +94,7 @@ var envFlags = []struct{ env, flag string }{
 	{"PARLEY_JWT_PUBLIC_KEY", "jwt-public-key"},
 	{"PARLEY_JWT_ISSUER", "jwt-issuer"},
 	{"PARLEY_JWT_AUDIENCE", "jwt-audience"},
+	{"PARLEY_REDIS", "redis"},
 }
 
 // Defaults of the limits that flags set.
@@ -148,6 +154,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.JWTPublicKey, "jwt-public-key", "", "app mode: a PEM file with the host application's RS256 or ES256 public key (PARLEY_JWT_PUBLIC_KEY)")
 	fs.StringVar(&cfg.JWTIssuer, "jwt-issuer", "", "app mode: the iss the tokens must have (PARLEY_JWT_ISSUER)")
 	fs.StringVar(&cfg.JWTAudience, "jwt-audience", "", "app mode: an aud the tokens must have (PARLEY_JWT_AUDIENCE)")
+	fs.StringVar(&cfg.Redis, "redis", "", "cluster mode: the URL of the Redis every node shares, redis://host:6379/0 (also rediss://, redis+sentinel://h1:26379,h2:26379/master/0, redis+cluster://h1:6379,h2:6379); needs a postgres:// --store; off when empty (PARLEY_REDIS)")
 	// The environment sets flags through their own parsers, so that a bad
 	// value is refused as it would be on the command line; the command
 	// line, parsed next, wins.
@@ -192,6 +199,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if cfg.PresenceGrace < 0 {
 		return config{}, fmt.Errorf("--presence-grace must not be negative")
+	}
+	if cfg.Redis != "" {
+		if _, err := parseRedisURL(cfg.Redis); err != nil {
+			return config{}, fmt.Errorf("--redis: %w", err)
+		}
+		if !open.IsPostgres(cfg.Store) {
+			return config{}, fmt.Errorf("--redis needs a shared store: --store must be a postgres:// URL that every node uses, since the nodes of a cluster share their history, identities and message ids; a SQLite file or memory is this process's alone")
+		}
 	}
 	switch {
 	case cfg.JWTSecret != "" && cfg.JWTPublicKey != "":

@@ -25,9 +25,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/cluster"
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/identity"
+	"github.com/parley-chat/parley/internal/presence"
 	"github.com/parley-chat/parley/internal/socketio"
 	"github.com/parley-chat/parley/internal/store"
 	"github.com/parley-chat/parley/internal/store/open"
@@ -69,7 +73,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer func() {
 		if err := app.close(); err != nil {
-			log.Error("closing the store", "err", err)
+			log.Error("closing down", "err", err)
 		}
 	}()
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -171,6 +175,9 @@ type app struct {
 	chat    *chat.Chat
 	store   store.Store
 	handler http.Handler
+	// redis and node are the cluster's, with --redis; nil otherwise.
+	redis redis.UniversalClient
+	node  *cluster.Node
 }
 
 func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
@@ -200,7 +207,8 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		_ = st.Close()
 		return nil, err
 	}
-	sio := socketio.NewServer(socketio.Config{
+	a := &app{store: st}
+	sioCfg := socketio.Config{
 		Engine: engineio.Config{
 			AllowedOrigins: cfg.Origins,
 			TrustForwarded: trusted.trustsRequest,
@@ -208,7 +216,25 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		},
 		Recovery: &socketio.RecoveryConfig{},
 		Logger:   log,
-	})
+	}
+	if cfg.Redis != "" {
+		if err := a.joinCluster(ctx, cfg.Redis, log); err != nil {
+			_ = a.close()
+			return nil, err
+		}
+		sioCfg.NewAdapter = a.node.NewAdapter
+	}
+	sio := socketio.NewServer(sioCfg)
+	a.sio = sio
+	var clusterCfg *chat.ClusterConfig
+	if a.node != nil {
+		pres, err := presence.New(presence.Config{Client: a.redis})
+		if err != nil {
+			_ = a.close()
+			return nil, fmt.Errorf("--redis: %w", err)
+		}
+		clusterCfg = &chat.ClusterConfig{Presence: pres}
+	}
 	c, err := chat.New(chat.Config{
 		Store:            st,
 		MaxNameLength:    cfg.MaxNameLength,
@@ -223,17 +249,54 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		NameReserve:      cfg.NameReserve,
 		PresenceGrace:    presenceGrace(cfg.PresenceGrace),
 		ExemptAddress:    exempt,
+		Cluster:          clusterCfg,
 		Logger:           log,
 	}, sio.Of("/"))
 	if err != nil {
-		_ = st.Close()
+		_ = a.close()
 		return nil, err
+	}
+	a.chat = c
+	if a.node != nil {
+		// The chat namespace's channels are subscribed to: from now on
+		// this node hears the others.
+		rctx, cancel := context.WithTimeout(ctx, redisStartTimeout)
+		err := a.node.Ready(rctx)
+		cancel()
+		if err != nil {
+			_ = a.close()
+			return nil, fmt.Errorf("--redis: %w", err)
+		}
 	}
 	machine, _ := os.Hostname() // without it, only the names listed
 	hosts := newHostPolicy(cfg.AllowedHosts, machine)
 	endpoint := newHandshakeGuard(sio, tokens, cfg.NameReserve, exempt, trusted, log)
 	handler := securityHeaders(checkHost(hosts, trusted, log, limitBody(cfg.BodyTimeout, routes(endpoint, files))))
-	return &app{sio: sio, chat: c, store: st, handler: handler}, nil
+	a.handler = handler
+	return a, nil
+}
+
+// joinCluster connects to the Redis of url and starts this process's node
+// of the cluster.
+func (a *app) joinCluster(ctx context.Context, url string, log *slog.Logger) error {
+	target, err := parseRedisURL(url)
+	if err != nil {
+		return fmt.Errorf("--redis: %w", err)
+	}
+	a.redis = target.client()
+	if err := pingRedis(ctx, a.redis); err != nil {
+		return err
+	}
+	// A stream reader's blocking read ends only when it times out, and
+	// leaving the cluster waits for it: a short one keeps the shutdown
+	// short, for one idle XREAD a second.
+	node, err := cluster.New(cluster.Config{Client: a.redis, BlockTime: clusterBlockTime, Logger: log})
+	if err != nil {
+		return fmt.Errorf("--redis: %w", err)
+	}
+	a.node = node
+	log.Info("cluster node", "node", node.UID(), "redis", target.kind())
+	return nil
 }
 
 // newVerifier returns the verifier of the host application's tokens that
@@ -268,11 +331,35 @@ func presenceGrace(d time.Duration) time.Duration {
 // jwtLeeway is how far a token's times may be off parley's clock.
 const jwtLeeway = 30 * time.Second
 
-// close stops the chat's writer, after what it holds is stored, then the
-// store.
+// close stops the chat's writer, after what it holds is stored, then
+// leaves the cluster, then closes the store. It closes what newApp has
+// opened so far, when that fails.
 func (a *app) close() error {
-	return errors.Join(a.chat.Close(), a.store.Close())
+	var errs []error
+	if a.chat != nil {
+		errs = append(errs, a.chat.Close())
+	}
+	if a.node != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), clusterCloseTimeout)
+		if err := a.node.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("leaving the cluster: %w", err))
+		}
+		cancel()
+	}
+	if a.redis != nil {
+		if err := a.redis.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("closing the Redis client: %w", err))
+		}
+	}
+	return errors.Join(append(errs, a.store.Close())...)
 }
+
+// clusterBlockTime is how long one XREAD of the cluster's stream blocks.
+const clusterBlockTime = time.Second
+
+// clusterCloseTimeout bounds what leaving the cluster may take: sending
+// what is queued for the other nodes.
+const clusterCloseTimeout = 5 * time.Second
 
 // openStore opens the message store named by dsn: a postgres:// URL,
 // "memory", or the path of a SQLite file.

@@ -245,6 +245,17 @@ func TestParseConfig(t *testing.T) {
 		{name: "negative presence grace", args: []string{"--presence-grace", "-1s"}, wantErr: "presence-grace"},
 		{name: "both JWT keys", args: []string{"--jwt-secret", "s", "--jwt-public-key", "k.pem"}, wantErr: "give one"},
 		{name: "JWT issuer without a key", env: []string{"PARLEY_JWT_ISSUER=https://app.example"}, wantErr: "jwt-issuer"},
+		{
+			name: "redis", args: []string{"--redis", "redis://r.example:6379/2", "--store", "postgres://db.example/parley"},
+			want: with(func(c *config) { c.Redis, c.Store = "redis://r.example:6379/2", "postgres://db.example/parley" }),
+		},
+		{
+			name: "PARLEY_REDIS", env: []string{"PARLEY_REDIS=redis+cluster://h1,h2", "PARLEY_STORE=postgresql://db.example/parley"},
+			want: with(func(c *config) { c.Redis, c.Store = "redis+cluster://h1,h2", "postgresql://db.example/parley" }),
+		},
+		{name: "redis with SQLite", args: []string{"--redis", "redis://r.example"}, wantErr: "--redis needs a shared store"},
+		{name: "redis with memory", args: []string{"--redis", "redis://r.example", "--store", "memory"}, wantErr: "--redis needs a shared store"},
+		{name: "bad redis URL", args: []string{"--redis", "http://r.example", "--store", "postgres://db/p"}, wantErr: "--redis: scheme"},
 		{name: "PARLEY_DEV=1", env: []string{"PARLEY_DEV=1"}, want: with(func(c *config) { c.Dev = true })},
 		{name: "PARLEY_DEV=false", env: []string{"PARLEY_DEV=false"}, want: defaults},
 
@@ -301,7 +312,8 @@ func TestParseConfigHelp(t *testing.T) {
 		"-body-timeout", "PARLEY_BODY_TIMEOUT", "-rooms-per-person", "PARLEY_ROOMS_PER_PERSON", "-rooms-per-ip",
 		"PARLEY_ROOMS_PER_IP", "-max-rooms", "PARLEY_MAX_ROOMS", "-room-idle", "PARLEY_ROOM_IDLE",
 		"-name-reserve", "PARLEY_NAME_RESERVE", "-presence-grace", "PARLEY_PRESENCE_GRACE", "-jwt-secret", "PARLEY_JWT_SECRET",
-		"-jwt-public-key", "PARLEY_JWT_PUBLIC_KEY", "-jwt-issuer", "PARLEY_JWT_ISSUER", "-jwt-audience", "PARLEY_JWT_AUDIENCE"} {
+		"-jwt-public-key", "PARLEY_JWT_PUBLIC_KEY", "-jwt-issuer", "PARLEY_JWT_ISSUER", "-jwt-audience", "PARLEY_JWT_AUDIENCE",
+		"-redis", "PARLEY_REDIS"} {
 		if !strings.Contains(stderr.String(), s) {
 			t.Errorf("usage lacks %q:\n%s", s, stderr.String())
 		}

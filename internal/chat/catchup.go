@@ -97,10 +97,6 @@ func (c *Chat) listenRoom(so *socketio.Socket, r *room, since int64, then func(e
 	so.Async(func() { then(cu.finish()) })
 }
 
-// roomKey returns the Socket.IO room of the members of the chat room
-// called name.
-func roomKey(name string) string { return "room:" + name }
-
 // historyFrom returns the id of the first message to send to someone who
 // joins a room whose last message is last, and who last saw since (0:
 // nothing).

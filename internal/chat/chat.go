@@ -148,6 +148,10 @@ type Config struct {
 	// peer's IP address). Behind a reverse proxy, the command sets one
 	// that believes the proxy's X-Forwarded-For.
 	ClientAddress func(*socketio.Handshake) string
+	// Cluster, when set, makes the Chat one node of a chat that several
+	// processes serve (docs/cluster.md): its Store must be the one all
+	// share, and the namespace's adapter a cluster adapter.
+	Cluster *ClusterConfig
 	// Logger receives logs (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -242,6 +246,8 @@ type Chat struct {
 	tokens    *identity.Tokens
 	verifier  *identity.Verifier
 	started   time.Time
+	epoch     string          // the store's (see Welcome)
+	hello     json.RawMessage // the welcome of every connection
 
 	// The limits that outlive a connection: new-user and failed claims
 	// per client address, messages per identity.
@@ -256,6 +262,11 @@ type Chat struct {
 	caps      *roomCaps
 	roomSweep sweeper
 
+	// node is the Chat's part in a cluster, nil on its own; checked is
+	// closed when its checkRooms has stopped.
+	node    *node
+	checked chan struct{}
+
 	mu     sync.Mutex
 	people map[string]*person // online, by identity id
 	rooms  map[string]*room   // rooms with state loaded
@@ -266,6 +277,9 @@ func New(cfg Config, nsp *socketio.Namespace) (*Chat, error) {
 	cfg = cfg.withDefaults()
 	if cfg.Store == nil {
 		return nil, errors.New("chat: Config.Store is required")
+	}
+	if cfg.Cluster != nil && cfg.Cluster.Presence == nil {
+		return nil, errors.New("chat: ClusterConfig.Presence is required")
 	}
 	c := &Chat{
 		cfg:          cfg,
@@ -294,12 +308,27 @@ func New(cfg Config, nsp *socketio.Namespace) (*Chat, error) {
 		}
 		c.tokens = t
 	}
+	hello, err := c.newWelcome()
+	if err != nil {
+		return nil, fmt.Errorf("chat: %w", err)
+	}
+	c.hello = hello
 	if c.committer == nil {
 		c.committer = store.NewCommitter(cfg.Store, store.CommitterConfig{Logger: cfg.Logger})
 		c.ownCommit = true
 	}
 	if c.verifier != nil {
 		nsp.Use(c.authenticate)
+	}
+	c.checked = make(chan struct{})
+	if cfg.Cluster != nil {
+		c.node = newNode(c, *cfg.Cluster)
+		c.log.Info("chat node", "node", c.node.uid)
+		nsp.OnServerSideEmit(eventRelay, c.onRelay)
+		go c.node.run()
+		go c.checkRooms()
+	} else {
+		close(c.checked)
 	}
 	go c.sweepIdentities()
 	c.startSweeper()
@@ -331,7 +360,11 @@ func (c *Chat) Close() error {
 		c.stopSweeper()
 		close(c.stop)
 		<-c.swept
+		<-c.checked
 		c.seenAll()
+		if c.node != nil {
+			c.node.close()
+		}
 	})
 	if c.ownCommit {
 		return c.committer.Close()
@@ -372,6 +405,7 @@ func (s *session) person() *person {
 }
 
 func (c *Chat) onConnection(so *socketio.Socket) {
+	c.welcome(so)
 	s := sessionOf(so)
 	switch {
 	case so.Recovered() && s != nil:
@@ -397,7 +431,7 @@ func (c *Chat) onConnection(so *socketio.Socket) {
 // hearDefault makes so listen to the default room, after its history or
 // what it missed since the id its handshake names.
 func (c *Chat) hearDefault(so *socketio.Socket, s *session) {
-	c.listen(so, DefaultRoom, sinceFromAuth(so), func(err error) {
+	c.listen(so, DefaultRoom, c.connectSince(so), func(err error) {
 		if err != nil {
 			_ = so.Emit(EventError, refusedWith(err))
 			return

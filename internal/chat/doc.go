@@ -19,6 +19,14 @@
 // store) before they are broadcast and acknowledged, and are broadcast in
 // the order of their ids.
 //
+// Every connection first hears welcome (welcome.go): the store's epoch,
+// which changes only when the store starts over and in which message ids
+// count, and the limits a page counts against. Room names are normalised
+// as names are, and a room is found by the confusable key of its name
+// (store.RoomKey), so that names that look alike name one room, shown as
+// first spelt; a room someone creates is announced to everyone connected
+// (roomcreated.go), as often as the room caps let rooms be made.
+//
 // A room's deliverMu is held while delivering the room's history and its
 // live messages, so that a joining socket misses none and gets none twice.
 // It is never held over a read of the store, nor while waiting on the
@@ -34,4 +42,13 @@
 // so paged and bounded, so that no answer outgrows what the asker's
 // connection can queue. The order of these locks among the server's is
 // written down in docs/locking.md.
+//
+// With Config.Cluster, the Chat is one node of a chat that several
+// processes serve over one store and one Redis (docs/cluster.md): each
+// node delivers every room's messages to its own sockets in id order,
+// relaying those it stored to the others and reading from the store what
+// a gap shows it lacks (sequence.go), and keeps its people in the
+// cluster's presence, which says when an arrival or a departure is news
+// to the cluster, and which other nodes take back when a node dies
+// (cluster.go, package presence).
 package chat

@@ -13,3 +13,7 @@ func (c *Chat) LoadedRooms() []string {
 	slices.Sort(names)
 	return names
 }
+
+// EventRelay is the server-side event that carries a stored message to the
+// other nodes of a cluster.
+const EventRelay = eventRelay

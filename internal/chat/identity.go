@@ -196,6 +196,15 @@ func (c *Chat) guest(so *socketio.Socket, s *session, name string, opts newUserO
 	if w.existed {
 		return w, nil
 	}
+	if c.node != nil {
+		// Online on another node: the same person too, whose name the
+		// store holds.
+		if held, ok := c.onlineElsewhere(w.id); ok {
+			w.name, w.key, w.existed = held.Name, held.Key, true
+			w.seen, w.created = held.LastSeen, held.Created
+			return w, nil
+		}
+	}
 
 	now := time.Now()
 	held, err := c.claim(w, now)
@@ -223,7 +232,7 @@ func (c *Chat) claim(w who, now time.Time) (store.Identity, error) {
 	ctx, cancel := storeContext()
 	defer cancel()
 	held, err := c.store.ClaimName(ctx, claim)
-	if err == nil && held.ID != w.id && !kept(held) && !c.online(held.ID) {
+	if err == nil && held.ID != w.id && !kept(held) && !c.onlineAnywhere(held.ID) {
 		// Its holder never came back with its token, and is gone: the
 		// name is free.
 		claim.Reserve = 0
@@ -238,6 +247,47 @@ func (c *Chat) online(id string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.people[id] != nil
+}
+
+// onlineAnywhere reports whether the identity id is someone online here
+// or, in a cluster, on another node; when the cluster cannot tell, it
+// says yes, which keeps a name from going to another.
+func (c *Chat) onlineAnywhere(id string) bool {
+	if c.online(id) {
+		return true
+	}
+	if c.node == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), listTimeout)
+	defer cancel()
+	on, err := c.node.pres.Online(ctx, id)
+	if err != nil {
+		c.log.Warn("asking the cluster who is online", "err", err)
+		return true
+	}
+	return on
+}
+
+// onlineElsewhere returns, when the identity id is online on another
+// node of the cluster, its identity as the store has it.
+func (c *Chat) onlineElsewhere(id string) (store.Identity, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), listTimeout)
+	defer cancel()
+	on, err := c.node.pres.Online(ctx, id)
+	if err != nil {
+		c.log.Warn("asking the cluster who is online", "err", err)
+		return store.Identity{}, false
+	}
+	if !on {
+		return store.Identity{}, false
+	}
+	held, err := c.store.IdentityByID(ctx, id)
+	if err != nil {
+		c.log.Warn("reading the identity of someone online elsewhere", "id", id, "err", err)
+		return store.Identity{}, false
+	}
+	return held, true
 }
 
 // appUser returns the identity of an application's user, whom so's

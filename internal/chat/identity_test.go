@@ -266,8 +266,10 @@ func TestNewUserTellsLimits(t *testing.T) {
 		cfg  chat.Config
 		want chat.Limits
 	}{
-		{chat.Config{}, chat.Limits{Name: chat.DefaultMaxNameLength, Message: chat.DefaultMaxMessageLength}},
-		{chat.Config{MaxNameLength: 12, MaxMessageLength: 300}, chat.Limits{Name: 12, Message: 300}},
+		{chat.Config{}, chat.Limits{Name: chat.DefaultMaxNameLength, Message: chat.DefaultMaxMessageLength, Room: 32,
+			Rate: chat.DefaultRate, Burst: chat.DefaultBurst}},
+		{chat.Config{MaxNameLength: 12, MaxMessageLength: 300, Rate: 5, Burst: 7}, chat.Limits{Name: 12, Message: 300, Room: 32, Rate: 5, Burst: 7}},
+		{unlimited, chat.Limits{Name: chat.DefaultMaxNameLength, Message: chat.DefaultMaxMessageLength, Room: 32}},
 	} {
 		srv := startChat(t, tt.cfg, socketio.Config{})
 		var r joinReply

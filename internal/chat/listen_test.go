@@ -125,10 +125,10 @@ func appendMessages(t *testing.T, c *Chat, room string, n int) {
 		return
 	}
 	c.mu.Lock()
-	r := c.rooms[room]
+	r := c.rooms[store.RoomKey(room)]
 	c.mu.Unlock()
 	for _, m := range stored {
-		r.deliver(c.nsp.To(r.key), m)
+		c.stored(r, m, "")
 	}
 }
 

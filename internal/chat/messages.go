@@ -99,7 +99,7 @@ func (c *Chat) onSendChatMessage(so *socketio.Socket, s *session, e *socketio.Ev
 		}
 	}
 	c.mu.Lock()
-	r := p.rooms[opts.Room]
+	r := p.rooms[store.RoomKey(opts.Room)]
 	c.mu.Unlock()
 	if r == nil {
 		reply(nil, ErrNotInRoom)
@@ -118,24 +118,9 @@ func (c *Chat) onSendChatMessage(so *socketio.Socket, s *session, e *socketio.Ev
 			reply(nil, ErrNotStored)
 			return
 		}
-		r.deliver(so.To(r.key), m)
+		c.stored(r, m, so.ID())
 		reply(sendReply{OK: true, ID: m.ID, Time: m.Time.UnixMilli(), Room: m.Room}, nil)
 	})
-}
-
-// deliver sends m, just stored, to the room's members that to selects,
-// and keeps it among the room's recent messages. A message delivered
-// already (the stored one a retry gets back) is not sent again. It runs
-// on the Committer's one reporter goroutine, which delivers every room's
-// messages: deliverMu is never held for long (see catchup.go).
-func (r *room) deliver(to *socketio.BroadcastOperator, m store.Message) {
-	r.deliverMu.Lock()
-	defer r.deliverMu.Unlock()
-	if m.ID <= r.recent.last {
-		return
-	}
-	r.recent.push(m)
-	_ = to.Emit(EventChatMessage, wireMessage(m))
 }
 
 // historyRequest is the argument of history.
@@ -184,7 +169,7 @@ func (c *Chat) onHistory(so *socketio.Socket, s *session, e *socketio.Event, rep
 		req.Limit = MaxHistoryLimit
 	}
 	c.mu.Lock()
-	_, in := p.rooms[req.Room]
+	_, in := p.rooms[store.RoomKey(req.Room)]
 	c.mu.Unlock()
 	if !in {
 		reply(nil, ErrNotInRoom)
@@ -255,7 +240,7 @@ func (c *Chat) onTyping(so *socketio.Socket, s *session, e *socketio.Event, repl
 		return
 	}
 	c.mu.Lock()
-	r := p.rooms[req.Room]
+	r := p.rooms[store.RoomKey(req.Room)]
 	c.mu.Unlock()
 	if r == nil {
 		reply(nil, ErrNotInRoom)

@@ -53,13 +53,6 @@ type joinReply struct {
 	Limits Limits `json:"limits"`
 }
 
-// Limits are the server's limits a page needs to know, in characters
-// (code points): the longest name and message it accepts.
-type Limits struct {
-	Name    int `json:"name"`
-	Message int `json:"message"`
-}
-
 // newUserOptions is the optional second argument of new-user.
 type newUserOptions struct {
 	// Token is the guest token the server gave in an earlier new-user's
@@ -121,7 +114,7 @@ func (c *Chat) onNewUser(so *socketio.Socket, s *session, e *socketio.Event, rep
 			c.seen(context.Background(), p, now)
 		}
 		reply(joinReply{OK: true, Name: p.name, Room: DefaultRoom, usersPage: users, ID: p.id, Token: w.token,
-			Limits: Limits{Name: c.cfg.MaxNameLength, Message: c.cfg.MaxMessageLength}}, nil)
+			Limits: c.limits()}, nil)
 	}
 	if !fresh {
 		c.log.Info("user back", "name", p.name, "id", p.id, "sid", so.ID())
@@ -142,6 +135,13 @@ func (c *Chat) onNewUser(so *socketio.Socket, s *session, e *socketio.Event, rep
 // Chat started, coming back within the RestartGrace after, was most likely
 // here when the server stopped, and nobody heard them leave.
 func (c *Chat) quietArrival(w who, now time.Time) bool {
+	if c.node != nil {
+		// In a cluster, the presence of a node that stopped outlives it
+		// by the presence grace (see node.shutdown): those who come back
+		// within it are no news anyway, and a node that starts must not
+		// hush the arrivals of people who were on no node.
+		return false
+	}
 	g := c.cfg.RestartGrace
 	return w.existed && g > 0 && now.Before(c.started.Add(g)) &&
 		w.seen.Before(c.started) && !w.seen.Before(c.started.Add(-g))
@@ -171,6 +171,9 @@ func (c *Chat) attach(so *socketio.Socket, s *session, w who, quiet bool) (p *pe
 			p.quietUntil = c.started.Add(c.cfg.RestartGrace)
 		}
 		c.people[w.id] = p
+		if c.node != nil {
+			c.node.joinLocked("", p, "")
+		}
 		fresh = true
 	} else {
 		if p.away != nil {
@@ -226,17 +229,14 @@ func (c *Chat) rejoin(so *socketio.Socket, p *person, list bool, then func(users
 	}
 	c.mu.Unlock()
 	c.listenRooms(so, rooms, func(err error) {
-		if err != nil || !list {
+		switch {
+		case err != nil || !list:
 			then(usersPage{}, err)
-			return
+		case c.node != nil:
+			then(c.clusterUsersPage(DefaultRoom, "", DefaultUsersPage), nil)
+		default:
+			then(c.localUsersPage(DefaultRoom, "", DefaultUsersPage), nil)
 		}
-		members := usersPage{Users: []string{}}
-		c.mu.Lock()
-		if r := c.rooms[DefaultRoom]; r != nil {
-			members = r.usersPageLocked("", DefaultUsersPage)
-		}
-		c.mu.Unlock()
-		then(members, nil)
 	})
 }
 
@@ -320,7 +320,8 @@ func (c *Chat) expire(p *person) {
 // removeLocked takes p offline and out of its rooms' presence, and returns
 // those rooms. p keeps its room list, for a later resume. Chat.mu is held.
 func (c *Chat) removeLocked(p *person) []*room {
-	if c.people[p.id] == p {
+	online := c.people[p.id] == p
+	if online {
 		delete(c.people, p.id)
 	}
 	if p.away != nil {
@@ -329,14 +330,24 @@ func (c *Chat) removeLocked(p *person) []*room {
 	}
 	left := make([]*room, 0, len(p.rooms))
 	for _, r := range p.rooms {
-		r.dropMember(p)
+		if r.dropMember(p) && c.node != nil {
+			c.node.leaveLocked(r.name, p)
+		}
 		left = append(left, r)
+	}
+	if online && c.node != nil {
+		c.node.leaveLocked("", p)
 	}
 	return left
 }
 
+// announceLeft tells p's rooms that p left. In a cluster, the cluster's
+// presence does, once p is on no node.
 func (c *Chat) announceLeft(p *person, rooms []*room, why string) {
 	c.log.Info("user left", "name", p.name, "id", p.id, "reason", why)
+	if c.node != nil {
+		return
+	}
 	for _, r := range rooms {
 		_ = c.nsp.To(r.key).Emit(EventUserDisconnected, p.name, r.name)
 	}
@@ -379,13 +390,21 @@ func (c *Chat) resume(so *socketio.Socket, s *session) {
 	}
 	c.people[p.id] = p
 	p.sockets = map[*socketio.Socket]struct{}{so: {}}
+	if c.node != nil {
+		c.node.joinLocked("", p, "")
+	}
 	rooms := make([]*room, 0, len(p.rooms))
 	for _, r := range p.rooms {
-		r.addMember(p)
+		if r.addMember(p) && c.node != nil {
+			c.node.joinLocked(r.name, p, so.ID())
+		}
 		rooms = append(rooms, r)
 	}
 	c.mu.Unlock()
 	s.mu.Unlock()
+	if c.node != nil {
+		return // announced by the cluster's presence, if news
+	}
 	for _, r := range rooms {
 		c.announceJoined(so, p, r)
 	}
@@ -428,7 +447,7 @@ func (c *Chat) reclaim(p *person) bool {
 	return held.ID == p.id
 }
 
-// Online returns the names of the people online, sorted.
+// Online returns the names of the people online on this node, sorted.
 func (c *Chat) Online() []string {
 	c.mu.Lock()
 	names := make([]string, 0, len(c.people))

@@ -193,7 +193,7 @@ func (rc *roomCaps) size() int {
 // the chat itself, as the default room is), within the caps: by's, and the
 // total of rooms listed. It is called without any lock held.
 func (c *Chat) createRoom(ctx context.Context, name string, by *creator) (store.Room, error) {
-	if by != nil && name != DefaultRoom {
+	if by != nil && store.RoomKey(name) != store.RoomKey(DefaultRoom) {
 		now := time.Now()
 		done, err := c.caps.reserve(by, now)
 		if err != nil {
@@ -222,6 +222,9 @@ func (c *Chat) createRoom(ctx context.Context, name string, by *creator) (store.
 			return store.Room{}, ErrUnavailable
 		}
 		ok = true
+		if !stored.Created.Before(store.Timestamp(now)) { // not made meanwhile by another
+			c.announceRoom(stored)
+		}
 		return stored, nil
 	}
 	stored, err := c.store.CreateRoom(ctx, name)

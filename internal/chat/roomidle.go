@@ -80,14 +80,18 @@ func (c *Chat) stale(r *room, now time.Time, final bool) bool {
 // held but Chat.mu, briefly, twice.
 func (c *Chat) sweepRooms(now time.Time, final bool) {
 	unload := !final
-	var touch []string
-	var idle []*room
+	var (
+		touch   []string // the names of touched
+		touched []*room
+		idle    []*room
+	)
 	c.mu.Lock()
-	for name, r := range c.rooms {
+	for _, r := range c.rooms {
 		if c.stale(r, now, final) {
-			touch = append(touch, name)
+			touch = append(touch, r.name)
+			touched = append(touched, r)
 		}
-		if unload && name != DefaultRoom && len(r.members) == 0 && now.Sub(r.used) >= c.unloadAfter() {
+		if unload && r.name != DefaultRoom && len(r.members) == 0 && now.Sub(r.used) >= c.unloadAfter() {
 			idle = append(idle, r)
 		}
 	}
@@ -104,16 +108,16 @@ func (c *Chat) sweepRooms(now time.Time, final bool) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, name := range touch {
-		if r := c.rooms[name]; r != nil && r.touched.Before(now) {
+	for _, r := range touched {
+		if r := c.rooms[r.id]; r != nil && r.touched.Before(now) {
 			r.touched = now
 		}
 	}
 	unloaded := 0
 	for _, r := range idle {
 		// Still nobody, and its last use is in the store.
-		if c.rooms[r.name] == r && len(r.members) == 0 && now.Sub(r.used) >= c.unloadAfter() && !r.touched.Before(r.used) {
-			delete(c.rooms, r.name)
+		if c.rooms[r.id] == r && len(r.members) == 0 && now.Sub(r.used) >= c.unloadAfter() && !r.touched.Before(r.used) {
+			delete(c.rooms, r.id)
 			r.unloaded = true
 			unloaded++
 		}
@@ -128,26 +132,26 @@ func (c *Chat) sweepRooms(now time.Time, final bool) {
 // so that p comes back to the rooms people hear. No lock may be held.
 func (c *Chat) reloadRooms(p *person) error {
 	c.mu.Lock()
-	var gone []string
-	for name, r := range p.rooms {
+	var gone []*room
+	for id, r := range p.rooms {
 		if !r.unloaded {
 			continue
 		}
-		if loaded := c.rooms[name]; loaded != nil {
-			p.rooms[name] = loaded
+		if loaded := c.rooms[id]; loaded != nil {
+			p.rooms[id] = loaded
 		} else {
-			gone = append(gone, name)
+			gone = append(gone, r)
 		}
 	}
 	c.mu.Unlock()
-	for _, name := range gone {
-		r, err := c.loadRoom(name, nil)
+	for _, old := range gone {
+		r, err := c.loadRoom(old.name, nil)
 		if err != nil {
 			return err
 		}
 		c.mu.Lock()
-		if old := p.rooms[name]; old != nil && old.unloaded {
-			p.rooms[name] = r
+		if old := p.rooms[old.id]; old != nil && old.unloaded {
+			p.rooms[old.id] = r
 		}
 		c.mu.Unlock()
 	}

@@ -38,7 +38,7 @@ func TestReloadRooms(t *testing.T) {
 		}
 		rooms[name] = r
 	}
-	stayer := &person{name: "Stayer", key: "stayer", rooms: map[string]*room{"busy": rooms["busy"]}}
+	stayer := &person{name: "Stayer", key: "stayer", rooms: map[string]*room{rooms["busy"].id: rooms["busy"]}}
 	c.mu.Lock()
 	rooms["busy"].addMember(stayer)
 	c.mu.Unlock()
@@ -49,7 +49,7 @@ func TestReloadRooms(t *testing.T) {
 			t.Errorf("room %s: unloaded %t, want %t", name, r.unloaded, want)
 		}
 	}
-	if c.rooms["dev"] != nil || c.rooms["busy"] != rooms["busy"] {
+	if c.rooms[rooms["dev"].id] != nil || c.rooms[rooms["busy"].id] != rooms["busy"] {
 		t.Fatalf("loaded rooms after the sweep: %v", c.rooms)
 	}
 	// Someone loads dev again; then the person gone comes back.
@@ -57,16 +57,19 @@ func TestReloadRooms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gone := &person{name: "Gone", key: "gone", rooms: map[string]*room{"dev": rooms["dev"], "quiet": rooms["quiet"], "busy": rooms["busy"]}}
+	gone := &person{name: "Gone", key: "gone", rooms: map[string]*room{}}
+	for _, name := range []string{"dev", "quiet", "busy"} {
+		gone.rooms[rooms[name].id] = rooms[name]
+	}
 	if err := c.reloadRooms(gone); err != nil {
 		t.Fatal(err)
 	}
-	for name, r := range gone.rooms {
-		if r.unloaded || c.rooms[name] != r {
-			t.Errorf("room %s of the person back: unloaded %t, the loaded one %t", name, r.unloaded, c.rooms[name] == r)
+	for id, r := range gone.rooms {
+		if r.unloaded || c.rooms[id] != r {
+			t.Errorf("room %s of the person back: unloaded %t, the loaded one %t", r.name, r.unloaded, c.rooms[id] == r)
 		}
 	}
-	if gone.rooms["dev"] != dev {
+	if gone.rooms[dev.id] != dev {
 		t.Error("dev was loaded twice")
 	}
 }

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"context"
 	"slices"
 	"unicode/utf8"
 
@@ -164,19 +165,27 @@ func (c *Chat) onListUsers(so *socketio.Socket, s *session, e *socketio.Event, r
 			return
 		}
 	}
-	if !validRoomName(req.Room) {
-		reply(nil, ErrRoomInvalid)
+	name, err := roomName(req.Room)
+	if err != nil {
+		reply(nil, err)
 		return
 	}
 	if !e.HasAck() {
 		return // nobody to tell
 	}
-	page := usersPage{Users: []string{}}
 	c.mu.Lock()
-	if r := c.rooms[req.Room]; r != nil {
-		page = r.usersPageLocked(req.After, req.Limit)
+	if r := c.rooms[store.RoomKey(name)]; r != nil {
+		req.Room = r.name // as the room was first spelt
+	} else {
+		req.Room = name
 	}
 	c.mu.Unlock()
+	var page usersPage
+	if c.node != nil {
+		page = c.clusterUsersPage(req.Room, req.After, req.Limit)
+	} else {
+		page = c.localUsersPage(req.Room, req.After, req.Limit)
+	}
 	reply(usersReply{OK: true, Room: req.Room, usersPage: page}, nil)
 }
 
@@ -233,11 +242,79 @@ func (c *Chat) onListRooms(so *socketio.Socket, s *session, e *socketio.Event, r
 		}
 		bytes += n
 		info := roomInfo{Name: sr.Name, LastID: sr.LastID}
-		if r := c.rooms[sr.Name]; r != nil {
+		if r := c.rooms[store.RoomKey(sr.Name)]; r != nil {
 			info.Users = len(r.members)
 		}
 		out.Rooms = append(out.Rooms, info)
 	}
 	c.mu.Unlock()
+	if c.node != nil {
+		c.clusterCounts(out.Rooms)
+	}
 	reply(out, nil)
+}
+
+// localUsersPage returns the page of a room's members on this node after
+// after, of up to limit. No lock may be held.
+func (c *Chat) localUsersPage(room, after string, limit int) usersPage {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r := c.rooms[store.RoomKey(room)]; r != nil {
+		return r.usersPageLocked(after, limit)
+	}
+	return usersPage{Users: []string{}}
+}
+
+// clusterUsersPage returns the page of a room's people on every node
+// after after, of up to limit; this node's when Redis does not answer.
+// No lock may be held.
+func (c *Chat) clusterUsersPage(room, after string, limit int) usersPage {
+	ctx, cancel := context.WithTimeout(context.Background(), listTimeout)
+	defer cancel()
+	names, err := c.node.pres.Names(ctx, room, after, limit+1)
+	if err != nil {
+		c.log.Warn("listing a room's people on every node; listing this node's", "room", room, "err", err)
+		return c.localUsersPage(room, after, limit)
+	}
+	return pageOf(names, limit)
+}
+
+// pageOf makes a page of up to limit of names (sorted, and one more than
+// limit if more follow), within MaxListBytes but for a first name longer
+// than that alone.
+func pageOf(names []string, limit int) usersPage {
+	p := usersPage{Users: make([]string, 0, min(len(names), limit))}
+	bytes := 2 // []
+	for i, n := range names {
+		size := jsonStringLen(n) + 1 // and a comma
+		if i == limit || (bytes+size > MaxListBytes && len(p.Users) > 0) {
+			p.Next = p.Users[len(p.Users)-1]
+			return p
+		}
+		p.Users = append(p.Users, n)
+		bytes += size
+	}
+	return p
+}
+
+// clusterCounts sets the number of people of each of rooms to the
+// cluster's, when Redis answers. No lock may be held.
+func (c *Chat) clusterCounts(rooms []roomInfo) {
+	if len(rooms) == 0 {
+		return
+	}
+	names := make([]string, len(rooms))
+	for i, r := range rooms {
+		names[i] = r.Name
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), listTimeout)
+	defer cancel()
+	counts, err := c.node.pres.Counts(ctx, names)
+	if err != nil {
+		c.log.Warn("counting the rooms' people on every node; counting this node's", "err", err)
+		return
+	}
+	for i := range rooms {
+		rooms[i].Users = counts[i]
+	}
 }

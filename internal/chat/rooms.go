@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/parley-chat/parley/internal/names"
 	"github.com/parley-chat/parley/internal/socketio"
 	"github.com/parley-chat/parley/internal/store"
 )
@@ -16,7 +17,8 @@ const maxRoomNameLength = 32
 
 // room is a chat room with its state loaded.
 type room struct {
-	name string
+	name string // as the store has it: its first spelling
+	id   string // store.RoomKey(name): the key of Chat.rooms and person.rooms
 	key  string // the Socket.IO room of its members
 
 	// deliverMu orders what the room's members get: the history sent to
@@ -30,6 +32,15 @@ type room struct {
 	// recent is the room's newest messages, up to the last one broadcast
 	// (recent.last); guarded by deliverMu.
 	recent *recent
+	// pending are the messages that came before some with lower ids,
+	// waiting for them; head is the highest id the room is known to have
+	// reached; filling is set while the missing ones are read from the
+	// store, and gapTimer until they are (sequence.go). All guarded by
+	// deliverMu.
+	pending  map[int64]pendingMessage
+	head     int64
+	filling  bool
+	gapTimer *time.Timer
 
 	// members are the people in the room's presence, and names their
 	// names, sorted; both guarded by Chat.mu and changed together by
@@ -45,6 +56,18 @@ type room struct {
 	unloaded      bool
 }
 
+// roomName returns the form of a room's name that the chat stores and
+// shows, as names.Normalize makes it (NFKC, white space collapsed), or
+// ErrRoomInvalid. Rooms are found by key (store.RoomKey), so that names
+// that look alike name one room, whichever spelling came first.
+func roomName(name string) (string, error) {
+	n, err := names.Normalize(name, maxRoomNameLength)
+	if err != nil || !validRoomName(n) {
+		return "", ErrRoomInvalid
+	}
+	return n, nil
+}
+
 // validRoomName reports whether name may name a room.
 func validRoomName(name string) bool {
 	if n := utf8.RuneCountInString(name); n == 0 || n > maxRoomNameLength || strings.TrimSpace(name) != name {
@@ -58,15 +81,17 @@ func validRoomName(name string) bool {
 	return store.ValidateRoomName(name) == nil
 }
 
-// loadRoom returns the room called name, creating it in the store on first
-// use, for by (nil: for the chat), within the caps on creating rooms
-// (see createRoom). A room is loaded with its recent messages, read before
-// anyone can see the room, so without holding any lock: nobody can send
-// to it yet. A room that had fallen idle is listed again from now.
+// loadRoom returns the room of name's key, creating it in the store, called
+// name, on first use, for by (nil: for the chat), within the caps on
+// creating rooms (see createRoom). A room is loaded with its recent
+// messages, read before anyone can see the room, so without holding any
+// lock: nobody can send to it yet. A room that had fallen idle is listed
+// again from now.
 func (c *Chat) loadRoom(name string, by *creator) (*room, error) {
 	now := time.Now()
+	id := store.RoomKey(name)
 	c.mu.Lock()
-	r := c.rooms[name]
+	r := c.rooms[id]
 	if r != nil {
 		r.used = now // not idle: see sweepRooms
 	}
@@ -80,6 +105,7 @@ func (c *Chat) loadRoom(name string, by *creator) (*room, error) {
 	if err != nil {
 		return nil, err
 	}
+	name = stored.Name
 	touched := stored.Active
 	if now.Sub(touched) >= c.touchEvery() {
 		if err := c.store.TouchRooms(ctx, now, []string{name}); err != nil {
@@ -95,6 +121,7 @@ func (c *Chat) loadRoom(name string, by *creator) (*room, error) {
 	}
 	loaded := &room{
 		name:    name,
+		id:      id,
 		key:     roomKey(name),
 		recent:  newRecent(c.cfg.RecentMessages, c.cfg.HistoryLimit, c.cfg.RecentBytes, stored.LastID, msgs),
 		members: make(map[*person]struct{}),
@@ -102,38 +129,41 @@ func (c *Chat) loadRoom(name string, by *creator) (*room, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if r = c.rooms[name]; r == nil {
+	if r = c.rooms[id]; r == nil {
 		// First come, first kept: another load's room may be in use
 		// already, and its recent messages newer than these.
 		r = loaded
-		c.rooms[name] = r
+		c.rooms[id] = r
 	}
 	r.used = now
 	return r, nil
 }
 
-// addMember puts p in the room's presence, if it is not there already.
-// Chat.mu must be held; the cost hardly grows with the room (see
-// nameIndex).
-func (r *room) addMember(p *person) {
+// addMember puts p in the room's presence, if it is not there already,
+// and reports whether it was not. Chat.mu must be held; the cost hardly
+// grows with the room (see nameIndex).
+func (r *room) addMember(p *person) bool {
 	if _, in := r.members[p]; in {
-		return
+		return false
 	}
 	r.members[p] = struct{}{}
 	r.names.add(p.name)
+	return true
 }
 
-// dropMember takes p out of the room's presence, if it is there. Chat.mu
-// must be held; it costs what addMember does.
-func (r *room) dropMember(p *person) {
+// dropMember takes p out of the room's presence, if it is there, and
+// reports whether it was. Chat.mu must be held; it costs what addMember
+// does.
+func (r *room) dropMember(p *person) bool {
 	if _, in := r.members[p]; !in {
-		return
+		return false
 	}
 	delete(r.members, p)
 	r.names.remove(p.name)
 	if len(r.members) == 0 {
 		r.used = time.Now() // from now on, idle
 	}
+	return true
 }
 
 // enter makes p a member of a room: its socket listens to the room (see
@@ -144,14 +174,19 @@ func (r *room) dropMember(p *person) {
 // callback) costs nothing that grows with the room. then may be called
 // after enter returns (see listen).
 func (c *Chat) enter(so *socketio.Socket, p *person, name string, since int64, list bool, then func(usersPage, error)) {
+	c.enterRoom(so, p, name, since, list, func(_ *room, users usersPage, err error) { then(users, err) })
+}
+
+// enterRoom is enter, and gives then the room too.
+func (c *Chat) enterRoom(so *socketio.Socket, p *person, name string, since int64, list bool, then func(*room, usersPage, error)) {
 	r, err := c.loadRoom(name, c.creatorOf(so, p))
 	if err != nil {
-		then(usersPage{}, err)
+		then(nil, usersPage{}, err)
 		return
 	}
 	c.listenRoom(so, r, since, func(err error) {
 		if err != nil {
-			then(usersPage{}, err)
+			then(nil, usersPage{}, err)
 			return
 		}
 		c.mu.Lock()
@@ -160,22 +195,43 @@ func (c *Chat) enter(so *socketio.Socket, p *person, name string, since int64, l
 			// (which it does still, by the room's key): the room's state
 			// is loaded again, and nothing was sent to the room meanwhile.
 			c.mu.Unlock()
-			c.enter(so, p, name, 0, list, then)
+			c.enterRoom(so, p, name, 0, list, then)
 			return
 		}
-		var members usersPage
-		_, already := p.rooms[name]
-		p.rooms[name] = r
-		r.addMember(p)
-		if list {
-			members = r.usersPageLocked("", DefaultUsersPage)
+		then(r, c.presentLocked(so, p, r, list), nil)
+	})
+}
+
+// presentLocked puts p, whose socket so listens to r, in r's presence,
+// tells the others, and if list returns the first page of r's members
+// (see enter). Chat.mu is held, and released.
+func (c *Chat) presentLocked(so *socketio.Socket, p *person, r *room, list bool) usersPage {
+	var members usersPage
+	_, already := p.rooms[r.id]
+	p.rooms[r.id] = r
+	added := r.addMember(p)
+	if c.node != nil {
+		// The cluster's presence says whether the arrival is news, and
+		// lists the room.
+		var op *presenceOp
+		if added {
+			op = c.node.joinLocked(r.name, p, so.ID())
 		}
 		c.mu.Unlock()
-		if !already {
-			c.announceJoined(so, p, r)
+		if !list {
+			return members
 		}
-		then(members, nil)
-	})
+		c.node.await(op)
+		return c.clusterUsersPage(r.name, "", DefaultUsersPage)
+	}
+	if list {
+		members = r.usersPageLocked("", DefaultUsersPage)
+	}
+	c.mu.Unlock()
+	if !already {
+		c.announceJoined(so, p, r)
+	}
+	return members
 }
 
 // roomRequest is the argument of the room events: a room's name, or an
@@ -193,10 +249,9 @@ func parseRoomRequest(e *socketio.Event) (roomRequest, error) {
 	} else if e.Len() == 0 || e.Bind(0, &req) != nil {
 		return req, ErrBadRequest
 	}
-	if !validRoomName(req.Room) {
-		return req, ErrRoomInvalid
-	}
-	return req, nil
+	var err error
+	req.Room, err = roomName(req.Room)
+	return req, err
 }
 
 func (c *Chat) onJoinRoom(so *socketio.Socket, s *session, e *socketio.Event, reply replyFunc) {
@@ -210,12 +265,12 @@ func (c *Chat) onJoinRoom(so *socketio.Socket, s *session, e *socketio.Event, re
 		reply(nil, err)
 		return
 	}
-	c.enter(so, p, req.Room, req.Since, e.HasAck(), func(users usersPage, err error) {
+	c.enterRoom(so, p, req.Room, req.Since, e.HasAck(), func(r *room, users usersPage, err error) {
 		if err != nil {
 			reply(nil, err)
 			return
 		}
-		reply(usersReply{OK: true, Room: req.Room, usersPage: users}, nil)
+		reply(usersReply{OK: true, Room: r.name, usersPage: users}, nil)
 	})
 }
 
@@ -231,10 +286,12 @@ func (c *Chat) onLeaveRoom(so *socketio.Socket, s *session, e *socketio.Event, r
 		return
 	}
 	c.mu.Lock()
-	r, in := p.rooms[req.Room]
+	r, in := p.rooms[store.RoomKey(req.Room)]
 	if in {
-		delete(p.rooms, req.Room)
-		r.dropMember(p)
+		delete(p.rooms, r.id)
+		if r.dropMember(p) && c.node != nil {
+			c.node.leaveLocked(r.name, p)
+		}
 	}
 	c.mu.Unlock()
 	if !in {
@@ -242,6 +299,8 @@ func (c *Chat) onLeaveRoom(so *socketio.Socket, s *session, e *socketio.Event, r
 		return
 	}
 	so.Leave(r.key)
-	_ = c.nsp.To(r.key).Emit(EventUserDisconnected, p.name, r.name)
+	if c.node == nil {
+		_ = c.nsp.To(r.key).Emit(EventUserDisconnected, p.name, r.name)
+	}
 	reply(usersReply{OK: true, Room: r.name, usersPage: usersPage{Users: []string{}}}, nil)
 }

@@ -24,7 +24,14 @@
 // # Rooms
 //
 // A room exists from its creation (CreateRoom, or the first Append of a
-// message to it) for good, with its history. Its Active time says when it
+// message to it) for good, with its history. Names that look alike name one
+// room: a room is found by the key of its name (RoomKey, the confusable
+// skeleton people's names are compared by), which the store keeps, unique,
+// and keeps the name it was created with. Every method that takes a room's
+// name takes any spelling of it; what it returns carries the room's own.
+// The schema that brought keys merged the rooms whose names share one: the
+// oldest kept its name and messages, and the others' messages came after
+// its own. Its Active time says when it
 // was last in use: created, written to, or touched by the application
 // (TouchRooms) while people are in it. ListRooms pages through the rooms
 // by name, optionally only those active lately, so that a listing stays

@@ -12,11 +12,17 @@ import (
 // Store is a persistent history of chat messages, by room, and the
 // identities of the people who write them. Implementations are safe for
 // concurrent use.
+//
+// Room names that look alike name one room: every method that takes a
+// room's name finds the room by its key (RoomKey), so that "general",
+// "General" and "GENERAL" are one room, and what it returns carries the
+// name the room was created with.
 type Store interface {
 	// Append stores msgs in one durable transaction, in order, assigning
-	// IDs (and Time when zero); returns them as stored. Rooms are created
-	// on first use, and each room of msgs is active (Room.Active) from
-	// the time of the call.
+	// IDs (and Time when zero); returns them as stored, each with its
+	// room's Name (which may be spelt otherwise than the Room given).
+	// Rooms are created on first use, and each room of msgs is active
+	// (Room.Active) from the time of the call.
 	//
 	// A message whose ClientID is not empty and was already stored in its
 	// room (by an earlier call, or earlier in msgs) is not stored again: the
@@ -33,8 +39,9 @@ type Store interface {
 	// first. An unknown room, or a limit <= 0, gives no messages and no
 	// error.
 	Since(ctx context.Context, room string, after int64, limit int) ([]Message, error)
-	// CreateRoom creates a room if it does not exist and returns it. A
-	// new room is active from its creation.
+	// CreateRoom creates a room if no room has name's key, and returns
+	// the room of that key: a new room is called name, and is active from
+	// its creation.
 	CreateRoom(ctx context.Context, name string) (Room, error)
 	// Room returns the room called name, or ErrNotFound (also for a name
 	// no room can have): unlike CreateRoom, it creates nothing.
@@ -51,7 +58,7 @@ type Store interface {
 	// CountRooms returns the number of rooms active at or after since
 	// (zero: all rooms).
 	CountRooms(ctx context.Context, since time.Time) (int, error)
-	// TouchRooms records that the rooms called names were in use at at:
+	// TouchRooms records that the rooms of names were in use at at:
 	// the Active of each becomes the later of its Active and at. Names of
 	// rooms that do not exist, or cannot, are skipped.
 	TouchRooms(ctx context.Context, at time.Time, names []string) error
@@ -127,7 +134,8 @@ type Message struct {
 // Room is a chat room, the last ID its messages reached and when it was
 // last in use.
 type Room struct {
-	// Name identifies the room.
+	// Name is the room's name as it was first spelt, for display; the
+	// room is found by any name of the same RoomKey.
 	Name string
 	// Created is when the room was created, in UTC, with millisecond
 	// precision.

@@ -7,9 +7,11 @@
 // controls, and starts. Each module says at its top what it owns; each
 // imports only modules below it in this list:
 //
+//   welcome.js     what the server says first: its limits, its store's epoch
 //   connection.js  connect, drop, status, the server's error events
 //   join.js        new-user, resync after a (re)join, signing out
 //   membership.js  entering, leaving and switching rooms; who is in them
+//   roomnames.js   room names as the server tells them apart
 //   history.js     each message shown once; scrollback; catch-up
 //   presence.js    who came and went, folded into a line
 //   composer.js    the message box
@@ -42,12 +44,14 @@ import {
 } from './js/membership.js';
 import { open } from './js/net.js';
 import { bindOpen, setupNotify, toggleNotify } from './js/notify.js';
+import { onRoomCreated } from './js/roomnames.js';
 import { bindRejoin } from './js/outbox.js';
 import { known, phase } from './js/phase.js';
 import { activeRoom } from './js/rooms.js';
 import { readSession, suggestedName } from './js/storage.js';
 import { startProbe, watchTabs } from './js/tabs.js';
 import { validateName } from './js/text.js';
+import { onWelcome, storeEpoch } from './js/welcome.js';
 import { onComposerInput, onTyping, stopTyping } from './js/typing.js';
 import {
   afterPick, clearNameError, clearUnreadTitle, closePanels, openPanel, pickedRoom, renderHead,
@@ -67,16 +71,18 @@ function main() {
   // The handshake says what we saw of "general", so that a reconnection
   // (or a new connection after a server restart) sends only what we missed.
   const socket = open({
-    auth: (cb) => cb(general.lastId > 0 ? { since: general.lastId } : {}),
+    auth: (cb) => cb(general.lastId > 0 ? { since: general.lastId, epoch: storeEpoch() } : {}),
   });
   // A handle for tests and debugging.
   window.parley = { socket, get phase() { return phase(); } };
 
+  socket.on('welcome', onWelcome);
   watchConnection();
   socket.on('user-connected', onUserConnected);
   socket.on('user-disconnected', onUserDisconnected);
   socket.on('chat-message', onChatMessage);
   socket.on('typing', onTyping);
+  socket.on('room-created', onRoomCreated);
   bindRejoin(rejoin);
   watchLogs();
   wireControls();

@@ -26,7 +26,7 @@
 // O(1) per message, a read copies just the page asked for, and rooms do
 // not contend with one another; the map of rooms has an RWMutex of its
 // own, held only to find or add a room. Append locks the rooms of its
-// batch in name order, so batches of several rooms cannot deadlock. The
+// batch in key order, so batches of several rooms cannot deadlock. The
 // identities and constants are behind one more mutex, taken with no other
 // held, so a claim of a name is one atomic step. No lock is held while
 // waiting for anything but another lock.

@@ -36,14 +36,14 @@ type Store struct {
 }
 
 // data is the history a Store serves: the rooms, each behind a lock of its
-// own. mu guards the map, and is never held while a room's mu is taken; an
-// Append locks its rooms in name order.
+// own. mu guards the map and the list, and is never held while a room's mu
+// is taken; an Append locks its rooms in key order.
 type data struct {
 	limit int // Config.MaxMessages, filled in
 
-	mu    sync.RWMutex
-	rooms map[string]*room
-	names []string // of rooms, sorted
+	mu     sync.RWMutex
+	rooms  map[string]*room // by store.RoomKey of their names
+	byName []*room          // the rooms, sorted by name
 
 	// ids holds the identities and constants, behind a lock of their own.
 	ids *identities
@@ -62,30 +62,33 @@ func newData(cfg Config) *data {
 	return &data{limit: cfg.MaxMessages, rooms: make(map[string]*room), ids: newIdentities()}
 }
 
-// lookup returns the room called name, or nil.
-func (d *data) lookup(name string) *room {
+// lookup returns the room of key, or nil.
+func (d *data) lookup(key string) *room {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	return d.rooms[name]
+	return d.rooms[key]
 }
 
-// room returns the room called name, adding it (not yet listed: see
-// room.created) if it does not exist.
-func (d *data) room(name string) *room {
-	if r := d.lookup(name); r != nil {
+// room returns the room of key, adding it, called name, (not yet listed:
+// see room.created) if it does not exist.
+func (d *data) room(name, key string) *room {
+	if r := d.lookup(key); r != nil {
 		return r
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	r := d.rooms[name]
+	r := d.rooms[key]
 	if r == nil {
-		r = &room{name: name}
-		d.rooms[name] = r
-		i, _ := slices.BinarySearch(d.names, name)
-		d.names = slices.Insert(d.names, i, name)
+		r = &room{name: name, key: key}
+		d.rooms[key] = r
+		i, _ := slices.BinarySearchFunc(d.byName, name, byName)
+		d.byName = slices.Insert(d.byName, i, r)
 	}
 	return r
 }
+
+// byName orders rooms by name, for slices.BinarySearchFunc.
+func byName(r *room, name string) int { return strings.Compare(r.name, name) }
 
 // begin admits a call while s is open, returning the history and the func
 // that ends the call; what says what the call does, for errors.
@@ -97,7 +100,7 @@ func (s *Store) begin(ctx context.Context, what string) (*data, func(), error) {
 	return s.d, end, nil
 }
 
-// Append implements store.Store. It locks the rooms of msgs, in name
+// Append implements store.Store. It locks the rooms of msgs, in key
 // order, and stores the messages under those locks: a reader of a room
 // sees all of the call's messages of that room, or none. A ClientID is
 // known for as long as its message is kept: a retry that comes after the
@@ -116,7 +119,11 @@ func (s *Store) Append(ctx context.Context, msgs []store.Message) ([]store.Messa
 	if len(out) == 0 {
 		return out, nil
 	}
-	rooms := d.roomsOf(out)
+	keys := make([]string, len(out))
+	for i, m := range out {
+		keys[i] = store.RoomKey(m.Room)
+	}
+	rooms := d.roomsOf(out, keys)
 	for _, r := range rooms {
 		r.mu.Lock()
 	}
@@ -129,7 +136,7 @@ func (s *Store) Append(ctx context.Context, msgs []store.Message) ([]store.Messa
 	for i := range out {
 		r := rooms[0]
 		if len(rooms) > 1 {
-			j, _ := slices.BinarySearchFunc(rooms, out[i].Room, func(r *room, name string) int { return strings.Compare(r.name, name) })
+			j, _ := slices.BinarySearchFunc(rooms, keys[i], func(r *room, key string) int { return strings.Compare(r.key, key) })
 			r = rooms[j]
 		}
 		if r.created.IsZero() {
@@ -138,27 +145,28 @@ func (s *Store) Append(ctx context.Context, msgs []store.Message) ([]store.Messa
 		if r.active.Before(created) {
 			r.active = created
 		}
+		out[i].Room = r.name
 		out[i] = r.add(out[i], d.limit)
 	}
 	return out, nil
 }
 
-// roomsOf returns the rooms of msgs (at least one), sorted by name, adding
-// those that do not exist.
-func (d *data) roomsOf(msgs []store.Message) []*room {
-	first := d.room(msgs[0].Room)
-	i := slices.IndexFunc(msgs, func(m store.Message) bool { return m.Room != first.name })
+// roomsOf returns the rooms of msgs (at least one), whose keys are keys,
+// sorted by key, adding those that do not exist.
+func (d *data) roomsOf(msgs []store.Message, keys []string) []*room {
+	first := d.room(msgs[0].Room, keys[0])
+	i := slices.IndexFunc(keys, func(k string) bool { return k != first.key })
 	if i < 0 { // most batches are of one room: no map for them
 		return []*room{first}
 	}
-	byName := map[string]*room{first.name: first}
-	for _, m := range msgs[i:] {
-		if byName[m.Room] == nil {
-			byName[m.Room] = d.room(m.Room)
+	byKey := map[string]*room{first.key: first}
+	for j := i; j < len(msgs); j++ {
+		if byKey[keys[j]] == nil {
+			byKey[keys[j]] = d.room(msgs[j].Room, keys[j])
 		}
 	}
-	rooms := slices.Collect(maps.Values(byName))
-	slices.SortFunc(rooms, func(a, b *room) int { return strings.Compare(a.name, b.name) })
+	rooms := slices.Collect(maps.Values(byKey))
+	slices.SortFunc(rooms, func(a, b *room) int { return strings.Compare(a.key, b.key) })
 	return rooms
 }
 
@@ -182,7 +190,7 @@ func (s *Store) read(ctx context.Context, what, name string, limit int, get func
 		return nil, err
 	}
 	defer end()
-	r := d.lookup(name)
+	r := d.lookup(store.RoomKey(name))
 	if r == nil || limit <= 0 {
 		return []store.Message{}, nil
 	}
@@ -201,7 +209,7 @@ func (s *Store) CreateRoom(ctx context.Context, name string) (store.Room, error)
 	if err := store.ValidateRoomName(name); err != nil {
 		return store.Room{}, fmt.Errorf("memory: create room %q: %w", name, err)
 	}
-	r := d.room(name)
+	r := d.room(name, store.RoomKey(name))
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.created.IsZero() {
@@ -218,7 +226,7 @@ func (s *Store) Room(ctx context.Context, name string) (store.Room, error) {
 		return store.Room{}, err
 	}
 	defer end()
-	if r := d.lookup(name); r != nil {
+	if r := d.lookup(store.RoomKey(name)); r != nil {
 		r.mu.RLock()
 		defer r.mu.RUnlock()
 		if !r.created.IsZero() {
@@ -265,15 +273,11 @@ func (s *Store) ListRooms(ctx context.Context, q store.RoomQuery) ([]store.Room,
 func (d *data) after(name string) []*room {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	i, found := slices.BinarySearch(d.names, name)
+	i, found := slices.BinarySearchFunc(d.byName, name, byName)
 	if found {
 		i++
 	}
-	out := make([]*room, 0, len(d.names)-i)
-	for _, n := range d.names[i:] {
-		out = append(out, d.rooms[n])
-	}
-	return out
+	return slices.Clone(d.byName[i:])
 }
 
 // CountRooms implements store.Store.
@@ -303,8 +307,8 @@ func (s *Store) TouchRooms(ctx context.Context, at time.Time, names []string) er
 	}
 	defer end()
 	at = store.Timestamp(at)
-	for _, name := range names {
-		r := d.lookup(name)
+	for _, name := range store.ValidRoomNames(names) {
+		r := d.lookup(store.RoomKey(name))
 		if r == nil {
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 // and the ClientIDs of those messages. The fields are guarded by mu.
 type room struct {
 	name string // set once, read without mu
+	key  string // store.RoomKey(name); set once, read without mu
 
 	mu sync.RWMutex
 	// created is when the room was created, zero until the Append that

@@ -81,19 +81,28 @@ func (s *Store) Append(ctx context.Context, msgs []store.Message) (_ []store.Mes
 		}
 	}()
 
-	counts := make(map[string]int64)
-	type key struct{ room, clientID string }
+	// Rooms are found by key (store.RoomKey): a message whose room is
+	// spelt otherwise takes the room's name.
+	counts := make(map[string]int64)         // by key
+	spelt := make(map[string]string)         // the first spelling of each key
+	type key struct{ room, clientID string } // by room key
 	var keyRooms, keyIDs []string
 	keys := make(map[key]bool)
-	for _, m := range out {
-		counts[m.Room]++
-		if k := (key{m.Room, m.ClientID}); m.ClientID != "" && !keys[k] {
+	roomKeys := make([]string, len(out))
+	for i, m := range out {
+		rk := store.RoomKey(m.Room)
+		roomKeys[i] = rk
+		if counts[rk] == 0 {
+			spelt[rk] = m.Room
+		}
+		counts[rk]++
+		if k := (key{rk, m.ClientID}); m.ClientID != "" && !keys[k] {
 			keys[k] = true
-			keyRooms = append(keyRooms, m.Room)
+			keyRooms = append(keyRooms, rk)
 			keyIDs = append(keyIDs, m.ClientID)
 		}
 	}
-	rooms := make([]string, 0, len(counts))
+	rooms := make([]string, 0, len(counts)) // keys
 	for r := range counts {
 		rooms = append(rooms, r)
 	}
@@ -111,28 +120,34 @@ func (s *Store) Append(ctx context.Context, msgs []store.Message) (_ []store.Mes
 	created := store.Timestamp(now)
 	for _, r := range rooms {
 		b.Queue(`
-INSERT INTO rooms (name, created, last_id, active) VALUES ($1, $2, $3, $2)
-ON CONFLICT (name) DO UPDATE SET last_id = rooms.last_id + excluded.last_id,
+INSERT INTO rooms (name, created, last_id, active, name_key) VALUES ($1, $2, $3, $2, $4)
+ON CONFLICT (name_key) DO UPDATE SET last_id = rooms.last_id + excluded.last_id,
 	active = greatest(rooms.active, excluded.active)
-RETURNING last_id`, r, created, counts[r])
+RETURNING name, last_id`, spelt[r], created, counts[r], r)
 	}
 	if len(keyIDs) > 0 {
 		b.Queue(`
-SELECT m.room, m.client_id, m.id, m.author, m.text, m.time, m.author_id
-FROM messages m JOIN unnest($1::text[], $2::text[]) AS k (room, client_id)
-	ON m.room = k.room AND m.client_id = k.client_id`, keyRooms, keyIDs)
+SELECT k.room_key, m.room, m.client_id, m.id, m.author, m.text, m.time, m.author_id
+FROM unnest($1::text[], $2::text[]) AS k (room_key, client_id)
+	JOIN rooms r ON r.name_key = k.room_key
+	JOIN messages m ON m.room = r.name AND m.client_id = k.client_id`, keyRooms, keyIDs)
 	}
-	next := make(map[string]int64, len(rooms))     // next ID to give
-	reserved := make(map[string]int64, len(rooms)) // last ID reserved
+	next := make(map[string]int64, len(rooms))     // next ID to give, by key
+	reserved := make(map[string]int64, len(rooms)) // last ID reserved, by key
+	named := make(map[string]string, len(rooms))   // the name of each key
 	seen := make(map[key]store.Message)
 	if err := func() error {
 		br := tx.SendBatch(ctx, b)
 		defer br.Close()
 		for _, r := range rooms {
-			var last int64
-			if err := br.QueryRow().Scan(&last); err != nil {
-				return fmt.Errorf("reserve ids in room %q: %w", r, err)
+			var (
+				name string
+				last int64
+			)
+			if err := br.QueryRow().Scan(&name, &last); err != nil {
+				return fmt.Errorf("reserve ids in room %q: %w", spelt[r], err)
 			}
+			named[r] = name
 			reserved[r] = last
 			next[r] = last - counts[r] + 1
 		}
@@ -143,12 +158,15 @@ FROM messages m JOIN unnest($1::text[], $2::text[]) AS k (room, client_id)
 			}
 			defer rows.Close()
 			for rows.Next() {
-				var m store.Message
-				if err := rows.Scan(&m.Room, &m.ClientID, &m.ID, &m.Author, &m.Text, &m.Time, &m.AuthorID); err != nil {
+				var (
+					m  store.Message
+					rk string
+				)
+				if err := rows.Scan(&rk, &m.Room, &m.ClientID, &m.ID, &m.Author, &m.Text, &m.Time, &m.AuthorID); err != nil {
 					return fmt.Errorf("look up client ids: %w", err)
 				}
 				m.Time = m.Time.UTC()
-				seen[key{m.Room, m.ClientID}] = m
+				seen[key{rk, m.ClientID}] = m
 			}
 			if err := rows.Err(); err != nil {
 				return fmt.Errorf("look up client ids: %w", err)
@@ -172,16 +190,18 @@ FROM messages m JOIN unnest($1::text[], $2::text[]) AS k (room, client_id)
 	}
 	for i := range out {
 		m := &out[i]
+		rk := roomKeys[i]
 		if m.ClientID != "" {
-			if prev, ok := seen[key{m.Room, m.ClientID}]; ok {
+			if prev, ok := seen[key{rk, m.ClientID}]; ok {
 				*m = prev
 				continue
 			}
 		}
-		m.ID = next[m.Room]
-		next[m.Room]++
+		m.Room = named[rk]
+		m.ID = next[rk]
+		next[rk]++
 		if m.ClientID != "" {
-			seen[key{m.Room, m.ClientID}] = *m
+			seen[key{rk, m.ClientID}] = *m
 		}
 		ins.room = append(ins.room, m.Room)
 		ins.id = append(ins.id, m.ID)
@@ -203,7 +223,7 @@ SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::times
 	// dense.
 	for _, r := range rooms {
 		if last := next[r] - 1; last != reserved[r] {
-			b.Queue(`UPDATE rooms SET last_id = $2 WHERE name = $1`, r, last)
+			b.Queue(`UPDATE rooms SET last_id = $2 WHERE name = $1`, named[r], last)
 		}
 	}
 	if b.Len() > 0 {
@@ -223,8 +243,8 @@ func (s *Store) History(ctx context.Context, room string, before int64, limit in
 		before = 1<<63 - 1
 	}
 	msgs, err := s.query(ctx, "history", room, limit, `
-SELECT id, author, text, time, client_id, author_id FROM messages
-WHERE room = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, room, before, limit)
+SELECT r.name, m.id, m.author, m.text, m.time, m.client_id, m.author_id FROM rooms r JOIN messages m ON m.room = r.name
+WHERE r.name_key = $1 AND m.id < $2 ORDER BY m.id DESC LIMIT $3`, store.RoomKey(room), before, limit)
 	slices.Reverse(msgs)
 	return msgs, err
 }
@@ -232,11 +252,12 @@ WHERE room = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, room, before, limit)
 // Since implements store.Store.
 func (s *Store) Since(ctx context.Context, room string, after int64, limit int) ([]store.Message, error) {
 	return s.query(ctx, "since", room, limit, `
-SELECT id, author, text, time, client_id, author_id FROM messages
-WHERE room = $1 AND id > $2 ORDER BY id LIMIT $3`, room, after, limit)
+SELECT r.name, m.id, m.author, m.text, m.time, m.client_id, m.author_id FROM rooms r JOIN messages m ON m.room = r.name
+WHERE r.name_key = $1 AND m.id > $2 ORDER BY m.id LIMIT $3`, store.RoomKey(room), after, limit)
 }
 
-// query reads up to limit messages of room with q.
+// query reads up to limit messages of room with q, whose first column is
+// the room's name.
 func (s *Store) query(ctx context.Context, op, room string, limit int, q string, args ...any) ([]store.Message, error) {
 	end, err := s.begin(ctx, op)
 	if err != nil {
@@ -252,11 +273,16 @@ func (s *Store) query(ctx context.Context, op, room string, limit int, q string,
 	}
 	defer rows.Close()
 	msgs := make([]store.Message, 0, min(limit, 256))
+	named := "" // the room's name, the same in every row
 	for rows.Next() {
-		m := store.Message{Room: room}
-		if err := rows.Scan(&m.ID, &m.Author, &m.Text, &m.Time, &m.ClientID, &m.AuthorID); err != nil {
+		var m store.Message
+		if err := rows.Scan(nil, &m.ID, &m.Author, &m.Text, &m.Time, &m.ClientID, &m.AuthorID); err != nil {
 			return nil, fmt.Errorf("postgres: %s of room %q: %w", op, room, err)
 		}
+		if name := rows.RawValues()[0]; string(name) != named {
+			named = string(name)
+		}
+		m.Room = named
 		m.Time = m.Time.UTC()
 		msgs = append(msgs, m)
 	}
@@ -284,10 +310,11 @@ func (s *Store) CreateRoom(ctx context.Context, name string) (_ store.Room, err 
 	// Two statements, so that the second one's snapshot sees a room that
 	// a concurrent CreateRoom committed while the first one waited.
 	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO rooms (name, created, last_id, active) VALUES ($1, $2, 0, $2) ON CONFLICT (name) DO NOTHING`,
-		name, store.Timestamp(time.Now()))
+	key := store.RoomKey(name)
+	b.Queue(`INSERT INTO rooms (name, created, last_id, active, name_key) VALUES ($1, $2, 0, $2, $3) ON CONFLICT (name_key) DO NOTHING`,
+		name, store.Timestamp(time.Now()), key)
 	var r store.Room
-	b.Queue(`SELECT `+roomColumns+` FROM rooms WHERE name = $1`, name).QueryRow(func(row pgx.Row) error {
+	b.Queue(`SELECT `+roomColumns+` FROM rooms WHERE name_key = $1`, key).QueryRow(func(row pgx.Row) error {
 		var err error
 		r, err = scanRoom(row)
 		return err
@@ -338,7 +365,7 @@ func (s *Store) Room(ctx context.Context, name string) (store.Room, error) {
 	if store.ValidateRoomName(name) != nil {
 		return store.Room{}, fmt.Errorf("postgres: room %q: %w", name, store.ErrNotFound)
 	}
-	r, err := scanRoom(s.pool.QueryRow(ctx, `SELECT `+roomColumns+` FROM rooms WHERE name = $1`, name))
+	r, err := scanRoom(s.pool.QueryRow(ctx, `SELECT `+roomColumns+` FROM rooms WHERE name_key = $1`, store.RoomKey(name)))
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return store.Room{}, fmt.Errorf("postgres: room %q: %w", name, store.ErrNotFound)
@@ -424,8 +451,12 @@ func (s *Store) TouchRooms(ctx context.Context, at time.Time, names []string) er
 	if names = store.ValidRoomNames(names); len(names) == 0 {
 		return nil
 	}
-	if _, err := s.pool.Exec(ctx, `UPDATE rooms SET active = $1 WHERE active < $1 AND name = ANY($2::text[])`,
-		store.Timestamp(at), names); err != nil {
+	keys := make([]string, len(names))
+	for i, n := range names {
+		keys[i] = store.RoomKey(n)
+	}
+	if _, err := s.pool.Exec(ctx, `UPDATE rooms SET active = $1 WHERE active < $1 AND name_key = ANY($2::text[])`,
+		store.Timestamp(at), keys); err != nil {
 		return fmt.Errorf("postgres: touch %d rooms: %w", len(names), err)
 	}
 	return nil

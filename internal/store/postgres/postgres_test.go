@@ -49,8 +49,8 @@ func TestMigrations(t *testing.T) {
 	if err := conn.QueryRow(storetest.Context(t), `SELECT count(*), max(version) FROM schema_migrations`).Scan(&n, &version); err != nil {
 		t.Fatal(err)
 	}
-	if n != 3 || version != 3 {
-		t.Errorf("schema_migrations has %d rows up to version %d, want 3 rows, up to version 3", n, version)
+	if n != 4 || version != 4 {
+		t.Errorf("schema_migrations has %d rows up to version %d, want 4 rows, up to version 4", n, version)
 	}
 	if _, err := conn.Exec(storetest.Context(t), `INSERT INTO messages (room, id, author, text, time) VALUES ('nowhere', 1, '', '', now())`); err == nil {
 		t.Error("a message of an unknown room was inserted")
@@ -198,7 +198,40 @@ func TestMigrateFromVersion1(t *testing.T) {
 	if err := pool.QueryRow(storetest.Context(t), `SELECT max(version) FROM schema_migrations`).Scan(&version); err != nil {
 		t.Fatal(err)
 	}
-	if version != 3 {
-		t.Errorf("after Open, the schema is at version %d, want 3", version)
+	if version != 4 {
+		t.Errorf("after Open, the schema is at version %d, want 4", version)
 	}
+}
+
+// TestMigrateRoomKeys stores, in a schema of version 3, rooms whose names
+// look alike, and checks that version 4 merges them
+// (storetest.CheckKeyMigration).
+func TestMigrateRoomKeys(t *testing.T) {
+	name := pgtest.Schema(t)
+	pool, err := pgxpool.NewWithConfig(storetest.Context(t), pgtest.Config(t, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := postgres.MigrateTo(storetest.Context(t), pool, 3); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range storetest.KeyMigrationRooms() {
+		if _, err := pool.Exec(storetest.Context(t), `INSERT INTO rooms (name, created, active, last_id) VALUES ($1, $2, $3, $4)`,
+			r.Name, r.Created, r.Active, len(r.Messages)); err != nil {
+			t.Fatal(err)
+		}
+		for i, m := range r.Messages {
+			if _, err := pool.Exec(storetest.Context(t), `INSERT INTO messages (room, id, author, text, time, client_id, author_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+				r.Name, i+1, m.Author, m.Text, m.Time, m.ClientID, m.AuthorID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	s, err := postgres.OpenConfig(storetest.Context(t), pgtest.Config(t, name))
+	if err != nil {
+		t.Fatalf("Open of a version 3 schema: %v", err)
+	}
+	defer s.Close()
+	storetest.CheckKeyMigration(t, s)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"runtime"
 	"slices"
@@ -85,28 +86,30 @@ func (s *Store) prepare(ctx context.Context) error {
 		db  *sql.DB
 		q   string
 	}{
-		// Creates the room, or moves its last_id on by the third argument;
-		// either way the room is active from the second.
+		// Creates the room of the fourth argument's key, or moves its
+		// last_id on by the third argument; either way the room is active
+		// from the second.
 		{&s.reserve, s.w, `
-INSERT INTO rooms (name, created, last_id, active) VALUES (?1, ?2, ?3, ?2)
-ON CONFLICT (name) DO UPDATE SET last_id = rooms.last_id + excluded.last_id,
+INSERT INTO rooms (name, created, last_id, active, name_key) VALUES (?1, ?2, ?3, ?2, ?4)
+ON CONFLICT (name_key) DO UPDATE SET last_id = rooms.last_id + excluded.last_id,
 	active = max(rooms.active, excluded.active)
-RETURNING last_id`},
+RETURNING name, last_id`},
 		{&s.find, s.w, `SELECT id, author, text, time, author_id FROM messages WHERE room = ? AND client_id = ?`},
 		{&s.insert, s.w, `
 INSERT INTO messages (room, id, author, text, time, client_id, author_id) VALUES (?, ?, ?, ?, ?, ?, ?)`},
 		{&s.setLast, s.w, `UPDATE rooms SET last_id = ? WHERE name = ?`},
+		// The room is found by its key: its name comes with each message.
 		{&s.history, s.r, `
-SELECT id, author, text, time, client_id, author_id FROM messages
-WHERE room = ? AND id < ? ORDER BY id DESC LIMIT ?`},
+SELECT r.name, m.id, m.author, m.text, m.time, m.client_id, m.author_id FROM rooms r JOIN messages m ON m.room = r.name
+WHERE r.name_key = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?`},
 		{&s.since, s.r, `
-SELECT id, author, text, time, client_id, author_id FROM messages
-WHERE room = ? AND id > ? ORDER BY id LIMIT ?`},
-		// The names are a JSON array: one statement for any number.
+SELECT r.name, m.id, m.author, m.text, m.time, m.client_id, m.author_id FROM rooms r JOIN messages m ON m.room = r.name
+WHERE r.name_key = ? AND m.id > ? ORDER BY m.id LIMIT ?`},
+		// The keys are a JSON array: one statement for any number.
 		{&s.touch, s.w, `
-UPDATE rooms SET active = ?1 WHERE active < ?1 AND name IN (SELECT value FROM json_each(?2))`},
+UPDATE rooms SET active = ?1 WHERE active < ?1 AND name_key IN (SELECT value FROM json_each(?2))`},
 		{&s.rooms, s.r, `SELECT ` + roomColumns + ` FROM rooms ORDER BY name`},
-		{&s.room, s.r, `SELECT ` + roomColumns + ` FROM rooms WHERE name = ?`},
+		{&s.room, s.r, `SELECT ` + roomColumns + ` FROM rooms WHERE name_key = ?`},
 		{&s.page, s.r, `
 SELECT ` + roomColumns + ` FROM rooms WHERE name > ? AND active >= ? ORDER BY name LIMIT ?`},
 		{&s.countAct, s.r, `SELECT count(*) FROM rooms WHERE active >= ?`},
@@ -184,25 +187,38 @@ func (s *Store) Append(ctx context.Context, msgs []store.Message) (_ []store.Mes
 	created := store.Timestamp(now).UnixMilli()
 
 	// Reserve as many IDs in each room as it has messages: one upsert per
-	// room creates it or moves its last_id on.
-	counts := make(map[string]int64)
-	var rooms []string
-	for _, m := range out {
-		if counts[m.Room] == 0 {
+	// room (per key) creates it or moves its last_id on, and gives the
+	// room's name, which the messages take.
+	counts := make(map[string]int64) // by key
+	keys := make([]string, len(out))
+	var rooms []string // the first spelling of each key
+	for i, m := range out {
+		keys[i] = store.RoomKey(m.Room)
+		if counts[keys[i]] == 0 {
 			rooms = append(rooms, m.Room)
 		}
-		counts[m.Room]++
+		counts[keys[i]]++
 	}
-	next := make(map[string]int64, len(rooms))     // next ID to give
-	reserved := make(map[string]int64, len(rooms)) // last ID reserved
+	next := make(map[string]int64, len(rooms))     // next ID to give, by name
+	reserved := make(map[string]int64, len(rooms)) // last ID reserved, by name
+	named := make(map[string]string, len(rooms))   // the name of each key
 	for _, room := range rooms {
-		var last int64
-		if err := reserve.QueryRowContext(ctx, room, created, counts[room]).Scan(&last); err != nil {
+		var (
+			name string
+			last int64
+			key  = store.RoomKey(room)
+		)
+		if err := reserve.QueryRowContext(ctx, room, created, counts[key], key).Scan(&name, &last); err != nil {
 			return nil, fmt.Errorf("reserve ids in room %q: %w", room, err)
 		}
-		reserved[room] = last
-		next[room] = last - counts[room] + 1
+		named[key] = name
+		reserved[name] = last
+		next[name] = last - counts[key] + 1
 	}
+	for i := range out {
+		out[i].Room = named[keys[i]]
+	}
+	rooms = slices.Collect(maps.Values(named))
 
 	type key struct{ room, clientID string }
 	seen := make(map[key]store.Message)
@@ -266,14 +282,14 @@ func (s *Store) History(ctx context.Context, room string, before int64, limit in
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
-	msgs, err := s.query(ctx, "history", room, limit, s.history, room, before, limit)
+	msgs, err := s.query(ctx, "history", room, limit, s.history, store.RoomKey(room), before, limit)
 	slices.Reverse(msgs)
 	return msgs, err
 }
 
 // Since implements store.Store.
 func (s *Store) Since(ctx context.Context, room string, after int64, limit int) ([]store.Message, error) {
-	return s.query(ctx, "since", room, limit, s.since, room, after, limit)
+	return s.query(ctx, "since", room, limit, s.since, store.RoomKey(room), after, limit)
 }
 
 // query reads up to limit messages of room with q, a statement on the
@@ -293,12 +309,22 @@ func (s *Store) query(ctx context.Context, op, room string, limit int, q *sql.St
 	}
 	defer rows.Close()
 	msgs := make([]store.Message, 0, min(limit, 256))
+	var (
+		name  sql.RawBytes // the room's, the same in every row
+		named string
+	)
 	for rows.Next() {
-		m := store.Message{Room: room}
-		var ms int64
-		if err := rows.Scan(&m.ID, &m.Author, &m.Text, &ms, &m.ClientID, &m.AuthorID); err != nil {
+		var (
+			m  store.Message
+			ms int64
+		)
+		if err := rows.Scan(&name, &m.ID, &m.Author, &m.Text, &ms, &m.ClientID, &m.AuthorID); err != nil {
 			return nil, fmt.Errorf("sqlite: %s of room %q: %w", op, room, err)
 		}
+		if string(name) != named {
+			named = string(name)
+		}
+		m.Room = named
 		m.Time = time.UnixMilli(ms).UTC()
 		msgs = append(msgs, m)
 	}
@@ -329,11 +355,11 @@ func (s *Store) CreateRoom(ctx context.Context, name string) (_ store.Room, err 
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `
-INSERT INTO rooms (name, created, last_id, active) VALUES (?1, ?2, 0, ?2) ON CONFLICT (name) DO NOTHING`,
-		name, store.Timestamp(time.Now()).UnixMilli()); err != nil {
+INSERT INTO rooms (name, created, last_id, active, name_key) VALUES (?1, ?2, 0, ?2, ?3) ON CONFLICT (name_key) DO NOTHING`,
+		name, store.Timestamp(time.Now()).UnixMilli(), store.RoomKey(name)); err != nil {
 		return store.Room{}, err
 	}
-	r, err := scanRoom(tx.QueryRowContext(ctx, `SELECT `+roomColumns+` FROM rooms WHERE name = ?`, name))
+	r, err := scanRoom(tx.QueryRowContext(ctx, `SELECT `+roomColumns+` FROM rooms WHERE name_key = ?`, store.RoomKey(name)))
 	if err != nil {
 		return store.Room{}, err
 	}
@@ -369,7 +395,7 @@ func (s *Store) Room(ctx context.Context, name string) (_ store.Room, err error)
 	if store.ValidateRoomName(name) != nil {
 		return store.Room{}, fmt.Errorf("sqlite: room %q: %w", name, store.ErrNotFound)
 	}
-	r, err := scanRoom(s.room.QueryRowContext(ctx, name))
+	r, err := scanRoom(s.room.QueryRowContext(ctx, store.RoomKey(name)))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return store.Room{}, fmt.Errorf("sqlite: room %q: %w", name, store.ErrNotFound)
@@ -464,7 +490,11 @@ func (s *Store) TouchRooms(ctx context.Context, at time.Time, names []string) er
 	if names = store.ValidRoomNames(names); len(names) == 0 {
 		return nil
 	}
-	list, err := json.Marshal(names)
+	keys := make([]string, len(names))
+	for i, n := range names {
+		keys[i] = store.RoomKey(n)
+	}
+	list, err := json.Marshal(keys)
 	if err != nil {
 		return fmt.Errorf("sqlite: touch %d rooms: %w", len(names), err)
 	}

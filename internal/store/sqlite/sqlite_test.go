@@ -96,8 +96,8 @@ func TestMigrations(t *testing.T) {
 	if err := db.QueryRow(`SELECT count(*), max(version) FROM schema_migrations`).Scan(&n, &version); err != nil {
 		t.Fatal(err)
 	}
-	if n != 3 || version != 3 {
-		t.Errorf("schema_migrations has %d rows up to version %d, want 3 rows, up to version 3", n, version)
+	if n != 4 || version != 4 {
+		t.Errorf("schema_migrations has %d rows up to version %d, want 4 rows, up to version 4", n, version)
 	}
 	// Messages cannot refer to a room that does not exist.
 	if _, err := db.Exec(`PRAGMA foreign_keys = ON`); err != nil {
@@ -259,7 +259,39 @@ func TestMigrateFromVersion1(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if v := version(); v != 3 {
-		t.Errorf("after Open, the schema is at version %d, want 3", v)
+	if v := version(); v != 4 {
+		t.Errorf("after Open, the schema is at version %d, want 4", v)
 	}
+}
+
+// TestMigrateRoomKeys stores, in a schema of version 3, rooms whose names
+// look alike, and checks that version 4 merges them
+// (storetest.CheckKeyMigration).
+func TestMigrateRoomKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "parley.db")
+	db := rawDB(t, path)
+	if err := sqlite.MigrateTo(storetest.Context(t), db, 3); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range storetest.KeyMigrationRooms() {
+		if _, err := db.Exec(`INSERT INTO rooms (name, created, active, last_id) VALUES (?, ?, ?, ?)`,
+			r.Name, r.Created.UnixMilli(), r.Active.UnixMilli(), len(r.Messages)); err != nil {
+			t.Fatal(err)
+		}
+		for i, m := range r.Messages {
+			if _, err := db.Exec(`INSERT INTO messages (room, id, author, text, time, client_id, author_id) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				r.Name, i+1, m.Author, m.Text, m.Time.UnixMilli(), m.ClientID, m.AuthorID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := sqlite.Open(storetest.Context(t), path)
+	if err != nil {
+		t.Fatalf("Open of a version 3 database: %v", err)
+	}
+	defer s.Close()
+	storetest.CheckKeyMigration(t, s)
 }

@@ -31,6 +31,8 @@ const Submitters = 64
 //     directly, without group commit.
 //   - ListRooms: pages of 100 of BenchListedRooms rooms active lately,
 //     among BenchIdleRooms that are not; ns/op is per page.
+//   - History: the newest page of 50 of a room of 1,000 messages, among
+//     100 rooms, as scrollback and a join read it; ns/op is per page.
 func Bench(b *testing.B, f Factory) {
 	b.Run(fmt.Sprintf("Committer/submitters=%d", Submitters), func(b *testing.B) {
 		benchCommitter(b, f, Submitters)
@@ -44,6 +46,32 @@ func Bench(b *testing.B, f Factory) {
 	b.Run(fmt.Sprintf("ListRooms/listed=%d/idle=%d", BenchListedRooms, BenchIdleRooms), func(b *testing.B) {
 		benchListRooms(b, f)
 	})
+	b.Run("History/page=50", func(b *testing.B) {
+		benchHistory(b, f)
+	})
+}
+
+// benchHistory reads the newest 50 messages of one of 100 rooms.
+func benchHistory(b *testing.B, f Factory) {
+	s := openBench(b, f)
+	ctx := context.Background()
+	for i := range 100 {
+		msgs := make([]store.Message, 1000)
+		for j := range msgs {
+			msgs[j] = store.Message{Room: fmt.Sprintf("Room %03d", i), Author: "ann", Text: "a message of a few words"}
+		}
+		if _, err := s.Append(ctx, msgs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		msgs, err := s.History(ctx, "Room 042", 0, 50)
+		if err != nil || len(msgs) != 50 {
+			b.Fatalf("History: %d messages, %v", len(msgs), err)
+		}
+	}
 }
 
 // The rooms of the ListRooms benchmark: a chat whose list holds some

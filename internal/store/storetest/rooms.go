@@ -53,7 +53,7 @@ func testRoomLookup(t *testing.T, open func() store.Store) {
 	if err != nil || got.LastID != 2 || got.Created.IsZero() || got.Active.Before(got.Created) {
 		t.Errorf("Room of a room Append made: %+v, %v", got, err)
 	}
-	for _, name := range []string{"", "Lobby", "lobby ", "\xff", "a\x00"} {
+	for _, name := range []string{"", "lobby2", "\xff", "a\x00"} {
 		if _, err := s.Room(Context(t), name); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("Room(%q): %v, want ErrNotFound", name, err)
 		}

@@ -36,6 +36,7 @@ func Run(t *testing.T, f Factory) {
 		{"RoomLookup", testRoomLookup},
 		{"RoomActivity", testRoomActivity},
 		{"ListRooms", testListRooms},
+		{"RoomKeys", testRoomKeys},
 		{"ConcurrentAppends", testConcurrentAppends},
 		{"ConcurrentRetries", testConcurrentRetries},
 		{"Reopen", testReopen},

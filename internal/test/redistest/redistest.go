@@ -7,7 +7,9 @@ package redistest
 import (
 	"context"
 	"crypto/rand"
+	"net"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -72,4 +74,80 @@ func Prefix(tb testing.TB) string {
 		}
 	})
 	return p
+}
+
+// Server starts a Redis server of the test's own, redis-server on a free
+// loopback port with nothing saved to disk, for tests that stop or cut
+// Redis, or that need its default names to themselves; it is killed when
+// the test ends. It returns the server's URL, and skips the test when
+// PARLEY_TEST_REDIS is unset (the sign that this machine has no Redis) or
+// redis-server is not installed.
+func Server(tb testing.TB) *LocalServer {
+	tb.Helper()
+	URL(tb)
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		tb.Skip("Redis tests that start their own server skipped: no redis-server in PATH")
+	}
+	s := &LocalServer{tb: tb, bin: bin, dir: tb.TempDir()}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s.Addr = ln.Addr().String()
+	_ = ln.Close()
+	s.Start()
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+// LocalServer is a redis-server that a test started (see Server).
+type LocalServer struct {
+	// Addr is the server's host:port.
+	Addr string
+
+	tb  testing.TB
+	bin string
+	dir string
+	cmd *exec.Cmd
+}
+
+// URL returns the URL of the server's database 0.
+func (s *LocalServer) URL() string { return "redis://" + s.Addr + "/0" }
+
+// Start starts the server (again, after Stop) on its address, and waits
+// until it answers.
+func (s *LocalServer) Start() {
+	s.tb.Helper()
+	_, port, _ := net.SplitHostPort(s.Addr)
+	s.cmd = exec.Command(s.bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", s.dir, "--protected-mode", "no")
+	if err := s.cmd.Start(); err != nil {
+		s.tb.Fatalf("starting redis-server: %v", err)
+	}
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
+	defer c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := c.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.tb.Fatalf("redis-server on %s does not answer: %v", s.Addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Stop kills the server, if it runs, and waits for it to end.
+func (s *LocalServer) Stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.cmd = nil
 }

@@ -91,7 +91,7 @@ export function onChatMessage(data) {
 
 // receive shows a chat message of a room, once. older: it is scrollback,
 // placed by the caller.
-function receive(room, data, { older = false } = {}) {
+export function receive(room, data, { older = false } = {}) {
   if (!data || typeof data.message !== 'string') return;
   const id = toId(data.id);
   if (id !== null && room.ids.has(id)) return;

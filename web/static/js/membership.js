@@ -6,11 +6,12 @@
 
 import { swapDraft } from './composer.js';
 import {
-  GENERAL, MAX_ROOM, ROOMS_PAGE, ROOMS_PAGES, ROOMS_REFRESH_MS, USERS_PAGE, USERS_PAGES,
+  GENERAL, ROOMS_PAGE, ROOMS_PAGES, ROOMS_REFRESH_MS, USERS_PAGE, USERS_PAGES,
 } from './config.js';
 import { watching } from './dividers.js';
 import { ui } from './dom.js';
 import { maybeLoadOlder } from './history.js';
+import { limits } from './limits.js';
 import { addRoom, isAtBottom, renderJump, system, unwatchRoom } from './log.js';
 import { conn, request, socket } from './net.js';
 import { abandonRoom } from './outbox.js';
@@ -19,6 +20,7 @@ import { announce } from './presence.js';
 import {
   active, activeRoom, general, pageThrough, roomOf, rooms, setActive, setDirectory,
 } from './rooms.js';
+import { settleName, spellingOf } from './roomnames.js';
 import { saveSession } from './storage.js';
 import { errorText, toId, validRoomName } from './text.js';
 import { forgetRoomTyping, stopShowingTyping, stopTyping, typingIn } from './typing.js';
@@ -31,14 +33,21 @@ let roomsTimer = 0;
 
 // enterRoom asks to be in a room. Its history arrives (as chat-message
 // events) before the answer. mode is the join's: "new", "restore" or
-// "rejoin".
+// "rejoin". It resolves with the room entered (the one the page knows by
+// the name the server answered with: see settleName), or null.
 export async function enterRoom(room, mode) {
   room.joining = true;
   const at = conn;
   const res = await request('join-room', { room: room.name, since: room.lastId });
   room.joining = false;
-  if (rooms.get(room.name) !== room || at !== conn) return false;
+  if (rooms.get(room.name) !== room || at !== conn) return null;
   if (res && res.ok) {
+    const same = settleName(room, res.room);
+    if (same !== room) {
+      // Another spelling of a room we are in.
+      if (!room.member) dropRoom(room);
+      return same;
+    }
     room.member = true;
     room.wanted = false;
     room.users = new Set(Array.isArray(res.users) ? res.users.filter((u) => typeof u === 'string') : []);
@@ -49,7 +58,7 @@ export async function enterRoom(room, mode) {
     }
     if (room === activeRoom()) renderUsers();
     moreUsers(room, res);
-    return true;
+    return room;
   }
   const why = errorText(res, 'The server did not answer in time.');
   room.why = why;
@@ -58,11 +67,12 @@ export async function enterRoom(room, mode) {
   } else if (!room.member) {
     dropRoom(room);
   }
-  return false;
+  return null;
 }
 
 // joinRoom joins (or creates) a room from the form or the list.
-export async function joinRoom(name) {
+export async function joinRoom(typed) {
+  const name = spellingOf(typed);
   const existing = rooms.get(name);
   if (existing && existing.member) {
     switchRoom(name);
@@ -74,13 +84,13 @@ export async function joinRoom(name) {
     return false;
   }
   const room = existing || addRoom(name);
-  const ok = await enterRoom(room, 'new');
-  if (!ok) {
+  const entered = await enterRoom(room, 'new');
+  if (!entered) {
     showRoomError(room.why ? `Could not join #${name}. ${room.why}` : 'Could not join that room. Check its name and try again.');
     return false;
   }
   showRoomError('');
-  switchRoom(name);
+  switchRoom(entered.name);
   refreshRooms();
   return true;
 }
@@ -93,7 +103,7 @@ export async function submitRoom() {
     return false;
   }
   if (!validRoomName(name)) {
-    showRoomError(`Room names are 1 to ${MAX_ROOM} letters, digits, spaces, “-”, “_” or “.”.`);
+    showRoomError(`Room names are 1 to ${limits.room} letters, digits, spaces, “-”, “_” or “.”.`);
     return false;
   }
   showRoomError('');

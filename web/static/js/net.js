@@ -3,7 +3,8 @@
 // dropped), the budget of events that keeps the page under the server's
 // rate limit, and the backoff after the server disconnects us.
 
-import { ACK_TIMEOUT_MS, RATE_BURST, RATE_PER_S } from './config.js';
+import { ACK_TIMEOUT_MS } from './config.js';
+import { limits } from './limits.js';
 
 export let socket = null;
 export let conn = 0; // counts connections: work for an older one is dropped
@@ -19,11 +20,11 @@ export function dropped() {
   conn++;
 }
 
-const bucket = { tokens: RATE_BURST, at: performance.now() };
+const bucket = { tokens: limits.burst, at: performance.now() };
 
 function refill() {
   const now = performance.now();
-  bucket.tokens = Math.min(RATE_BURST, bucket.tokens + ((now - bucket.at) * RATE_PER_S) / 1000);
+  bucket.tokens = Math.min(limits.burst, bucket.tokens + ((now - bucket.at) * limits.rate) / 1000);
   bucket.at = now;
 }
 
@@ -39,7 +40,7 @@ export function take(force) {
 // budgetWait is how long until the budget allows another event.
 export function budgetWait() {
   refill();
-  return Math.max(20, Math.ceil(((1 - bucket.tokens) * 1000) / RATE_PER_S));
+  return Math.max(20, Math.ceil(((1 - bucket.tokens) * 1000) / limits.rate));
 }
 
 // request emits an event that expects an answer, and resolves with it,

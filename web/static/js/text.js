@@ -2,7 +2,7 @@
 // code points, message ids, names (as long as limits.js allows), room
 // names, random ids, and the text of an error. It owns no state.
 
-import { MAX_ROOM, ROOM_CHARS } from './config.js';
+import { ROOM_CHARS } from './config.js';
 import { limits } from './limits.js';
 
 export const codePoints = (s) => [...s].length;
@@ -29,7 +29,7 @@ export function randomId(bytes) {
 
 export function validRoomName(name) {
   const n = codePoints(name);
-  return n >= 1 && n <= MAX_ROOM && name.trim() === name && ROOM_CHARS.test(name);
+  return n >= 1 && n <= limits.room && name.trim() === name && ROOM_CHARS.test(name);
 }
 
 // validateName returns {name} (trimmed) or {error}.
@@ -38,4 +38,16 @@ export function validateName(raw) {
   if (name === '') return { error: 'Please enter a name.' };
   if (codePoints(name) > limits.name) return { error: `That name is too long: at most ${limits.name} characters.` };
   return { name };
+}
+
+// roomKey is a room name folded as the server folds names of rooms (its
+// confusable skeleton), as far as the page can: NFKC, lower case, white
+// space trimmed and collapsed, and the look-alikes among ASCII letters and
+// digits ("0" is "o"; "1", "i" and "|" are "l"; "rn" is "m", "vv" is "w").
+// Two names of one roomKey are one room on the server; for names of ASCII
+// letters, digits and spaces, two names of one room have one roomKey.
+export function roomKey(name) {
+  return String(name).normalize('NFKC').toLowerCase().trim().replace(/\s+/gu, ' ')
+    .replace(/0/g, 'o').replace(/[1i|]/g, 'l')
+    .replace(/rn|vv/g, (p) => (p === 'rn' ? 'm' : 'w'));
 }

@@ -224,9 +224,14 @@ export function closePanels(returnFocus) {
   if (returnFocus) (wasRooms ? ui.roomsToggle : ui.usersToggle).focus();
 }
 
+// renderNameHint says how long a name may be, as the server has it.
+export function renderNameHint() {
+  ui.nameHint.textContent = `1 to ${limits.name} characters.`;
+}
+
 export function showJoin(errorMessage) {
   ui.body.dataset.view = 'join';
-  ui.nameHint.textContent = `1 to ${limits.name} characters.`;
+  renderNameHint();
   ui.joinView.hidden = false;
   ui.chatView.hidden = true;
   ui.sidebar.hidden = true;
