@@ -102,8 +102,9 @@
 //   - big-catch-up: 400 messages of 2,000 CJK characters are stored once
 //     in a room of its own; then each cycle a new person joins it asking
 //     for all of them (2.5 MB, more than a send queue holds) and for the
-//     last 200 with history; all must arrive, without the connection
-//     being cut off.
+//     last 200 with history, asking again from the oldest while a reply
+//     says there is more; all must arrive, without the connection being
+//     cut off.
 //
 // # A lean client
 //

@@ -451,20 +451,45 @@ func (h *hostile) bigCatchUp(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("catch-up: %d of %d messages, join answered ok %v %s", got, h.p.catchUp, ok, code)
 	}
 	took := time.Since(start)
-	p, err = h.request(rc, 3, fmt.Sprintf(`"history",{"room":%q,"limit":200}`, h.bigRoom))
-	if err != nil {
-		return "", fmt.Errorf("history: %w", err)
+	// The last 200 with history: a reply holds what fits in a share of
+	// the send queue, and says when there is more; the client asks again
+	// from the oldest it got. The room holds the short message before the
+	// long ones, too.
+	want := min(200, h.p.catchUp+1)
+	var (
+		before       int64
+		history      int
+		replies      int
+		historyBytes int
+	)
+	for history < want {
+		p, err = h.request(rc, 3+replies, fmt.Sprintf(`"history",{"room":%q,"before":%d,"limit":%d}`, h.bigRoom, before, want-history))
+		if err != nil {
+			return "", fmt.Errorf("history: %w", err)
+		}
+		replies++
+		historyBytes += len(p)
+		var hist struct {
+			OK       bool `json:"ok"`
+			More     bool `json:"more"`
+			Messages []struct {
+				ID int64 `json:"id"`
+			} `json:"messages"`
+		}
+		if err := json.Unmarshal(ackArg(p), &hist); err != nil || !hist.OK || len(hist.Messages) == 0 {
+			return "", fmt.Errorf("history of 200: reply %d after %d messages: %d messages, ok %v (%v)", replies, history, len(hist.Messages), hist.OK, err)
+		}
+		history += len(hist.Messages)
+		if !hist.More {
+			break
+		}
+		before = hist.Messages[0].ID
 	}
-	var hist struct {
-		OK       bool              `json:"ok"`
-		Messages []json.RawMessage `json:"messages"`
+	if history != want {
+		return "", fmt.Errorf("history of 200: %d messages in %d replies, want %d", history, replies, want)
 	}
-	// The room holds the short message before the long ones, too.
-	if err := json.Unmarshal(ackArg(p), &hist); err != nil || !hist.OK || len(hist.Messages) != min(200, h.p.catchUp+1) {
-		return "", fmt.Errorf("history of 200: %d messages, ok %v (%v)", len(hist.Messages), hist.OK, err)
-	}
-	return fmt.Sprintf("caught up %d messages (%.1f MB) in %v; history of %d in %.1f MB", got, float64(size)/1e6,
-		took.Round(time.Millisecond), len(hist.Messages), float64(len(p))/1e6), nil
+	return fmt.Sprintf("caught up %d messages (%.1f MB) in %v; history of %d in %d replies, %.1f MB", got, float64(size)/1e6,
+		took.Round(time.Millisecond), history, replies, float64(historyBytes)/1e6), nil
 }
 
 // fillBigRoom stores catchUp messages of catchUpText CJK characters in

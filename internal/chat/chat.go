@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -384,6 +385,9 @@ type session struct {
 	// minted is the guest token made for this socket, which came with
 	// none (see guestToken).
 	minted string
+	// heard is set once the socket got the default room's history on
+	// connecting and went on to its live messages (see onConnection).
+	heard bool
 }
 
 // newConnLimiter returns the limiter of one connection's events.
@@ -406,6 +410,11 @@ func (c *Chat) onConnection(so *socketio.Socket) {
 	switch {
 	case so.Recovered() && s != nil:
 		c.resume(so, s)
+		if !s.hasHeard() && !slices.Contains(so.Rooms(), roomKey(DefaultRoom)) {
+			// Cut off before its catch-up was over, it was kept without
+			// the default room: it catches up again, from what it names.
+			c.hearDefault(so, s)
+		}
 	default:
 		if s == nil { // app mode's middleware made one
 			s = &session{limiter: c.newConnLimiter()}
@@ -414,11 +423,31 @@ func (c *Chat) onConnection(so *socketio.Socket) {
 		// Like the tutorial's, every connection hears the default room
 		// from the start, named or not; it first gets the room's history,
 		// or what it missed since the id its handshake names.
-		if err := c.listen(so, DefaultRoom, c.connectSince(so)); err != nil {
-			_ = so.Emit(EventError, refusedWith(err))
-		}
+		c.hearDefault(so, s)
 	}
 	so.OnDisconnect(c.onDisconnect)
+}
+
+// hearDefault makes so listen to the default room, after its history or
+// what it missed since the id its handshake names.
+func (c *Chat) hearDefault(so *socketio.Socket, s *session) {
+	c.listen(so, DefaultRoom, c.connectSince(so), func(err error) {
+		if err != nil {
+			_ = so.Emit(EventError, refusedWith(err))
+			return
+		}
+		s.mu.Lock()
+		s.heard = true
+		s.mu.Unlock()
+	})
+}
+
+// hasHeard reports whether the socket got to the default room's live
+// messages on connecting.
+func (s *session) hasHeard() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.heard
 }
 
 // handler handles one event; it answers by calling reply once, now or

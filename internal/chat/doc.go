@@ -30,9 +30,11 @@
 // A room's deliverMu is held while delivering the room's history and its
 // live messages, so that a joining socket misses none and gets none twice.
 // It is never held over a read of the store, nor while waiting on the
-// network or on the store's writer: a room keeps its recent messages in
-// memory, and a joiner's history comes from them; the store is read,
-// without the lock, only for older ones. Chat.mu is never held over work
+// network, on the store's writer or on a client: a room keeps its recent
+// messages in memory, and a joiner's history comes from them; the store is
+// read, without the lock, only for older ones, and a catch-up larger than
+// the client's send queue takes at once is sent in pieces without it, on a
+// goroutine of its own (catchup.go). Chat.mu is never held over work
 // that grows with a room's size: a room keeps its members' names sorted as
 // they come and go (nameIndex), and a member list, made only for a client
 // that asks for it, is a page of them (at most MaxUsersPage names and

@@ -95,3 +95,7 @@ var (
 	ErrUnavailable      = &Refusal{CodeUnavailable, "history is unavailable; try again"}
 	ErrNotAuthenticated = &Refusal{CodeNotAuthenticated, "authentication required"}
 )
+
+// errCatchUpOvertaken ends a catch-up whose room outruns its client (see
+// maxCatchUpRounds); the client is closed, and never reads it.
+var errCatchUpOvertaken = errors.New("chat: catch-up overtaken by the room")

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,25 +23,32 @@ import (
 // SQLite: one client joins a room of 400 messages and leaves it again,
 // getting the last 50 (last50), what came after a recent id (since=near:
 // 20 messages) or after an old one (since=far: 390 messages, older than
-// the room keeps in memory, so that they are read from the store).
+// the room keeps in memory, so that they are read from the store). The
+// messages are of a typical length, or (long/) of 2,000 CJK characters:
+// then the last 50 are 300 KB, more than a piece of the send queue, and
+// the 390 are 2.3 MB, more than the whole queue, sent in pieces.
 func BenchmarkJoinRoomHistory(b *testing.B) {
 	const stored = 400
+	long := strings.Repeat("漢字かな", 500)
 	for _, bc := range []struct {
 		name  string
 		since int64
 		want  int
+		text  string
 	}{
-		{"last50", 0, DefaultHistoryLimit},
-		{"since=near", stored - 20, 20},
-		{"since=far", 10, stored - 10},
+		{"last50", 0, DefaultHistoryLimit, ""},
+		{"since=near", stored - 20, 20, ""},
+		{"since=far", 10, stored - 10, ""},
+		{"long/last50", 0, DefaultHistoryLimit, long},
+		{"long/since=far", 10, stored - 10, long},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			benchJoinRoomHistory(b, stored, bc.since, bc.want)
+			benchJoinRoomHistory(b, stored, bc.since, bc.want, bc.text)
 		})
 	}
 }
 
-func benchJoinRoomHistory(b *testing.B, stored int, since int64, want int) {
+func benchJoinRoomHistory(b *testing.B, stored int, since int64, want int, text string) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "chat.db"))
 	if err != nil {
@@ -59,7 +67,10 @@ func benchJoinRoomHistory(b *testing.B, stored int, since int64, want int) {
 	const roomName = "bench"
 	msgs := make([]store.Message, stored)
 	for i := range msgs {
-		msgs[i] = store.Message{Room: roomName, Author: "someone", Text: fmt.Sprintf("message %d, of a length that chat messages often have", i+1)}
+		msgs[i] = store.Message{Room: roomName, Author: "someone", Text: text}
+		if text == "" {
+			msgs[i].Text = fmt.Sprintf("message %d, of a length that chat messages often have", i+1)
+		}
 	}
 	if _, err := st.Append(context.Background(), msgs); err != nil {
 		b.Fatal(err)

@@ -135,11 +135,12 @@ func appendMessages(t *testing.T, c *Chat, room string, n int) {
 // TestListenReadOvertaken has messages arrive while a join reads the
 // store for what is older than the room's recent messages: as many as
 // these hold, so that when the join takes the room's lock again they no
-// longer reach back to the end of its read. The join reads again, up to
-// maxHistoryReads times, then settles for the recent messages alone;
-// either way what the client gets has no gap and nothing twice, and the
-// live messages follow. The reads add messages to the room, which they
-// could not do if the room's lock were held over them.
+// longer reach back to the end of its read. The join then reads what came
+// meanwhile, and so on: the client gets every message from the one after
+// since, once, in order, and the live ones after. A room that outruns the
+// join every time, up to maxCatchUpRounds, closes the client, as too slow
+// for the room, after what it got in order. The reads add messages to the
+// room, which they could not do if the room's lock were held over them.
 func TestListenReadOvertaken(t *testing.T) {
 	const (
 		recentN = 60
@@ -151,12 +152,11 @@ func TestListenReadOvertaken(t *testing.T) {
 		name      string
 		overtaken int32 // the reads during which a burst arrives
 		wantReads int32
-		wantFrom  int64
 	}{
-		{"not overtaken", 0, 1, since + 1},
-		{"overtaken once", 1, 2, since + 1},
-		{"overtaken twice", 2, 3, since + 1},
-		{"overtaken every time", maxHistoryReads, maxHistoryReads, before + maxHistoryReads*burst - recentN + 1},
+		{"not overtaken", 0, 1},
+		{"overtaken once", 1, 2},
+		{"overtaken twice", 2, 3},
+		{"overtaken every time", 1000, maxCatchUpRounds},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -173,8 +173,23 @@ func TestListenReadOvertaken(t *testing.T) {
 			}
 			st.onRead.Store(&onRead)
 			lc := dialListener(t, url, "Joiner")
-			lc.ack(EventJoinRoom, map[string]any{"room": "dev", "since": since})
 			last := before + int64(min(tc.overtaken, tc.wantReads))*burst
+			if tc.overtaken >= tc.wantReads {
+				// Closed, after the history of every read but the last.
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				if _, err := lc.so.EmitWithAck(ctx, EventJoinRoom, map[string]any{"room": "dev", "since": since}); err == nil {
+					t.Fatal("join-room acknowledged; want the connection closed")
+				}
+				if got, want := historyIDs(lc.got(), "dev"), idSpan(since+1, last-burst); !slices.Equal(got, want) {
+					t.Errorf("history %v, want %d..%d", got, since+1, last-burst)
+				}
+				if got := st.reads.Load(); got != tc.wantReads {
+					t.Errorf("%d reads, want %d", got, tc.wantReads)
+				}
+				return
+			}
+			lc.ack(EventJoinRoom, map[string]any{"room": "dev", "since": since})
 			if got := st.reads.Load(); got != tc.wantReads {
 				t.Errorf("%d reads, want %d", got, tc.wantReads)
 			}
@@ -195,12 +210,23 @@ func TestListenReadOvertaken(t *testing.T) {
 					live = append(live, m.ID)
 				}
 			}
-			if !slices.Equal(history, idSpan(tc.wantFrom, last)) {
-				t.Errorf("history %v, want %d..%d", history, tc.wantFrom, last)
+			if !slices.Equal(history, idSpan(since+1, last)) {
+				t.Errorf("history %v, want %d..%d", history, since+1, last)
 			}
 			if !slices.Equal(live, idSpan(last+1, last+3)) {
 				t.Errorf("live %v, want %d..%d", live, last+1, last+3)
 			}
 		})
 	}
+}
+
+// historyIDs returns the ids of the messages of room marked as history.
+func historyIDs(msgs []ChatMessage, room string) []int64 {
+	var out []int64
+	for _, m := range msgs {
+		if m.Room == room && m.History {
+			out = append(out, m.ID)
+		}
+	}
+	return out
 }

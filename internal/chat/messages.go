@@ -130,12 +130,26 @@ type historyRequest struct {
 	Limit  int    `json:"limit"`
 }
 
-// historyReply answers history: messages oldest first.
+// historyReply answers history: messages oldest first; More when older
+// ones that the limit would have included were left out, to keep the
+// reply within historyReplyShare of the send queue.
 type historyReply struct {
 	OK       bool          `json:"ok"`
 	Room     string        `json:"room"`
 	Messages []ChatMessage `json:"messages"`
+	More     bool          `json:"more,omitempty"`
 }
+
+// historyReplyShare is the share of the send queue's bound that a history
+// reply may take, at most: an acknowledgement is one packet, which must
+// fit in the queue with what else the connection is sent. With the 2 MB
+// bound, that is 256 KB: 200 messages of a typical 200 bytes, or 40 of the
+// longest CJK ones.
+const historyReplyShare = 8
+
+// chatMessageMaxLen is the longest JSON of a ChatMessage marked as
+// history but its strings, with the comma after it.
+const chatMessageMaxLen = len(`{"name":,"message":,"userId":,"room":,"id":-9223372036854775808,"time":-9223372036854775808,"clientId":,"history":true},`)
 
 func (c *Chat) onHistory(so *socketio.Socket, s *session, e *socketio.Event, reply replyFunc) {
 	p := s.person()
@@ -169,12 +183,33 @@ func (c *Chat) onHistory(so *socketio.Socket, s *session, e *socketio.Event, rep
 		reply(nil, ErrUnavailable)
 		return
 	}
-	out := make([]ChatMessage, len(msgs))
-	for i, m := range msgs {
-		out[i] = wireMessage(m)
-		out[i].History = true
+	out, more := historyPage(msgs, so.MaxQueueBytes()/historyReplyShare)
+	reply(historyReply{OK: true, Room: req.Room, Messages: out, More: more}, nil)
+}
+
+// historyPage returns msgs (oldest first) as ChatMessages marked as
+// history: the newest of them whose JSON takes at most budget bytes (one
+// at least), and whether it left older ones out. It measures their JSON
+// without encoding it (jsonStringLen), by excess.
+func historyPage(msgs []store.Message, budget int) (out []ChatMessage, more bool) {
+	size, first := 2, len(msgs) // [], and the oldest one kept
+	for i := len(msgs) - 1; i >= 0; i-- {
+		m := msgs[i]
+		n := chatMessageMaxLen + jsonStringLen(m.Author) + jsonStringLen(m.Text) + jsonStringLen(m.AuthorID) +
+			jsonStringLen(m.Room) + jsonStringLen(clientIDOf(m))
+		if size+n > budget && first < len(msgs) {
+			break
+		}
+		size += n
+		first = i
 	}
-	reply(historyReply{OK: true, Room: req.Room, Messages: out}, nil)
+	out = make([]ChatMessage, 0, len(msgs)-first)
+	for _, m := range msgs[first:] {
+		w := wireMessage(m)
+		w.History = true
+		out = append(out, w)
+	}
+	return out, first > 0
 }
 
 // typingRequest is the argument of typing, from a client.

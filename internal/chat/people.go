@@ -104,29 +104,30 @@ func (c *Chat) onNewUser(so *socketio.Socket, s *session, e *socketio.Event, rep
 		reply(nil, err)
 		return
 	}
-	var (
-		users usersPage
-		list  = e.HasAck() // the members are only for the ack
-	)
-	if fresh {
-		c.log.Info("user joined", "name", p.name, "id", p.id, "sid", so.ID())
-		if users, err = c.enter(so, p, DefaultRoom, 0, list); err != nil {
-			c.detach(so, s, p)
+	list := e.HasAck() // the members are only for the ack
+	joined := func(users usersPage, err error) {
+		if err != nil {
 			reply(nil, err)
 			return
 		}
-	} else {
+		if (fresh && w.kept) || upgraded {
+			c.seen(context.Background(), p, now)
+		}
+		reply(joinReply{OK: true, Name: p.name, Room: DefaultRoom, usersPage: users, ID: p.id, Token: w.token,
+			Limits: c.limits()}, nil)
+	}
+	if !fresh {
 		c.log.Info("user back", "name", p.name, "id", p.id, "sid", so.ID())
-		if users, err = c.rejoin(so, p, list); err != nil {
-			reply(nil, err)
-			return
+		c.rejoin(so, p, list, joined)
+		return
+	}
+	c.log.Info("user joined", "name", p.name, "id", p.id, "sid", so.ID())
+	c.enter(so, p, DefaultRoom, 0, list, func(users usersPage, err error) {
+		if err != nil {
+			c.detach(so, s, p)
 		}
-	}
-	if (fresh && w.kept) || upgraded {
-		c.seen(context.Background(), p, now)
-	}
-	reply(joinReply{OK: true, Name: p.name, Room: DefaultRoom, usersPage: users, ID: p.id, Token: w.token,
-		Limits: c.limits()}, nil)
+		joined(users, err)
+	})
 }
 
 // quietArrival reports whether the arrival at now of the identity w is
@@ -218,27 +219,41 @@ func (c *Chat) announceJoined(so *socketio.Socket, p *person, r *room) {
 }
 
 // rejoin makes a new socket of a person online listen to the person's
-// rooms, and if list returns the first page of the default room's members
-// (see enter).
-func (c *Chat) rejoin(so *socketio.Socket, p *person, list bool) (usersPage, error) {
+// rooms, then calls then, if list with the first page of the default
+// room's members (see enter).
+func (c *Chat) rejoin(so *socketio.Socket, p *person, list bool, then func(usersPage, error)) {
 	c.mu.Lock()
 	rooms := make([]*room, 0, len(p.rooms))
 	for _, r := range p.rooms {
 		rooms = append(rooms, r)
 	}
 	c.mu.Unlock()
-	for _, r := range rooms {
-		if err := c.listenRoom(so, r, 0); err != nil {
-			return usersPage{}, err
+	c.listenRooms(so, rooms, func(err error) {
+		switch {
+		case err != nil || !list:
+			then(usersPage{}, err)
+		case c.node != nil:
+			then(c.clusterUsersPage(DefaultRoom, "", DefaultUsersPage), nil)
+		default:
+			then(c.localUsersPage(DefaultRoom, "", DefaultUsersPage), nil)
 		}
+	})
+}
+
+// listenRooms makes so listen to rooms, one after the other, then calls
+// then (see listen).
+func (c *Chat) listenRooms(so *socketio.Socket, rooms []*room, then func(error)) {
+	if len(rooms) == 0 {
+		then(nil)
+		return
 	}
-	if !list {
-		return usersPage{}, nil
-	}
-	if c.node != nil {
-		return c.clusterUsersPage(DefaultRoom, "", DefaultUsersPage), nil
-	}
-	return c.localUsersPage(DefaultRoom, "", DefaultUsersPage), nil
+	c.listenRoom(so, rooms[0], 0, func(err error) {
+		if err != nil {
+			then(err)
+			return
+		}
+		c.listenRooms(so, rooms[1:], then)
+	})
 }
 
 // goodbye reports whether a socket's disconnection for reason is its

@@ -117,36 +117,17 @@ func (q *recent) grow() {
 	q.buf, q.head = buf, 0
 }
 
-// storeRead is what a read of the store outside the room's lock returned:
-// the room's messages with IDs from..to, as far as the store has them,
-// oldest first.
-type storeRead struct {
-	from, to int64
-	msgs     []store.Message
-}
-
-// span returns the room's messages with IDs from up to last, oldest first:
-// those the ring holds, after those of read that it no longer holds. ok is
-// false when the ring does not hold them all and read does not cover the
-// ids from from up to where the ring begins (nil read: none was made).
-func (q *recent) span(from int64, read *storeRead) (msgs []store.Message, ok bool) {
+// span returns the room's messages with IDs from up to last, oldest first,
+// copied; ok is false when the ring does not hold them all.
+func (q *recent) span(from int64) (msgs []store.Message, ok bool) {
 	from = max(from, 1)
 	if from > q.last {
 		return nil, true
 	}
-	floor := q.floor()
-	if from <= floor && (read == nil || read.from > from || read.to < floor) {
+	if from <= q.floor() {
 		return nil, false
 	}
-	msgs = make([]store.Message, 0, q.last-from+1)
-	if from <= floor {
-		for _, m := range read.msgs {
-			if m.ID >= from && m.ID <= floor {
-				msgs = append(msgs, m)
-			}
-		}
-	}
-	return q.appendFrom(msgs, max(from, floor+1)), true
+	return q.appendFrom(make([]store.Message, 0, q.last-from+1), from), true
 }
 
 // appendFrom appends the messages held with IDs from up to last to dst;

@@ -1,7 +1,6 @@
 package chat
 
 import (
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -24,10 +23,11 @@ type room struct {
 
 	// deliverMu orders what the room's members get: the history sent to
 	// someone joining, and the live messages, so that nobody misses one or
-	// gets one twice. It is never held over a read of the store: the
-	// history comes from recent, and what is older than recent holds is
-	// read before taking it (see listenRoom). Its place in the lock order:
-	// docs/locking.md.
+	// gets one twice. It is never held over a read of the store, nor
+	// while waiting for a client: the history comes from recent, and what
+	// is older than recent holds, or more than the client's queue takes at
+	// once, is sent without it (see catchup.go). Its place in the lock
+	// order: docs/locking.md.
 	deliverMu sync.Mutex
 	// recent is the room's newest messages, up to the last one broadcast
 	// (recent.last); guarded by deliverMu.
@@ -166,140 +166,46 @@ func (r *room) dropMember(p *person) bool {
 	return true
 }
 
-// listen makes a socket hear a room: it first gets the room's recent
-// history, or what came after since, as chat-message events marked as
-// history, then the room's live messages. A socket already listening gets
-// nothing again.
-func (c *Chat) listen(so *socketio.Socket, name string, since int64) error {
-	r, err := c.loadRoom(name, nil)
-	if err != nil {
-		return err
-	}
-	return c.listenRoom(so, r, since)
-}
-
-// maxHistoryReads bounds the store reads of one listenRoom (see there).
-const maxHistoryReads = 3
-
-// listenRoom makes so listen to r (see listen). What it gets first is sent
-// under r.deliverMu, so that it joins the live messages with no gap and no
-// message twice; it comes from the room's recent messages, or, when the
-// client wants older ones, partly from a read of the store made without
-// the lock: then, under the lock again, the recent messages must still
-// reach back to the end of the read (they do unless more messages than
-// they hold were sent meanwhile), or the read is made again.
-func (c *Chat) listenRoom(so *socketio.Socket, r *room, since int64) error {
-	var read *storeRead
-	for reads := 0; ; reads++ {
-		r.deliverMu.Lock()
-		// Already listening: a client that says what it last saw still
-		// gets what came after (it drops what it already has, by id).
-		listening := slices.Contains(so.Rooms(), r.key)
-		if listening && since <= 0 {
-			r.deliverMu.Unlock()
-			return nil
-		}
-		from := c.historyFrom(r.recent.last, since)
-		msgs, ok := r.recent.span(from, read)
-		if !ok && reads == maxHistoryReads {
-			// The room outruns the store: send what is in memory, with
-			// no gap to the live messages; the client pages back for the
-			// rest, as after a long absence (see historyFrom).
-			c.log.Warn("history read overtaken; sending the recent messages only", "room", r.name, "reads", reads)
-			msgs, ok = r.recent.span(r.recent.floor()+1, nil)
-		}
-		if ok {
-			sendHistory(so, msgs)
-			if !listening {
-				so.Join(r.key)
-			}
-			r.deliverMu.Unlock()
-			return nil
-		}
-		to := r.recent.last
-		r.deliverMu.Unlock()
-
-		var err error
-		if read, err = c.readHistory(r, from, to); err != nil {
-			return err
-		}
-	}
-}
-
-// historyFrom returns the id of the first message to send to someone who
-// joins a room whose last message is last, and who last saw since (0:
-// nothing).
-func (c *Chat) historyFrom(last, since int64) int64 {
-	switch {
-	case since > 0 && last-since > maxCatchUp:
-		// Too much was missed to send it all: send the latest, so that
-		// there is no hole between them and the live messages that follow;
-		// the client pages back for the rest with history requests.
-		return last - maxCatchUp + 1
-	case since > 0:
-		return since + 1
-	}
-	return max(last-int64(c.cfg.HistoryLimit)+1, 1)
-}
-
-// readHistory reads a room's messages with ids from..to from the store.
-// No lock may be held.
-func (c *Chat) readHistory(r *room, from, to int64) (*storeRead, error) {
-	ctx, cancel := storeContext()
-	defer cancel()
-	msgs, err := c.store.Since(ctx, r.name, from-1, int(to-from+1))
-	if err != nil {
-		c.log.Error("reading history", "room", r.name, "err", err)
-		return nil, ErrUnavailable
-	}
-	return &storeRead{from: from, to: to, msgs: msgs}, nil
-}
-
-// sendHistory sends msgs to so as chat-message events marked as history.
-func sendHistory(so *socketio.Socket, msgs []store.Message) {
-	for _, m := range msgs {
-		w := wireMessage(m)
-		w.History = true
-		if err := so.Emit(EventChatMessage, w); err != nil {
-			return // the socket is gone
-		}
-	}
-}
-
 // enter makes p a member of a room: its socket listens to the room (see
-// listen), p appears in the room's presence, and the others are told. If
-// list, it returns the first page of the room's members, sorted (the
-// others are read with list-users); otherwise nothing, so that a client
-// that did not ask for them (the tutorial's new-user has no callback)
-// costs nothing that grows with the room.
-func (c *Chat) enter(so *socketio.Socket, p *person, name string, since int64, list bool) (usersPage, error) {
-	_, users, err := c.enterRoom(so, p, name, since, list)
-	return users, err
+// listen), p appears in the room's presence, and the others are told. Then
+// it calls then, if list with the first page of the room's members, sorted
+// (the others are read with list-users); otherwise with nothing, so that a
+// client that did not ask for them (the tutorial's new-user has no
+// callback) costs nothing that grows with the room. then may be called
+// after enter returns (see listen).
+func (c *Chat) enter(so *socketio.Socket, p *person, name string, since int64, list bool, then func(usersPage, error)) {
+	c.enterRoom(so, p, name, since, list, func(_ *room, users usersPage, err error) { then(users, err) })
 }
 
-// enterRoom is enter, and returns the room too.
-func (c *Chat) enterRoom(so *socketio.Socket, p *person, name string, since int64, list bool) (*room, usersPage, error) {
-	var (
-		r   *room
-		err error
-	)
-	for {
-		if r, err = c.loadRoom(name, c.creatorOf(so, p)); err != nil {
-			return nil, usersPage{}, err
-		}
-		if err := c.listenRoom(so, r, since); err != nil {
-			return nil, usersPage{}, err
+// enterRoom is enter, and gives then the room too.
+func (c *Chat) enterRoom(so *socketio.Socket, p *person, name string, since int64, list bool, then func(*room, usersPage, error)) {
+	r, err := c.loadRoom(name, c.creatorOf(so, p))
+	if err != nil {
+		then(nil, usersPage{}, err)
+		return
+	}
+	c.listenRoom(so, r, since, func(err error) {
+		if err != nil {
+			then(nil, usersPage{}, err)
+			return
 		}
 		c.mu.Lock()
-		if !r.unloaded {
-			break // with Chat.mu held
+		if r.unloaded {
+			// The room fell idle and was let go while so listened to it
+			// (which it does still, by the room's key): the room's state
+			// is loaded again, and nothing was sent to the room meanwhile.
+			c.mu.Unlock()
+			c.enterRoom(so, p, name, 0, list, then)
+			return
 		}
-		// The room fell idle and was let go while so listened to it
-		// (which it does still, by the room's key): the room's state
-		// is loaded again, and nothing was sent to the room meanwhile.
-		c.mu.Unlock()
-		since = 0
-	}
+		then(r, c.presentLocked(so, p, r, list), nil)
+	})
+}
+
+// presentLocked puts p, whose socket so listens to r, in r's presence,
+// tells the others, and if list returns the first page of r's members
+// (see enter). Chat.mu is held, and released.
+func (c *Chat) presentLocked(so *socketio.Socket, p *person, r *room, list bool) usersPage {
 	var members usersPage
 	_, already := p.rooms[r.id]
 	p.rooms[r.id] = r
@@ -313,10 +219,10 @@ func (c *Chat) enterRoom(so *socketio.Socket, p *person, name string, since int6
 		}
 		c.mu.Unlock()
 		if !list {
-			return r, members, nil
+			return members
 		}
 		c.node.await(op)
-		return r, c.clusterUsersPage(r.name, "", DefaultUsersPage), nil
+		return c.clusterUsersPage(r.name, "", DefaultUsersPage)
 	}
 	if list {
 		members = r.usersPageLocked("", DefaultUsersPage)
@@ -325,7 +231,7 @@ func (c *Chat) enterRoom(so *socketio.Socket, p *person, name string, since int6
 	if !already {
 		c.announceJoined(so, p, r)
 	}
-	return r, members, nil
+	return members
 }
 
 // roomRequest is the argument of the room events: a room's name, or an
@@ -359,12 +265,13 @@ func (c *Chat) onJoinRoom(so *socketio.Socket, s *session, e *socketio.Event, re
 		reply(nil, err)
 		return
 	}
-	r, users, err := c.enterRoom(so, p, req.Room, req.Since, e.HasAck())
-	if err != nil {
-		reply(nil, err)
-		return
-	}
-	reply(usersReply{OK: true, Room: r.name, usersPage: users}, nil)
+	c.enterRoom(so, p, req.Room, req.Since, e.HasAck(), func(r *room, users usersPage, err error) {
+		if err != nil {
+			reply(nil, err)
+			return
+		}
+		reply(usersReply{OK: true, Room: r.name, usersPage: users}, nil)
+	})
 }
 
 func (c *Chat) onLeaveRoom(so *socketio.Socket, s *session, e *socketio.Event, reply replyFunc) {

@@ -49,7 +49,7 @@ func TestOfferOrders(t *testing.T) {
 				fresh = append(fresh, c.offerLocked(r, store.Message{Room: "r", ID: id, Text: fmt.Sprint(id)}, ""))
 				r.deliverMu.Unlock()
 			}
-			msgs, _ := r.recent.span(r.recent.floor()+1, nil)
+			msgs, _ := r.recent.span(r.recent.floor() + 1)
 			var got []int64
 			for _, m := range msgs {
 				got = append(got, m.ID)

@@ -23,6 +23,30 @@ import (
 // as a slow consumer.
 func (s *Session) MaxQueueBytes() int { return s.srv.cfg.MaxQueueBytes }
 
+// SendWithin queues msgs as Send does, if the queue then holds at most
+// limit bytes (as MaxQueueBytes counts them), and reports whether it did;
+// if not, it queues nothing and the session stays open. Like Send, it never
+// blocks: a sender holding locks can try to queue a piece, and wait for
+// the queue to drain (WaitQueue) after releasing them if it does not fit.
+// It returns ErrClosed once the session is closed.
+func (s *Session) SendWithin(limit int, msgs ...eioparser.Packet) (bool, error) {
+	n := 0
+	for _, m := range msgs {
+		n += queueCost(m)
+	}
+	limit = min(limit, s.srv.cfg.MaxQueueBytes)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateOpen {
+		return false, ErrClosed
+	}
+	if s.queued+n > limit {
+		return false, nil
+	}
+	s.appendLocked(msgs, n)
+	return true, nil
+}
+
 // WaitQueue blocks until at most n bytes are queued for the session, so
 // that a sender can queue the next part of something larger than the
 // queue's bound. It returns nil then; ErrClosed once the session is closed

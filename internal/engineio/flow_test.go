@@ -92,3 +92,40 @@ func TestWaitQueue(t *testing.T) {
 		})
 	}
 }
+
+// TestSendWithin checks that Session.SendWithin queues a message only when
+// the queue then stays within the limit (never above MaxQueueBytes), and
+// that a refusal leaves the session open, as a full queue does not for
+// Send.
+func TestSendWithin(t *testing.T) {
+	const chunkSize = 8 << 10
+	chunk := eioparser.Packet{Data: bytes.Repeat([]byte("z"), chunkSize)}
+	srv := newTestServer(t, engineio.Config{MaxQueueBytes: 5 * chunkSize}, false)
+	h := srv.session(t, pollHandshake(t, srv)) // never polls: the queue only grows
+	steps := []struct {
+		limit int
+		want  bool
+	}{
+		{2 * chunkSize, true},        // one chunk and its entry
+		{2 * chunkSize, false},       // a second would not fit
+		{3 * chunkSize, true},        // with more room, it does
+		{100 * chunkSize, true},      // three chunks
+		{100 * chunkSize, true},      // four: still within MaxQueueBytes
+		{100 * chunkSize, false},     // a fifth and the entries would not be
+		{chunkSize / 2, false},       // less than is queued already
+		{5*chunkSize + 1<<10, false}, // MaxQueueBytes bounds every limit
+	}
+	for i, st := range steps {
+		sent, err := h.s.SendWithin(st.limit, chunk)
+		if err != nil || sent != st.want {
+			t.Fatalf("step %d: SendWithin(%d): %t, %v; want %t", i, st.limit, sent, err, st.want)
+		}
+	}
+	if cl := h.closes(); len(cl) != 0 {
+		t.Fatalf("a refused SendWithin closed the session: %+v", cl)
+	}
+	h.s.Close()
+	if sent, err := h.s.SendWithin(100*chunkSize, chunk); sent || !errors.Is(err, engineio.ErrClosed) {
+		t.Errorf("SendWithin after Close: %t, %v; want false, ErrClosed", sent, err)
+	}
+}

@@ -144,6 +144,14 @@ func (s *Session) Send(msgs ...eioparser.Packet) error {
 		s.closeSlowConsumer(n)
 		return ErrSlowConsumer
 	}
+	s.appendLocked(msgs, n)
+	s.mu.Unlock()
+	return nil
+}
+
+// appendLocked queues msgs, which cost n, and wakes the writer. s.mu must
+// be held, and the bound checked.
+func (s *Session) appendLocked(msgs []eioparser.Packet, n int) {
 	for _, m := range msgs {
 		if m.Type == 0 {
 			m.Type = eioparser.PacketMessage
@@ -152,8 +160,6 @@ func (s *Session) Send(msgs ...eioparser.Packet) error {
 	}
 	s.queued += n
 	s.kickLocked()
-	s.mu.Unlock()
-	return nil
 }
 
 // entryOverhead is what a queue entry costs beyond its packet's bytes: the

@@ -111,6 +111,12 @@ func (c *wsConn) writeFrames(buf []byte, timeout time.Duration) error {
 		return err
 	}
 	_, err := c.nc.Write(buf)
+	if err == nil {
+		// The deadline stays on the connection, and the raw write above
+		// fails at once once it has passed: the next write, however late,
+		// must not find it.
+		err = c.nc.SetWriteDeadline(time.Time{})
+	}
 	return err
 }
 

@@ -32,10 +32,10 @@ type conn struct {
 	sockets      map[string]*Socket // by namespace name
 	closed       bool
 	connectTimer *time.Timer
-	// replayDone is set while a restored socket's replay runs on a
-	// goroutine of its own (see startReplay), and closed when it is over;
-	// the messages that arrive meanwhile wait in waiting, for it to handle
-	// them after.
+	// replayDone is set while a restored socket's replay, or a function
+	// given to Socket.Async, runs on a goroutine of its own (see
+	// startReplay), and closed when it is over; the messages that arrive
+	// meanwhile wait in waiting, for it to handle them after.
 	replayDone   chan struct{}
 	waiting      []waitingMessage
 	waitingBytes int
@@ -112,8 +112,8 @@ func (c *conn) HandleMessage(data []byte, binary bool) {
 }
 
 // startReplay runs replay, a restored socket's catch-up and connection
-// handlers, on a goroutine of its own, which then handles the messages
-// that arrived meanwhile. Called from that goroutine (a CONNECT among those
+// handlers or what an application gave Socket.Async, on a goroutine of its
+// own, which then handles the messages that arrived meanwhile. Called from that goroutine (a CONNECT among those
 // messages), it runs replay there and then.
 func (c *conn) startReplay(replay func()) {
 	c.mu.Lock()

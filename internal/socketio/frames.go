@@ -12,12 +12,16 @@ import (
 // encodeForEngine encodes p as Engine.IO messages: the text packet, then
 // one binary message per attachment.
 func encodeForEngine(p *sioparser.Packet) []eioparser.Packet {
-	msgs := make([]eioparser.Packet, 1+len(p.Attachments))
-	msgs[0] = eioparser.Packet{Type: eioparser.PacketMessage, Data: sioparser.EncodePacket(nil, p)}
-	for i, a := range p.Attachments {
-		msgs[i+1] = eioparser.Packet{Type: eioparser.PacketMessage, Data: a, Binary: true}
+	return appendForEngine(make([]eioparser.Packet, 0, 1+len(p.Attachments)), p)
+}
+
+// appendForEngine appends the Engine.IO messages of p to dst.
+func appendForEngine(dst []eioparser.Packet, p *sioparser.Packet) []eioparser.Packet {
+	dst = append(dst, eioparser.Packet{Type: eioparser.PacketMessage, Data: sioparser.EncodePacket(nil, p)})
+	for _, a := range p.Attachments {
+		dst = append(dst, eioparser.Packet{Type: eioparser.PacketMessage, Data: a, Binary: true})
 	}
-	return msgs
+	return dst
 }
 
 // Frames returns the broadcast's Engine.IO messages, encoded on first use.

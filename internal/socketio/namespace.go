@@ -300,13 +300,14 @@ func (n *Namespace) connect(c *conn, auth json.RawMessage) (*Socket, error) {
 // what was sent to the socket meanwhile. The handlers run before the client
 // hears it is connected, so that whatever they set up (rooms joined, say)
 // is in place by then, as in the reference server; what they send follows
-// the CONNECT reply.
+// the CONNECT reply, and then what they gave Socket.Async.
 func (n *Namespace) connected(so *Socket, handlers []func(*Socket), first []eioparser.Packet) {
 	for _, h := range handlers {
 		h(so)
 	}
 	// An error means the connection is closing; onClose follows.
 	_ = so.release(first)
+	so.runDeferred()
 }
 
 func (n *Namespace) remove(so *Socket) {

@@ -58,6 +58,9 @@ type Socket struct {
 	// is sent to the socket until then.
 	connecting atomic.Bool
 	held       []eioparser.Packet
+	// deferred keeps what Socket.Async was given while connecting, to run
+	// once the CONNECT reply is queued.
+	deferred []func()
 	// restoring holds a restored socket's rooms until it has caught up
 	// and joined them (see Socket.catchUp): if it closes before, they are
 	// what recovery keeps.

@@ -69,7 +69,9 @@ function loadOlder(room) {
     const keep2 = shown ? anchor(room.ul) : null;
     if (res && res.ok && Array.isArray(res.messages)) {
       for (const m of res.messages) receive(room, m, { older: true });
-      if (res.messages.length < PAGE) room.atBeginning = true;
+      // A short page is the beginning, unless the server cut it short to
+      // keep its answer small (more): then there is more before it.
+      if (res.messages.length < PAGE && !res.more) room.atBeginning = true;
     }
     renderTop(room);
     if (keep2) restoreAnchor(room.ul, keep2);
@@ -157,7 +159,9 @@ export async function catchUp(room) {
   if (!floor) return;
   let before = 0;
   let limit = PAGE;
-  for (let i = 0; i < CATCH_UP_PAGES; i++) {
+  // At most CATCH_UP_PAGES pages' worth of messages: a page of long
+  // messages comes cut short (more), and does not count as a whole one.
+  for (let got = 0; got < CATCH_UP_PAGES * CATCH_UP_PAGE;) {
     const res = await request('history', { room: room.name, before, limit });
     if (!res || !res.ok || !Array.isArray(res.messages) || rooms.get(room.name) !== room) return;
     if (!socket.connected) return;
@@ -167,7 +171,8 @@ export async function catchUp(room) {
       if (id !== null && id > floor) receive(room, { ...m, history: false });
     }
     const oldest = msgs.length ? toId(msgs[0].id) : null;
-    if (msgs.length < limit || oldest === null || oldest <= floor + 1) return;
+    if ((msgs.length < limit && !res.more) || oldest === null || oldest <= floor + 1) return;
+    got += msgs.length;
     before = oldest;
     limit = CATCH_UP_PAGE;
   }
