@@ -220,6 +220,9 @@ func (r *runner) joined(c *client, d time.Duration) {
 func (r *runner) failed(c *client, err error) {
 	c.state.Store(stateFailed)
 	if c.replacement {
+		if r.phase.Load() == "closing" {
+			return // cut short by the end of the run, not refused
+		}
 		r.nRejoinFailed.Add(1)
 		r.noteErr("rejoin", err)
 		return
