@@ -269,7 +269,11 @@ type Chat struct {
 
 	mu     sync.Mutex
 	people map[string]*person // online, by identity id
-	rooms  map[string]*room   // rooms with state loaded
+	// arriving holds, by identity id, when a guest's claim of its name
+	// succeeded, until it is online (attach): meanwhile it holds the name
+	// as one online does, so that a racing claim cannot take it over.
+	arriving map[string]time.Time
+	rooms    map[string]*room // rooms with state loaded
 }
 
 // New returns a Chat serving the sockets of nsp.
@@ -297,6 +301,7 @@ func New(cfg Config, nsp *socketio.Namespace) (*Chat, error) {
 		swept:        make(chan struct{}),
 		caps:         newRoomCaps(cfg.RoomsPerPerson, cfg.RoomsPerAddress, cfg.RoomIdle),
 		people:       make(map[string]*person),
+		arriving:     make(map[string]time.Time),
 		rooms:        make(map[string]*room),
 	}
 	if c.tokens == nil && c.verifier == nil {

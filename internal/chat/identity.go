@@ -238,14 +238,42 @@ func (c *Chat) claim(w who, now time.Time) (store.Identity, error) {
 		claim.Reserve = 0
 		held, err = c.store.ClaimName(ctx, claim)
 	}
+	if err == nil && held.ID == w.id {
+		c.arrive(w.id, now)
+	}
 	return held, err
 }
 
+// arrivingFor is how long a successful claim holds its name as if its
+// claimant were online, while it comes online (see Chat.arriving).
+const arrivingFor = 10 * time.Second
+
+// arrive records that the identity id claimed its name at now, and lets
+// go of the arrivals that never came online.
+func (c *Chat) arrive(id string, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.arriving) >= 1024 {
+		for k, at := range c.arriving {
+			if now.Sub(at) > arrivingFor {
+				delete(c.arriving, k)
+			}
+		}
+	}
+	c.arriving[id] = now
+}
+
 // online reports whether the identity id is someone online here (or
-// within the grace).
+// within the grace, or coming online after claiming its name).
 func (c *Chat) online(id string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if at, ok := c.arriving[id]; ok {
+		if time.Since(at) <= arrivingFor {
+			return true // claimed its name, and coming online
+		}
+		delete(c.arriving, id)
+	}
 	return c.people[id] != nil
 }
 

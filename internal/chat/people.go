@@ -171,6 +171,7 @@ func (c *Chat) attach(so *socketio.Socket, s *session, w who, quiet bool) (p *pe
 			p.quietUntil = c.started.Add(c.cfg.RestartGrace)
 		}
 		c.people[w.id] = p
+		delete(c.arriving, w.id)
 		if c.node != nil {
 			c.node.joinLocked("", p, "")
 		}
