@@ -327,9 +327,13 @@ func New(cfg Config, nsp *socketio.Namespace) (*Chat, error) {
 	}
 	c.checked = make(chan struct{})
 	if cfg.Cluster != nil {
+		sq, ok := nsp.Adapter().(socketio.Sequencer)
+		if !ok {
+			return nil, errors.New("chat: a cluster needs a namespace whose adapter keeps sequences (socketio.Sequencer)")
+		}
 		c.node = newNode(c, *cfg.Cluster)
 		c.log.Info("chat node", "node", c.node.uid)
-		nsp.OnServerSideEmit(eventRelay, c.onRelay)
+		c.useStream(sq)
 		go c.node.run()
 		go c.checkRooms()
 	} else {

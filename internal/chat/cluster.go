@@ -22,6 +22,7 @@ const (
 	DefaultNodeTTL    = 15 * time.Second
 	DefaultGapWait    = 250 * time.Millisecond
 	DefaultCheckEvery = 5 * time.Second
+	DefaultLocalAfter = time.Second
 )
 
 // Bounds of the presence writer.
@@ -79,6 +80,11 @@ type ClusterConfig struct {
 	// message lost with Redis) even when no later message shows the gap
 	// (default 5 s).
 	CheckEvery time.Duration
+	// LocalAfter is how long a message this node stored may wait for the
+	// cluster's stream (Redis is slow or away) before the node delivers
+	// it to its own sockets without it, in id order still (default 1 s):
+	// the other nodes get it once the stream has it.
+	LocalAfter time.Duration
 }
 
 func (c ClusterConfig) withDefaults() ClusterConfig {
@@ -90,6 +96,9 @@ func (c ClusterConfig) withDefaults() ClusterConfig {
 	}
 	if c.CheckEvery <= 0 {
 		c.CheckEvery = DefaultCheckEvery
+	}
+	if c.LocalAfter <= 0 {
+		c.LocalAfter = DefaultLocalAfter
 	}
 	return c
 }

@@ -564,46 +564,70 @@ func TestClusterRedisOutage(t *testing.T) {
 	})
 }
 
-// TestClusterReorders relays stored messages out of order, as two nodes
-// storing messages of one room at once may: a node holds back a message
-// until those before it come, and delivers each once.
-func TestClusterReorders(t *testing.T) {
+// TestClusterSequences appends stored messages to the stream out of
+// order, as two nodes storing messages of one room at once may: the
+// stream takes each only after the one before, and once, so that a node's
+// people get them in order, once; and one that comes after a gap the
+// stream cannot fill any more (forced, as after Redis lost the room's
+// sequence) has those before it read from the store.
+func TestClusterSequences(t *testing.T) {
 	tc := newTestCluster(t, "")
 	a := tc.start(chat.Config{})
 	bob := join(t, a.Server, sioclient.TransportWebSocket, "Bob")
-	// Another node relays what the test stores, as it would its own.
-	relay := tc.start(chat.Config{})
+	// Another node appends what the test stores, as it would its own.
+	other := tc.start(chat.Config{})
 	direct := tc.open()
-	stored, err := direct.Append(context.Background(), []store.Message{
-		{Room: chat.DefaultRoom, Author: "Ghost", Text: "one"},
-		{Room: chat.DefaultRoom, Author: "Ghost", Text: "two"},
-		{Room: chat.DefaultRoom, Author: "Ghost", Text: "three"},
-	})
+	var in []store.Message
+	for _, text := range []string{"one", "two", "three", "four", "five", "six"} {
+		in = append(in, store.Message{Room: chat.DefaultRoom, Author: "Ghost", Text: text})
+	}
+	stored, err := direct.Append(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	emit := func(m store.Message) {
+	results := make(chan socketio.SequenceResult, 16)
+	emit := func(m store.Message, force bool) socketio.SequenceResult {
 		t.Helper()
-		err := relay.nsp.ServerSideEmit(chat.EventRelay, map[string]any{
-			"room": m.Room, "id": m.ID, "author": m.Author, "text": m.Text, "time": m.Time.UnixMilli(),
-		})
+		err := other.nsp.To(chat.RoomKey(m.Room)).EmitInSequence(chat.SeqName(m.Room), m.ID, force,
+			func(r socketio.SequenceResult) { results <- r }, chat.EventChatMessage, chat.WireMessage(m))
 		if err != nil {
 			t.Fatal(err)
 		}
+		select {
+		case r := <-results:
+			return r
+		case <-time.After(5 * time.Second):
+			t.Fatal("no answer from the stream")
+			return socketio.SequenceResult{}
+		}
 	}
-	emit(stored[2])
-	emit(stored[1])
-	emit(stored[2]) // again: delivered once
-	emit(stored[0])
+	for i, tc := range []struct {
+		m     store.Message
+		force bool
+		want  socketio.SequenceStatus
+		last  int64
+	}{
+		{stored[0], false, socketio.SequenceAppended, 0},
+		{stored[2], false, socketio.SequenceGap, 1},
+		{stored[1], false, socketio.SequenceAppended, 0},
+		{stored[1], false, socketio.SequencePresent, 2},
+		{stored[2], false, socketio.SequenceAppended, 0},
+		{stored[5], true, socketio.SequenceAppended, 0}, // 4 and 5 are read from the store
+		{stored[4], false, socketio.SequencePresent, 6},
+	} {
+		if r := emit(tc.m, tc.force); r.Status != tc.want || r.Last != tc.last {
+			t.Errorf("%d: append %d (force %v): %+v, want status %d, last %d", i, tc.m.ID, tc.force, r, tc.want, tc.last)
+		}
+	}
 	eventually(t, "bob's messages", func() error {
-		if got := ids(bob.messages()); !slices.Equal(got, []int64{1, 2, 3}) {
+		if got := ids(bob.messages()); !slices.Equal(got, span(1, 6)) {
 			return fmt.Errorf("bob got %v", got)
 		}
 		return nil
 	})
 	time.Sleep(2 * testGapWait)
 	bob.sync()
-	if got := ids(bob.messages()); !slices.Equal(got, []int64{1, 2, 3}) {
+	if got := ids(bob.messages()); !slices.Equal(got, span(1, 6)) {
 		t.Errorf("bob got %v in the end", got)
 	}
 }

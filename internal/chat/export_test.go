@@ -1,6 +1,10 @@
 package chat
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/parley-chat/parley/internal/store"
+)
 
 // LoadedRooms returns the names of the rooms whose state is loaded, sorted.
 func (c *Chat) LoadedRooms() []string {
@@ -14,6 +18,12 @@ func (c *Chat) LoadedRooms() []string {
 	return names
 }
 
-// EventRelay is the server-side event that carries a stored message to the
-// other nodes of a cluster.
-const EventRelay = eventRelay
+// SeqName is the name of a room's sequence in a cluster's stream, and
+// RoomKey the Socket.IO room of its members.
+func SeqName(room string) string { return "room:" + store.RoomKey(room) }
+
+// RoomKey is the Socket.IO room of a chat room's members.
+func RoomKey(room string) string { return roomKey(room) }
+
+// WireMessage is the chat-message payload of m.
+func WireMessage(m store.Message) ChatMessage { return wireMessage(m) }

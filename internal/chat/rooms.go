@@ -41,6 +41,17 @@ type room struct {
 	head     int64
 	filling  bool
 	gapTimer *time.Timer
+	// In a cluster (stream.go): outbox holds the messages this node stored
+	// that the stream does not have yet, by id; outTimer is set while a
+	// look at it is due, and localTimer while its own delivery without the
+	// stream is; gapRounds counts the looks its head met a gap;
+	// streamLast is the highest id the stream is known to have. All
+	// guarded by deliverMu.
+	outbox     []outMessage
+	outTimer   *time.Timer
+	localTimer *time.Timer
+	gapRounds  int
+	streamLast int64
 
 	// members are the people in the room's presence, and names their
 	// names, sorted; both guarded by Chat.mu and changed together by

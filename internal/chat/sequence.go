@@ -1,31 +1,20 @@
 package chat
 
 import (
-	"encoding/json"
 	"slices"
 	"time"
 
-	"github.com/parley-chat/parley/internal/sioparser"
 	"github.com/parley-chat/parley/internal/store"
 )
 
-// This file is the order of a room's messages. The store gives each
-// message its id, one more than the last of its room; every node delivers
-// each room's messages to its own sockets in that order, each once, with
-// no gap. On one node the messages come in order from its Committer. In a
-// cluster, the node that stored a message delivers it to its sockets and
-// relays it to the other nodes (a server-side event: one PUBLISH), which
-// deliver it to theirs: two nodes storing messages of one room at once may
-// relay them out of order, and Redis may lose a relay. So a message that
+// This file is the order of a room's messages on one node. The store
+// gives each message its id, one more than the last of its room; the node
+// delivers each room's messages to its sockets in that order, each once,
+// as its Committer reports them. In a cluster they come from the cluster's
+// stream instead (stream.go); what both share is here: a message that
 // comes before one with a lower id waits, for GapWait, for the missing
 // ones, which are then read from the store (they are there: the store
-// gives an id only once the one before is committed); and every
-// CheckEvery the node compares its rooms' last ids with the store's, to
-// read what no later message has shown missing.
-
-// eventRelay is the server-side event that carries a stored message to
-// the other nodes.
-const eventRelay = "parley:chat-message"
+// gives an id only once the one before is committed).
 
 // maxPending bounds the messages a room holds back for a gap; past it, the
 // gap is read from the store at once.
@@ -37,59 +26,19 @@ type pendingMessage struct {
 	except string // the sender's socket, which is not sent its own message
 }
 
-// relayed is the payload of eventRelay: a stored message.
-type relayed struct {
-	Room     string `json:"room"`
-	ID       int64  `json:"id"`
-	Author   string `json:"author"`
-	AuthorID string `json:"authorId,omitempty"`
-	Text     string `json:"text"`
-	Time     int64  `json:"time"` // milliseconds since the epoch
-	ClientID string `json:"clientId,omitempty"`
-}
-
 // roomKey is the Socket.IO room of a chat room's members.
 func roomKey(name string) string { return "room:" + name }
 
 // stored hands a message this node stored, which the socket except sent,
-// to its room's delivery, and relays it to the other nodes.
+// to its room's delivery: at once on one node, through the cluster's
+// stream in a cluster.
 func (c *Chat) stored(r *room, m store.Message, except string) {
-	r.deliverMu.Lock()
-	fresh := c.offerLocked(r, m, except)
-	r.deliverMu.Unlock()
-	if !fresh || c.node == nil {
-		return // a retry's stored message, delivered already
-	}
-	err := c.nsp.ServerSideEmit(eventRelay, relayed{
-		Room: m.Room, ID: m.ID, Author: m.Author, AuthorID: m.AuthorID, Text: m.Text,
-		Time: m.Time.UnixMilli(), ClientID: m.ClientID,
-	})
-	if err != nil {
-		// The other nodes read it from the store when they see the gap.
-		c.log.Warn("relaying a message to the other nodes", "room", m.Room, "id", m.ID, "err", err)
-	}
-}
-
-// onRelay takes a message another node stored. It runs on the cluster
-// adapter's goroutine, and holds it only as long as a delivery takes.
-func (c *Chat) onRelay(args *sioparser.Message, _ func(any) error) {
-	if len(args.Args) == 0 {
+	if c.node != nil {
+		c.appendStored(r, m, except)
 		return
 	}
-	var w relayed
-	if err := json.Unmarshal(args.Args[0], &w); err != nil || w.ID <= 0 {
-		c.log.Debug("ignoring a bad relayed message", "err", err)
-		return
-	}
-	c.mu.Lock()
-	r := c.rooms[store.RoomKey(w.Room)]
-	c.mu.Unlock()
-	if r == nil {
-		return // not loaded here: loading it reads the store
-	}
-	m := store.Message{Room: w.Room, ID: w.ID, Author: w.Author, AuthorID: w.AuthorID, Text: w.Text, Time: time.UnixMilli(w.Time).UTC(), ClientID: w.ClientID}
 	r.deliverMu.Lock()
-	c.offerLocked(r, m, "")
+	c.offerLocked(r, m, except)
 	r.deliverMu.Unlock()
 }
 
@@ -232,8 +181,9 @@ func (c *Chat) closing() bool {
 }
 
 // checkRooms runs until Close, in a cluster: every CheckEvery it reads the
-// last ids of the rooms active lately and reads, for the loaded ones, what
-// they lack (see the top of this file).
+// last ids of the rooms active lately and, for the loaded ones whose last
+// is past what the stream brought, appends to the stream what it lacks
+// (see stream.go).
 func (c *Chat) checkRooms() {
 	defer close(c.checked)
 	t := time.NewTicker(c.node.cfg.CheckEvery)
@@ -275,7 +225,7 @@ func (c *Chat) checkHeads(now time.Time) {
 			r.deliverMu.Lock()
 			if sr.LastID > r.recent.last {
 				r.head = max(r.head, sr.LastID)
-				c.scheduleFillLocked(r, false)
+				c.retryOutLocked(r, c.gapWait())
 			}
 			r.deliverMu.Unlock()
 		}

@@ -29,8 +29,13 @@ type adapter struct {
 	// the sessions are kept in Redis for window, refreshed every
 	// refresh.
 	recovery atomic.Bool
-	window   time.Duration
-	refresh  time.Duration
+	// fromStream: the node's own broadcasts reach its sockets from the
+	// stream (with recovery on, or once UseSequences was called), and
+	// filter, if set, sees each broadcast read from it (sequence.go).
+	fromStream atomic.Bool
+	filter     atomic.Pointer[socketio.DeliveryFilter]
+	window     time.Duration
+	refresh    time.Duration
 	// base is the id of the stream's last entry before those the reader
 	// hands the adapter, "" until known; guarded by the node's mu.
 	base string
@@ -39,6 +44,7 @@ type adapter struct {
 var (
 	_ socketio.Adapter        = (*adapter)(nil)
 	_ socketio.SharedRecovery = (*adapter)(nil)
+	_ socketio.Sequencer      = (*adapter)(nil)
 )
 
 func (a *adapter) Join(so *socketio.Socket, rooms ...string) {
@@ -88,13 +94,19 @@ func (a *adapter) touchedAll(list []*socketio.Socket) {
 // publish sends m to the other nodes: in the stream, or on the public
 // channel when it is ephemeral. It never blocks.
 func (a *adapter) publish(m *wire.Message) error {
+	return a.publishJob(m, nil)
+}
+
+// publishJob sends m as publish does; a stream entry goes through seq's
+// script when seq is set.
+func (a *adapter) publishJob(m *wire.Message, seq *seqJob) error {
 	m.UID, m.Nsp = a.node.uid, a.name
 	if !m.Ephemeral() {
 		e, err := wire.EncodeEntry(m)
 		if err != nil {
 			return fmt.Errorf("cluster: %w", err)
 		}
-		return a.node.pub.push(job{stream: a.stream, fields: e.Fields(), size: len(e.Data)})
+		return a.node.pub.push(job{stream: a.stream, fields: e.Fields(), size: len(e.Data), seq: seq})
 	}
 	return a.publishOn(a.public, m)
 }
@@ -114,15 +126,15 @@ func (a *adapter) publishOn(channel string, m *wire.Message) error {
 }
 
 // Broadcast delivers b to the local sockets and, unless b.Local, appends
-// it to the stream, in one XADD. With recovery on, the local sockets get
-// it when the stream reader reads it back, with its entry id for offset
-// (see socketio.SharedRecovery): a broadcast refused (ErrBacklog) reaches
-// nobody.
+// it to the stream, in one XADD. With recovery on (or sequences used),
+// the local sockets get it when the stream reader reads it back, with its
+// entry id for offset (see socketio.SharedRecovery): a broadcast refused
+// (ErrBacklog) reaches nobody.
 func (a *adapter) Broadcast(b *socketio.Broadcast) error {
 	if b.Local {
 		return a.local.Broadcast(b)
 	}
-	if !a.recovery.Load() {
+	if !a.fromStream.Load() {
 		_ = a.local.Broadcast(b)
 	}
 	return a.publish(&wire.Message{

@@ -76,6 +76,10 @@ func (a *adapter) onBroadcast(m *wire.Message, offset string) {
 	if a.recovery.Load() {
 		b.Offset = offset
 	}
+	if f := a.filter.Load(); f != nil {
+		(*f)(event, args, m.Opts.Rooms, func() { _ = a.nsp.Deliver(b) })
+		return
+	}
 	_ = a.nsp.Deliver(b)
 }
 

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/parley-chat/parley/internal/socketio"
 )
 
 // maxBatch bounds the commands of one pipeline.
@@ -30,6 +32,8 @@ type job struct {
 	ttl     time.Duration
 	delIf   bool
 	size    int
+	// seq, when set, makes the XADD one of a sequence (sequence.go).
+	seq *seqJob
 }
 
 // delIfScript deletes KEYS[1] if it holds ARGV[1].
@@ -164,6 +168,8 @@ func (p *publisher) send(batch []job) []job {
 	cmds := make([]redis.Cmder, len(batch))
 	for i, j := range batch {
 		switch {
+		case j.seq != nil:
+			cmds[i] = pipe.Eval(p.ctx, seqScript, []string{j.stream, j.seq.key}, p.seqArgs(&batch[i])...)
 		case j.stream != "":
 			cmds[i] = pipe.XAdd(p.ctx, &redis.XAddArgs{Stream: j.stream, MaxLen: p.maxLen, Approx: true, Values: j.fields})
 		case j.delIf:
@@ -183,8 +189,14 @@ func (p *publisher) send(batch []job) []job {
 		var rerr redis.Error
 		switch {
 		case err == nil:
+			if j := batch[i]; j.seq != nil && j.seq.done != nil {
+				j.seq.done(seqResult(c))
+			}
 		case errors.As(err, &rerr) && !errors.Is(err, redis.ErrClosed):
 			p.log.Error("cluster: Redis refused a message", logKeyError, err)
+			if j := batch[i]; j.seq != nil && j.seq.done != nil {
+				j.seq.done(socketio.SequenceResult{Status: socketio.SequenceFailed, Err: err})
+			}
 		default:
 			p.lastErr = err
 			failed = append(failed, batch[i])

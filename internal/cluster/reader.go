@@ -96,7 +96,8 @@ func entryOf(msg redis.XMessage) wire.Entry {
 
 // onEntry handles a stream entry, unless it is of a namespace the node
 // does not serve, or the node's own: those it applied when it sent them,
-// but for its broadcasts with recovery on, which reach its sockets from
+// but for its broadcasts with recovery on or sequences used (see
+// adapter.fromStream), which reach its sockets from
 // here, in the stream's order, with their entry ids for offsets. It notes
 // the entry as looked at, then as handled (see Node.looked).
 func (nd *Node) onEntry(stream string, msg redis.XMessage) {
@@ -113,7 +114,7 @@ func (nd *Node) onEntry(stream string, msg redis.XMessage) {
 	if a == nil || e.Nsp == "" {
 		return
 	}
-	if e.UID == nd.uid && (e.Type != broadcastType || !a.recovery.Load()) {
+	if e.UID == nd.uid && (e.Type != broadcastType || !a.fromStream.Load()) {
 		return
 	}
 	m, err := wire.DecodeEntry(e)

@@ -37,6 +37,7 @@ func (a *adapter) EnableRecovery(cfg socketio.RecoveryConfig) {
 		a.refresh = a.window / 3
 	}
 	a.node.keeper.useRefresh(a.refresh)
+	a.fromStream.Store(true)
 	a.recovery.Store(true)
 }
 

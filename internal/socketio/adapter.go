@@ -274,3 +274,63 @@ func (a *memoryAdapter) ServerSideEmit(*sioparser.Message) error { return nil }
 func (a *memoryAdapter) ServerSideEmitWithAck(context.Context, *sioparser.Message) (*sioparser.Message, error) {
 	return &sioparser.Message{Args: []json.RawMessage{}}, nil
 }
+
+// Sequencer is an Adapter whose cluster keeps one shared, ordered log of
+// broadcasts (the Redis stream of package cluster), in which a broadcast
+// can take its place as number id of a sequence: after number id-1 and
+// only once, whichever node appends it. An application whose events carry
+// such numbers (a chat room's message ids) gets every node's sockets to
+// receive them in that order, once, and recovered, across nodes, as any
+// broadcast of the log.
+//
+// Once UseSequences was called, every broadcast of this node reaches its
+// own sockets from the shared log too, in the log's order, as with
+// recovery on (see SharedRecovery).
+type Sequencer interface {
+	// UseSequences makes the node's own broadcasts reach its sockets from
+	// the shared log, and sets filter, which sees every broadcast event
+	// read from the log before it reaches this node's sockets (nil for
+	// none).
+	UseSequences(filter DeliveryFilter)
+	// BroadcastInSequence appends b to the shared log as number id of the
+	// sequence seq, unless the log has it already; when the log's last of
+	// seq is not id-1 it is not appended, unless force (the caller gives
+	// up on the missing ones). done is called once Redis answered, on the
+	// adapter's goroutine: it must not block. An error means b was not
+	// queued and done will not be called.
+	BroadcastInSequence(b *Broadcast, seq string, id int64, force bool, done func(SequenceResult)) error
+}
+
+// DeliveryFilter sees a broadcast event read from a shared log, its name
+// and encoded arguments, and the rooms it goes to, before it reaches this
+// node's sockets: it calls deliver, once, for them to get it, or not, to
+// drop it. It runs on the adapter's reader goroutine, in the log's order,
+// and may hold a lock of its own over deliver (one taken before the
+// namespace's ordering lock: docs/locking.md).
+type DeliveryFilter func(event string, args []json.RawMessage, rooms []string, deliver func())
+
+// SequenceStatus is what became of a broadcast in a sequence.
+type SequenceStatus int
+
+// What Sequencer.BroadcastInSequence did.
+const (
+	// SequenceAppended: the broadcast is in the log.
+	SequenceAppended SequenceStatus = iota + 1
+	// SequencePresent: the log had it (or a later one) already.
+	SequencePresent
+	// SequenceGap: the log's last of the sequence is SequenceResult.Last,
+	// not id-1: the ones between must be appended first.
+	SequenceGap
+	// SequenceFailed: Redis refused the command (SequenceResult.Err).
+	SequenceFailed
+)
+
+// SequenceResult is the outcome of BroadcastInSequence.
+type SequenceResult struct {
+	Status SequenceStatus
+	// Last is the log's last number of the sequence before this one (for
+	// SequenceGap and SequencePresent).
+	Last int64
+	// Err is why Redis refused it (SequenceFailed).
+	Err error
+}

@@ -3,6 +3,7 @@ package socketio
 import (
 	"context"
 	"encoding/json"
+	"errors"
 )
 
 // BroadcastOperator selects the sockets of a broadcast or of an operation
@@ -131,4 +132,24 @@ func fetchLocal(a Adapter, rooms, except []string) []RemoteSocket {
 		list[i] = so.Describe()
 	}
 	return list
+}
+
+// ErrNoSequencer is returned by EmitInSequence on a namespace whose
+// adapter is no Sequencer.
+var ErrNoSequencer = errors.New("socketio: the adapter keeps no shared log of sequences")
+
+// EmitInSequence encodes the event once and appends it to the cluster's
+// shared log as number id of the sequence seq (see Sequencer), from which
+// every node's selected sockets get it, this node's too. done is called
+// with the outcome; it must not block.
+func (b *BroadcastOperator) EmitInSequence(seq string, id int64, force bool, done func(SequenceResult), event string, args ...any) error {
+	sq, ok := b.nsp.adapter.(Sequencer)
+	if !ok {
+		return ErrNoSequencer
+	}
+	p, err := newEventPacket(b.nsp.name, event, args)
+	if err != nil {
+		return err
+	}
+	return sq.BroadcastInSequence(&Broadcast{Packet: p, Rooms: b.rooms, Except: b.except}, seq, id, force, done)
 }
