@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -416,10 +415,14 @@ func (s *session) person() *person {
 func (c *Chat) onConnection(so *socketio.Socket) {
 	c.welcome(so)
 	s := sessionOf(so)
+	if raw, ok := so.Data().(json.RawMessage); ok && so.Recovered() && s == nil {
+		// Restored from another node's copy of the session (restore.go).
+		s = c.restoreSession(so, raw)
+	}
 	switch {
 	case so.Recovered() && s != nil:
 		c.resume(so, s)
-		if !s.hasHeard() && !slices.Contains(so.Rooms(), roomKey(DefaultRoom)) {
+		if !s.hasHeard() && !inDefault(so) {
 			// Cut off before its catch-up was over, it was kept without
 			// the default room: it catches up again, from what it names.
 			c.hearDefault(so, s)
@@ -448,6 +451,7 @@ func (c *Chat) hearDefault(so *socketio.Socket, s *session) {
 		s.mu.Lock()
 		s.heard = true
 		s.mu.Unlock()
+		so.SetData(s) // the cluster's copy of the session says so
 	})
 }
 
