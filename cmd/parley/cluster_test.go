@@ -11,6 +11,7 @@ import (
 	"github.com/parley-chat/parley/internal/sioclient"
 	"github.com/parley-chat/parley/internal/store/postgres/pgtest"
 	"github.com/parley-chat/parley/internal/test/redistest"
+	"github.com/parley-chat/parley/internal/test/testjs"
 )
 
 // TestRunCluster runs two nodes as main does, with --redis (a Redis of the
@@ -123,5 +124,31 @@ func TestRunClusterNoRedis(t *testing.T) {
 	}
 	if ctx.Err() != nil {
 		t.Fatal("run returned only after its context ended")
+	}
+}
+
+// TestRunClusterRecovery has the official client recovered on another
+// node of a cluster of two (test/js/cluster-recovery.test.mjs): it gets
+// the chat messages it missed from the cluster's stream, once, in order,
+// and is still the person it joined as.
+func TestRunClusterRecovery(t *testing.T) {
+	testjs.RequireNode(t)
+	rs := redistest.Server(t)
+	dsn := pgtest.DSN(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", pgtest.Schema(t))
+	u.RawQuery = q.Encode()
+	args := []string{"--addr", "127.0.0.1:0", "--shutdown-timeout", "5s", "--store", u.String(), "--redis", rs.URL()}
+	n1 := startRun(t, args, env())
+	n2 := startRun(t, args, env())
+	testjs.Run(t, time.Minute, "cluster-recovery.test.mjs", "PARLEY_URL_A="+n1.URL, "PARLEY_URL_B="+n2.URL)
+	for _, n := range []*server{n1, n2} {
+		if err := n.stop(t, 10*time.Second); err != nil {
+			t.Fatalf("run: %v", err)
+		}
 	}
 }
