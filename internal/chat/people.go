@@ -104,7 +104,7 @@ func (c *Chat) onNewUser(so *socketio.Socket, s *session, e *socketio.Event, rep
 		reply(nil, err)
 		return
 	}
-	so.SetData(s) // the cluster's copy of the session names the person
+	so.SetData(s)      // the cluster's copy of the session names the person
 	list := e.HasAck() // the members are only for the ack
 	joined := func(users usersPage, err error) {
 		if err != nil {

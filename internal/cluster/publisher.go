@@ -168,8 +168,10 @@ func (p *publisher) send(batch []job) []job {
 	cmds := make([]redis.Cmder, len(batch))
 	for i, j := range batch {
 		switch {
+		case j.seq != nil && j.seq.eval:
+			cmds[i] = seqLua.Eval(p.ctx, pipe, []string{j.stream, j.seq.key}, p.seqArgs(&batch[i])...)
 		case j.seq != nil:
-			cmds[i] = pipe.Eval(p.ctx, seqScript, []string{j.stream, j.seq.key}, p.seqArgs(&batch[i])...)
+			cmds[i] = seqLua.EvalSha(p.ctx, pipe, []string{j.stream, j.seq.key}, p.seqArgs(&batch[i])...)
 		case j.stream != "":
 			cmds[i] = pipe.XAdd(p.ctx, &redis.XAddArgs{Stream: j.stream, MaxLen: p.maxLen, Approx: true, Values: j.fields})
 		case j.delIf:
@@ -192,6 +194,11 @@ func (p *publisher) send(batch []job) []job {
 			if j := batch[i]; j.seq != nil && j.seq.done != nil {
 				j.seq.done(seqResult(c))
 			}
+		case batch[i].seq != nil && !batch[i].seq.eval && redis.HasErrorPrefix(err, "NOSCRIPT"):
+			// Redis does not have the script (it restarted): sent again
+			// with it.
+			batch[i].seq.eval = true
+			failed = append(failed, batch[i])
 		case errors.As(err, &rerr) && !errors.Is(err, redis.ErrClosed):
 			p.log.Error("cluster: Redis refused a message", logKeyError, err)
 			if j := batch[i]; j.seq != nil && j.seq.done != nil {

@@ -42,12 +42,17 @@ redis.call("SET", KEYS[2], ARGV[1], "EX", ARGV[4])
 return {1, entry}
 `
 
+// seqLua is seqScript, sent by its hash (EVALSHA), and whole when Redis
+// does not have it.
+var seqLua = redis.NewScript(seqScript)
+
 // seqJob makes a stream job go through seqScript.
 type seqJob struct {
 	key   string // the key of the sequence's last number
 	id    int64
 	force bool
 	done  func(socketio.SequenceResult)
+	eval  bool // Redis lacked the script: send it whole
 }
 
 // SeqKey returns the key of the last number of sequence seq of stream:
