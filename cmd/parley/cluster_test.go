@@ -20,16 +20,7 @@ import (
 // PARLEY_TEST_REDIS and PARLEY_TEST_POSTGRES.
 func TestRunCluster(t *testing.T) {
 	rs := redistest.Server(t)
-	dsn := pgtest.DSN(t)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", pgtest.Schema(t))
-	u.RawQuery = q.Encode()
-
-	args := []string{"--addr", "127.0.0.1:0", "--shutdown-timeout", "5s", "--store", u.String(), "--redis", rs.URL()}
+	args := clusterArgs(t, rs)
 	n1 := startRun(t, args, env())
 	n2 := startRun(t, args, env())
 
@@ -134,15 +125,7 @@ func TestRunClusterNoRedis(t *testing.T) {
 func TestRunClusterRecovery(t *testing.T) {
 	testjs.RequireNode(t)
 	rs := redistest.Server(t)
-	dsn := pgtest.DSN(t)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", pgtest.Schema(t))
-	u.RawQuery = q.Encode()
-	args := []string{"--addr", "127.0.0.1:0", "--shutdown-timeout", "5s", "--store", u.String(), "--redis", rs.URL()}
+	args := clusterArgs(t, rs)
 	n1 := startRun(t, args, env())
 	n2 := startRun(t, args, env())
 	testjs.Run(t, time.Minute, "cluster-recovery.test.mjs", "PARLEY_URL_A="+n1.URL, "PARLEY_URL_B="+n2.URL)
@@ -151,4 +134,18 @@ func TestRunClusterRecovery(t *testing.T) {
 			t.Fatalf("run: %v", err)
 		}
 	}
+}
+
+// clusterArgs returns the arguments of a node of a test's cluster: rs, and
+// a PostgreSQL schema of the test's own.
+func clusterArgs(t *testing.T, rs *redistest.LocalServer) []string {
+	t.Helper()
+	u, err := url.Parse(pgtest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", pgtest.Schema(t))
+	u.RawQuery = q.Encode()
+	return []string{"--addr", "127.0.0.1:0", "--shutdown-timeout", "5s", "--store", u.String(), "--redis", rs.URL()}
 }

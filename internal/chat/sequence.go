@@ -64,6 +64,13 @@ func (c *Chat) offerLocked(r *room, m store.Message, except string) bool {
 		return true
 	}
 	c.deliverLocked(r, m, except)
+	c.deliverPendingLocked(r)
+	return true
+}
+
+// deliverPendingLocked delivers the held messages that follow the room's
+// last, in order. r.deliverMu is held.
+func (c *Chat) deliverPendingLocked(r *room) {
 	for len(r.pending) > 0 {
 		next, ok := r.pending[r.recent.last+1]
 		if !ok {
@@ -72,7 +79,6 @@ func (c *Chat) offerLocked(r *room, m store.Message, except string) bool {
 		delete(r.pending, next.m.ID)
 		c.deliverLocked(r, next.m, next.except)
 	}
-	return true
 }
 
 // deliverLocked sends m to the room's members on this node but except,

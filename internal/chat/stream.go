@@ -255,14 +255,7 @@ func (c *Chat) fromStream(event string, args []json.RawMessage, _ []string, deli
 	deliver()
 	if len(r.pending) > 0 { // delivered here without the stream meanwhile
 		delete(r.pending, m.ID)
-		for len(r.pending) > 0 {
-			next, ok := r.pending[r.recent.last+1]
-			if !ok {
-				break
-			}
-			delete(r.pending, next.m.ID)
-			c.deliverLocked(r, next.m, next.except)
-		}
+		c.deliverPendingLocked(r)
 	}
 	// The next of this node's own may have waited for this one.
 	if len(r.outbox) > 0 && !r.outbox[0].sent && r.outbox[0].m.ID == m.ID+1 {
