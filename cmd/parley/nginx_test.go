@@ -40,8 +40,8 @@ func TestNginxCluster(t *testing.T) {
 	t.Run("two nodes write one room", func(t *testing.T) { testNginxConcurrent(t, bin) })
 }
 
-// nodes is how many parley processes a cluster has.
-const nodes = 3
+// clusterNodes is how many parley processes a cluster has.
+const clusterNodes = 3
 
 // nginxCluster is three parley processes behind an nginx, the Redis and
 // the schema they share, and the official clients of chat-peer.mjs.
@@ -49,12 +49,12 @@ type nginxCluster struct {
 	t     *testing.T
 	ctx   context.Context
 	redis *redistest.LocalServer
-	procs [nodes]*process
-	addrs [nodes]string // host:port of each node
+	procs [clusterNodes]*process
+	addrs [clusterNodes]string // host:port of each node
 	ng    *nginxtest.Server
 	fx    *testjs.Fixture
-	spare [nodes][]string // client addresses that nginx sends to each node, not given out yet
-	from  map[string]string
+	spare [clusterNodes][]string // client addresses that nginx sends to each node, not given out yet
+	from  map[string]string      // each client's address, by its name
 }
 
 // newNginxCluster starts a cluster, with d for the whole scenario.
@@ -72,7 +72,7 @@ func newNginxCluster(t *testing.T, bin string, d time.Duration) *nginxCluster {
 	u.RawQuery = q.Encode()
 	c.redis = redistest.Server(t)
 	var upstreams []string
-	for i := range nodes {
+	for i := range clusterNodes {
 		c.procs[i] = startParleyArgs(t, bin, "--store", u.String(), "--redis", c.redis.URL(), "--trusted-proxies", "127.0.0.1")
 		c.addrs[i] = strings.TrimPrefix(c.procs[i].url, "http://")
 		upstreams = append(upstreams, c.addrs[i])
