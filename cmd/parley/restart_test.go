@@ -276,8 +276,16 @@ type process struct {
 // it still runs.
 func startParley(t *testing.T, bin, db string) *process {
 	t.Helper()
+	return startParleyArgs(t, bin, "--store", db)
+}
+
+// startParleyArgs starts bin on a free loopback port with args, and
+// returns once it has printed its URL. The test's cleanup kills it if it
+// still runs.
+func startParleyArgs(t *testing.T, bin string, args ...string) *process {
+	t.Helper()
 	p := &process{
-		cmd:    exec.Command(bin, "--addr", "127.0.0.1:0", "--store", db, "--shutdown-timeout", "5s"),
+		cmd:    exec.Command(bin, append([]string{"--addr", "127.0.0.1:0", "--shutdown-timeout", "5s"}, args...)...),
 		stdout: &lockedBuffer{},
 		stderr: &lockedBuffer{},
 		done:   make(chan struct{}),
