@@ -35,6 +35,9 @@ type Config struct {
 	NewAdapter func(n *Namespace) Adapter
 	// Logger receives logs (default slog.Default()).
 	Logger *slog.Logger
+	// Observer, when set, is told of connections, sockets, rooms and
+	// events as they come and go (see Observer).
+	Observer Observer
 }
 
 // Server is a Socket.IO v5 server: an http.Handler to mount at the
