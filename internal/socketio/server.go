@@ -114,6 +114,10 @@ func (s *Server) Of(name string) *Namespace {
 	return n
 }
 
+// Lookup returns the namespace called name if it exists, or nil; unlike
+// Of, it creates none.
+func (s *Server) Lookup(name string) *Namespace { return s.namespace(name) }
+
 // namespace returns an existing namespace, or nil.
 func (s *Server) namespace(name string) *Namespace {
 	s.mu.RLock()
