@@ -1,6 +1,10 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -36,4 +40,30 @@ func TestOfficialClientAdmin(t *testing.T) {
 	testjs.Run(t, 2*time.Minute, "admin-official.test.mjs",
 		"PARLEY_URL="+dev.URL, "PARLEY_PROD_URL="+prod.URL, "PARLEY_OFF_URL="+off.URL,
 		"PARLEY_ADMIN_USER=root", "PARLEY_ADMIN_PASSWORD="+adminPassword)
+}
+
+// TestBrowserAdminUI opens the official Admin UI, the built page of the
+// npm package @socket.io/admin-ui (test/js's node_modules), served by the
+// test from another origin that --origins allows, in headless Chromium:
+// it logs in to parley through the UI's form and shows the connected
+// clients and the sockets of "/" (test/js/browser-admin.mjs). Screenshots
+// go to PARLEY_SHOTS when set.
+func TestBrowserAdminUI(t *testing.T) {
+	testjs.RequireBrowser(t)
+	dist := filepath.Join(testjs.Dir(t), "node_modules", "@socket.io", "admin-ui", "ui", "dist")
+	if _, err := os.Stat(filepath.Join(dist, "index.html")); err != nil {
+		t.Fatalf("the Admin UI's page: %v (run: npm ci --prefix test/js)", err)
+	}
+	ui := httptest.NewUnstartedServer(http.FileServer(http.Dir(dist)))
+	t.Cleanup(ui.Close)
+	uiURL := "http://" + ui.Listener.Addr().String()
+	ui.Start()
+	parley := newTestApp(t, config{Origins: []string{uiURL}, AdminUser: "root", AdminPasswordHash: adminHash(t)})
+	shots := os.Getenv("PARLEY_SHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	testjs.Run(t, 2*time.Minute, "browser-admin.mjs",
+		"PARLEY_URL="+parley.URL, "PARLEY_ADMIN_UI="+uiURL+"/index.html",
+		"PARLEY_ADMIN_USER=root", "PARLEY_ADMIN_PASSWORD="+adminPassword, "PARLEY_SHOTS="+shots)
 }
