@@ -229,7 +229,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		sioCfg.NewAdapter = a.node.NewAdapter
 	}
 	if cfg.AdminUser != "" {
-		if a.admin, err = newAdmin(cfg, a.redis, trusted, log); err != nil {
+		if a.admin, err = newAdmin(cfg, a.redis, a.node, trusted, log); err != nil {
 			_ = a.close()
 			return nil, err
 		}
@@ -319,7 +319,7 @@ func (a *app) joinCluster(ctx context.Context, url string, log *slog.Logger) err
 // newAdmin returns the Admin UI's server that cfg configures: with
 // --redis, its sessions are in the cluster's Redis, where every node
 // finds them.
-func newAdmin(cfg config, rdb redis.UniversalClient, trusted proxies, log *slog.Logger) (*admin.Admin, error) {
+func newAdmin(cfg config, rdb redis.UniversalClient, node *cluster.Node, trusted proxies, log *slog.Logger) (*admin.Admin, error) {
 	ac := admin.Config{
 		Username:      cfg.AdminUser,
 		PasswordHash:  cfg.AdminPasswordHash,
@@ -330,6 +330,12 @@ func newAdmin(cfg config, rdb redis.UniversalClient, trusted proxies, log *slog.
 	}
 	if rdb != nil {
 		ac.Sessions = admin.RedisSessions(rdb, "", admin.DefaultSessionTTL)
+	}
+	if node != nil {
+		// The UI tells servers apart by id: a node's is its host's name
+		// and its id in the cluster, which no other node shares.
+		host, _ := os.Hostname()
+		ac.ServerID = host + "#" + node.UID()
 	}
 	adm, err := admin.New(ac)
 	if err != nil {

@@ -206,20 +206,6 @@ func TestLoginLimited(t *testing.T) {
 	}
 }
 
-// args decodes an event's arguments.
-func args(t *testing.T, e *sioclient.Event) []any {
-	t.Helper()
-	list := make([]any, e.Len())
-	for i := range list {
-		v, err := e.Decode(i)
-		if err != nil {
-			t.Fatal(err)
-		}
-		list[i] = v
-	}
-	return list
-}
-
 func TestEvents(t *testing.T) {
 	url, _, srv := server(t, admin.Config{})
 	const n = 4
