@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parley-chat/parley/internal/admin"
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/store/open"
 )
@@ -66,6 +67,12 @@ type config struct {
 	// the Redis that the nodes share (see redis.go for its forms). It
 	// needs a store that the nodes share too: PostgreSQL.
 	Redis string
+	// AdminUser and AdminPasswordHash (bcrypt), when set, serve the
+	// Socket.IO Admin UI's protocol on /admin; AdminMode is development
+	// (every socket's events) or production (aggregated stats only).
+	AdminUser         string
+	AdminPasswordHash string
+	AdminMode         string
 }
 
 // envFlags are the flags that environment variables set.
@@ -95,6 +102,9 @@ var envFlags = []struct{ env, flag string }{
 	{"PARLEY_JWT_ISSUER", "jwt-issuer"},
 	{"PARLEY_JWT_AUDIENCE", "jwt-audience"},
 	{"PARLEY_REDIS", "redis"},
+	{"PARLEY_ADMIN_USER", "admin-user"},
+	{"PARLEY_ADMIN_PASSWORD_HASH", "admin-password-hash"},
+	{"PARLEY_ADMIN_MODE", "admin-mode"},
 }
 
 // Defaults of the limits that flags set.
@@ -155,6 +165,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.JWTIssuer, "jwt-issuer", "", "app mode: the iss the tokens must have (PARLEY_JWT_ISSUER)")
 	fs.StringVar(&cfg.JWTAudience, "jwt-audience", "", "app mode: an aud the tokens must have (PARLEY_JWT_AUDIENCE)")
 	fs.StringVar(&cfg.Redis, "redis", "", "cluster mode: the URL of the Redis every node shares, redis://host:6379/0 (also rediss://, redis+sentinel://h1:26379,h2:26379/master/0, redis+cluster://h1:6379,h2:6379); needs a postgres:// --store; off when empty (PARLEY_REDIS)")
+	fs.StringVar(&cfg.AdminUser, "admin-user", "", "the Socket.IO Admin UI's username; with --admin-password-hash, serves the UI's protocol on the /admin namespace (docs/operations.md); off when empty (PARLEY_ADMIN_USER)")
+	fs.StringVar(&cfg.AdminPasswordHash, "admin-password-hash", "", "the bcrypt hash of the Admin UI's password, as htpasswd -nbB makes it; prefer the variable (PARLEY_ADMIN_PASSWORD_HASH)")
+	fs.StringVar(&cfg.AdminMode, "admin-mode", string(admin.Development), "what the Admin UI is told: development, every socket's events as they happen, or production, the aggregated stats only (PARLEY_ADMIN_MODE)")
 	// The environment sets flags through their own parsers, so that a bad
 	// value is refused as it would be on the command line; the command
 	// line, parsed next, wins.
@@ -207,6 +220,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		if !open.IsPostgres(cfg.Store) {
 			return config{}, fmt.Errorf("--redis needs a shared store: --store must be a postgres:// URL that every node uses, since the nodes of a cluster share their history, identities and message ids; a SQLite file or memory is this process's alone")
 		}
+	}
+	switch {
+	case (cfg.AdminUser == "") != (cfg.AdminPasswordHash == ""):
+		return config{}, fmt.Errorf("--admin-user and --admin-password-hash (PARLEY_ADMIN_USER, PARLEY_ADMIN_PASSWORD_HASH): give both, or neither")
+	case cfg.AdminMode != string(admin.Development) && cfg.AdminMode != string(admin.Production):
+		return config{}, fmt.Errorf("--admin-mode (PARLEY_ADMIN_MODE) %q: want development or production", cfg.AdminMode)
 	}
 	switch {
 	case cfg.JWTSecret != "" && cfg.JWTPublicKey != "":

@@ -135,6 +135,24 @@ func (ps proxies) roomAddress(h *socketio.Handshake) string {
 	return chat.AddressKey(a)
 }
 
+// clientAddress is the admin's Config.ClientAddress: the client address
+// failed logins count against. From a trusted proxy, it is the last
+// address of X-Forwarded-For (the proxy's own when there is none);
+// loopback addresses count too.
+func (ps proxies) clientAddress(h *socketio.Handshake) string {
+	ap, err := netip.ParseAddrPort(h.Address)
+	if err != nil {
+		return ""
+	}
+	a := ap.Addr().Unmap()
+	if ps.trusts(a) {
+		if fwd, err := netip.ParseAddr(lastValue(h.Headers, "X-Forwarded-For")); err == nil {
+			return chat.AddressKey(fwd)
+		}
+	}
+	return chat.AddressKey(a)
+}
+
 // lastValue returns the last of the comma-separated values of header name:
 // the one the nearest proxy added.
 func lastValue(h http.Header, name string) string {

@@ -27,6 +27,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/parley-chat/parley/internal/admin"
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/cluster"
 	"github.com/parley-chat/parley/internal/engineio"
@@ -178,6 +179,9 @@ type app struct {
 	// redis and node are the cluster's, with --redis; nil otherwise.
 	redis redis.UniversalClient
 	node  *cluster.Node
+	// admin serves the Admin UI's protocol, with --admin-user; nil
+	// otherwise.
+	admin *admin.Admin
 }
 
 func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
@@ -224,8 +228,21 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		}
 		sioCfg.NewAdapter = a.node.NewAdapter
 	}
+	if cfg.AdminUser != "" {
+		if a.admin, err = newAdmin(cfg, a.redis, a.node, trusted, log); err != nil {
+			_ = a.close()
+			return nil, err
+		}
+		sioCfg.Observer = a.admin
+	}
 	sio := socketio.NewServer(sioCfg)
 	a.sio = sio
+	if a.admin != nil {
+		if err := a.admin.Start(sio); err != nil {
+			_ = a.close()
+			return nil, err
+		}
+	}
 	var clusterCfg *chat.ClusterConfig
 	if a.node != nil {
 		pres, err := presence.New(presence.Config{Client: a.redis})
@@ -299,6 +316,34 @@ func (a *app) joinCluster(ctx context.Context, url string, log *slog.Logger) err
 	return nil
 }
 
+// newAdmin returns the Admin UI's server that cfg configures: with
+// --redis, its sessions are in the cluster's Redis, where every node
+// finds them.
+func newAdmin(cfg config, rdb redis.UniversalClient, node *cluster.Node, trusted proxies, log *slog.Logger) (*admin.Admin, error) {
+	ac := admin.Config{
+		Username:      cfg.AdminUser,
+		PasswordHash:  cfg.AdminPasswordHash,
+		Mode:          admin.Mode(cfg.AdminMode),
+		ClientAddress: trusted.clientAddress,
+		Cluster:       rdb != nil,
+		Logger:        log,
+	}
+	if rdb != nil {
+		ac.Sessions = admin.RedisSessions(rdb, "", admin.DefaultSessionTTL)
+	}
+	if node != nil {
+		// The UI tells servers apart by id: a node's is its host's name
+		// and its id in the cluster, which no other node shares.
+		host, _ := os.Hostname()
+		ac.ServerID = host + "#" + node.UID()
+	}
+	adm, err := admin.New(ac)
+	if err != nil {
+		return nil, fmt.Errorf("--admin-user: %w", err)
+	}
+	return adm, nil
+}
+
 // newVerifier returns the verifier of the host application's tokens that
 // cfg configures.
 func newVerifier(cfg config) (*identity.Verifier, error) {
@@ -336,6 +381,9 @@ const jwtLeeway = 30 * time.Second
 // opened so far, when that fails.
 func (a *app) close() error {
 	var errs []error
+	if a.admin != nil {
+		a.admin.Close()
+	}
 	if a.chat != nil {
 		errs = append(errs, a.chat.Close())
 	}

@@ -48,6 +48,7 @@ var defaults = config{
 	RoomIdle:         24 * time.Hour,
 	NameReserve:      720 * time.Hour,
 	PresenceGrace:    10 * time.Second,
+	AdminMode:        "development",
 }
 
 // with returns defaults changed by f.
@@ -123,6 +124,7 @@ func TestParseConfig(t *testing.T) {
 				RoomIdle:         24 * time.Hour,
 				NameReserve:      720 * time.Hour,
 				PresenceGrace:    10 * time.Second,
+				AdminMode:        "development",
 			},
 		},
 		{
@@ -258,6 +260,11 @@ func TestParseConfig(t *testing.T) {
 		{name: "bad redis URL", args: []string{"--redis", "http://r.example", "--store", "postgres://db/p"}, wantErr: "--redis: scheme"},
 		{name: "PARLEY_DEV=1", env: []string{"PARLEY_DEV=1"}, want: with(func(c *config) { c.Dev = true })},
 		{name: "PARLEY_DEV=false", env: []string{"PARLEY_DEV=false"}, want: defaults},
+		{name: "admin UI", env: []string{"PARLEY_ADMIN_USER=root", "PARLEY_ADMIN_PASSWORD_HASH=$2y$10$abc", "PARLEY_ADMIN_MODE=production"},
+			want: with(func(c *config) { c.AdminUser, c.AdminPasswordHash, c.AdminMode = "root", "$2y$10$abc", "production" })},
+		{name: "admin user without hash", env: []string{"PARLEY_ADMIN_USER=root"}, wantErr: "give both, or neither"},
+		{name: "admin hash without user", args: []string{"--admin-password-hash", "$2y$10$abc"}, wantErr: "give both, or neither"},
+		{name: "bad admin mode", env: []string{"PARLEY_ADMIN_MODE=staging"}, wantErr: "want development or production"},
 
 		{name: "unknown flag", args: []string{"--port", "80"}, wantErr: "flag provided but not defined"},
 		{name: "extra argument", args: []string{"--dev", "serve"}, wantErr: "unexpected arguments"},

@@ -89,10 +89,14 @@ func (srv *Server) writeQueue(w http.ResponseWriter, s *Session, q []queued) err
 			buf = eioparser.AppendPayloadPacket(buf, e.pkt)
 		}
 	}
+	packets, bytes := countMessages(q)
 	s.mu.Lock()
 	s.recycleLocked(q)
 	s.mu.Unlock()
 	err := srv.writePayload(w, buf)
+	if err == nil {
+		srv.countWritten(packets, bytes)
+	}
 	if cap(buf) <= maxPooledBuffer {
 		*bufp = buf[:0]
 		frameBuffers.Put(bufp)

@@ -42,6 +42,7 @@ type Server struct {
 	poller  *netpoll.Poller // nil where there is none: a goroutine reads each connection
 	origins map[string]bool
 	anyOrig bool
+	count   counters
 
 	mu       sync.Mutex
 	sessions map[string]*Session
@@ -211,6 +212,7 @@ func (srv *Server) open(r *http.Request, kind transportKind, ws *wsConn) (*Sessi
 		return nil, ErrClosed
 	}
 	s.ws = ws
+	s.countPollingLocked()
 	s.queue = slices.Insert(s.queue, 0, pkt)
 	s.queued += eioparser.PayloadSize(pkt.pkt)
 	s.kickLocked()

@@ -74,6 +74,9 @@ type Session struct {
 	awaitingPong bool
 	closeReason  eioparser.CloseReason
 	closeOnce    sync.Once
+	// countedPolling is set while the server counts s among its polling
+	// sessions (see PollingCount).
+	countedPolling bool
 }
 
 func newSession(srv *Server, id string, r *http.Request, kind transportKind) *Session {
@@ -336,6 +339,9 @@ func (s *Session) finishAfterCloseFrame(ws *wsConn) {
 func (s *Session) notifyClose(reason eioparser.CloseReason) {
 	s.closeOnce.Do(func() {
 		s.logger().Debug("session closed", logKeyReason, string(reason))
+		s.mu.Lock()
+		s.uncountPollingLocked()
+		s.mu.Unlock()
 		if s.handler == nil {
 			return
 		}
@@ -362,6 +368,7 @@ func (s *Session) dispatch(p eioparser.Packet) error {
 	}
 	switch p.Type {
 	case eioparser.PacketMessage:
+		s.srv.countReceived(len(p.Data))
 		s.dispatchMu.Lock()
 		defer s.dispatchMu.Unlock()
 		s.mu.Lock()

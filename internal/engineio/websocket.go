@@ -207,6 +207,9 @@ func (s *Session) flushWebSocket(ws *wsConn) {
 			closing = closing || e.op == opClose
 		}
 		err := ws.writeFrames(buf, s.srv.cfg.WriteTimeout)
+		if err == nil {
+			s.srv.countWritten(countMessages(q))
+		}
 		if cap(buf) <= maxPooledBuffer {
 			*bufp = buf[:0]
 			frameBuffers.Put(bufp)
@@ -271,6 +274,7 @@ func (s *Session) endUpgrade(ws *wsConn) bool {
 	}
 	s.transport = transportWebSocket
 	s.ws = ws
+	s.uncountPollingLocked()
 	if s.state == stateClosing {
 		// Closed with a flush during the upgrade: the client polls no
 		// more, so the queue and its close packet go over the WebSocket,

@@ -253,6 +253,9 @@ func (srv *Server) serveUpgrade(w http.ResponseWriter, r *http.Request, s *Sessi
 		return
 	}
 	s.logger().Debug("upgraded to websocket")
+	if h, ok := s.handler.(UpgradeHandler); ok {
+		h.HandleUpgrade()
+	}
 	for _, f := range after {
 		if err := srv.handleFrame(s, ws, f.op, f.payload); err != nil {
 			if ws.draining = srv.readFailed(s, ws, err); !ws.draining {

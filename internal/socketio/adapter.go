@@ -95,10 +95,18 @@ func NewMemoryAdapter() Adapter {
 	}
 }
 
+// Join adds so to rooms. With an Observer, it tells it of each room joined,
+// after releasing a.mu; the slice of those rooms is made only then.
 func (a *memoryAdapter) Join(so *Socket, rooms ...string) {
+	obs := so.observer()
+	var added []string
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.sockets[so.id] = so
+	if a.sockets[so.id] != so {
+		a.sockets[so.id] = so
+		if obs != nil {
+			added = append(added, so.id)
+		}
+	}
 	for _, r := range rooms {
 		if r == so.id {
 			continue
@@ -111,15 +119,31 @@ func (a *memoryAdapter) Join(so *Socket, rooms ...string) {
 		if _, in := set[so]; !in {
 			set[so] = struct{}{}
 			a.joined[so] = append(a.joined[so], r)
+			if obs != nil {
+				added = append(added, r)
+			}
 		}
+	}
+	a.mu.Unlock()
+	for _, r := range added {
+		obs.RoomJoined(so, r)
 	}
 }
 
 func (a *memoryAdapter) Leave(so *Socket, room string) {
+	if a.leave(so, room) {
+		if obs := so.observer(); obs != nil {
+			obs.RoomLeft(so, room)
+		}
+	}
+}
+
+// leave removes so from room, and reports whether it was in it.
+func (a *memoryAdapter) leave(so *Socket, room string) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if _, in := a.rooms[room][so]; !in {
-		return
+		return false
 	}
 	a.leaveLocked(so, room)
 	rooms := a.joined[so]
@@ -134,6 +158,7 @@ func (a *memoryAdapter) Leave(so *Socket, room string) {
 	} else {
 		a.joined[so] = rooms
 	}
+	return true
 }
 
 func (a *memoryAdapter) leaveLocked(so *Socket, room string) {
@@ -145,15 +170,29 @@ func (a *memoryAdapter) leaveLocked(so *Socket, room string) {
 	}
 }
 
+// LeaveAll removes so from every room. With an Observer, it tells it of
+// each room left, its own last, after releasing a.mu.
 func (a *memoryAdapter) LeaveAll(so *Socket) {
+	obs := so.observer()
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	for _, r := range a.joined[so] {
+	left := a.joined[so]
+	for _, r := range left {
 		a.leaveLocked(so, r)
 	}
 	delete(a.joined, so)
-	if a.sockets[so.id] == so {
+	own := a.sockets[so.id] == so
+	if own {
 		delete(a.sockets, so.id)
+	}
+	a.mu.Unlock()
+	if obs == nil {
+		return
+	}
+	for _, r := range left {
+		obs.RoomLeft(so, r)
+	}
+	if own {
+		obs.RoomLeft(so, so.id)
 	}
 }
 

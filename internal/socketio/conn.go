@@ -60,6 +60,9 @@ func (s *Server) newConn(es *engineio.Session) engineio.Handler {
 		sockets: make(map[string]*Socket, 1),
 	}
 	c.connectTimer = time.AfterFunc(s.cfg.ConnectTimeout, c.onConnectTimeout)
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.ConnOpened(es.Transport())
+	}
 	return c
 }
 
@@ -205,6 +208,9 @@ func (c *conn) dispatch(data []byte, binary bool) {
 // handlers then come after the connection handlers, as they would without
 // a replay.
 func (c *conn) HandleClose(reason eioparser.CloseReason) {
+	if obs := c.srv.cfg.Observer; obs != nil {
+		obs.ConnClosed(DisconnectReason(reason))
+	}
 	c.mu.Lock()
 	c.closed = true
 	if c.connectTimer != nil {

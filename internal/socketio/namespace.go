@@ -302,6 +302,9 @@ func (n *Namespace) connect(c *conn, auth json.RawMessage) (*Socket, error) {
 // is in place by then, as in the reference server; what they send follows
 // the CONNECT reply, and then what they gave Socket.Async.
 func (n *Namespace) connected(so *Socket, handlers []func(*Socket), first []eioparser.Packet) {
+	if obs := n.srv.cfg.Observer; obs != nil {
+		obs.SocketConnected(so)
+	}
 	for _, h := range handlers {
 		h(so)
 	}

@@ -35,6 +35,9 @@ type Config struct {
 	NewAdapter func(n *Namespace) Adapter
 	// Logger receives logs (default slog.Default()).
 	Logger *slog.Logger
+	// Observer, when set, is told of connections, sockets, rooms and
+	// events as they come and go (see Observer).
+	Observer Observer
 }
 
 // Server is a Socket.IO v5 server: an http.Handler to mount at the
@@ -110,6 +113,10 @@ func (s *Server) Of(name string) *Namespace {
 	}
 	return n
 }
+
+// Lookup returns the namespace called name if it exists, or nil; unlike
+// Of, it creates none.
+func (s *Server) Lookup(name string) *Namespace { return s.namespace(name) }
 
 // namespace returns an existing namespace, or nil.
 func (s *Server) namespace(name string) *Namespace {

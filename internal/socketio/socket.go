@@ -148,9 +148,13 @@ func (so *Socket) SetData(v any) {
 	so.mu.Lock()
 	so.data = v
 	tracked := so.tracked && so.connected
+	connected := so.connected
 	so.mu.Unlock()
 	if tracked {
 		so.nsp.shared.SessionChanged(so)
+	}
+	if obs := so.observer(); obs != nil && connected {
+		obs.SocketUpdated(so)
 	}
 }
 
@@ -395,13 +399,21 @@ func (so *Socket) onEvent(p *sioparser.Packet) {
 	if h == nil {
 		h = anyHandler
 	}
-	if h == nil || !connected {
+	obs := so.observer()
+	if (h == nil && obs == nil) || !connected {
 		so.conn.logger().Debug("event without handler", logKeyEvent, name)
 		return
 	}
 	e := &Event{Name: name, Message: sioparser.Message{Args: args, Attachments: p.Attachments}, socket: so}
 	if p.HasID {
 		e.ackID, e.hasAck = p.ID, true
+	}
+	if obs != nil {
+		obs.EventReceived(so, e)
+	}
+	if h == nil {
+		so.conn.logger().Debug("event without handler", logKeyEvent, name)
+		return
 	}
 	h(so, e)
 }
@@ -453,6 +465,9 @@ func (so *Socket) onClose(reason DisconnectReason) {
 		case s != nil:
 			so.nsp.recovery.persist(s)
 		}
+	}
+	if obs := so.observer(); obs != nil {
+		obs.SocketDisconnected(so, reason)
 	}
 	so.nsp.adapter.LeaveAll(so)
 	so.nsp.remove(so)
