@@ -20,14 +20,7 @@ import (
 // Redis.
 func TestAdapterConformance(t *testing.T) {
 	redistest.URL(t)
-	adaptertest.Run(t, redisFactory)
-}
-
-// redisFactory starts clusters of the Redis adapter for adaptertest.
-var redisFactory = adaptertest.Factory{
-	Start:    startRedisCluster,
-	Binary:   true,
-	Recovery: true,
+	adaptertest.Run(t, adaptertest.Factory{Start: startRedisCluster, Binary: true, Recovery: true})
 }
 
 // startRedisCluster starts n nodes on the test Redis, under a prefix of
@@ -40,10 +33,15 @@ func startRedisCluster(tb testing.TB, n int, scfg socketio.Config) *adaptertest.
 	// Close waits up to BlockTime for the stream reader: a short one
 	// keeps each check's end short.
 	cfg.BlockTime = 50 * time.Millisecond
-	var nodes []*cluster.Node
-	var stops []func() error
-	// The nodes close at once: each waits up to BlockTime for its reader.
+	var (
+		mu    sync.Mutex
+		nodes []*cluster.Node
+		stops []func() error
+	)
+	// The nodes close at once, each waiting for its reader.
 	tb.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
 		var wg sync.WaitGroup
 		for _, stop := range stops {
 			wg.Go(func() {
@@ -54,8 +52,21 @@ func startRedisCluster(tb testing.TB, n int, scfg socketio.Config) *adaptertest.
 		}
 		wg.Wait()
 	})
-	c := &adaptertest.Cluster{}
-	for range n {
+	// counted waits until every node counts want nodes.
+	counted := func(tb testing.TB, want int) {
+		tb.Helper()
+		mu.Lock()
+		list := append([]*cluster.Node(nil), nodes...)
+		mu.Unlock()
+		for _, node := range list {
+			wait.For(tb, "every node counted", 5*time.Second, func() bool {
+				got, err := node.ServerCount(context.Background(), "/")
+				return err == nil && got == want
+			})
+		}
+	}
+	start := func(tb testing.TB) *adaptertest.Node {
+		tb.Helper()
 		node, err := cluster.New(cfg)
 		if err != nil {
 			tb.Fatal(err)
@@ -78,23 +89,21 @@ func startRedisCluster(tb testing.TB, n int, scfg socketio.Config) *adaptertest.
 			})
 			return closeErr
 		}
+		mu.Lock()
+		nodes = append(nodes, node)
 		stops = append(stops, stop)
+		mu.Unlock()
 		if err := node.Ready(wait.Context(tb, 5*time.Second)); err != nil {
 			tb.Fatal(err)
 		}
-		nodes = append(nodes, node)
-		c.Nodes = append(c.Nodes, &adaptertest.Node{Server: srv, URL: hs.URL, Close: stop})
+		return &adaptertest.Node{Server: srv, URL: hs.URL, Close: stop}
 	}
-	counted := func(want int) {
-		tb.Helper()
-		for _, node := range nodes {
-			wait.For(tb, "every node counted", 5*time.Second, func() bool {
-				got, err := node.ServerCount(context.Background(), "/")
-				return err == nil && got == want
-			})
-		}
+	c := &adaptertest.Cluster{}
+	for range n {
+		c.Nodes = append(c.Nodes, start(tb))
 	}
-	counted(n)
+	counted(tb, n)
+	members := n
 	// A silent member: a subscriber of the namespace's public channel
 	// that never answers, as a node that hangs looks to the others.
 	c.AddSilent = func(tb testing.TB) {
@@ -104,7 +113,15 @@ func startRedisCluster(tb testing.TB, n int, scfg socketio.Config) *adaptertest.
 		if _, err := ps.Receive(wait.Context(tb, 5*time.Second)); err != nil {
 			tb.Fatal(err)
 		}
-		counted(n + 1)
+		members++
+		counted(tb, members)
+	}
+	c.AddNode = func(tb testing.TB) *adaptertest.Node {
+		tb.Helper()
+		nd := start(tb)
+		members++
+		counted(tb, members)
+		return nd
 	}
 	return c
 }

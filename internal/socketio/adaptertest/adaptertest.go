@@ -61,6 +61,11 @@ type Cluster struct {
 	// hangs. The checks of what such requests do then are skipped without
 	// it.
 	AddSilent func(tb testing.TB)
+	// AddNode, when not nil, starts one more node of the cluster, made as
+	// the others, and returns it once it gets what the others send. The
+	// check of a recovery by a node that started after the events the
+	// client missed is skipped without it.
+	AddNode func(tb testing.TB) *Node
 }
 
 // Node is one node of a cluster.
@@ -85,6 +90,7 @@ const (
 	needBinary   need = 1 << iota // Factory.Binary
 	needRecovery                  // Factory.Recovery; servers with recovery on
 	needSilent                    // Cluster.AddSilent
+	needAddNode                   // Cluster.AddNode
 )
 
 // check is one check of the suite: a subtest group/name of Run.
@@ -124,22 +130,27 @@ func Run(t *testing.T, f Factory) {
 	if f.Start == nil {
 		t.Fatal("adaptertest: Factory.Start is nil")
 	}
-	list := checks()
-	runGroups(t, f, list)
+	runGroups(t, f, checks())
 	if !f.Recovery {
 		return
 	}
-	var again []check
-	for _, c := range list {
-		if slices.Contains(withRecovery, c.group) {
-			c.recovery = true
-			again = append(again, c)
-		}
-	}
 	t.Run("WithRecovery", func(t *testing.T) {
 		t.Parallel()
-		runGroups(t, f, again)
+		runGroups(t, f, recoveryVariants())
 	})
+}
+
+// recoveryVariants returns the checks of the groups of withRecovery, to
+// run on servers with recovery on.
+func recoveryVariants() []check {
+	var list []check
+	for _, c := range checks() {
+		if slices.Contains(withRecovery, c.group) {
+			c.recovery = true
+			list = append(list, c)
+		}
+	}
+	return list
 }
 
 // runGroups runs list as subtests of t, by group.
@@ -183,6 +194,9 @@ func runCheck(t testing.TB, f Factory, c check) {
 	if c.needs&needSilent != 0 && e.cluster.AddSilent == nil {
 		t.Skip("adaptertest: the factory cannot add a member that does not answer (Cluster.AddSilent)")
 	}
+	if c.needs&needAddNode != 0 && e.cluster.AddNode == nil {
+		t.Skip("adaptertest: the factory cannot add a node to a running cluster (Cluster.AddNode)")
+	}
 	c.run(e)
 }
 
@@ -216,6 +230,20 @@ func start(t testing.TB, f Factory, n int, recovery bool) *env {
 		}
 	}
 	return &env{t: t, f: f, cluster: c, closed: make([]bool, n)}
+}
+
+// addNode starts one more node (Cluster.AddNode) and returns its index.
+func (e *env) addNode() int {
+	e.t.Helper()
+	nd := e.cluster.AddNode(e.t)
+	if nd == nil || nd.Server == nil || nd.URL == "" || nd.Close == nil {
+		e.t.Fatalf("adaptertest: Cluster.AddNode returned %+v: it needs a Server, a URL and Close", nd)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.cluster.Nodes = append(e.cluster.Nodes, nd)
+	e.closed = append(e.closed, false)
+	return len(e.cluster.Nodes) - 1
 }
 
 // nsp returns the main namespace of node i.

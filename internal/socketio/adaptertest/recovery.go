@@ -22,6 +22,10 @@ const (
 	toTheSameNode
 	// afterItsNodeClosed: node 0 closes; it comes back to node 1.
 	afterItsNodeClosed
+	// toANodeStartedSince: its connection to node 0 is lost; it comes
+	// back to a node started after the events it missed, which has them
+	// from the broker alone.
+	toANodeStartedSince
 )
 
 // recoveryChecks are the checks of connection state recovery.
@@ -30,6 +34,7 @@ func recoveryChecks() []check {
 		{group: "Recovery", name: "OnAnotherNode", needs: needRecovery, run: func(e *env) { testRecovery(e, toAnotherNode) }},
 		{group: "Recovery", name: "OnTheSameNode", needs: needRecovery, run: func(e *env) { testRecovery(e, toTheSameNode) }},
 		{group: "Recovery", name: "AfterItsNodeClosed", needs: needRecovery, run: func(e *env) { testRecovery(e, afterItsNodeClosed) }},
+		{group: "Recovery", name: "OnANodeStartedSince", needs: needRecovery | needAddNode, run: func(e *env) { testRecovery(e, toANodeStartedSince) }},
 		{group: "Recovery", name: "UnknownSession", needs: needRecovery, run: func(e *env) { testNotRecovered(e, true) }},
 		{group: "Recovery", name: "UnknownOffset", needs: needRecovery, run: func(e *env) { testNotRecovered(e, false) }},
 	}
@@ -140,8 +145,11 @@ func testRecovery(e *env, way recoveryWay) {
 		}
 	}
 	to := 1
-	if way == toTheSameNode {
+	switch way {
+	case toTheSameNode:
 		to = 0
+	case toANodeStartedSince:
+		to = e.addNode()
 	}
 	back := e.connect(to, "x", map[string]string{"pid": pid, "offset": offset})
 	if back.pid != pid || back.id != sid {
