@@ -107,7 +107,7 @@ type check struct {
 // checks returns every check of the suite, in the order Run runs them.
 func checks() []check {
 	var list []check
-	for _, f := range []func() []check{broadcastChecks, roomChecks, disconnectChecks, fetchChecks, serverSideChecks, closeChecks, recoveryChecks} {
+	for _, f := range []func() []check{broadcastChecks, roomChecks, disconnectChecks, fetchChecks, serverSideChecks, namespaceChecks, closeChecks, recoveryChecks} {
 		list = append(list, f()...)
 	}
 	return list
@@ -122,7 +122,8 @@ var withRecovery = []string{"Broadcast", "SocketsJoin", "SocketsLeave", "Disconn
 
 // Run runs the suite against the adapter whose clusters f starts: a
 // subtest per group of checks (Broadcast, SocketsJoin, SocketsLeave,
-// DisconnectSockets, FetchSockets, ServerSideEmit, NodeClose, Recovery),
+// DisconnectSockets, FetchSockets, ServerSideEmit, Namespaces, NodeClose,
+// Recovery),
 // a subtest per check in it, each on a cluster of its own; with
 // f.Recovery, the subtest WithRecovery runs the groups of withRecovery
 // again, on servers with recovery on. The checks run in parallel.

@@ -33,6 +33,7 @@ type client struct {
 	e       *env
 	label   string
 	node    int
+	nsp     string // its namespace
 	c       *sioclient.Client
 	so      *sioclient.Socket
 	id, pid string
@@ -44,9 +45,15 @@ type client struct {
 	offset string             // what the official client would send back
 }
 
-// connect connects a client labelled label to node i. extra is added to
-// the CONNECT payload (a recovery's pid and offset).
+// connect connects a client labelled label to the main namespace of node
+// i. extra is added to the CONNECT payload (a recovery's pid and offset).
 func (e *env) connect(i int, label string, extra map[string]string) *client {
+	e.t.Helper()
+	return e.connectTo(i, "/", label, extra)
+}
+
+// connectTo connects a client labelled label to namespace nsp of node i.
+func (e *env) connectTo(i int, nsp, label string, extra map[string]string) *client {
 	t := e.t
 	t.Helper()
 	opts := &sioclient.Options{
@@ -60,14 +67,14 @@ func (e *env) connect(i int, label string, extra map[string]string) *client {
 		t.Fatalf("%s: dialling %s: %v", label, nodeName(i), err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	cl := &client{e: e, label: label, node: i, c: c, fences: make(map[int64]int), auth: map[string]string{"label": label}}
+	cl := &client{e: e, label: label, node: i, nsp: nsp, c: c, fences: make(map[int64]int), auth: map[string]string{"label": label}}
 	for k, v := range extra {
 		cl.auth[k] = v
 	}
-	cl.so = c.Socket("/")
+	cl.so = c.Socket(nsp)
 	cl.so.OnAny(cl.record)
 	if err := cl.so.Connect(ctx, cl.auth); err != nil {
-		t.Fatalf("%s: connecting to %s: %v", label, nodeName(i), err)
+		t.Fatalf("%s: connecting to %s of %s: %v", label, nsp, nodeName(i), err)
 	}
 	cl.id, cl.pid = cl.so.ID(), cl.so.PID()
 	if len(cl.id) != 20 {
@@ -116,7 +123,9 @@ func (cl *client) lastOffset() string {
 }
 
 // ss returns the client's socket on its node's server, nil if it has none.
-func (cl *client) ss() *socketio.Socket { return cl.e.nsp(cl.node).Socket(cl.id) }
+func (cl *client) ss() *socketio.Socket {
+	return cl.e.cluster.Nodes[cl.node].Server.Of(cl.nsp).Socket(cl.id)
+}
 
 // got returns the events called name the client received, in order.
 func (cl *client) got(name string) []*sioclient.Event {
@@ -154,14 +163,23 @@ func (e *env) live() []*client {
 	return out
 }
 
-// fence broadcasts a marker from node from to every socket, and waits
-// until every connected client has it, once: then whatever node from sent
-// before it has reached every node, and been handled there.
+// fence broadcasts a marker from node from to every socket, in every
+// namespace the clients use, and waits until every connected client has
+// it, once: then whatever node from sent before it has reached every
+// node, and been handled there.
 func (e *env) fence(from int) {
 	e.t.Helper()
 	token := e.fences.Add(1)
-	if err := e.nsp(from).Emit(fenceEvent, token); err != nil {
-		e.t.Fatalf("fence from %s: %v", nodeName(from), err)
+	var namespaces []string
+	for _, cl := range e.live() {
+		if !slices.Contains(namespaces, cl.nsp) {
+			namespaces = append(namespaces, cl.nsp)
+		}
+	}
+	for _, nsp := range namespaces {
+		if err := e.cluster.Nodes[from].Server.Of(nsp).Emit(fenceEvent, token); err != nil {
+			e.t.Fatalf("fence from %s: %v", nodeName(from), err)
+		}
 	}
 	for _, cl := range e.live() {
 		wait.For(e.t, fmt.Sprintf("%s to receive fence %d from %s", cl.label, token, nodeName(from)), patience, func() bool {
