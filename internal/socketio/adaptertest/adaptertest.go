@@ -14,11 +14,10 @@ import (
 
 // Bounds of the suite's waits. A conforming adapter on one machine takes
 // milliseconds where the suite gives it seconds; a broken one fails each
-// check within patience.
+// check within Factory.Patience.
 const (
-	// patience bounds each wait: for an event, a state of the servers, a
-	// request that every node answers.
-	patience = 5 * time.Second
+	// DefaultPatience is Factory.Patience when zero.
+	DefaultPatience = 5 * time.Second
 	// requestWait is the context of a request that some node will not
 	// answer: the adapter must end it, with an error, by then (or by its
 	// own timeout, if shorter).
@@ -49,6 +48,10 @@ type Factory struct {
 	// can be recovered by any. The recovery checks, on servers with
 	// cfg.Recovery set, are skipped without it.
 	Recovery bool
+	// Patience bounds each wait of the suite: for an event, a state of the
+	// servers, a request that every node answers (default
+	// DefaultPatience).
+	Patience time.Duration
 }
 
 // Cluster is what Factory.Start starts.
@@ -203,10 +206,11 @@ func runCheck(t testing.TB, f Factory, c check) {
 
 // env is the cluster of one check and the clients it connected.
 type env struct {
-	t       testing.TB
-	f       Factory
-	cluster *Cluster
-	fences  atomic.Int64
+	t        testing.TB
+	f        Factory
+	patience time.Duration
+	cluster  *Cluster
+	fences   atomic.Int64
 
 	mu      sync.Mutex
 	clients []*client
@@ -230,7 +234,11 @@ func start(t testing.TB, f Factory, n int, recovery bool) *env {
 			t.Fatalf("adaptertest: Factory.Start(%d): node %d is %+v: it needs a Server, a URL and Close", n, i, nd)
 		}
 	}
-	return &env{t: t, f: f, cluster: c, closed: make([]bool, n)}
+	p := f.Patience
+	if p <= 0 {
+		p = DefaultPatience
+	}
+	return &env{t: t, f: f, patience: p, cluster: c, closed: make([]bool, n)}
 }
 
 // addNode starts one more node (Cluster.AddNode) and returns its index.

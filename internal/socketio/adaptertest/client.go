@@ -61,7 +61,7 @@ func (e *env) connectTo(i int, nsp, label string, extra map[string]string) *clie
 		Query:     url.Values{labelParam: {label}},
 		Header:    http.Header{labelHeader: {label}},
 	}
-	ctx := wait.Context(t, patience)
+	ctx := wait.Context(t, e.patience)
 	c, err := sioclient.Dial(ctx, e.cluster.Nodes[i].URL, opts)
 	if err != nil {
 		t.Fatalf("%s: dialling %s: %v", label, nodeName(i), err)
@@ -146,7 +146,7 @@ func (cl *client) count(name string) int { return len(cl.got(name)) }
 // await waits until the client has received n events called name.
 func (cl *client) await(name string, n int) {
 	cl.e.t.Helper()
-	wait.For(cl.e.t, fmt.Sprintf("%s to receive %d %q", cl.label, n, name), patience, func() bool { return cl.count(name) >= n })
+	wait.For(cl.e.t, fmt.Sprintf("%s to receive %d %q", cl.label, n, name), cl.e.patience, func() bool { return cl.count(name) >= n })
 }
 
 // live returns the clients that are connected, to nodes still running.
@@ -182,7 +182,7 @@ func (e *env) fence(from int) {
 		}
 	}
 	for _, cl := range e.live() {
-		wait.For(e.t, fmt.Sprintf("%s to receive fence %d from %s", cl.label, token, nodeName(from)), patience, func() bool {
+		wait.For(e.t, fmt.Sprintf("%s to receive fence %d from %s", cl.label, token, nodeName(from)), e.patience, func() bool {
 			cl.mu.Lock()
 			defer cl.mu.Unlock()
 			return cl.fences[token] > 0

@@ -28,7 +28,7 @@ func testNodeClose(e *env) {
 	for _, cl := range m.get("a2 b2") {
 		select {
 		case <-cl.so.Done():
-		case <-time.After(patience):
+		case <-time.After(e.patience):
 			e.t.Fatalf("%s still connected after its node closed", cl.label)
 		}
 	}
@@ -36,7 +36,7 @@ func testNodeClose(e *env) {
 	want := strings.Join(labels(rest), " ")
 	for _, from := range []int{0, 1} {
 		var list []socketio.RemoteSocket
-		wait.For(e.t, fmt.Sprintf("fetchSockets on %s to return %s, without error", nodeName(from), want), patience, func() error {
+		wait.For(e.t, fmt.Sprintf("fetchSockets on %s to return %s, without error", nodeName(from), want), e.patience, func() error {
 			ctx, cancel := context.WithTimeout(context.Background(), requestWait)
 			defer cancel()
 			var err error
@@ -58,7 +58,7 @@ func testNodeClose(e *env) {
 		})
 		m.checkFetched(fmt.Sprintf("fetchSockets on %s after node 2 closed", nodeName(from)), list, rest)
 
-		ctx, cancel := context.WithTimeout(context.Background(), patience)
+		ctx, cancel := context.WithTimeout(context.Background(), e.patience)
 		replies, err := e.nsp(from).ServerSideEmitWithAck(ctx, "who")
 		cancel()
 		var got []int

@@ -75,7 +75,7 @@ func fetchChecks() []check {
 // testFetch makes the fetchSockets of fc and checks what it returns.
 func testFetch(e *env, fc fetchCase) {
 	m := newMesh(e)
-	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	ctx, cancel := context.WithTimeout(context.Background(), e.patience)
 	defer cancel()
 	list, err := fc.fetch(m, e.nsp(fc.from), ctx)
 	if err != nil {
@@ -186,7 +186,7 @@ func sameJSON(a, b []byte) bool {
 // the RemoteSocket: emit, join, leave, disconnect.
 func testActOnRemote(e *env) {
 	m := newMesh(e)
-	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	ctx, cancel := context.WithTimeout(context.Background(), e.patience)
 	defer cancel()
 	list, err := e.nsp(0).To(m.id("b2")).FetchSockets(ctx)
 	if err != nil || len(list) != 1 {
@@ -204,7 +204,7 @@ func testActOnRemote(e *env) {
 		e.t.Fatal(err)
 	}
 	b2 := m.get("b2")[0]
-	wait.For(e.t, "b2 in joined and out of blue", patience, func() bool {
+	wait.For(e.t, "b2 in joined and out of blue", e.patience, func() bool {
 		rooms := b2.ss().Rooms()
 		return slices.Contains(rooms, joined) && !slices.Contains(rooms, blue)
 	})
@@ -216,7 +216,7 @@ func testActOnRemote(e *env) {
 	}
 	select {
 	case <-b2.so.Done():
-	case <-time.After(patience):
+	case <-time.After(e.patience):
 		e.t.Fatal("b2 not disconnected")
 	}
 	if r := b2.so.Reason(); r != sioclient.ReasonServerDisconnect {

@@ -153,12 +153,17 @@ type hubAdapter struct {
 	local    socketio.Adapter
 	recovery bool // set once, by EnableRecovery, before any socket
 	base     uint64
+	// delivering holds the broadcasts of other nodes while Deliver hands
+	// them back to the adapter, for the faults that tell them apart.
+	delivering sync.Map
 }
 
 var _ socketio.SharedRecovery = (*hubAdapter)(nil)
 
 // newAdapter is the node's socketio.Config.NewAdapter.
-func (nd *hubNode) newAdapter(n *socketio.Namespace) socketio.Adapter {
+func (nd *hubNode) newAdapter(n *socketio.Namespace) socketio.Adapter { return nd.newHubAdapter(n) }
+
+func (nd *hubNode) newHubAdapter(n *socketio.Namespace) *hubAdapter {
 	nd.h.mu.Lock()
 	base := uint64(len(nd.h.log))
 	nd.h.mu.Unlock()
@@ -216,7 +221,7 @@ func (a *hubAdapter) Broadcast(b *socketio.Broadcast) error {
 	}
 	if !a.recovery {
 		_ = a.local.Broadcast(b)
-		a.toOthers(func(o *hubAdapter) { _ = o.nsp.Deliver(o.broadcast(b.Packet, b.Rooms, b.Except, "")) })
+		a.toOthers(func(o *hubAdapter) { o.deliver(o.broadcast(b.Packet, b.Rooms, b.Except, "")) })
 		return nil
 	}
 	h := a.node.h
@@ -227,7 +232,7 @@ func (a *hubAdapter) Broadcast(b *socketio.Broadcast) error {
 	for _, nd := range h.nodes {
 		nd.push(func() {
 			if o := nd.adapter(a.name); o != nil {
-				_ = o.nsp.Deliver(o.broadcast(b.Packet, b.Rooms, b.Except, strconv.FormatUint(offset, 10)))
+				o.deliver(o.broadcast(b.Packet, b.Rooms, b.Except, strconv.FormatUint(offset, 10)))
 			}
 			nd.mu.Lock()
 			nd.done = offset
@@ -235,6 +240,21 @@ func (a *hubAdapter) Broadcast(b *socketio.Broadcast) error {
 		})
 	}
 	return nil
+}
+
+// deliver hands a broadcast of the log or of another node to the
+// namespace.
+func (a *hubAdapter) deliver(b *socketio.Broadcast) {
+	a.delivering.Store(b, true)
+	defer a.delivering.Delete(b)
+	_ = a.nsp.Deliver(b)
+}
+
+// isDelivery reports whether b is a broadcast of the log or of another
+// node that the adapter is delivering.
+func (a *hubAdapter) isDelivery(b *socketio.Broadcast) bool {
+	_, ok := a.delivering.Load(b)
+	return ok
 }
 
 // broadcast is a broadcast of p for this node, with its own copy of it.
@@ -449,7 +469,7 @@ func (a *hubAdapter) SessionClosed(so *socketio.Socket, s *socketio.SessionState
 
 // hubFactory starts clusters of hub adapters, each wrapped by wrap unless
 // nil.
-func hubFactory(wrap func(socketio.Adapter) socketio.Adapter) Factory {
+func hubFactory(wrap func(n *socketio.Namespace, a *hubAdapter) socketio.Adapter) Factory {
 	return Factory{
 		Binary:   true,
 		Recovery: true,
@@ -460,7 +480,7 @@ func hubFactory(wrap func(socketio.Adapter) socketio.Adapter) Factory {
 				sc := cfg
 				sc.NewAdapter = nd.newAdapter
 				if wrap != nil {
-					sc.NewAdapter = func(n *socketio.Namespace) socketio.Adapter { return wrap(nd.newAdapter(n)) }
+					sc.NewAdapter = func(n *socketio.Namespace) socketio.Adapter { return wrap(n, nd.newHubAdapter(n)) }
 				}
 				srv := socketio.NewServer(sc)
 				hs := httptest.NewServer(srv)

@@ -48,7 +48,7 @@ func twoNamespaces(e *env) (main, other []*client) {
 		main, other = append(main, m), append(other, o)
 	}
 	for i := range e.cluster.Nodes {
-		wait.For(e.t, fmt.Sprintf("fetchSockets of %s on %s to return every socket", otherNsp, nodeName(i)), patience, func() error {
+		wait.For(e.t, fmt.Sprintf("fetchSockets of %s on %s to return every socket", otherNsp, nodeName(i)), e.patience, func() error {
 			list, err := e.fetchIDs(i, otherNsp, nil)
 			if err != nil {
 				return err
@@ -128,7 +128,7 @@ func testNamespaceJoin(e *env) {
 		}
 		return n
 	}
-	wait.For(e.t, "every socket of "+otherNsp+" in joined", patience, func() bool { return inJoined(other) == len(other) })
+	wait.For(e.t, "every socket of "+otherNsp+" in joined", e.patience, func() bool { return inJoined(other) == len(other) })
 	e.fence(1)
 	if n := inJoined(main); n != 0 {
 		e.t.Errorf("%d sockets of / joined the room that those of %s were to join", n, otherNsp)
@@ -145,7 +145,7 @@ func testNamespaceDisconnect(e *env) {
 	for _, cl := range other {
 		select {
 		case <-cl.so.Done():
-		case <-time.After(patience):
+		case <-time.After(e.patience):
 			e.t.Fatalf("%s still connected", cl.label)
 		}
 	}
@@ -205,7 +205,7 @@ func testNamespaceServerSide(e *env) {
 			}
 		})
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	ctx, cancel := context.WithTimeout(context.Background(), e.patience)
 	defer cancel()
 	replies, err := e.of(0, otherNsp).ServerSideEmitWithAck(ctx, "who")
 	if err != nil {

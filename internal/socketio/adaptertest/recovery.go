@@ -168,7 +168,7 @@ func (e *env) awayFrom0() (x, w *client, offset string) {
 	if err := e.nsp(2).To(x.id).SocketsLeave("gone"); err != nil {
 		e.t.Fatal(err)
 	}
-	wait.For(e.t, "x in r, j and j2, not in gone", patience, func() bool {
+	wait.For(e.t, "x in r, j and j2, not in gone", e.patience, func() bool {
 		rooms := xs.Rooms()
 		return slices.Contains(rooms, "j") && slices.Contains(rooms, "j2") && !slices.Contains(rooms, "gone")
 	})
@@ -204,12 +204,12 @@ func testRecovery(e *env, way recoveryWay) {
 			e.closeNode(x.node)
 			select {
 			case <-x.so.Done():
-			case <-time.After(patience):
+			case <-time.After(e.patience):
 				e.t.Fatal("x still connected after its node closed")
 			}
 		} else {
 			_ = x.c.Close() // the server sees the transport close
-			wait.For(e.t, fmt.Sprintf("x's socket gone from %s", nodeName(x.node)), patience, func() bool { return x.ss() == nil })
+			wait.For(e.t, fmt.Sprintf("x's socket gone from %s", nodeName(x.node)), e.patience, func() bool { return x.ss() == nil })
 		}
 		var want []int
 		for _, p := range missedPlan {
@@ -242,7 +242,7 @@ func testRecovery(e *env, way recoveryWay) {
 			e.t.Errorf("%s: its socket is not Recovered", what)
 		}
 		wantRooms := slices.Sorted(slices.Values(rooms))
-		wait.For(e.t, fmt.Sprintf("%s in %v", what, wantRooms), patience, func() error {
+		wait.For(e.t, fmt.Sprintf("%s in %v", what, wantRooms), e.patience, func() error {
 			if got := slices.Sorted(slices.Values(ss.Rooms())); !slices.Equal(got, wantRooms) {
 				return fmt.Errorf("in %v", got)
 			}
@@ -271,7 +271,7 @@ func testRecovery(e *env, way recoveryWay) {
 			e.t.Fatal(err)
 		}
 		rooms = []string{sid, "r", "j"}
-		wait.For(e.t, "x out of j2", patience, func() bool { return !slices.Contains(ss.Rooms(), "j2") })
+		wait.For(e.t, "x out of j2", e.patience, func() bool { return !slices.Contains(ss.Rooms(), "j2") })
 	}
 }
 
@@ -302,7 +302,7 @@ func testNotRecovered(e *env, why notRecovered) {
 	} else {
 		_ = x.c.Close()
 	}
-	wait.For(e.t, "x's socket gone from node 0", patience, func() bool { return x.ss() == nil })
+	wait.For(e.t, "x's socket gone from node 0", e.patience, func() bool { return x.ss() == nil })
 	e.emitSeq(2, []string{"r"}, nil, 1)
 	w.await("seq", 2)
 	auth := map[string]string{"pid": pid, "offset": offset}

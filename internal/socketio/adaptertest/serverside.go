@@ -91,12 +91,12 @@ func testServerSideEmit(e *env, binary bool) {
 		e.t.Fatalf("ServerSideEmit: %v", err)
 	}
 	// The replies to an event sent after it come once it is handled.
-	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	ctx, cancel := context.WithTimeout(context.Background(), e.patience)
 	defer cancel()
 	if _, err := e.nsp(1).ServerSideEmitWithAck(ctx, syncEvent); err != nil {
 		e.t.Fatalf("ServerSideEmitWithAck after ServerSideEmit: %v", err)
 	}
-	wait.For(e.t, "ping handled by nodes 0 and 2", patience, func() bool { return len(calls.nodes()) >= 2 })
+	wait.For(e.t, "ping handled by nodes 0 and 2", e.patience, func() bool { return len(calls.nodes()) >= 2 })
 	if got := slices.Sorted(slices.Values(calls.nodes())); !slices.Equal(got, []int{0, 2}) {
 		e.t.Fatalf("ping from node 1 handled by nodes %v, want [0 2], once each", got)
 	}
@@ -155,7 +155,7 @@ func testServerSideAck(e *env) {
 		return r
 	})
 	for from := range nodes {
-		ctx, cancel := context.WithTimeout(context.Background(), patience)
+		ctx, cancel := context.WithTimeout(context.Background(), e.patience)
 		replies, err := e.nsp(from).ServerSideEmitWithAck(ctx, "who", from)
 		cancel()
 		if err != nil {

@@ -91,7 +91,7 @@ func testRooms(e *env, rc roomCase) {
 		}
 		return nil
 	}
-	wait.For(e.t, "the rooms after the operation", patience, matches)
+	wait.For(e.t, "the rooms after the operation", e.patience, matches)
 	e.fence(rc.from)
 	if err := matches(); err != nil {
 		e.t.Fatalf("after a fence: %v", err)
@@ -154,19 +154,19 @@ func testDisconnect(e *env, dc disconnectCase) {
 	for _, cl := range gone {
 		select {
 		case <-cl.so.Done():
-		case <-time.After(patience):
-			e.t.Fatalf("%s not disconnected within %v", cl.label, patience)
+		case <-time.After(e.patience):
+			e.t.Fatalf("%s not disconnected within %v", cl.label, e.patience)
 		}
 		if dc.closeConn {
 			select {
 			case <-cl.c.Done():
-			case <-time.After(patience):
-				e.t.Fatalf("%s's connection not closed within %v", cl.label, patience)
+			case <-time.After(e.patience):
+				e.t.Fatalf("%s's connection not closed within %v", cl.label, e.patience)
 			}
 		} else if r := cl.so.Reason(); r != sioclient.ReasonServerDisconnect {
 			e.t.Errorf("%s disconnected with reason %q, want %q", cl.label, r, sioclient.ReasonServerDisconnect)
 		}
-		wait.For(e.t, cl.label+"'s socket gone from its server", patience, func() bool { return cl.ss() == nil })
+		wait.For(e.t, cl.label+"'s socket gone from its server", e.patience, func() bool { return cl.ss() == nil })
 	}
 	e.fence(dc.from)
 	for _, cl := range m.clients {
