@@ -265,7 +265,8 @@ func (a *hubAdapter) broadcast(p *sioparser.Packet, rooms, except []string, offs
 
 // onSockets applies an operation on sockets to the local ones, then to
 // those of the other nodes, keeping the sessions of those it changed
-// current.
+// current. With recovery on, it goes with the log's broadcasts, to every
+// node, this one included: in order with them.
 func (a *hubAdapter) onSockets(rooms, except []string, op func(l socketio.Adapter)) {
 	apply := func(o *hubAdapter) {
 		var sel []*socketio.Socket
@@ -277,8 +278,21 @@ func (a *hubAdapter) onSockets(rooms, except []string, op func(l socketio.Adapte
 			o.SessionChanged(so)
 		}
 	}
-	apply(a)
-	a.toOthers(apply)
+	if !a.recovery {
+		apply(a)
+		a.toOthers(apply)
+		return
+	}
+	h := a.node.h
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, nd := range h.nodes {
+		nd.push(func() {
+			if o := nd.adapter(a.name); o != nil {
+				apply(o)
+			}
+		})
+	}
 }
 
 func (a *hubAdapter) AddSockets(rooms, except, join []string) error {

@@ -67,7 +67,79 @@ func roomChecks() []check {
 	for _, rc := range roomCases {
 		list = append(list, check{group: rc.group, name: rc.name, run: func(e *env) { testRooms(e, rc) }})
 	}
-	return list
+	return append(list,
+		check{group: "SocketsJoin", name: "BetweenBroadcasts", run: func(e *env) { testBetweenBroadcasts(e, opJoin) }},
+		check{group: "SocketsLeave", name: "BetweenBroadcasts", run: func(e *env) { testBetweenBroadcasts(e, opLeave) }},
+		check{group: "DisconnectSockets", name: "BetweenBroadcasts", run: func(e *env) { testBetweenBroadcasts(e, opDisconnect) }},
+	)
+}
+
+// The operations of testBetweenBroadcasts.
+type socketsOp int
+
+const (
+	opJoin socketsOp = iota
+	opLeave
+	opDisconnect
+)
+
+// testBetweenBroadcasts has node 1 broadcast to a room, then make a1 (one
+// of its own sockets) and b2 (another node's) join it, leave it or
+// disconnect, then broadcast to it again: each node, node 1 included,
+// must apply the operation between the two broadcasts, as it was made.
+func testBetweenBroadcasts(e *env, op socketsOp) {
+	m := newMesh(e)
+	n := e.nsp(1)
+	moved := m.get("a1 b2")
+	room, before, after := blue, m.get("a1 b1 b2"), m.get("b1")
+	switch op {
+	case opJoin:
+		room, before, after = joined, nil, moved
+	case opDisconnect:
+		room, before, after = "", m.clients, m.get("a0 b0 b1 a2")
+	}
+	emit := func(event string) {
+		e.t.Helper()
+		op := n.Except()
+		if room != "" {
+			op = n.To(room)
+		}
+		if err := op.Emit(event); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	emit("before")
+	var err error
+	switch sel := n.To(moved[0].id, moved[1].id); op {
+	case opJoin:
+		err = sel.SocketsJoin(room)
+	case opLeave:
+		err = sel.SocketsLeave(room)
+	case opDisconnect:
+		err = sel.DisconnectSockets(false)
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	emit("after")
+	if op == opDisconnect {
+		for _, cl := range moved {
+			select {
+			case <-cl.so.Done():
+			case <-time.After(e.patience):
+				e.t.Fatalf("%s not disconnected", cl.label)
+			}
+			if got := cl.count("before"); got != 1 {
+				e.t.Errorf("%s got %d copies of the broadcast made before its disconnection, want 1", cl.label, got)
+			}
+			if got := cl.count("after"); got != 0 {
+				e.t.Errorf("%s got the broadcast made after its disconnection", cl.label)
+			}
+		}
+		before = m.get("a0 b0 b1 a2")
+	}
+	e.expectOnce(1, "before", before)
+	e.expectOnce(1, "after", after)
 }
 
 // testRooms makes the operation of rc and checks the rooms after it: on
