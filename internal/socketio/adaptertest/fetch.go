@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parley-chat/parley/internal/sioclient"
@@ -68,6 +69,7 @@ func fetchChecks() []check {
 	}
 	return append(list,
 		check{group: "FetchSockets", name: "ActOnRemoteSocket", run: testActOnRemote},
+		check{group: "FetchSockets", name: "Concurrent", run: testFetchConcurrent},
 		check{group: "FetchSockets", name: "SilentMember", needs: needSilent, run: testFetchSilent},
 	)
 }
@@ -180,6 +182,56 @@ func sameJSON(a, b []byte) bool {
 		return false
 	}
 	return reflect.DeepEqual(va, vb)
+}
+
+// fetchRounds is how many times testFetchConcurrent makes each of
+// fetchCases.
+const fetchRounds = 4
+
+// testFetchConcurrent makes every fetchSockets of fetchCases, from every
+// node, fetchRounds times, all at once: each gets its own answers.
+func testFetchConcurrent(e *env) {
+	m := newMesh(e)
+	var wg sync.WaitGroup
+	errs := make(chan error, fetchRounds*len(fetchCases)*len(e.cluster.Nodes))
+	for range fetchRounds {
+		for _, fc := range fetchCases {
+			for from := range e.cluster.Nodes {
+				wg.Go(func() {
+					ctx, cancel := context.WithTimeout(context.Background(), e.patience)
+					defer cancel()
+					list, err := fc.fetch(m, e.nsp(from), ctx)
+					if err != nil {
+						errs <- fmt.Errorf("%s on %s: %w", fc.name, nodeName(from), err)
+						return
+					}
+					want := fc.want
+					if fc.name == "Local" {
+						want = fmt.Sprintf("a%d b%d", from, from)
+					}
+					var got []string
+					for _, r := range list {
+						if cl := m.byID(r.ID); cl != nil {
+							got = append(got, cl.label)
+						} else {
+							got = append(got, r.ID)
+						}
+					}
+					w := strings.Fields(want)
+					slices.Sort(got)
+					slices.Sort(w)
+					if !slices.Equal(got, w) {
+						errs <- fmt.Errorf("%s on %s returned %v, want %v", fc.name, nodeName(from), got, w)
+					}
+				})
+			}
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		e.t.Error(err)
+	}
 }
 
 // testActOnRemote fetches another node's socket and acts on it through

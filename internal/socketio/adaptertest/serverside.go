@@ -23,6 +23,7 @@ func serverSideChecks() []check {
 		{group: "ServerSideEmit", name: "OtherNodesOnce", run: func(e *env) { testServerSideEmit(e, false) }},
 		{group: "ServerSideEmit", name: "Binary", needs: needBinary, run: func(e *env) { testServerSideEmit(e, true) }},
 		{group: "ServerSideEmit", name: "WithAckOneReplyPerOtherNode", run: testServerSideAck},
+		{group: "ServerSideEmit", name: "WithAckConcurrent", run: testServerSideConcurrent},
 		{group: "ServerSideEmit", name: "WithAckUnanswered", run: testServerSideUnanswered},
 		{group: "ServerSideEmit", name: "WithAckSilentMember", needs: needSilent, run: testServerSideSilent},
 	}
@@ -185,6 +186,58 @@ func testServerSideAck(e *env) {
 		if slices.Sort(got); !slices.Equal(got, want) {
 			e.t.Errorf("ServerSideEmitWithAck from %s: replies of nodes %v, want %v, once each", nodeName(from), got, want)
 		}
+	}
+}
+
+// testServerSideConcurrent sends many server-side events with replies
+// from every node at once: each gets the replies to its own arguments, one
+// per other node.
+func testServerSideConcurrent(e *env) {
+	e.handle("echo", func(node int, args *sioparser.Message) any {
+		var k int
+		_ = args.Bind(0, &k)
+		return []int{node, k}
+	})
+	const count = 20
+	nodes := len(e.cluster.Nodes)
+	var wg sync.WaitGroup
+	errs := make(chan error, count*nodes)
+	for from := range nodes {
+		for k := range count {
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), e.patience)
+				defer cancel()
+				key := from*count + k
+				replies, err := e.nsp(from).ServerSideEmitWithAck(ctx, "echo", key)
+				if err != nil {
+					errs <- fmt.Errorf("echo %d from %s: %w", key, nodeName(from), err)
+					return
+				}
+				var got []int
+				for i := range replyCount(replies) {
+					var r []int
+					if err := replies.Bind(i, &r); err != nil || len(r) != 2 || r[1] != key {
+						errs <- fmt.Errorf("echo %d from %s: reply %s", key, nodeName(from), replies.Args[i])
+						return
+					}
+					got = append(got, r[0])
+				}
+				var want []int
+				for i := range nodes {
+					if i != from {
+						want = append(want, i)
+					}
+				}
+				if slices.Sort(got); !slices.Equal(got, want) {
+					errs <- fmt.Errorf("echo %d from %s: replies of nodes %v, want %v", key, nodeName(from), got, want)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		e.t.Error(err)
 	}
 }
 
