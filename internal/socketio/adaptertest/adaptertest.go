@@ -96,10 +96,12 @@ const (
 	needAddNode                   // Cluster.AddNode
 )
 
+// clusterSize is the number of nodes each check starts with.
+const clusterSize = 3
+
 // check is one check of the suite: a subtest group/name of Run.
 type check struct {
 	group, name string
-	nodes       int // 3 when 0
 	needs       need
 	run         func(e *env)
 	// recovery runs the check on servers with recovery on, though it
@@ -117,19 +119,18 @@ func checks() []check {
 }
 
 // withRecovery are the groups of checks that Run runs again on servers
-// with recovery on, when the adapter shares it: an adapter that shares
-// recovery delivers its own node's broadcasts otherwise (see
-// socketio.SharedRecovery), and keeps the sessions current as rooms
-// change and nodes close.
+// with recovery on, when the adapter shares it: such an adapter delivers
+// its own node's broadcasts another way then (see socketio.SharedRecovery),
+// and keeps the sessions current as rooms change and nodes close.
 var withRecovery = []string{"Broadcast", "SocketsJoin", "SocketsLeave", "DisconnectSockets", "NodeClose"}
 
 // Run runs the suite against the adapter whose clusters f starts: a
 // subtest per group of checks (Broadcast, SocketsJoin, SocketsLeave,
 // DisconnectSockets, FetchSockets, ServerSideEmit, Namespaces, NodeClose,
-// Recovery),
-// a subtest per check in it, each on a cluster of its own; with
-// f.Recovery, the subtest WithRecovery runs the groups of withRecovery
-// again, on servers with recovery on. The checks run in parallel.
+// Recovery), a subtest per check in it, each on a cluster of three nodes
+// of its own; with f.Recovery, the subtest WithRecovery runs the groups of
+// withRecovery again, on servers with recovery on. The checks run in
+// parallel.
 func Run(t *testing.T, f Factory) {
 	if f.Start == nil {
 		t.Fatal("adaptertest: Factory.Start is nil")
@@ -190,11 +191,7 @@ func runCheck(t testing.TB, f Factory, c check) {
 	if c.needs&needRecovery != 0 && !f.Recovery {
 		t.Skip("adaptertest: the adapter does not share connection state recovery (Factory.Recovery)")
 	}
-	nodes := c.nodes
-	if nodes == 0 {
-		nodes = 3
-	}
-	e := start(t, f, nodes, c.recovery || c.needs&needRecovery != 0)
+	e := start(t, f, clusterSize, c.recovery || c.needs&needRecovery != 0)
 	if c.needs&needSilent != 0 && e.cluster.AddSilent == nil {
 		t.Skip("adaptertest: the factory cannot add a member that does not answer (Cluster.AddSilent)")
 	}

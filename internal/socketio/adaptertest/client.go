@@ -27,8 +27,8 @@ const (
 // fenceEvent is the event of the suite's fences (see env.fence).
 const fenceEvent = "adaptertest:fence"
 
-// client is a client of one node, connected to "/" over WebSocket with
-// sioclient, that keeps what it receives.
+// client is a client of one namespace of one node, connected over
+// WebSocket with sioclient, that keeps what it receives.
 type client struct {
 	e       *env
 	label   string

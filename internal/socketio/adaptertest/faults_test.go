@@ -21,7 +21,7 @@ import (
 
 // faultPatience is the patience of the runs of TestFaults: the faults
 // fail each check sooner, and the checks pass the hub in milliseconds.
-const faultPatience = 2 * time.Second
+const faultPatience = 3 * time.Second
 
 // broken is a hub adapter with some methods replaced by a fault's.
 type broken struct {
