@@ -144,25 +144,38 @@ func (a *adapter) Broadcast(b *socketio.Broadcast) error {
 	})
 }
 
+// AddSockets makes the sockets so selected join rooms, on every node. With
+// recovery on, the node's own sockets join when the stream reader reads the
+// operation back, as the other nodes' do: in order with the node's own
+// broadcasts, which reach them so (see Broadcast). An operation refused
+// (ErrBacklog) then reaches nobody.
 func (a *adapter) AddSockets(rooms, except, join []string) error {
 	err := a.publish(&wire.Message{Type: wire.TypeSocketsJoin, Opts: wire.Options{Rooms: rooms, Except: except}, Rooms: join})
-	sel := a.selected(rooms, except)
-	_ = a.local.AddSockets(rooms, except, join)
-	a.touchedAll(sel)
+	if !a.fromStream.Load() {
+		_ = a.local.AddSockets(rooms, except, join)
+	}
 	return err
 }
 
+// DelSockets makes the sockets so selected leave rooms, on every node; with
+// recovery on, the node's own when the reader reads it back (see
+// AddSockets).
 func (a *adapter) DelSockets(rooms, except, leave []string) error {
 	err := a.publish(&wire.Message{Type: wire.TypeSocketsLeave, Opts: wire.Options{Rooms: rooms, Except: except}, Rooms: leave})
-	sel := a.selected(rooms, except)
-	_ = a.local.DelSockets(rooms, except, leave)
-	a.touchedAll(sel)
+	if !a.fromStream.Load() {
+		_ = a.local.DelSockets(rooms, except, leave)
+	}
 	return err
 }
 
+// DisconnectSockets disconnects the sockets so selected, on every node;
+// with recovery on, the node's own when the reader reads it back (see
+// AddSockets).
 func (a *adapter) DisconnectSockets(rooms, except []string, closeConn bool) error {
 	err := a.publish(&wire.Message{Type: wire.TypeDisconnectSockets, Opts: wire.Options{Rooms: rooms, Except: except}, Close: closeConn})
-	_ = a.local.DisconnectSockets(rooms, except, closeConn)
+	if !a.fromStream.Load() {
+		_ = a.local.DisconnectSockets(rooms, except, closeConn)
+	}
 	return err
 }
 

@@ -26,8 +26,8 @@
 //
 // With connection state recovery on, the adapters share it across the
 // cluster (socketio.SharedRecovery, recovery.go): a broadcast's offset is
-// its stream entry's id, and the node's own broadcasts reach its sockets
-// from the stream, in its order; a client that reconnects to another node
+// its stream entry's id, and the node's own broadcasts, and its
+// operations on sockets, reach its sockets from the stream, in its order; a client that reconnects to another node
 // takes its session back from Redis and is replayed what it missed, from
 // that node's memory of the stream or from the stream itself. A keeper
 // (sessions.go) keeps the sessions of live sockets in Redis, so that the

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/parley-chat/parley/internal/cluster/wire"
@@ -122,6 +123,9 @@ func (a *adapter) onSocketsLeave(m *wire.Message) {
 }
 
 func (a *adapter) onDisconnectSockets(m *wire.Message) {
+	if m.UID == a.node.uid && slices.Contains(m.Opts.Except, movedRoom) {
+		return // this node's own restore: its old socket is gone already
+	}
 	_ = a.local.DisconnectSockets(m.Opts.Rooms, m.Opts.Except, m.Close)
 }
 

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"errors"
+	"strconv"
 
 	"github.com/redis/go-redis/v9"
 
@@ -85,6 +86,16 @@ func (nd *Node) streamEnd(stream string) (string, error) {
 	return msgs[0].ID, nil
 }
 
+// readBack holds the type fields of the entries a node handles when it
+// reads its own back, with recovery on: broadcasts and operations on
+// sockets.
+var readBack = map[string]bool{
+	broadcastType:                                 true,
+	strconv.Itoa(int(wire.TypeSocketsJoin)):       true,
+	strconv.Itoa(int(wire.TypeSocketsLeave)):      true,
+	strconv.Itoa(int(wire.TypeDisconnectSockets)): true,
+}
+
 // entryOf returns the fields of a stream entry.
 func entryOf(msg redis.XMessage) wire.Entry {
 	field := func(k string) string {
@@ -96,10 +107,10 @@ func entryOf(msg redis.XMessage) wire.Entry {
 
 // onEntry handles a stream entry, unless it is of a namespace the node
 // does not serve, or the node's own: those it applied when it sent them,
-// but for its broadcasts with recovery on or sequences used (see
-// adapter.fromStream), which reach its sockets from
-// here, in the stream's order, with their entry ids for offsets. It notes
-// the entry as looked at, then as handled (see Node.looked).
+// but with recovery on (or sequences used: adapter.fromStream), its broadcasts, which reach its sockets from here,
+// in the stream's order, with their entry ids for offsets, and its
+// operations on sockets, in order with them. It notes the entry as looked
+// at, then as handled (see Node.looked).
 func (nd *Node) onEntry(stream string, msg redis.XMessage) {
 	e := entryOf(msg)
 	nd.mu.Lock()
@@ -114,7 +125,7 @@ func (nd *Node) onEntry(stream string, msg redis.XMessage) {
 	if a == nil || e.Nsp == "" {
 		return
 	}
-	if e.UID == nd.uid && (e.Type != broadcastType || !a.fromStream.Load()) {
+	if e.UID == nd.uid && (!readBack[e.Type] || !a.fromStream.Load()) {
 		return
 	}
 	m, err := wire.DecodeEntry(e)

@@ -186,11 +186,19 @@ func (a *adapter) TakeSession(ctx context.Context, pid, offset string) (*socketi
 	} else if data := jsonOf(s.Data); string(data) != "null" {
 		state.Data = json.RawMessage(data)
 	}
-	if perr := a.publish(&wire.Message{Type: wire.TypeDisconnectSockets, Opts: wire.Options{Rooms: []string{s.SID}}, Close: true}); perr != nil {
+	moved := &wire.Message{Type: wire.TypeDisconnectSockets, Opts: wire.Options{Rooms: []string{s.SID}, Except: []string{movedRoom}}, Close: true}
+	if perr := a.publish(moved); perr != nil {
 		a.node.log.Warn("cluster: cannot tell the other nodes a session moved", logKeyNsp, a.name, logKeyError, perr)
 	}
 	return state, kept, nil
 }
+
+// movedRoom is a room no socket is in, which the DISCONNECT_SOCKETS of a
+// session taken back (TakeSession) leaves out: every node disconnects the
+// session's old socket, but this one, which reads the message back from
+// the stream with recovery on, knows it by it and leaves alone the socket
+// it restores with the same id.
+const movedRoom = "\x00parley:session-moved"
 
 // SessionChanged keeps the session of so in Redis, current.
 func (a *adapter) SessionChanged(so *socketio.Socket) { a.node.keeper.changed(a, so) }

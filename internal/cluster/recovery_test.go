@@ -667,3 +667,45 @@ func TestRecoveryData(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnOperationsInOrder checks that with recovery on, a node's own
+// sockets get its broadcasts and its operations on sockets in the order it
+// made them, as the other nodes' sockets do, though its broadcasts reach
+// them from the stream: a socket that leaves a room after a broadcast to it
+// gets the broadcast, one that joins a room after one does not, one
+// disconnected after one gets it first.
+func TestOwnOperationsInOrder(t *testing.T) {
+	rc := redistest.Client(t)
+	a := startServer(t, recoveryConfig(rc, redistest.Prefix(t)), withRecovery)
+	x := connect(t, a)
+	x.ss.Join("r")
+	n := a.Of("/")
+	steps := []func() error{
+		func() error { return n.To("r").Emit("before-leave") },
+		func() error { return n.To(x.ss.ID()).SocketsLeave("r") },
+		func() error { return n.To("r").Emit("after-leave") },
+		func() error { return n.To("j").Emit("before-join") },
+		func() error { return n.To(x.ss.ID()).SocketsJoin("j") },
+		func() error { return n.To("j").Emit("after-join") },
+		func() error { return n.Emit("before-disconnect") },
+		func() error { return n.To(x.ss.ID()).DisconnectSockets(false) },
+		func() error { return n.Emit("after-disconnect") },
+	}
+	for i, step := range steps {
+		if err := step(); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+	}
+	select {
+	case <-x.so.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("x not disconnected")
+	}
+	var got []string
+	for len(x.in) > 0 {
+		got = append(got, (<-x.in).Name)
+	}
+	if want := []string{"before-leave", "after-join", "before-disconnect"}; !slices.Equal(got, want) {
+		t.Errorf("x got %v, want %v", got, want)
+	}
+}

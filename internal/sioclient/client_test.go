@@ -14,6 +14,7 @@ import (
 	"github.com/parley-chat/parley/internal/sioparser"
 	"github.com/parley-chat/parley/internal/socketio"
 	"github.com/parley-chat/parley/internal/test/leaktest"
+	"github.com/parley-chat/parley/internal/test/wait"
 )
 
 func TestMain(m *testing.M) { leaktest.Main(m) }
@@ -213,5 +214,79 @@ func TestDisconnectReasonStrings(t *testing.T) {
 		if string(tt.r) != tt.want {
 			t.Errorf("reason %q, want %q", tt.r, tt.want)
 		}
+	}
+}
+
+// TestPID checks the private session id a socket gets with recovery on:
+// none without, one with, the same again when the client comes back with
+// it and the offset of its last event, and a new one when the server does
+// not know the session.
+func TestPID(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, tc := range []struct {
+		name     string
+		recovery bool
+	}{{"recovery off", false}, {"recovery on", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := socketio.Config{}
+			if tc.recovery {
+				cfg.Recovery = &socketio.RecoveryConfig{}
+			}
+			srv := socketio.NewServer(cfg)
+			ts := httptest.NewServer(srv)
+			t.Cleanup(func() {
+				_ = srv.Shutdown(ctx)
+				ts.Close()
+			})
+			dial := func(auth any) (*sioclient.Client, *sioclient.Socket) {
+				t.Helper()
+				c, err := sioclient.Dial(ctx, ts.URL, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = c.Close() })
+				so, err := c.Connect(ctx, "/", auth)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return c, so
+			}
+			c, first := dial(nil)
+			if !tc.recovery {
+				if first.PID() != "" {
+					t.Fatalf("pid %q with recovery off", first.PID())
+				}
+				return
+			}
+			if len(first.PID()) != 20 || first.PID() == first.ID() {
+				t.Fatalf("pid %q, id %q", first.PID(), first.ID())
+			}
+			offsets := make(chan string, 1)
+			first.On("e", func(e *sioclient.Event) {
+				off, _ := e.String(len(e.Args) - 1)
+				offsets <- off
+			})
+			if err := srv.Of("/").Emit("e", 1); err != nil {
+				t.Fatal(err)
+			}
+			var offset string
+			select {
+			case offset = <-offsets:
+			case <-ctx.Done():
+				t.Fatal("no event")
+			}
+			sid, pid := first.ID(), first.PID()
+			_ = c.Close()
+			wait.For(t, "the socket gone", 5*time.Second, func() bool { return srv.Of("/").Socket(sid) == nil })
+			_, back := dial(map[string]string{"pid": pid, "offset": offset})
+			if back.PID() != pid || back.ID() != sid {
+				t.Errorf("back as %s/%s, want %s/%s", back.ID(), back.PID(), sid, pid)
+			}
+			_, other := dial(map[string]string{"pid": "unknown-pid", "offset": offset})
+			if other.PID() == "" || other.PID() == pid || other.ID() == sid {
+				t.Errorf("unknown session answered with %s/%s", other.ID(), other.PID())
+			}
+		})
 	}
 }

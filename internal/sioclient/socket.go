@@ -53,6 +53,7 @@ type Socket struct {
 	mu         sync.Mutex
 	state      socketState
 	id         string
+	pid        string
 	handlers   map[string]Handler
 	anyHandler func(e *Event)
 	acks       map[uint64]chan ackResult
@@ -71,6 +72,17 @@ func (so *Socket) ID() string {
 	so.mu.Lock()
 	defer so.mu.Unlock()
 	return so.id
+}
+
+// PID returns the private session id the server gave with the socket id
+// when connection state recovery is on, "" otherwise. A client that
+// reconnects with it and the offset of the last event it got (the CONNECT
+// payload {"pid", "offset"}) is recovered when the server answers with the
+// same pid, as the official client's socket.recovered tells.
+func (so *Socket) PID() string {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	return so.pid
 }
 
 // Connected reports whether the socket is connected to its namespace.
@@ -127,7 +139,7 @@ func (so *Socket) Connect(ctx context.Context, auth any) error {
 		return fmt.Errorf("sioclient: namespace %s: already connected", so.nsp)
 	}
 	so.state = stateConnecting
-	so.id, so.reason, so.connectErr = "", "", nil
+	so.id, so.pid, so.reason, so.connectErr = "", "", "", nil
 	so.ready = make(chan struct{})
 	so.done = make(chan struct{})
 	ready := so.ready
@@ -152,6 +164,7 @@ func (so *Socket) Connect(ctx context.Context, auth any) error {
 func (so *Socket) onConnect(p *sioparser.Packet) {
 	var body struct {
 		SID string `json:"sid"`
+		PID string `json:"pid"`
 	}
 	_ = json.Unmarshal(p.Data, &body)
 	so.mu.Lock()
@@ -160,7 +173,7 @@ func (so *Socket) onConnect(p *sioparser.Packet) {
 		return
 	}
 	so.state = stateConnected
-	so.id = body.SID
+	so.id, so.pid = body.SID, body.PID
 	close(so.ready)
 }
 
