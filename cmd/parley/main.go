@@ -31,6 +31,7 @@ import (
 	"github.com/parley-chat/parley/internal/cluster"
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/identity"
+	"github.com/parley-chat/parley/internal/metrics"
 	"github.com/parley-chat/parley/internal/presence"
 	"github.com/parley-chat/parley/internal/socketio"
 	"github.com/parley-chat/parley/internal/store"
@@ -80,14 +81,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
 	}
+	var mln net.Listener
+	if cfg.MetricsAddr != "" {
+		if mln, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("--metrics-addr: listening on %s: %w", cfg.MetricsAddr, err)
+		}
+	}
 	// Loopback connections (a proxy on this machine, local tools) and
 	// trusted proxies are capped in total only.
 	trusted := proxies(cfg.TrustedProxies)
 	exempt := func(a netip.Addr) bool { return a.IsLoopback() || trusted.trusts(a) }
 	ln = newConnLimiter(ln, cfg.MaxConns, cfg.MaxConnsPerIP, exempt, log)
 	httpSrv := newHTTPServer(app.handler, log)
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- httpSrv.Serve(ln) }()
+	if mln != nil {
+		metricsSrv := &http.Server{Handler: metricsRoutes(app.metrics), ReadHeaderTimeout: readHeaderTimeout}
+		go func() { errc <- metricsSrv.Serve(mln) }()
+		defer metricsSrv.Close()
+		log.Info("metrics", "addr", mln.Addr().String())
+	}
 	if cfg.DebugAddr != "" {
 		debugSrv := &http.Server{Addr: cfg.DebugAddr, Handler: debugRoutes(), ReadHeaderTimeout: 10 * time.Second}
 		go func() { errc <- debugSrv.ListenAndServe() }()
@@ -104,6 +118,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	// From now on /readyz answers 503, for load balancers to send new
+	// clients elsewhere.
+	app.ready.drain()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	// Close the Socket.IO connections first, flushing what is queued: long
@@ -171,16 +188,29 @@ func uncappedIfZero(n int) int {
 // app is the wired server: Socket.IO, the chat, its store and the web
 // files.
 type app struct {
-	sio     *socketio.Server
-	chat    *chat.Chat
-	store   store.Store
-	handler http.Handler
+	sio       *socketio.Server
+	chat      *chat.Chat
+	store     store.Store
+	committer *store.Committer
+	handler   http.Handler
+	// metrics are the process's; ready answers /readyz.
+	metrics *metrics.Metrics
+	ready   *readiness
 	// redis and node are the cluster's, with --redis; nil otherwise.
 	redis redis.UniversalClient
 	node  *cluster.Node
 }
 
+// newApp wires the server of cfg, with its metrics.
 func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
+	m := metrics.New(metrics.Config{Events: chat.Events(), Codes: chat.Codes(), Cluster: cfg.Redis != ""})
+	return newAppMetrics(ctx, cfg, log, m)
+}
+
+// newAppMetrics wires the server of cfg, whose metrics m has; nil m
+// (for a benchmark of what metrics cost) leaves them out, and /metrics
+// with them.
+func newAppMetrics(ctx context.Context, cfg config, log *slog.Logger, m *metrics.Metrics) (*app, error) {
 	files, err := webFiles(cfg)
 	if err != nil {
 		return nil, err
@@ -207,7 +237,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		_ = st.Close()
 		return nil, err
 	}
-	a := &app{store: st}
+	a := &app{store: st, metrics: m}
 	sioCfg := socketio.Config{
 		Engine: engineio.Config{
 			AllowedOrigins: cfg.Origins,
@@ -216,6 +246,14 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		},
 		Recovery: &socketio.RecoveryConfig{},
 		Logger:   log,
+	}
+	committerCfg := store.CommitterConfig{Logger: log}
+	chatCfg := chat.Config{}
+	if m != nil {
+		sioCfg.Engine.Observer = m
+		sioCfg.Observer = m
+		committerCfg.Observer = m
+		chatCfg.Observer = m
 	}
 	if cfg.Redis != "" {
 		if err := a.joinCluster(ctx, cfg.Redis, log); err != nil {
@@ -235,28 +273,34 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		}
 		clusterCfg = &chat.ClusterConfig{Presence: pres}
 	}
-	c, err := chat.New(chat.Config{
-		Store:            st,
-		MaxNameLength:    cfg.MaxNameLength,
-		MaxMessageLength: cfg.MaxMessageLength,
-		RoomsPerPerson:   uncappedIfZero(cfg.RoomsPerPerson),
-		RoomsPerAddress:  uncappedIfZero(cfg.RoomsPerIP),
-		MaxRooms:         uncappedIfZero(cfg.MaxRooms),
-		RoomIdle:         cfg.RoomIdle,
-		ClientAddress:    trusted.roomAddress,
-		Tokens:           tokens,
-		Verifier:         verifier,
-		NameReserve:      cfg.NameReserve,
-		PresenceGrace:    presenceGrace(cfg.PresenceGrace),
-		ExemptAddress:    exempt,
-		Cluster:          clusterCfg,
-		Logger:           log,
-	}, sio.Of("/"))
+	// The chat's messages are stored by a Committer of the app's own, which
+	// the metrics observe.
+	a.committer = store.NewCommitter(st, committerCfg)
+	chatCfg.Store = st
+	chatCfg.Committer = a.committer
+	chatCfg.MaxNameLength = cfg.MaxNameLength
+	chatCfg.MaxMessageLength = cfg.MaxMessageLength
+	chatCfg.RoomsPerPerson = uncappedIfZero(cfg.RoomsPerPerson)
+	chatCfg.RoomsPerAddress = uncappedIfZero(cfg.RoomsPerIP)
+	chatCfg.MaxRooms = uncappedIfZero(cfg.MaxRooms)
+	chatCfg.RoomIdle = cfg.RoomIdle
+	chatCfg.ClientAddress = trusted.roomAddress
+	chatCfg.Tokens = tokens
+	chatCfg.Verifier = verifier
+	chatCfg.NameReserve = cfg.NameReserve
+	chatCfg.PresenceGrace = presenceGrace(cfg.PresenceGrace)
+	chatCfg.ExemptAddress = exempt
+	chatCfg.Cluster = clusterCfg
+	chatCfg.Logger = log
+	c, err := chat.New(chatCfg, sio.Of("/"))
 	if err != nil {
 		_ = a.close()
 		return nil, err
 	}
 	a.chat = c
+	if m != nil {
+		m.Watch(a.sources())
+	}
 	if a.node != nil {
 		// The chat namespace's channels are subscribed to: from now on
 		// this node hears the others.
@@ -271,9 +315,38 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	machine, _ := os.Hostname() // without it, only the names listed
 	hosts := newHostPolicy(cfg.AllowedHosts, machine)
 	endpoint := newHandshakeGuard(sio, tokens, cfg.NameReserve, exempt, trusted, log)
-	handler := securityHeaders(checkHost(hosts, trusted, log, limitBody(cfg.BodyTimeout, routes(endpoint, files))))
+	checks := []*readyCheck{storeCheck(st)}
+	if a.redis != nil {
+		checks = append(checks, redisCheck(a.redis))
+	}
+	a.ready = newReadiness(log, checks...)
+	var metricsHandler http.Handler
+	if m != nil {
+		endpoint.limited = m.RateLimited
+		if cfg.MetricsAddr == "" {
+			metricsHandler = m.Handler()
+		}
+	}
+	handler := securityHeaders(checkHost(hosts, trusted, log, limitBody(cfg.BodyTimeout, routes(endpoint, files, a.ready, metricsHandler))))
 	a.handler = handler
 	return a, nil
+}
+
+// sources are what the metrics' gauges of the app's state read.
+func (a *app) sources() metrics.Sources {
+	s := metrics.Sources{
+		Sockets: func(yield func(string, int)) {
+			for _, n := range a.sio.Namespaces() {
+				yield(n.Name(), n.SocketCount())
+			}
+		},
+		People: a.chat.PeopleOnline,
+		Rooms:  a.chat.RoomsInUse,
+	}
+	if a.node != nil {
+		s.ClusterNodes = func() int { return len(a.node.Peers()) + 1 }
+	}
+	return s
 }
 
 // joinCluster connects to the Redis of url and starts this process's node
@@ -284,6 +357,9 @@ func (a *app) joinCluster(ctx context.Context, url string, log *slog.Logger) err
 		return fmt.Errorf("--redis: %w", err)
 	}
 	a.redis = target.client()
+	if a.metrics != nil {
+		a.redis.AddHook(a.metrics.RedisHook())
+	}
 	if err := pingRedis(ctx, a.redis); err != nil {
 		return err
 	}
@@ -338,6 +414,10 @@ func (a *app) close() error {
 	var errs []error
 	if a.chat != nil {
 		errs = append(errs, a.chat.Close())
+	}
+	if a.committer != nil {
+		// After the chat, which submits to it until it is closed.
+		errs = append(errs, a.committer.Close())
 	}
 	if a.node != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), clusterCloseTimeout)

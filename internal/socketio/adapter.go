@@ -69,9 +69,15 @@ type Broadcast struct {
 	// Offset is the broadcast's offset in a shared log, which a
 	// SharedRecovery adapter sets when it delivers it (Namespace.Deliver).
 	Offset string
+	// Tracker, when set, times the broadcast's way to the local sockets
+	// (BroadcastOperator.Track).
+	Tracker *Tracker
 
 	once   sync.Once
 	frames []eioparser.Packet
+	// sent counts the local sockets the in-memory adapter queued the
+	// broadcast for, for the Observer.
+	sent int
 }
 
 // memoryAdapter is the single-node Adapter. A socket's own room (its id)
@@ -237,9 +243,13 @@ func (a *memoryAdapter) Broadcast(b *Broadcast) error {
 	a.mu.RLock()
 	targets := a.appendTargetsLocked((*bufp)[:0], b.Rooms, b.Except)
 	a.mu.RUnlock()
+	sent := 0
 	for _, so := range targets {
-		so.deliver(frames)
+		if so.deliver(frames, b.Tracker) {
+			sent++
+		}
 	}
+	b.sent += sent
 	clear(targets)
 	*bufp = targets[:0]
 	targetBuffers.Put(bufp)

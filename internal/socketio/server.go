@@ -35,6 +35,9 @@ type Config struct {
 	NewAdapter func(n *Namespace) Adapter
 	// Logger receives logs (default slog.Default()).
 	Logger *slog.Logger
+	// Observer, when set, hears of the events received and sent, and of
+	// recoveries, for metrics.
+	Observer Observer
 }
 
 // Server is a Socket.IO v5 server: an http.Handler to mount at the
@@ -43,6 +46,7 @@ type Server struct {
 	cfg Config
 	log *slog.Logger
 	eio *engineio.Server
+	obs Observer
 
 	// maxWaiting bounds the bytes a connection may send while a replay
 	// runs (see conn.HandleMessage).
@@ -67,7 +71,10 @@ func NewServer(cfg Config) *Server {
 	if cfg.NewAdapter == nil {
 		cfg.NewAdapter = func(n *Namespace) Adapter { return NewMemoryAdapter() }
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, namespaces: make(map[string]*Namespace)}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, namespaces: make(map[string]*Namespace)}
 	s.maxWaiting = 2 * engineio.DefaultMaxPayload
 	if cfg.Engine.MaxPayload > 0 {
 		s.maxWaiting = 2 * cfg.Engine.MaxPayload
@@ -109,6 +116,17 @@ func (s *Server) Of(name string) *Namespace {
 		s.namespaces[name] = n
 	}
 	return n
+}
+
+// Namespaces returns the namespaces, in no particular order.
+func (s *Server) Namespaces() []*Namespace {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	list := make([]*Namespace, 0, len(s.namespaces))
+	for _, n := range s.namespaces {
+		list = append(list, n)
+	}
+	return list
 }
 
 // namespace returns an existing namespace, or nil.
