@@ -51,22 +51,22 @@ type DeliveryObserver interface {
 // send buffer: the WebSocket frame, or the answer to a long poll). A copy
 // is counted when SendTracked queues it; it is settled when it is
 // written, or dropped with its session's queue (a session closed without
-// a flush, a failed write). When every copy is settled and the sender has
-// called Release, the observer hears the time to the last settlement, if
-// any copy was written: when the last copy to settle was dropped, that is
-// when it was dropped. A message none of whose copies was written is
-// not observed.
+// a flush, a failed write). Once every copy is settled and the sender has
+// called Release, the observer hears the time from the start to the last
+// write. A message none of whose copies was written is not observed.
 //
-// A Tracker costs one allocation per message and two atomic operations per
-// copy. It is safe for concurrent use; its methods do nothing on a nil
-// Tracker.
+// A Tracker costs one allocation per message and a few atomic operations
+// per copy. It is safe for concurrent use; its methods do nothing on a
+// nil Tracker.
 type Tracker struct {
 	start time.Time
 	obs   DeliveryObserver
 	// pending counts the copies queued and not settled, plus one until
 	// Release.
 	pending atomic.Int32
-	wrote   atomic.Bool
+	// last is the time of the latest write since start, in nanoseconds,
+	// at least 1; 0 until a copy is written.
+	last atomic.Int64
 }
 
 // NewTracker returns a Tracker of a message that arrived at start, whose
@@ -90,16 +90,21 @@ func (t *Tracker) add() { t.pending.Add(1) }
 
 // settle settles one copy: written at at, or dropped when at is zero.
 func (t *Tracker) settle(at time.Time) {
-	if !at.IsZero() && !t.wrote.Load() {
-		t.wrote.Store(true)
+	if !at.IsZero() {
+		d := max(int64(at.Sub(t.start)), 1)
+		for {
+			cur := t.last.Load()
+			if d <= cur || t.last.CompareAndSwap(cur, d) {
+				break
+			}
+		}
 	}
-	if t.pending.Add(-1) != 0 || !t.wrote.Load() {
+	if t.pending.Add(-1) != 0 {
 		return
 	}
-	if at.IsZero() {
-		at = time.Now()
+	if d := t.last.Load(); d > 0 {
+		t.obs.Delivered(time.Duration(d))
 	}
-	t.obs.Delivered(at.Sub(t.start))
 }
 
 // settle settles the copies that the entries of q carry: written at at,
