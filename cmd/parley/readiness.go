@@ -122,7 +122,7 @@ func (rd *readiness) run(ctx context.Context) map[string]string {
 	}
 	results := make(chan outcome, len(rd.checks))
 	for _, c := range rd.checks {
-		go func() { results <- outcome{c.name, c.run(ctx, rd.log)} }()
+		go func() { results <- outcome{c.name, c.run(ctx, rd.timeout, rd.log)} }()
 	}
 	var failing map[string]string
 	for range rd.checks {
@@ -136,9 +136,9 @@ func (rd *readiness) run(ctx context.Context) map[string]string {
 	return failing
 }
 
-// run runs the check, or waits for the run under way, until ctx is done,
-// and returns why it fails, "" if it does not.
-func (c *readyCheck) run(ctx context.Context, log *slog.Logger) string {
+// run runs the check, within timeout, or waits for the run under way,
+// until ctx is done, and returns why it fails, "" if it does not.
+func (c *readyCheck) run(ctx context.Context, timeout time.Duration, log *slog.Logger) string {
 	c.mu.Lock()
 	cr := c.running
 	if cr == nil {
@@ -146,7 +146,7 @@ func (c *readyCheck) run(ctx context.Context, log *slog.Logger) string {
 		c.running = cr
 		// The check gets a context of its own: one that the end of the
 		// request that started it does not cut, but that ends in time.
-		cctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+		cctx, cancel := context.WithTimeout(context.Background(), timeout)
 		go func() {
 			defer cancel()
 			cr.err = c.check(cctx)

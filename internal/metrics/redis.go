@@ -23,6 +23,11 @@ type redisHook struct{ m *Metrics }
 // publishes are the commands that carry broadcasts to the other nodes.
 var publishes = map[string]bool{"xadd": true, "publish": true, "spublish": true}
 
+// setup are the commands go-redis sends on a new connection, some of them
+// optional (CLIENT SETINFO, unknown before Redis 7.2): it goes on without
+// them, and so their refusals are none of parley's failures.
+var setup = map[string]bool{"hello": true, "client": true}
+
 func (h redisHook) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 func (h redisHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
@@ -35,7 +40,7 @@ func (h redisHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		if publishes[cmd.Name()] {
 			h.m.redisPublish.Observe(time.Since(start).Seconds())
 		}
-		if failed(ctx, err) {
+		if failed(ctx, cmd.Name(), err) {
 			h.m.redisErrors.Inc()
 		}
 		return err
@@ -53,7 +58,7 @@ func (h redisHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 		publish := false
 		for _, c := range cmds {
 			publish = publish || publishes[c.Name()]
-			if failed(ctx, c.Err()) {
+			if failed(ctx, c.Name(), c.Err()) {
 				h.m.redisErrors.Inc()
 			}
 		}
@@ -64,13 +69,17 @@ func (h redisHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 	}
 }
 
-// failed reports whether err, a command's, is a failure: not an empty
-// answer (redis.Nil: a blocking read that timed out, a key not found), and
-// not the end of the caller's context or of the client, which are how a
-// node stops.
-func failed(ctx context.Context, err error) bool {
+// failed reports whether err, that of a command called name, is a
+// failure: not an empty answer (redis.Nil: a blocking read that timed
+// out, a key not found), not the refusal of a connection's optional setup,
+// and not the end of the caller's context or of the client, which are how
+// a node stops.
+func failed(ctx context.Context, name string, err error) bool {
+	var rerr redis.Error
 	switch {
 	case err == nil, errors.Is(err, redis.Nil), errors.Is(err, redis.ErrClosed):
+		return false
+	case setup[name] && errors.As(err, &rerr):
 		return false
 	case ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, net.ErrClosed)):
 		return false
