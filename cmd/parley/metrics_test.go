@@ -173,11 +173,11 @@ func TestMetricsExact(t *testing.T) {
 	want := []metricstest.Want{
 		metricstest.Is("parley_connections", 2, "transport=polling"),
 		metricstest.Is("parley_connections", 4, "transport=websocket"), // the upgraded one too
-		metricstest.Is("parley_sockets", joined + 1, "namespace=/"),
+		metricstest.Is("parley_sockets", joined+1, "namespace=/"),
 		metricstest.Is("parley_people_online", joined),
 		metricstest.Is("parley_rooms", 1),
 		metricstest.Is("parley_events_received_total", joined, "event=new-user"),
-		metricstest.Is("parley_events_received_total", float64(messages + 1), "event=send-chat-message"),
+		metricstest.Is("parley_events_received_total", float64(messages+1), "event=send-chat-message"),
 		metricstest.Is("parley_events_received_total", 0, "event=join-room"),
 		metricstest.Is("parley_events_received_total", 1, "event=other"),
 		metricstest.Is("parley_messages_stored_total", float64(messages)),
