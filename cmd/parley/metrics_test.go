@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -14,7 +15,9 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/internal/sioclient"
+	"github.com/parley-chat/parley/internal/store/postgres/pgtest"
 	"github.com/parley-chat/parley/internal/test/metricstest"
+	"github.com/parley-chat/parley/internal/test/redistest"
 	"github.com/parley-chat/parley/internal/test/wait"
 )
 
@@ -294,4 +297,72 @@ func TestMetricsAddr(t *testing.T) {
 	if _, err := s.http.Get("http://" + addr + "/metrics"); err == nil {
 		t.Error("the metrics listener still answers after run returned")
 	}
+}
+
+// TestMetricsCluster checks the metrics of two nodes of a cluster (a
+// Redis of the test's own, one PostgreSQL store): each counts both nodes,
+// times its writes to Redis, and counts none failed; once Redis is down,
+// the failures are counted and /readyz names Redis. It needs
+// PARLEY_TEST_REDIS and PARLEY_TEST_POSTGRES.
+func TestMetricsCluster(t *testing.T) {
+	rs := redistest.Server(t)
+	u, err := url.Parse(pgtest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", pgtest.Schema(t))
+	u.RawQuery = q.Encode()
+	cfg := config{Store: u.String(), Redis: rs.URL(), PresenceGrace: 50 * time.Millisecond}
+	n1, ts1 := newMetricsApp(t, cfg)
+	n2, ts2 := newMetricsApp(t, cfg)
+	ctx := wait.Context(t, 30*time.Second)
+	ann := dialCounted(t, ctx, ts1.URL, sioclient.TransportWebSocket, nil)
+	bob := dialCounted(t, ctx, ts2.URL, sioclient.TransportPolling, nil)
+	for i, c := range []*counted{ann, bob} {
+		if !c.ack(t, ctx, "new-user", fmt.Sprint("Node", i)) {
+			t.Fatal("new-user refused")
+		}
+	}
+	if !ann.ack(t, ctx, "send-chat-message", "across") {
+		t.Fatal("send-chat-message refused")
+	}
+	wait.For(t, "the message on the other node", 10*time.Second, func() bool { return bob.got("chat-message") == 1 })
+	for i, n := range []*app{n1, n2} {
+		reg := n.metrics.Registry()
+		// A node hears of the other by its heartbeats, every 5 s.
+		wait.For(t, fmt.Sprint("node ", i, " counting both"), 15*time.Second, func() error {
+			return metricstest.Check(reg, []metricstest.Want{
+				metricstest.Is("parley_cluster_nodes", 2),
+				metricstest.Is("parley_redis_errors_total", 0),
+				metricstest.Is("parley_people_online", 1),
+			})
+		})
+		if got := metricstest.Get(t, reg, "parley_redis_publish_seconds"); got < 1 {
+			t.Errorf("node %d timed %v writes to Redis, want some", i, got)
+		}
+	}
+	// The message was stored by the node it arrived at, and is timed
+	// there, to that node's own sockets: Ann was alone there, so nothing
+	// was timed; the other node got it relayed, with no arrival to time.
+	for i, want := range []metricstest.Want{
+		metricstest.Is("parley_messages_stored_total", 1),
+		metricstest.Is("parley_messages_stored_total", 0),
+	} {
+		reg := []*app{n1, n2}[i].metrics.Registry()
+		if err := metricstest.Check(reg, []metricstest.Want{want, metricstest.Is("parley_delivery_latency_seconds", 0)}); err != nil {
+			t.Errorf("node %d: %v", i, err)
+		}
+	}
+
+	rs.Stop()
+	_ = ann.so.Emit("typing", map[string]any{"room": "general", "typing": true}) // a broadcast to Redis
+	wait.For(t, "the Redis failures counted", 15*time.Second, func() bool {
+		return metricstest.Get(t, n1.metrics.Registry(), "parley_redis_errors_total") > 0
+	})
+	code, body := readyz(t, n1.handler)
+	if code != http.StatusServiceUnavailable || body.Failing[checkRedis] == "" || body.Failing[checkStore] != "" {
+		t.Errorf("/readyz with Redis down: %d %+v, want 503 naming redis alone", code, body)
+	}
+	rs.Start()
 }

@@ -72,14 +72,15 @@ func (h redisHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 // failed reports whether err, that of a command called name, is a
 // failure: not an empty answer (redis.Nil: a blocking read that timed
 // out, a key not found), not the refusal of a connection's optional setup,
-// and not the end of the caller's context or of the client, which are how
-// a node stops.
+// not NOSCRIPT (a script's EVALSHA before Redis knows it, which go-redis
+// follows with an EVAL), and not the end of the caller's context or of
+// the client, which are how a node stops.
 func failed(ctx context.Context, name string, err error) bool {
 	var rerr redis.Error
 	switch {
 	case err == nil, errors.Is(err, redis.Nil), errors.Is(err, redis.ErrClosed):
 		return false
-	case setup[name] && errors.As(err, &rerr):
+	case setup[name] && errors.As(err, &rerr), redis.HasErrorPrefix(err, "NOSCRIPT"):
 		return false
 	case ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, net.ErrClosed)):
 		return false
