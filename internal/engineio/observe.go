@@ -55,38 +55,44 @@ type DeliveryObserver interface {
 // called Release, the observer hears the time from the start to the last
 // write. A message none of whose copies was written is not observed.
 //
-// A Tracker costs one allocation per message and a few atomic operations
-// per copy. It is safe for concurrent use; its methods do nothing on a
-// nil Tracker.
+// A Tracker costs one allocation per message, nothing per copy on the
+// sender's side, and two atomic operations per copy where it is written.
+// Its copies must be queued by one goroutine, the sender, which then
+// calls Release; the settling is safe for concurrent use. Its methods do
+// nothing on a nil Tracker.
 type Tracker struct {
 	start time.Time
 	obs   DeliveryObserver
-	// pending counts the copies queued and not settled, plus one until
-	// Release.
+	// queued counts the copies queued; the sender's own.
+	queued int32
+	// pending is senderShare until Release, less the copies settled: it
+	// cannot reach zero before Release, which takes off senderShare less
+	// the copies queued, so that it reaches zero with the last settled.
 	pending atomic.Int32
 	// last is the time of the latest write since start, in nanoseconds,
 	// at least 1; 0 until a copy is written.
 	last atomic.Int64
 }
 
+// senderShare is what a Tracker's pending holds until Release: more than
+// the copies of any message.
+const senderShare = 1 << 30
+
 // NewTracker returns a Tracker of a message that arrived at start, whose
 // latency obs hears.
 func NewTracker(start time.Time, obs DeliveryObserver) *Tracker {
 	t := &Tracker{start: start, obs: obs}
-	t.pending.Store(1)
+	t.pending.Store(senderShare)
 	return t
 }
 
 // Release says that every copy is queued: the sender's part is over. Call
-// it once, after the last SendTracked.
+// it once, after the last SendTracked, on the goroutine that made them.
 func (t *Tracker) Release() {
 	if t != nil {
-		t.settle(time.Time{})
+		t.done(senderShare - t.queued)
 	}
 }
-
-// add counts one more copy.
-func (t *Tracker) add() { t.pending.Add(1) }
 
 // settle settles one copy: written at at, or dropped when at is zero.
 func (t *Tracker) settle(at time.Time) {
@@ -99,7 +105,13 @@ func (t *Tracker) settle(at time.Time) {
 			}
 		}
 	}
-	if t.pending.Add(-1) != 0 {
+	t.done(1)
+}
+
+// done takes n off pending, and tells the observer when that settles the
+// last copy.
+func (t *Tracker) done(n int32) {
+	if t.pending.Add(-n) != 0 {
 		return
 	}
 	if d := t.last.Load(); d > 0 {
@@ -119,7 +131,8 @@ func settle(q []queued, at time.Time) {
 
 // SendTracked is Send for a copy of a message that t tracks: t counts it
 // once it is queued, and hears when its last packet is written, or
-// dropped. With a nil t it is Send.
+// dropped. It must be called by t's sender (see Tracker). With a nil t it
+// is Send.
 func (s *Session) SendTracked(t *Tracker, msgs ...eioparser.Packet) error {
 	if t == nil || len(msgs) == 0 {
 		return s.Send(msgs...)
@@ -138,8 +151,8 @@ func (s *Session) SendTracked(t *Tracker, msgs ...eioparser.Packet) error {
 		s.closeSlowConsumer(n)
 		return ErrSlowConsumer
 	}
+	t.queued++
 	s.appendLocked(msgs, n)
-	t.add()
 	s.queue[len(s.queue)-1].tr = t
 	s.mu.Unlock()
 	return nil
