@@ -201,16 +201,7 @@ type app struct {
 	node  *cluster.Node
 }
 
-// newApp wires the server of cfg, with its metrics.
 func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
-	m := metrics.New(metrics.Config{Events: chat.Events(), Codes: chat.Codes(), Cluster: cfg.Redis != ""})
-	return newAppMetrics(ctx, cfg, log, m)
-}
-
-// newAppMetrics wires the server of cfg, whose metrics m has; nil m
-// (for a benchmark of what metrics cost) leaves them out, and /metrics
-// with them.
-func newAppMetrics(ctx context.Context, cfg config, log *slog.Logger, m *metrics.Metrics) (*app, error) {
 	files, err := webFiles(cfg)
 	if err != nil {
 		return nil, err
@@ -237,23 +228,19 @@ func newAppMetrics(ctx context.Context, cfg config, log *slog.Logger, m *metrics
 		_ = st.Close()
 		return nil, err
 	}
+	// The process's metrics observe the servers, from the first session.
+	m := metrics.New(metrics.Config{Events: chat.Events(), Codes: chat.Codes(), Cluster: cfg.Redis != ""})
 	a := &app{store: st, metrics: m}
 	sioCfg := socketio.Config{
 		Engine: engineio.Config{
 			AllowedOrigins: cfg.Origins,
 			TrustForwarded: trusted.trustsRequest,
 			BodyTimeout:    cfg.BodyTimeout,
+			Observer:       m,
 		},
 		Recovery: &socketio.RecoveryConfig{},
+		Observer: m,
 		Logger:   log,
-	}
-	committerCfg := store.CommitterConfig{Logger: log}
-	chatCfg := chat.Config{}
-	if m != nil {
-		sioCfg.Engine.Observer = m
-		sioCfg.Observer = m
-		committerCfg.Observer = m
-		chatCfg.Observer = m
 	}
 	if cfg.Redis != "" {
 		if err := a.joinCluster(ctx, cfg.Redis, log); err != nil {
@@ -275,32 +262,32 @@ func newAppMetrics(ctx context.Context, cfg config, log *slog.Logger, m *metrics
 	}
 	// The chat's messages are stored by a Committer of the app's own, which
 	// the metrics observe.
-	a.committer = store.NewCommitter(st, committerCfg)
-	chatCfg.Store = st
-	chatCfg.Committer = a.committer
-	chatCfg.MaxNameLength = cfg.MaxNameLength
-	chatCfg.MaxMessageLength = cfg.MaxMessageLength
-	chatCfg.RoomsPerPerson = uncappedIfZero(cfg.RoomsPerPerson)
-	chatCfg.RoomsPerAddress = uncappedIfZero(cfg.RoomsPerIP)
-	chatCfg.MaxRooms = uncappedIfZero(cfg.MaxRooms)
-	chatCfg.RoomIdle = cfg.RoomIdle
-	chatCfg.ClientAddress = trusted.roomAddress
-	chatCfg.Tokens = tokens
-	chatCfg.Verifier = verifier
-	chatCfg.NameReserve = cfg.NameReserve
-	chatCfg.PresenceGrace = presenceGrace(cfg.PresenceGrace)
-	chatCfg.ExemptAddress = exempt
-	chatCfg.Cluster = clusterCfg
-	chatCfg.Logger = log
-	c, err := chat.New(chatCfg, sio.Of("/"))
+	a.committer = store.NewCommitter(st, store.CommitterConfig{Logger: log, Observer: m})
+	c, err := chat.New(chat.Config{
+		Store:            st,
+		Committer:        a.committer,
+		MaxNameLength:    cfg.MaxNameLength,
+		MaxMessageLength: cfg.MaxMessageLength,
+		RoomsPerPerson:   uncappedIfZero(cfg.RoomsPerPerson),
+		RoomsPerAddress:  uncappedIfZero(cfg.RoomsPerIP),
+		MaxRooms:         uncappedIfZero(cfg.MaxRooms),
+		RoomIdle:         cfg.RoomIdle,
+		ClientAddress:    trusted.roomAddress,
+		Tokens:           tokens,
+		Verifier:         verifier,
+		NameReserve:      cfg.NameReserve,
+		PresenceGrace:    presenceGrace(cfg.PresenceGrace),
+		ExemptAddress:    exempt,
+		Cluster:          clusterCfg,
+		Observer:         m,
+		Logger:           log,
+	}, sio.Of("/"))
 	if err != nil {
 		_ = a.close()
 		return nil, err
 	}
 	a.chat = c
-	if m != nil {
-		m.Watch(a.sources())
-	}
+	m.Watch(a.sources())
 	if a.node != nil {
 		// The chat namespace's channels are subscribed to: from now on
 		// this node hears the others.
@@ -320,12 +307,10 @@ func newAppMetrics(ctx context.Context, cfg config, log *slog.Logger, m *metrics
 		checks = append(checks, redisCheck(a.redis))
 	}
 	a.ready = newReadiness(log, checks...)
-	var metricsHandler http.Handler
-	if m != nil {
-		endpoint.limited = m.RateLimited
-		if cfg.MetricsAddr == "" {
-			metricsHandler = m.Handler()
-		}
+	endpoint.limited = m.RateLimited
+	var metricsHandler http.Handler // on --metrics-addr, when set
+	if cfg.MetricsAddr == "" {
+		metricsHandler = m.Handler()
 	}
 	handler := securityHeaders(checkHost(hosts, trusted, log, limitBody(cfg.BodyTimeout, routes(endpoint, files, a.ready, metricsHandler))))
 	a.handler = handler
@@ -357,9 +342,7 @@ func (a *app) joinCluster(ctx context.Context, url string, log *slog.Logger) err
 		return fmt.Errorf("--redis: %w", err)
 	}
 	a.redis = target.client()
-	if a.metrics != nil {
-		a.redis.AddHook(a.metrics.RedisHook())
-	}
+	a.redis.AddHook(a.metrics.RedisHook())
 	if err := pingRedis(ctx, a.redis); err != nil {
 		return err
 	}
