@@ -4,7 +4,8 @@
 // once, in the command, and handed down: it is the observer that the
 // servers' configurations take (engineio.Observer, socketio.Observer,
 // chat.Observer, store.CommitObserver), which those packages define
-// themselves, so that none of them depends on this one or on Prometheus.
+// themselves, so that none of them depends on this one or on Prometheus;
+// a cluster node's Redis client takes its RedisHook.
 //
 // What a delivery costs is an atomic add: the counters and gauges are
 // Prometheus's own, which are atomic, with their label values resolved
