@@ -25,7 +25,10 @@ type config struct {
 	MaxMessageLength int
 	ShutdownTimeout  time.Duration
 	DebugAddr        string
-	Store            string
+	// MetricsAddr, when set, serves /metrics on a listener of its own
+	// rather than on Addr.
+	MetricsAddr string
+	Store       string
 	// AllowedHosts are the host names, besides loopback names, IP
 	// addresses and the machine's name, that requests may name in their
 	// Host header (see hostPolicy); "*" allows any.
@@ -85,6 +88,7 @@ var envFlags = []struct{ env, flag string }{
 	{"PARLEY_MAX_NAME", "max-name"},
 	{"PARLEY_MAX_MESSAGE", "max-message"},
 	{"PARLEY_DEBUG_ADDR", "debug-addr"},
+	{"PARLEY_METRICS_ADDR", "metrics-addr"},
 	{"PARLEY_STORE", "store"},
 	{"PARLEY_ALLOWED_HOSTS", "allowed-hosts"},
 	{"PARLEY_TRUSTED_PROXIES", "trusted-proxies"},
@@ -148,6 +152,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&cfg.MaxMessageLength, "max-message", 2000, "longest message, in characters (PARLEY_MAX_MESSAGE)")
 	fs.StringVar(&cfg.Store, "store", "parley.db", "message history: a SQLite file path, a postgres:// URL, or memory for development (lost on exit) (PARLEY_STORE)")
 	fs.StringVar(&cfg.DebugAddr, "debug-addr", "", "address for /debug/pprof/, off when empty; keep it on loopback (PARLEY_DEBUG_ADDR)")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "address to serve /metrics on instead of --addr, such as 127.0.0.1:9090; default: on --addr (PARLEY_METRICS_ADDR)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
 	fs.StringVar(&hosts, "allowed-hosts", "", "comma-separated host names requests may be addressed to, besides localhost, IP addresses and the machine's name; .example.com for it and its subdomains, * for any (PARLEY_ALLOWED_HOSTS)")
 	fs.StringVar(&proxy, "trusted-proxies", "", "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-Proto and X-Forwarded-Host are believed and whose connections are not capped per address (PARLEY_TRUSTED_PROXIES)")

@@ -41,6 +41,8 @@ type handshakeGuard struct {
 	maxAge  time.Duration    // of the cookie: the name reserve
 	trusted proxies
 	log     *slog.Logger
+	// limited, when set, hears of each handshake refused for the rate.
+	limited func()
 }
 
 // newHandshakeGuard returns the guard of next. tokens is nil in app mode.
@@ -65,6 +67,9 @@ func (g *handshakeGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if key, addr, ok := ratelimit.ParseAddr(r.RemoteAddr); ok && !g.exempt(addr) {
 		if ok, retry := g.limit.Allow(key); !ok {
 			g.log.Debug("handshake refused: too many from one address", logKeyRemote, r.RemoteAddr)
+			if g.limited != nil {
+				g.limited()
+			}
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
 			http.Error(w, "too many connections from your address; try again later", http.StatusTooManyRequests)
 			return

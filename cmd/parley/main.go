@@ -32,6 +32,7 @@ import (
 	"github.com/parley-chat/parley/internal/cluster"
 	"github.com/parley-chat/parley/internal/engineio"
 	"github.com/parley-chat/parley/internal/identity"
+	"github.com/parley-chat/parley/internal/metrics"
 	"github.com/parley-chat/parley/internal/presence"
 	"github.com/parley-chat/parley/internal/socketio"
 	"github.com/parley-chat/parley/internal/store"
@@ -81,14 +82,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
 	}
+	var mln net.Listener
+	if cfg.MetricsAddr != "" {
+		if mln, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("--metrics-addr: listening on %s: %w", cfg.MetricsAddr, err)
+		}
+	}
 	// Loopback connections (a proxy on this machine, local tools) and
 	// trusted proxies are capped in total only.
 	trusted := proxies(cfg.TrustedProxies)
 	exempt := func(a netip.Addr) bool { return a.IsLoopback() || trusted.trusts(a) }
 	ln = newConnLimiter(ln, cfg.MaxConns, cfg.MaxConnsPerIP, exempt, log)
 	httpSrv := newHTTPServer(app.handler, log)
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- httpSrv.Serve(ln) }()
+	if mln != nil {
+		metricsSrv := &http.Server{Handler: metricsRoutes(app.metrics), ReadHeaderTimeout: readHeaderTimeout}
+		go func() { errc <- metricsSrv.Serve(mln) }()
+		defer metricsSrv.Close()
+		log.Info("metrics", "addr", mln.Addr().String())
+	}
 	if cfg.DebugAddr != "" {
 		debugSrv := &http.Server{Addr: cfg.DebugAddr, Handler: debugRoutes(), ReadHeaderTimeout: 10 * time.Second}
 		go func() { errc <- debugSrv.ListenAndServe() }()
@@ -105,6 +119,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	// From now on /readyz answers 503, for load balancers to send new
+	// clients elsewhere.
+	app.ready.drain()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	// Close the Socket.IO connections first, flushing what is queued: long
@@ -172,10 +189,14 @@ func uncappedIfZero(n int) int {
 // app is the wired server: Socket.IO, the chat, its store and the web
 // files.
 type app struct {
-	sio     *socketio.Server
-	chat    *chat.Chat
-	store   store.Store
-	handler http.Handler
+	sio       *socketio.Server
+	chat      *chat.Chat
+	store     store.Store
+	committer *store.Committer
+	handler   http.Handler
+	// metrics are the process's; ready answers /readyz.
+	metrics *metrics.Metrics
+	ready   *readiness
 	// redis and node are the cluster's, with --redis; nil otherwise.
 	redis redis.UniversalClient
 	node  *cluster.Node
@@ -211,14 +232,18 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		_ = st.Close()
 		return nil, err
 	}
-	a := &app{store: st}
+	// The process's metrics observe the servers, from the first session.
+	m := metrics.New(metrics.Config{Events: chat.Events(), Codes: chat.Codes(), Cluster: cfg.Redis != ""})
+	a := &app{store: st, metrics: m}
 	sioCfg := socketio.Config{
 		Engine: engineio.Config{
 			AllowedOrigins: cfg.Origins,
 			TrustForwarded: trusted.trustsRequest,
 			BodyTimeout:    cfg.BodyTimeout,
+			Observer:       m,
 		},
 		Recovery: &socketio.RecoveryConfig{},
+		Metrics:  m,
 		Logger:   log,
 	}
 	if cfg.Redis != "" {
@@ -252,8 +277,12 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		}
 		clusterCfg = &chat.ClusterConfig{Presence: pres}
 	}
+	// The chat's messages are stored by a Committer of the app's own, which
+	// the metrics observe.
+	a.committer = store.NewCommitter(st, store.CommitterConfig{Logger: log, Observer: m})
 	c, err := chat.New(chat.Config{
 		Store:            st,
+		Committer:        a.committer,
 		MaxNameLength:    cfg.MaxNameLength,
 		MaxMessageLength: cfg.MaxMessageLength,
 		RoomsPerPerson:   uncappedIfZero(cfg.RoomsPerPerson),
@@ -267,6 +296,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		PresenceGrace:    presenceGrace(cfg.PresenceGrace),
 		ExemptAddress:    exempt,
 		Cluster:          clusterCfg,
+		Observer:         m,
 		Logger:           log,
 	}, sio.Of("/"))
 	if err != nil {
@@ -274,6 +304,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	a.chat = c
+	m.Watch(a.sources())
 	if a.node != nil {
 		// The chat namespace's channels are subscribed to: from now on
 		// this node hears the others.
@@ -288,9 +319,36 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	machine, _ := os.Hostname() // without it, only the names listed
 	hosts := newHostPolicy(cfg.AllowedHosts, machine)
 	endpoint := newHandshakeGuard(sio, tokens, cfg.NameReserve, exempt, trusted, log)
-	handler := securityHeaders(checkHost(hosts, trusted, log, limitBody(cfg.BodyTimeout, routes(endpoint, files))))
+	checks := []*readyCheck{storeCheck(st)}
+	if a.redis != nil {
+		checks = append(checks, redisCheck(a.redis))
+	}
+	a.ready = newReadiness(log, checks...)
+	endpoint.limited = m.RateLimited
+	var metricsHandler http.Handler // on --metrics-addr, when set
+	if cfg.MetricsAddr == "" {
+		metricsHandler = m.Handler()
+	}
+	handler := securityHeaders(checkHost(hosts, trusted, log, limitBody(cfg.BodyTimeout, routes(endpoint, files, a.ready, metricsHandler))))
 	a.handler = handler
 	return a, nil
+}
+
+// sources are what the metrics' gauges of the app's state read.
+func (a *app) sources() metrics.Sources {
+	s := metrics.Sources{
+		Sockets: func(yield func(string, int)) {
+			for _, n := range a.sio.Namespaces() {
+				yield(n.Name(), n.SocketCount())
+			}
+		},
+		People: a.chat.PeopleOnline,
+		Rooms:  a.chat.RoomsInUse,
+	}
+	if a.node != nil {
+		s.ClusterNodes = func() int { return len(a.node.Peers()) + 1 }
+	}
+	return s
 }
 
 // joinCluster connects to the Redis of url and starts this process's node
@@ -301,6 +359,7 @@ func (a *app) joinCluster(ctx context.Context, url string, log *slog.Logger) err
 		return fmt.Errorf("--redis: %w", err)
 	}
 	a.redis = target.client()
+	a.redis.AddHook(a.metrics.RedisHook())
 	if err := pingRedis(ctx, a.redis); err != nil {
 		return err
 	}
@@ -386,6 +445,10 @@ func (a *app) close() error {
 	}
 	if a.chat != nil {
 		errs = append(errs, a.chat.Close())
+	}
+	if a.committer != nil {
+		// After the chat, which submits to it until it is closed.
+		errs = append(errs, a.committer.Close())
 	}
 	if a.node != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), clusterCloseTimeout)

@@ -175,6 +175,17 @@ func TestParseConfig(t *testing.T) {
 			want: with(func(c *config) { c.DebugAddr = "127.0.0.1:6061" }),
 		},
 		{
+			name: "metrics address",
+			env:  []string{"PARLEY_METRICS_ADDR=127.0.0.1:9090"},
+			want: with(func(c *config) { c.MetricsAddr = "127.0.0.1:9090" }),
+		},
+		{
+			name: "metrics address flag wins",
+			args: []string{"--metrics-addr", "127.0.0.1:9091"},
+			env:  []string{"PARLEY_METRICS_ADDR=127.0.0.1:9090"},
+			want: with(func(c *config) { c.MetricsAddr = "127.0.0.1:9091" }),
+		},
+		{
 			name: "guards from the environment",
 			env: []string{
 				"PARLEY_ALLOWED_HOSTS=Chat.Example.com, .example.org.",

@@ -7,6 +7,7 @@ import (
 	"net/http/pprof"
 	"os"
 
+	"github.com/parley-chat/parley/internal/metrics"
 	"github.com/parley-chat/parley/web"
 )
 
@@ -41,8 +42,9 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// routes maps the server's paths.
-func routes(sio http.Handler, files fs.FS) http.Handler {
+// routes maps the server's paths: ready answers /readyz, and metrics,
+// when set, /metrics.
+func routes(sio http.Handler, files fs.FS, ready, metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", sio)
 	mux.HandleFunc("GET /socket.io/socket.io.js", func(w http.ResponseWriter, r *http.Request) {
@@ -54,6 +56,10 @@ func routes(sio http.Handler, files fs.FS) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		fmt.Fprintln(w, "ok")
 	})
+	mux.Handle("GET /readyz", ready)
+	if metrics != nil {
+		mux.Handle("GET /metrics", metrics)
+	}
 	static := http.FileServerFS(files)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -66,6 +72,14 @@ func routes(sio http.Handler, files fs.FS) http.Handler {
 		h.Set("Content-Security-Policy", contentSecurityPolicy)
 		static.ServeHTTP(w, r)
 	})
+	return mux
+}
+
+// metricsRoutes serves the metrics of m, on their own listener
+// (--metrics-addr).
+func metricsRoutes(m *metrics.Metrics) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
 	return mux
 }
 

@@ -151,6 +151,14 @@ type Config struct {
 	// processes serve (docs/cluster.md): its Store must be the one all
 	// share, and the namespace's adapter a cluster adapter.
 	Cluster *ClusterConfig
+	// Observer, when set, hears of refusals and of the time messages take
+	// to reach their rooms' members, for metrics.
+	Observer Observer
+	// DeliverySample is how often the Observer hears how long a message
+	// took to reach its room's members on this node: the messages whose id
+	// it divides, one in DeliverySample of each room (default 1: every
+	// message).
+	DeliverySample int
 	// Logger receives logs (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -223,6 +231,12 @@ func (c Config) withDefaults() Config {
 	if c.RestartGrace == 0 {
 		c.RestartGrace = DefaultRestartGrace
 	}
+	if c.Observer == nil {
+		c.Observer = nopObserver{}
+	}
+	if c.DeliverySample <= 0 {
+		c.DeliverySample = 1
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -238,6 +252,7 @@ var DefaultReserved = []string{"You", "System", "Server", "Parley", "Admin", "Ad
 type Chat struct {
 	cfg       Config
 	log       *slog.Logger
+	obs       Observer
 	nsp       *socketio.Namespace
 	store     store.Store
 	committer *store.Committer
@@ -287,6 +302,7 @@ func New(cfg Config, nsp *socketio.Namespace) (*Chat, error) {
 	c := &Chat{
 		cfg:          cfg,
 		log:          cfg.Logger,
+		obs:          cfg.Observer,
 		nsp:          nsp,
 		store:        cfg.Store,
 		committer:    cfg.Committer,
@@ -445,7 +461,7 @@ func (c *Chat) onConnection(so *socketio.Socket) {
 func (c *Chat) hearDefault(so *socketio.Socket, s *session) {
 	c.listen(so, DefaultRoom, c.connectSince(so), func(err error) {
 		if err != nil {
-			_ = so.Emit(EventError, refusedWith(err))
+			_ = so.Emit(EventError, c.refusedWith(err))
 			return
 		}
 		s.mu.Lock()
@@ -480,9 +496,10 @@ type errorReply struct {
 	Message string `json:"message"`
 }
 
-// refusedWith returns the errorReply of err.
-func refusedWith(err error) errorReply {
+// refusedWith returns the errorReply of err, counting it refused.
+func (c *Chat) refusedWith(err error) errorReply {
 	r := refusal(err)
+	c.refused(string(r.Code))
 	return errorReply{Code: r.Code, Error: r.Text, Message: r.Text}
 }
 
@@ -493,7 +510,7 @@ func (c *Chat) limited(h handler) socketio.EventHandler {
 		reply := func(payload any, err error) {
 			if err != nil {
 				c.log.Debug("refused event", "event", e.Name, "err", err, "sid", so.ID())
-				r := refusedWith(err)
+				r := c.refusedWith(err)
 				if e.HasAck() {
 					_ = e.Ack(r)
 				} else {

@@ -375,6 +375,7 @@ func (c *Chat) authenticate(so *socketio.Socket) error {
 			te = &identity.TokenError{Refusal: identity.ErrTokenInvalid, Err: err}
 		}
 		c.log.Info("connection refused", "code", te.Code(), "err", err, "remote", so.Handshake().Address)
+		c.refused(te.Code())
 		return &socketio.ConnectError{Message: te.Text(), Data: connectRefusal{Code: te.Code(), Message: te.Text()}}
 	}
 	so.SetData(&session{limiter: c.newConnLimiter(), app: &claims})

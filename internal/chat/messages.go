@@ -2,6 +2,7 @@ package chat
 
 import (
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/parley-chat/parley/internal/socketio"
@@ -67,6 +68,7 @@ type sendReply struct {
 }
 
 func (c *Chat) onSendChatMessage(so *socketio.Socket, s *session, e *socketio.Event, reply replyFunc) {
+	arrived := time.Now()
 	p := s.person()
 	if p == nil {
 		reply(nil, ErrNotJoined)
@@ -118,6 +120,7 @@ func (c *Chat) onSendChatMessage(so *socketio.Socket, s *session, e *socketio.Ev
 			reply(nil, ErrNotStored)
 			return
 		}
+		c.timeDelivery(r, m, arrived)
 		c.stored(r, m, so.ID())
 		reply(sendReply{OK: true, ID: m.ID, Time: m.Time.UnixMilli(), Room: m.Room}, nil)
 	})

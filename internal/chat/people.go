@@ -375,7 +375,7 @@ func (c *Chat) resume(so *socketio.Socket, s *session) {
 		for _, r := range p.rooms {
 			so.Leave(r.key)
 		}
-		r := refusedWith(ErrNameTaken)
+		r := c.refusedWith(ErrNameTaken)
 		r.Message = "while you were away, someone else took the name " + p.name
 		_ = so.Emit(EventError, r)
 		return

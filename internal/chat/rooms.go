@@ -52,6 +52,9 @@ type room struct {
 	localTimer *time.Timer
 	gapRounds  int
 	streamLast int64
+	// timed is the message whose delivery is to be timed, if any (see
+	// Chat.timeDelivery); guarded by deliverMu.
+	timed timedDelivery
 
 	// members are the people in the room's presence, and names their
 	// names, sorted; both guarded by Chat.mu and changed together by

@@ -89,7 +89,9 @@ func (c *Chat) deliverLocked(r *room, m store.Message, except string) {
 	if except != "" {
 		to = to.Except(except)
 	}
+	to, timed := c.trackLocked(r, m, to)
 	_ = to.Emit(EventChatMessage, wireMessage(m))
+	timed.Release()
 }
 
 // scheduleFillLocked makes sure the room's missing messages, those up to

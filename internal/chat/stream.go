@@ -224,21 +224,21 @@ func (c *Chat) useStream(sq socketio.Sequencer) {
 // fromStream sees each broadcast the stream brings to this node, in the
 // stream's order; it delivers the chat's messages, in id order, once, and
 // lets the rest through.
-func (c *Chat) fromStream(event string, args []json.RawMessage, _ []string, deliver func()) {
+func (c *Chat) fromStream(event string, args []json.RawMessage, _ []string, deliver func(*socketio.Tracker)) {
 	if event != EventChatMessage || len(args) == 0 {
-		deliver()
+		deliver(nil)
 		return
 	}
 	var w ChatMessage
 	if err := json.Unmarshal(args[0], &w); err != nil || w.ID <= 0 {
-		deliver()
+		deliver(nil)
 		return
 	}
 	c.mu.Lock()
 	r := c.rooms[store.RoomKey(w.Room)]
 	c.mu.Unlock()
 	if r == nil {
-		deliver() // not loaded here: nobody here listens to it
+		deliver(nil) // not loaded here: nobody here listens to it
 		return
 	}
 	m := storeMessage(w)
@@ -252,7 +252,9 @@ func (c *Chat) fromStream(event string, args []json.RawMessage, _ []string, deli
 		c.fillFromStoreLocked(r, m.ID)
 	}
 	r.recent.push(m)
-	deliver()
+	t := c.trackerLocked(r, m)
+	deliver(t)
+	t.Release()
 	if len(r.pending) > 0 { // delivered here without the stream meanwhile
 		delete(r.pending, m.ID)
 		c.deliverPendingLocked(r)

@@ -78,7 +78,10 @@ func (a *adapter) onBroadcast(m *wire.Message, offset string) {
 		b.Offset = offset
 	}
 	if f := a.filter.Load(); f != nil {
-		(*f)(event, args, m.Opts.Rooms, func() { _ = a.nsp.Deliver(b) })
+		(*f)(event, args, m.Opts.Rooms, func(t *socketio.Tracker) {
+			b.Tracker = t
+			_ = a.nsp.Deliver(b)
+		})
 		return
 	}
 	_ = a.nsp.Deliver(b)

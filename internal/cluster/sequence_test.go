@@ -19,7 +19,7 @@ func TestSequence(t *testing.T) {
 	nodes := startCluster(t, 2)
 	a, b := nodes[0], nodes[1]
 	for _, s := range nodes {
-		s.Of("/").Adapter().(socketio.Sequencer).UseSequences(func(_ string, _ []json.RawMessage, _ []string, deliver func()) { deliver() })
+		s.Of("/").Adapter().(socketio.Sequencer).UseSequences(func(_ string, _ []json.RawMessage, _ []string, deliver func(*socketio.Tracker)) { deliver(nil) })
 	}
 	ca, cb := connect(t, a), connect(t, b)
 	results := make(chan socketio.SequenceResult, 1)

@@ -93,6 +93,9 @@ type Config struct {
 	NewSession func(s *Session) Handler
 	// Logger receives connection-level logs (default slog.Default()).
 	Logger *slog.Logger
+	// Observer, when set, hears of sessions opening, upgrading and
+	// closing, for metrics.
+	Observer Observer
 
 	// disablePoller makes a goroutine read each WebSocket connection, as
 	// on systems without a poller; for tests.
@@ -138,6 +141,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Observer == nil {
+		c.Observer = nopObserver{}
 	}
 	return c
 }

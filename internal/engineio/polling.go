@@ -80,19 +80,26 @@ func (srv *Server) servePoll(w http.ResponseWriter, r *http.Request, s *Session)
 	}
 }
 
-// writeQueue writes queued packets as one payload.
+// writeQueue writes queued packets as one payload, and settles the
+// copies of tracked messages among them (see Tracker).
 func (srv *Server) writeQueue(w http.ResponseWriter, s *Session, q []queued) error {
 	bufp := frameBuffers.Get().(*[]byte)
 	buf := (*bufp)[:0]
+	tracked := false
 	for _, e := range q {
 		if e.op == 0 {
 			buf = eioparser.AppendPayloadPacket(buf, e.pkt)
 		}
+		tracked = tracked || e.tr != nil
 	}
 	packets, bytes := countMessages(q)
-	s.mu.Lock()
-	s.recycleLocked(q)
-	s.mu.Unlock()
+	if !tracked {
+		// The queue's packets are in buf: let them go before the write,
+		// which may take long.
+		s.mu.Lock()
+		s.recycleLocked(q)
+		s.mu.Unlock()
+	}
 	err := srv.writePayload(w, buf)
 	if err == nil {
 		srv.countWritten(packets, bytes)
@@ -100,6 +107,16 @@ func (srv *Server) writeQueue(w http.ResponseWriter, s *Session, q []queued) err
 	if cap(buf) <= maxPooledBuffer {
 		*bufp = buf[:0]
 		frameBuffers.Put(bufp)
+	}
+	if tracked {
+		at := time.Now()
+		if err != nil {
+			at = time.Time{} // dropped
+		}
+		settle(q, at)
+		s.mu.Lock()
+		s.recycleLocked(q)
+		s.mu.Unlock()
 	}
 	return err
 }

@@ -186,6 +186,7 @@ func (srv *Server) open(r *http.Request, kind transportKind, ws *wsConn) (*Sessi
 		return nil, fmt.Errorf("encoding open packet: %w", err)
 	}
 	s := newSession(srv, id, r, kind)
+	srv.cfg.Observer.SessionOpened(kind.String())
 	if srv.cfg.NewSession != nil {
 		s.handler = srv.cfg.NewSession(s)
 	}

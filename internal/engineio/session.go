@@ -32,10 +32,12 @@ const (
 )
 
 // queued is one entry of a send queue: an Engine.IO packet, or, when op is
-// non-zero, a WebSocket control frame with opcode op.
+// non-zero, a WebSocket control frame with opcode op. tr, when set, is the
+// Tracker of the message whose last packet this is (SendTracked).
 type queued struct {
 	pkt eioparser.Packet
 	op  byte
+	tr  *Tracker
 }
 
 // Session is one Engine.IO connection. Its methods are safe for concurrent
@@ -265,11 +267,15 @@ func (s *Session) closeWith(reason eioparser.CloseReason, pollFinal eioparser.Pa
 	}
 	s.closeReason = reason
 	s.pollFinal = pollFinal
+	s.closedLocked(reason)
 	s.wakeQueueWaitersLocked()
 	if s.timer != nil {
 		s.timer.Stop()
 	}
-	var closeNow *wsConn
+	var (
+		closeNow *wsConn
+		dropped  []queued
+	)
 	keep := false
 	switch {
 	case flush && s.transport == transportPolling:
@@ -284,11 +290,12 @@ func (s *Session) closeWith(reason eioparser.CloseReason, pollFinal eioparser.Pa
 		s.enqueueLocked(queued{op: opClose, pkt: eioparser.Packet{Data: closePayload(closeNormal)}})
 	default:
 		s.state = stateClosed
-		s.takeQueueLocked()
+		dropped = s.takeQueueLocked()
 		closeNow = s.ws
 	}
 	s.mu.Unlock()
 
+	settle(dropped, time.Time{})
 	s.wakePoll()
 	if closeNow != nil {
 		closeNow.close()
@@ -297,6 +304,16 @@ func (s *Session) closeWith(reason eioparser.CloseReason, pollFinal eioparser.Pa
 		s.srv.remove(s)
 	}
 	s.notifyClose(reason)
+}
+
+// closedLocked tells the observer that the open session closes, for
+// reason. s.mu must be held, and the session be leaving stateOpen.
+func (s *Session) closedLocked(reason eioparser.CloseReason) {
+	obs := s.srv.cfg.Observer
+	obs.SessionClosed(s.transport.String())
+	if reason == eioparser.ReasonSlowConsumer {
+		obs.SlowConsumer()
+	}
 }
 
 // wakePoll wakes the pending GET, if any.
@@ -311,9 +328,10 @@ func (s *Session) wakePoll() {
 func (s *Session) finish() {
 	s.mu.Lock()
 	s.state = stateClosed
-	s.takeQueueLocked()
+	dropped := s.takeQueueLocked()
 	ws := s.ws
 	s.mu.Unlock()
+	settle(dropped, time.Time{})
 	s.wakePoll()
 	if ws != nil {
 		ws.close()
@@ -327,8 +345,9 @@ func (s *Session) finish() {
 func (s *Session) finishAfterCloseFrame(ws *wsConn) {
 	s.mu.Lock()
 	s.state = stateClosed
-	s.takeQueueLocked()
+	dropped := s.takeQueueLocked()
 	s.mu.Unlock()
+	settle(dropped, time.Time{})
 	ws.closeAfterFrame()
 	s.srv.remove(s)
 }

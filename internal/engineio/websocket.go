@@ -201,10 +201,11 @@ func (s *Session) flushWebSocket(ws *wsConn) {
 		// coalesce holds none.
 		bufp := frameBuffers.Get().(*[]byte)
 		buf := (*bufp)[:0]
-		closing := false
+		closing, tracked := false, false
 		for _, e := range q {
 			buf = appendQueued(buf, e)
 			closing = closing || e.op == opClose
+			tracked = tracked || e.tr != nil
 		}
 		err := ws.writeFrames(buf, s.srv.cfg.WriteTimeout)
 		if err == nil {
@@ -214,9 +215,17 @@ func (s *Session) flushWebSocket(ws *wsConn) {
 			*bufp = buf[:0]
 			frameBuffers.Put(bufp)
 		}
+		now := time.Now()
+		if tracked {
+			at := now
+			if err != nil {
+				at = time.Time{} // dropped
+			}
+			settle(q, at)
+		}
 
 		s.mu.Lock()
-		s.lastWrite = time.Now()
+		s.lastWrite = now
 		s.recycleLocked(q)
 		if err != nil || closing {
 			s.flushing = false
@@ -251,6 +260,7 @@ func (s *Session) closeWebSocket(ws *wsConn, reason eioparser.CloseReason, code 
 		return closing
 	}
 	s.closeReason = reason
+	s.closedLocked(reason)
 	if s.timer != nil {
 		s.timer.Stop()
 	}
@@ -271,6 +281,9 @@ func (s *Session) endUpgrade(ws *wsConn) bool {
 	s.pollNoop = false
 	if ws == nil || s.state == stateClosed {
 		return false
+	}
+	if s.state == stateOpen {
+		s.srv.cfg.Observer.SessionUpgraded()
 	}
 	s.transport = transportWebSocket
 	s.ws = ws

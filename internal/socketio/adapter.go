@@ -69,9 +69,15 @@ type Broadcast struct {
 	// Offset is the broadcast's offset in a shared log, which a
 	// SharedRecovery adapter sets when it delivers it (Namespace.Deliver).
 	Offset string
+	// Tracker, when set, times the broadcast's way to the local sockets
+	// (BroadcastOperator.Track).
+	Tracker *Tracker
 
 	once   sync.Once
 	frames []eioparser.Packet
+	// sent counts the local sockets the in-memory adapter queued the
+	// broadcast for, for the Observer.
+	sent int
 }
 
 // memoryAdapter is the single-node Adapter. A socket's own room (its id)
@@ -276,9 +282,13 @@ func (a *memoryAdapter) Broadcast(b *Broadcast) error {
 	a.mu.RLock()
 	targets := a.appendTargetsLocked((*bufp)[:0], b.Rooms, b.Except)
 	a.mu.RUnlock()
+	sent := 0
 	for _, so := range targets {
-		so.deliver(frames)
+		if so.deliver(frames, b.Tracker) {
+			sent++
+		}
 	}
+	b.sent += sent
 	clear(targets)
 	*bufp = targets[:0]
 	targetBuffers.Put(bufp)
@@ -343,10 +353,11 @@ type Sequencer interface {
 // DeliveryFilter sees a broadcast event read from a shared log, its name
 // and encoded arguments, and the rooms it goes to, before it reaches this
 // node's sockets: it calls deliver, once, for them to get it, or not, to
-// drop it. It runs on the adapter's reader goroutine, in the log's order,
-// and may hold a lock of its own over deliver (one taken before the
-// namespace's ordering lock: docs/locking.md).
-type DeliveryFilter func(event string, args []json.RawMessage, rooms []string, deliver func())
+// drop it; with a Tracker, deliver times the broadcast's way to them. It
+// runs on the adapter's reader goroutine, in the log's order, and may hold
+// a lock of its own over deliver (one taken before the namespace's
+// ordering lock: docs/locking.md).
+type DeliveryFilter func(event string, args []json.RawMessage, rooms []string, deliver func(*Tracker))
 
 // SequenceStatus is what became of a broadcast in a sequence.
 type SequenceStatus int

@@ -10,10 +10,11 @@ import (
 // on sockets: on every node of the cluster, unless Local. Its methods that
 // select return new operators; an operator is safe for concurrent use.
 type BroadcastOperator struct {
-	nsp    *Namespace
-	rooms  []string
-	except []string
-	local  bool
+	nsp     *Namespace
+	rooms   []string
+	except  []string
+	local   bool
+	tracker *Tracker
 }
 
 // To adds rooms to those the broadcast reaches.
@@ -37,6 +38,14 @@ func (b *BroadcastOperator) Local() *BroadcastOperator {
 	return &c
 }
 
+// Track times the broadcast's way to this node's sockets with t (see
+// Tracker), which the caller releases once Emit has returned.
+func (b *BroadcastOperator) Track(t *Tracker) *BroadcastOperator {
+	c := *b
+	c.tracker = t
+	return &c
+}
+
 // Emit encodes the event once and sends it to every selected socket. An
 // error after encoding means the other nodes will not get it (see
 // Adapter.Broadcast); this node's sockets got it.
@@ -45,13 +54,13 @@ func (b *BroadcastOperator) Emit(event string, args ...any) error {
 	if err != nil {
 		return err
 	}
-	return b.nsp.broadcast(&Broadcast{Packet: p, Rooms: b.rooms, Except: b.except, Local: b.local})
+	return b.nsp.broadcast(&Broadcast{Packet: p, Rooms: b.rooms, Except: b.except, Local: b.local, Tracker: b.tracker})
 }
 
 // EmitRaw broadcasts an event whose arguments are already encoded.
 func (b *BroadcastOperator) EmitRaw(event string, args []json.RawMessage, attachments [][]byte) error {
 	p := newRawEventPacket(b.nsp.name, event, args, attachments)
-	return b.nsp.broadcast(&Broadcast{Packet: p, Rooms: b.rooms, Except: b.except, Local: b.local})
+	return b.nsp.broadcast(&Broadcast{Packet: p, Rooms: b.rooms, Except: b.except, Local: b.local, Tracker: b.tracker})
 }
 
 // Sockets returns the selected local sockets.

@@ -167,7 +167,7 @@ func (n *Namespace) DisconnectSockets(closeConn bool) error {
 func (n *Namespace) Deliver(b *Broadcast) error {
 	b.Local = true
 	if n.recovery == nil {
-		return n.adapter.Broadcast(b)
+		return n.adapterBroadcast(b)
 	}
 	return n.recordAndBroadcast(b)
 }
@@ -178,7 +178,7 @@ func (n *Namespace) Deliver(b *Broadcast) error {
 // when the adapter delivers it back, with its offset (see SharedRecovery).
 func (n *Namespace) broadcast(b *Broadcast) error {
 	if n.recovery == nil || n.shared != nil && !b.Local {
-		return n.adapter.Broadcast(b)
+		return n.adapterBroadcast(b)
 	}
 	return n.recordAndBroadcast(b)
 }
@@ -187,7 +187,18 @@ func (n *Namespace) recordAndBroadcast(b *Broadcast) error {
 	n.orderMu.Lock()
 	defer n.orderMu.Unlock()
 	n.recovery.record(b)
-	return n.adapter.Broadcast(b)
+	return n.adapterBroadcast(b)
+}
+
+// adapterBroadcast hands b to the adapter, and counts the local sockets it
+// was queued for.
+func (n *Namespace) adapterBroadcast(b *Broadcast) error {
+	err := n.adapter.Broadcast(b)
+	if b.sent > 0 {
+		n.srv.obs.EventsSent(b.sent)
+		b.sent = 0
+	}
+	return err
 }
 
 // connect runs the middleware for a new socket and, if it passes, adds the
@@ -206,6 +217,9 @@ func (n *Namespace) connect(c *conn, auth json.RawMessage) (*Socket, error) {
 				restored, offset = n.restoreShared(pid, off), off
 			} else {
 				restored, seq, _ = n.recovery.restore(pid, off)
+			}
+			if restored == nil {
+				n.srv.obs.Recovery(false)
 			}
 		}
 	}
@@ -279,10 +293,12 @@ func (n *Namespace) connect(c *conn, auth json.RawMessage) (*Socket, error) {
 			if err != nil {
 				c.logger().Debug("replay of missed events failed", logKeyNamespace, n.name, logKeyError, err)
 				if errors.Is(err, ErrRecoveryGap) {
+					n.srv.obs.Recovery(false)
 					c.eio.Close()
 				}
 				return // the connection is closing; onClose follows
 			}
+			n.srv.obs.Recovery(true)
 			n.connected(so, handlers, nil)
 		})
 		return so, nil

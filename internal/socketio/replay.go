@@ -74,7 +74,7 @@ func (so *Socket) catchUp(first []eioparser.Packet, rooms []string, seq uint64) 
 			n.orderMu.Lock()
 			frames, next, last, err = n.recovery.read(frames, next, rooms, piece)
 			if err == nil && last {
-				err = so.conn.send(frames...)
+				err = so.sendEvents(frames)
 				if err == nil {
 					n.adapter.Join(so, rooms...)
 					so.mu.Lock()
@@ -96,11 +96,36 @@ func (so *Socket) catchUp(first []eioparser.Packet, rooms []string, seq uint64) 
 				return err
 			}
 		}
-		if err := so.conn.send(frames...); err != nil {
+		if err := so.sendEvents(frames); err != nil {
 			return err
 		}
 		seq = next
 	}
+}
+
+// sendEvents queues frames, encoded events, on the connection, and counts
+// the events sent.
+func (so *Socket) sendEvents(frames []eioparser.Packet) error {
+	if len(frames) == 0 {
+		return nil
+	}
+	if err := so.conn.send(frames...); err != nil {
+		return err
+	}
+	so.nsp.srv.obs.EventsSent(countEvents(frames))
+	return nil
+}
+
+// countEvents returns the events that frames encode: one text frame each,
+// the binary ones being their attachments.
+func countEvents(frames []eioparser.Packet) int {
+	n := 0
+	for _, f := range frames {
+		if !f.Binary {
+			n++
+		}
+	}
+	return n
 }
 
 // framesSize returns the bytes frames take in a send queue.

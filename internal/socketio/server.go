@@ -38,6 +38,9 @@ type Config struct {
 	// Observer, when set, is told of connections, sockets, rooms and
 	// events as they come and go (see Observer).
 	Observer Observer
+	// Metrics, when set, hears of the events received and sent, and of
+	// recoveries, for metrics (see Metrics).
+	Metrics Metrics
 }
 
 // Server is a Socket.IO v5 server: an http.Handler to mount at the
@@ -46,6 +49,7 @@ type Server struct {
 	cfg Config
 	log *slog.Logger
 	eio *engineio.Server
+	obs Metrics
 
 	// maxWaiting bounds the bytes a connection may send while a replay
 	// runs (see conn.HandleMessage).
@@ -70,7 +74,10 @@ func NewServer(cfg Config) *Server {
 	if cfg.NewAdapter == nil {
 		cfg.NewAdapter = func(n *Namespace) Adapter { return NewMemoryAdapter() }
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, namespaces: make(map[string]*Namespace)}
+	if cfg.Metrics == nil {
+		cfg.Metrics = nopMetrics{}
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, obs: cfg.Metrics, namespaces: make(map[string]*Namespace)}
 	s.maxWaiting = 2 * engineio.DefaultMaxPayload
 	if cfg.Engine.MaxPayload > 0 {
 		s.maxWaiting = 2 * cfg.Engine.MaxPayload

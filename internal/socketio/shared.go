@@ -334,7 +334,7 @@ func (so *Socket) sendPieces(frames []eioparser.Packet, bound, piece, reserve in
 		if err := es.WaitQueue(context.Background(), max(bound-reserve-size, 0)); err != nil {
 			return err
 		}
-		if err := so.conn.send(frames[:n]...); err != nil {
+		if err := so.sendEvents(frames[:n]); err != nil {
 			return err
 		}
 		frames = frames[n:]
@@ -355,10 +355,15 @@ func (so *Socket) emitAtOffset(p *sioparser.Packet) error {
 	n.orderMu.Lock()
 	defer n.orderMu.Unlock()
 	offset := n.recovery.lastOffset(n)
-	if offset == "" {
-		return so.queue(encodeForEngine(p))
+	frames := encodeForEngine(p)
+	if offset != "" {
+		frames = []eioparser.Packet{{Type: eioparser.PacketMessage, Data: encodeWithOffset(p, offset, nil)}}
 	}
-	return so.queue([]eioparser.Packet{{Type: eioparser.PacketMessage, Data: encodeWithOffset(p, offset, nil)}})
+	if err := so.queue(frames, nil); err != nil {
+		return err
+	}
+	n.srv.obs.EventsSent(1)
+	return nil
 }
 
 // Session returns what connection state recovery keeps of the socket: its

@@ -235,7 +235,7 @@ func (so *Socket) Emit(event string, args ...any) error {
 		}
 		return so.nsp.broadcast(&Broadcast{Packet: p, Rooms: []string{so.id}})
 	}
-	return so.send(p)
+	return so.sendEvent(p)
 }
 
 // EmitRaw sends an event whose arguments are already encoded; attachments
@@ -243,7 +243,7 @@ func (so *Socket) Emit(event string, args ...any) error {
 // arguments: even with recovery on, the event is never kept for replay and
 // carries no offset (but see Emit about a last argument that is a string).
 func (so *Socket) EmitRaw(event string, args []json.RawMessage, attachments [][]byte) error {
-	return so.send(newRawEventPacket(so.nsp.name, event, args, attachments))
+	return so.sendEvent(newRawEventPacket(so.nsp.name, event, args, attachments))
 }
 
 // AckHandler receives the client's acknowledgement of an event, or an
@@ -291,7 +291,7 @@ func (so *Socket) sendWithAck(p *sioparser.Packet, timeout time.Duration, h AckH
 	}
 	so.mu.Unlock()
 	p.ID, p.HasID = id, true
-	if err := so.send(p); err != nil {
+	if err := so.sendEvent(p); err != nil {
 		so.takeAck(id)
 		return err
 	}
@@ -319,26 +319,37 @@ func (so *Socket) takeAck(id uint64) *pendingAck {
 	return pa
 }
 
+// sendEvent queues one event packet for this socket, and counts it sent.
+func (so *Socket) sendEvent(p *sioparser.Packet) error {
+	if err := so.send(p); err != nil {
+		return err
+	}
+	so.nsp.srv.obs.EventsSent(1)
+	return nil
+}
+
 // send queues one packet for this socket.
 func (so *Socket) send(p *sioparser.Packet) error {
 	if !so.Connected() {
 		return ErrDisconnected
 	}
-	return so.queue(encodeForEngine(p))
+	return so.queue(encodeForEngine(p), nil)
 }
 
-// deliver queues an encoded broadcast for this socket.
-func (so *Socket) deliver(frames []eioparser.Packet) {
+// deliver queues an encoded broadcast for this socket, tracked by t when
+// it is set, and reports whether it did.
+func (so *Socket) deliver(frames []eioparser.Packet, t *Tracker) bool {
 	// A full queue closes the connection; the socket is then removed by
 	// HandleClose, so there is nothing more to do here.
-	_ = so.queue(frames)
+	return so.queue(frames, t) == nil
 }
 
-// queue sends frames, or holds them while the socket is connecting: what
-// the middleware and connection handlers send, and what is broadcast to the
-// socket meanwhile, follows the CONNECT reply, which goes out once the
-// handlers have run (see Namespace.connect).
-func (so *Socket) queue(frames []eioparser.Packet) error {
+// queue sends frames, tracked by t when it is set, or holds them while the
+// socket is connecting: what the middleware and connection handlers send,
+// and what is broadcast to the socket meanwhile, follows the CONNECT reply,
+// which goes out once the handlers have run (see Namespace.connect). Held
+// frames are not tracked.
+func (so *Socket) queue(frames []eioparser.Packet, t *Tracker) error {
 	if so.connecting.Load() {
 		so.mu.Lock()
 		if so.connecting.Load() {
@@ -348,7 +359,7 @@ func (so *Socket) queue(frames []eioparser.Packet) error {
 		}
 		so.mu.Unlock()
 	}
-	return so.conn.send(frames...)
+	return so.conn.eio.SendTracked(t, frames...)
 }
 
 // release sends first, then what was held while connecting, and ends the
@@ -366,7 +377,7 @@ func (so *Socket) release(first []eioparser.Packet) error {
 // with closeConn, the whole connection is closed too.
 func (so *Socket) Disconnect(closeConn bool) {
 	if so.Connected() {
-		_ = so.queue(encodeForEngine(&sioparser.Packet{Type: sioparser.PacketDisconnect, Namespace: so.nsp.name}))
+		_ = so.queue(encodeForEngine(&sioparser.Packet{Type: sioparser.PacketDisconnect, Namespace: so.nsp.name}), nil)
 		so.onClose(ReasonServerDisconnect)
 	}
 	if closeConn {
@@ -388,6 +399,7 @@ func (so *Socket) onEvent(p *sioparser.Packet) {
 		so.conn.eio.Close()
 		return
 	}
+	so.nsp.srv.obs.EventReceived(so.nsp.name, name)
 	so.mu.Lock()
 	h := so.handlers[name]
 	anyHandler := so.anyHandler

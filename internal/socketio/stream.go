@@ -91,6 +91,7 @@ type Stream struct {
 	so     *Socket
 	frames []eioparser.Packet // encoded, not yet queued
 	size   int                // their bytes
+	events int                // their events
 }
 
 // NewStream returns an empty Stream to so.
@@ -105,6 +106,7 @@ func (st *Stream) Emit(event string, args ...any) error {
 	}
 	n := len(st.frames)
 	st.frames = appendForEngine(st.frames, p)
+	st.events++
 	for _, f := range st.frames[n:] {
 		st.size += eioparser.PayloadSize(f)
 	}
@@ -183,7 +185,7 @@ func (st *Stream) TrySend() (bool, error) {
 			}
 			so.mu.Unlock()
 			if fits {
-				st.reset()
+				st.sent()
 			}
 			return fits, nil
 		}
@@ -191,7 +193,7 @@ func (st *Stream) TrySend() (bool, error) {
 	}
 	sent, err := so.conn.eio.SendWithin(st.limit(), st.frames...)
 	if sent {
-		st.reset()
+		st.sent()
 	}
 	return sent, err
 }
@@ -206,14 +208,23 @@ func (st *Stream) SendNow() error {
 	if !st.so.Connected() {
 		return ErrDisconnected
 	}
-	err := st.so.queue(st.frames)
+	err := st.so.queue(st.frames, nil)
+	if err == nil {
+		st.so.nsp.srv.obs.EventsSent(st.events)
+	}
 	st.reset()
 	return err
+}
+
+// sent counts the events kept sent, and empties the Stream.
+func (st *Stream) sent() {
+	st.so.nsp.srv.obs.EventsSent(st.events)
+	st.reset()
 }
 
 // reset empties the Stream, keeping its array (the queue holds copies of
 // the packets, not of the array).
 func (st *Stream) reset() {
 	clear(st.frames)
-	st.frames, st.size = st.frames[:0], 0
+	st.frames, st.size, st.events = st.frames[:0], 0, 0
 }

@@ -32,7 +32,23 @@ type CommitterConfig struct {
 	// Logger receives the panics of done callbacks (default
 	// slog.Default()).
 	Logger *slog.Logger
+	// Observer, when set, hears of each batch committed, for metrics.
+	Observer CommitObserver
 }
+
+// CommitObserver hears of a Committer's transactions. Committed is called
+// on the writer goroutine after each Store.Append, with the messages of
+// its batch (also those that were stored already, under their ClientID),
+// the time it took, and its error, nil when the batch is stored. It must
+// be quick and never block.
+type CommitObserver interface {
+	Committed(messages int, took time.Duration, err error)
+}
+
+// nopCommitObserver is the CommitObserver of a config that sets none.
+type nopCommitObserver struct{}
+
+func (nopCommitObserver) Committed(int, time.Duration, error) {}
 
 func (c CommitterConfig) withDefaults() CommitterConfig {
 	if c.MaxBatch <= 0 {
@@ -46,6 +62,9 @@ func (c CommitterConfig) withDefaults() CommitterConfig {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Observer == nil {
+		c.Observer = nopCommitObserver{}
 	}
 	return c
 }
@@ -197,11 +216,14 @@ func (c *Committer) commit(batch []request) result {
 		msgs[i] = r.m
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.CommitTimeout)
+	start := time.Now()
 	stored, err := c.s.Append(ctx, msgs)
+	took := time.Since(start)
 	cancel()
 	if err == nil && len(stored) != len(batch) {
 		err = fmt.Errorf("store returned %d messages for %d", len(stored), len(batch))
 	}
+	c.cfg.Observer.Committed(len(batch), took, err)
 	if err != nil {
 		return result{batch: batch, err: fmt.Errorf("store: commit batch of %d messages: %w", len(batch), err)}
 	}
