@@ -217,4 +217,3 @@ func (ls *LocalSentinel) Failover() *LocalServer {
 	ls.Master = promoted
 	return promoted
 }
-
