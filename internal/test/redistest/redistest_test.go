@@ -67,11 +67,9 @@ func TestSentinel(t *testing.T) {
 			if err := c.Set(ctx, "before", "1", 0).Err(); err != nil {
 				t.Fatal(err)
 			}
-			if err := c.Wait(ctx, 1, 5*time.Second).Err(); err != nil {
-				t.Fatal(err)
-			}
 			old := ls.Master
-			promoted := ls.Failover()
+			ls.InSync()
+			promoted := ls.Failover(nil)
 			if promoted == old || promoted != ls.Replicas[0] || ls.Master != promoted {
 				t.Fatalf("promoted %s, master was %s", promoted.Addr, old.Addr)
 			}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -175,14 +176,60 @@ func (ls *LocalSentinel) URL() string {
 	return "redis+sentinel://" + strings.Join(ls.Sentinels, ",") + "/" + ls.MasterName + "/0"
 }
 
-// Failover kills the master (SIGKILL, by its pid) and waits until every
-// Sentinel names one of the replicas master, and that replica says it is:
-// it returns it, now ls.Master. The test fails if that takes more than
-// 15 s.
-func (ls *LocalSentinel) Failover() *LocalServer {
+// InSync waits until every running replica has all that the master
+// wrote, so that a Failover loses nothing; the test fails after 15 s.
+func (ls *LocalSentinel) InSync() {
+	ls.tb.Helper()
+	mc := ls.Master.client()
+	defer mc.Close()
+	poll(ls.tb, "the replicas to have all the master wrote", formTimeout, func(ctx context.Context) error {
+		offset, err := replOffset(ctx, mc, "master_repl_offset")
+		if err != nil {
+			return err
+		}
+		for _, r := range ls.Replicas {
+			if r == ls.Master || !r.Running() {
+				continue
+			}
+			rc := r.client()
+			got, err := replOffset(ctx, rc, "slave_repl_offset")
+			_ = rc.Close()
+			if err != nil {
+				return err
+			}
+			if got < offset {
+				return fmt.Errorf("replica %s at %d, master at %d", r.Addr, got, offset)
+			}
+		}
+		return nil
+	})
+}
+
+// replOffset reads a replication offset from INFO replication.
+func replOffset(ctx context.Context, c *redis.Client, field string) (int64, error) {
+	info, err := c.Info(ctx, "replication").Result()
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
+			return strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no %s in INFO replication", field)
+}
+
+// Failover kills the master (SIGKILL, by its pid), runs meanwhile (if not
+// nil) while no server is master, and waits until every Sentinel names
+// one of the replicas master, and that replica says it is: it returns it,
+// now ls.Master. The test fails if that takes more than 15 s.
+func (ls *LocalSentinel) Failover(meanwhile func()) *LocalServer {
 	ls.tb.Helper()
 	old := ls.Master
 	old.Stop()
+	if meanwhile != nil {
+		meanwhile()
+	}
 	var promoted *LocalServer
 	for _, s := range ls.procs {
 		sc := redis.NewSentinelClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
