@@ -63,13 +63,27 @@ func TestRunClusterNoRedis(t *testing.T) {
 }
 
 // TestRunClusterRecovery has the official client recovered on another
-// node of a cluster of two (test/js/cluster-recovery.test.mjs): it gets
-// the chat messages it missed from the cluster's stream, once, in order,
-// and is still the person it joined as.
+// node of a cluster of two (test/js/cluster-recovery.test.mjs), over one
+// Redis server and over a Redis Cluster: it gets the chat messages it
+// missed from the cluster's stream, once, in order, and is still the
+// person it joined as.
 func TestRunClusterRecovery(t *testing.T) {
 	testjs.RequireNode(t)
-	rs := redistest.Server(t)
-	n1, n2 := startNodes(t, rs.URL())
-	testjs.Run(t, time.Minute, "cluster-recovery.test.mjs", "PARLEY_URL_A="+n1.URL, "PARLEY_URL_B="+n2.URL)
-	stopNodes(t, n1, n2)
+	for _, tc := range []struct {
+		name  string
+		redis func(t *testing.T) string
+	}{
+		{"one server", func(t *testing.T) string { return redistest.Server(t).URL() }},
+		// The sessions are in the slots of their ids, the stream in its
+		// own.
+		{"Redis Cluster", func(t *testing.T) string {
+			return "redis+cluster://" + strings.Join(redistest.Cluster(t, 3).Addrs, ",")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n1, n2 := startNodes(t, tc.redis(t))
+			testjs.Run(t, time.Minute, "cluster-recovery.test.mjs", "PARLEY_URL_A="+n1.URL, "PARLEY_URL_B="+n2.URL)
+			stopNodes(t, n1, n2)
+		})
+	}
 }

@@ -107,10 +107,10 @@ func TestRunRedisCluster(t *testing.T) {
 }
 
 // TestRunSentinel runs two nodes as main does over a master found through
-// Sentinel, --redis redis+sentinel://s1/mymaster/0, as TestRunRedisCluster
-// does over a Redis Cluster.
+// three Sentinels, --redis redis+sentinel://s1,s2,s3/mymaster/0, as
+// TestRunRedisCluster does over a Redis Cluster.
 func TestRunSentinel(t *testing.T) {
-	ls := redistest.Sentinel(t, redistest.SentinelConfig{})
+	ls := redistest.Sentinel(t, redistest.SentinelConfig{Sentinels: 3})
 	n1, n2 := startNodes(t, ls.URL())
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
