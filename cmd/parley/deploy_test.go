@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/parley-chat/parley/internal/cluster/wire"
 	"github.com/parley-chat/parley/internal/sioclient"
 	"github.com/parley-chat/parley/internal/store/postgres/pgtest"
 	"github.com/parley-chat/parley/internal/test/redistest"
@@ -106,15 +109,24 @@ func TestRunRedisCluster(t *testing.T) {
 	stopNodes(t, n1, n2)
 }
 
-// TestRunSentinel runs two nodes as main does over a master found through
-// three Sentinels, --redis redis+sentinel://s1,s2,s3/mymaster/0, as
-// TestRunRedisCluster does over a Redis Cluster.
+// TestRunSentinel runs two nodes as main does over database 2 of a master
+// found through three Sentinels, --redis
+// redis+sentinel://s1,s2,s3/mymaster/2, as TestRunRedisCluster does over
+// a Redis Cluster.
 func TestRunSentinel(t *testing.T) {
 	ls := redistest.Sentinel(t, redistest.SentinelConfig{Sentinels: 3})
-	n1, n2 := startNodes(t, ls.URL())
+	n1, n2 := startNodes(t, strings.TrimSuffix(ls.URL(), "/0")+"/2")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	talk(t, ctx, n1, n2)
+	for db, want := range map[int]int64{0: 0, 2: 1} {
+		c := redis.NewClient(&redis.Options{Addr: ls.Master.Addr, DB: db})
+		n, err := c.Exists(ctx, wire.DefaultStreamName).Result()
+		_ = c.Close()
+		if err != nil || n != want {
+			t.Errorf("the stream in database %d: %d, %v; want %d", db, n, err, want)
+		}
+	}
 	stopNodes(t, n1, n2)
 }
 
