@@ -57,6 +57,8 @@ type Config struct {
 	// "socket.io").
 	ChannelPrefix string
 	// ShardedPubSub uses sharded PUB/SUB (SPUBLISH, SSUBSCRIBE; Redis 7).
+	// On a Redis Cluster the node then holds a PUB/SUB connection per
+	// hash slot of its channels, two per namespace.
 	ShardedPubSub bool
 	// MaxLen is the length XADD trims the stream to, roughly (default
 	// 10,000).
