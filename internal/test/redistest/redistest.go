@@ -8,12 +8,16 @@
 package redistest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -143,11 +147,13 @@ type LocalServer struct {
 	// Addr is the server's host:port.
 	Addr string
 
-	tb   testing.TB
-	bin  string
-	dir  string
-	args []string
-	cmd  *exec.Cmd
+	tb     testing.TB
+	bin    string
+	dir    string
+	args   []string
+	cmd    *exec.Cmd
+	out    *output       // what the process writes
+	exited chan struct{} // closed when the process has ended
 }
 
 // URL returns the URL of the server's database 0.
@@ -157,18 +163,39 @@ func (s *LocalServer) URL() string { return "redis://" + s.Addr + "/0" }
 func (s *LocalServer) Dir() string { return s.dir }
 
 // Start starts the server (again, after Stop) on its address, and waits
-// until it answers.
+// until it answers, as this process: one that ends at once (its port was
+// taken meanwhile, say) fails the test with what it wrote.
 func (s *LocalServer) Start() {
 	s.tb.Helper()
 	s.cmd = exec.Command(s.bin, s.args...)
 	s.cmd.SysProcAttr = sysProcAttr()
+	s.out = &output{}
+	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	if err := s.cmd.Start(); err != nil {
 		s.tb.Fatalf("starting redis-server: %v", err)
 	}
+	s.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, exited chan struct{}) {
+		_ = cmd.Wait()
+		close(exited)
+	}(s.cmd, s.exited)
 	c := s.client()
 	defer c.Close()
+	pid := strconv.Itoa(s.cmd.Process.Pid)
 	poll(s.tb, "redis-server on "+s.Addr+" to answer", startTimeout, func(ctx context.Context) error {
-		return c.Ping(ctx).Err()
+		select {
+		case <-s.exited:
+			s.tb.Fatalf("redis-server for %s ended at once:\n%s", s.Addr, s.out.String())
+		default:
+		}
+		info, err := c.Info(ctx, "server").Result()
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(info, "process_id:"+pid+"\r\n") {
+			return fmt.Errorf("another process answers on %s", s.Addr)
+		}
+		return nil
 	})
 }
 
@@ -188,8 +215,33 @@ func (s *LocalServer) Stop() {
 		return
 	}
 	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
+	<-s.exited
 	s.cmd = nil
+}
+
+// output keeps what a server writes, the first 64 KiB of it. It is safe
+// for concurrent use.
+type output struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// maxOutput bounds what an output keeps.
+const maxOutput = 64 << 10
+
+func (o *output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if room := maxOutput - o.buf.Len(); room > 0 {
+		o.buf.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
 }
 
 // Bounds of the waits of this package.
