@@ -49,7 +49,7 @@ const (
 type testCluster struct {
 	t      *testing.T
 	prefix string
-	url    string // of Redis
+	client func() redis.UniversalClient // a new client of the Redis, a node's
 	open   func() store.Store
 	nodes  []*chatNode
 }
@@ -61,15 +61,27 @@ func newTestCluster(t *testing.T, url string) *testCluster {
 	if url == "" {
 		url = redistest.URL(t)
 	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.MaxRetries = -1 // a cut connection is the node's to handle
+	return newTestClusterOf(t, func() redis.UniversalClient { return redis.NewClient(opts) })
+}
+
+// newTestClusterOf makes a cluster in the Redis of the clients client
+// makes, and a schema of its own.
+func newTestClusterOf(t *testing.T, client func() redis.UniversalClient) *testCluster {
+	t.Helper()
 	open := pgtest.Factory(t)
-	return &testCluster{t: t, prefix: redistest.Prefix(t), url: url, open: open}
+	return &testCluster{t: t, prefix: redistest.Prefix(t), client: client, open: open}
 }
 
 // chatNode is one node: its Redis client (its own, so that a test can cut
 // it), its cluster node, server and chat.
 type chatNode struct {
 	*testServer
-	rc    *redis.Client
+	rc    redis.UniversalClient
 	node  *cluster.Node
 	sio   *socketio.Server
 	ended bool
@@ -87,12 +99,7 @@ func clusterLogger() *slog.Logger {
 func (tc *testCluster) start(cfg chat.Config) *chatNode {
 	t := tc.t
 	t.Helper()
-	opts, err := redis.ParseURL(tc.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.MaxRetries = -1 // a cut connection is the node's to handle
-	rc := redis.NewClient(opts)
+	rc := tc.client()
 	log := clusterLogger()
 	node, err := cluster.New(cluster.Config{
 		Client: rc, StreamName: tc.prefix + ":stream", ChannelPrefix: tc.prefix,
@@ -216,8 +223,9 @@ func listUsers(p *person, room string) []string {
 
 // TestClusterChat checks that people on two nodes join, talk, type, list
 // and leave as on one.
-func TestClusterChat(t *testing.T) {
-	tc := newTestCluster(t, "")
+func TestClusterChat(t *testing.T) { testClusterChat(t, newTestCluster(t, "")) }
+
+func testClusterChat(t *testing.T, tc *testCluster) {
 	a := tc.start(chat.Config{})
 	b := tc.start(chat.Config{})
 
@@ -311,7 +319,10 @@ func TestClusterChat(t *testing.T) {
 // at once: everyone, on either node, gets every message, in id order,
 // each once.
 func TestClusterConcurrentWriters(t *testing.T) {
-	tc := newTestCluster(t, "")
+	testClusterConcurrentWriters(t, newTestCluster(t, ""))
+}
+
+func testClusterConcurrentWriters(t *testing.T, tc *testCluster) {
 	a := tc.start(chat.Config{})
 	b := tc.start(chat.Config{})
 	const (
@@ -390,9 +401,10 @@ func TestClusterConcurrentWriters(t *testing.T) {
 // is one person: announced once, listed once, under the name it holds,
 // gone when its last socket goes; and that the presence grace holds
 // across nodes.
-func TestClusterTwoTabs(t *testing.T) {
+func TestClusterTwoTabs(t *testing.T) { testClusterTwoTabs(t, newTestCluster(t, "")) }
+
+func testClusterTwoTabs(t *testing.T, tc *testCluster) {
 	const grace = 500 * time.Millisecond
-	tc := newTestCluster(t, "")
 	a := tc.start(chat.Config{PresenceGrace: grace})
 	b := tc.start(chat.Config{PresenceGrace: grace})
 	watcher := join(t, a.Server, sioclient.TransportWebSocket, "Watcher")
@@ -439,8 +451,9 @@ func TestClusterTwoTabs(t *testing.T) {
 // TestClusterNodeDeath stops a node as a crash would: the other
 // announces its people gone within about a lease, but not one who was on
 // the surviving node too.
-func TestClusterNodeDeath(t *testing.T) {
-	tc := newTestCluster(t, "")
+func TestClusterNodeDeath(t *testing.T) { testClusterNodeDeath(t, newTestCluster(t, "")) }
+
+func testClusterNodeDeath(t *testing.T, tc *testCluster) {
 	a := tc.start(chat.Config{})
 	b := tc.start(chat.Config{})
 	watcher := join(t, b.Server, sioclient.TransportWebSocket, "Watcher")
@@ -476,8 +489,9 @@ func TestClusterNodeDeath(t *testing.T) {
 // loses them: a later message shows the gap, which the node reads from
 // the store before it delivers the later one; with no later message, the
 // node finds them by comparing its rooms with the store.
-func TestClusterFillsGaps(t *testing.T) {
-	tc := newTestCluster(t, "")
+func TestClusterFillsGaps(t *testing.T) { testClusterFillsGaps(t, newTestCluster(t, "")) }
+
+func testClusterFillsGaps(t *testing.T, tc *testCluster) {
 	a := tc.start(chat.Config{})
 	b := tc.start(chat.Config{})
 	ann := join(t, a.Server, sioclient.TransportWebSocket, "Ann")

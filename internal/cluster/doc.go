@@ -11,7 +11,9 @@
 //     decoded and encoded once per node however many sockets get it;
 //   - one PUB/SUB connection, subscribed to each namespace's public
 //     channel (requests: fetchSockets, serverSideEmit, heartbeats) and to
-//     its own private channel (the responses to its requests);
+//     its own private channel (the responses to its requests); with
+//     sharded PUB/SUB on a Redis Cluster, one per hash slot of those
+//     channels (pubsub.go);
 //   - one publisher, which writes what the adapters send, in order, from a
 //     queue bounded by bytes: one XADD per broadcast, pipelined, and
 //     PUBLISH for the ephemeral messages. Adapter methods never wait for
@@ -32,6 +34,11 @@
 // that node's memory of the stream or from the stream itself. A keeper
 // (sessions.go) keeps the sessions of live sockets in Redis, so that the
 // clients of a node that dies can be restored by another.
+//
+// Config.Client is any of go-redis's clients: one server, a master found
+// through Sentinel, or a Redis Cluster. Keys that one command or script
+// touches together share a hash slot (a stream and its sequences' keys,
+// SeqKey); docs/cluster.md says what is tested on each.
 //
 // Node.NewAdapter is the socketio.Config.NewAdapter of a server; its
 // adapters keep the local rooms in a socketio memory adapter.

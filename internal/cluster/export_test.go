@@ -8,3 +8,6 @@ func (nd *Node) SessionsPending() (sessions, commands int) {
 	nd.keeper.mu.Unlock()
 	return sessions, nd.pub.pending()
 }
+
+// Slot is slot, for tests.
+var Slot = slot

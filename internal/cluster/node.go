@@ -57,6 +57,8 @@ type Config struct {
 	// "socket.io").
 	ChannelPrefix string
 	// ShardedPubSub uses sharded PUB/SUB (SPUBLISH, SSUBSCRIBE; Redis 7).
+	// On a Redis Cluster the node then holds a PUB/SUB connection per
+	// hash slot of its channels, two per namespace.
 	ShardedPubSub bool
 	// MaxLen is the length XADD trims the stream to, roughly (default
 	// 10,000).
@@ -138,8 +140,12 @@ type Node struct {
 	uid    string
 	log    *slog.Logger
 	pub    *publisher
-	ps     *redis.PubSub
 	keeper *keeper
+	// perSlot: sharded PUB/SUB on a Redis Cluster, where one SSUBSCRIBE
+	// takes channels of one hash slot, on a server of that slot; the
+	// node then has a PUB/SUB connection per slot of its channels, and
+	// otherwise one (see pubsub.go).
+	perSlot bool
 
 	ctx    context.Context // ends when the node closes
 	cancel context.CancelFunc
@@ -158,7 +164,8 @@ type Node struct {
 	toSub    []string        // channels to subscribe to
 	peers    map[string]time.Time
 	requests map[string]*request
-	changed  chan struct{} // closed, and replaced, when streams or channels change
+	pubsubs  map[int]*redis.PubSub // by slot (0 but per slot)
+	changed  chan struct{}         // closed, and replaced, when streams or channels change
 	subWake  chan struct{}
 	closed   bool
 }
@@ -184,6 +191,7 @@ func New(cfg Config) (*Node, error) {
 		channels: make(map[string]bool),
 		peers:    make(map[string]time.Time),
 		requests: make(map[string]*request),
+		pubsubs:  make(map[int]*redis.PubSub),
 		changed:  make(chan struct{}),
 		subWake:  make(chan struct{}, 1),
 	}
@@ -191,11 +199,8 @@ func New(cfg Config) (*Node, error) {
 	nd.ctx, nd.cancel = context.WithCancel(context.Background())
 	nd.pub = newPublisher(cfg.Client, cfg.ShardedPubSub, cfg.MaxLen, cfg.MaxQueueBytes, nd.log)
 	nd.keeper = newKeeper(nd)
-	if cfg.ShardedPubSub {
-		nd.ps = cfg.Client.SSubscribe(nd.ctx)
-	} else {
-		nd.ps = cfg.Client.Subscribe(nd.ctx)
-	}
+	_, isCluster := cfg.Client.(*redis.ClusterClient)
+	nd.perSlot = cfg.ShardedPubSub && isCluster
 	names := []string{cfg.StreamName}
 	if cfg.StreamCount > 1 {
 		names = names[:0]
@@ -206,11 +211,10 @@ func New(cfg Config) (*Node, error) {
 	for _, s := range names {
 		nd.streams[s] = false
 	}
-	nd.wg.Add(5 + len(names))
+	nd.wg.Add(4 + len(names))
 	go nd.pub.run(&nd.wg)
 	go nd.keeper.run(&nd.wg)
 	go nd.subscribeLoop()
-	go nd.receiveLoop()
 	go nd.heartbeatLoop()
 	for _, s := range names {
 		go nd.readLoop(s)
@@ -434,8 +438,16 @@ func (nd *Node) Close(ctx context.Context) error {
 	}
 	err := nd.pub.close(ctx)
 	nd.cancel()
-	if cerr := nd.ps.Close(); cerr != nil && err == nil && !errors.Is(cerr, redis.ErrClosed) {
-		err = fmt.Errorf("cluster: closing PUB/SUB: %w", cerr)
+	nd.mu.Lock()
+	pubsubs := make([]*redis.PubSub, 0, len(nd.pubsubs))
+	for _, ps := range nd.pubsubs {
+		pubsubs = append(pubsubs, ps)
+	}
+	nd.mu.Unlock()
+	for _, ps := range pubsubs {
+		if cerr := ps.Close(); cerr != nil && err == nil && !errors.Is(cerr, redis.ErrClosed) {
+			err = fmt.Errorf("cluster: closing PUB/SUB: %w", cerr)
+		}
 	}
 	wake(nd.subWake)
 	nd.wg.Wait()

@@ -119,11 +119,13 @@ func (p *publisher) run(wg *sync.WaitGroup) {
 				return
 			}
 		}
-		failed := p.send(batch)
+		failed, down := p.send(batch)
 		p.mu.Lock()
 		p.doneLocked(len(batch), failed)
 		p.mu.Unlock()
-		if len(failed) == 0 {
+		if !down {
+			// Sent, but for sequences Redis lacked the script of,
+			// which go again at once, whole.
 			failures = 0
 			continue
 		}
@@ -160,10 +162,13 @@ func (p *publisher) doneLocked(n int, failed []job) {
 	}
 }
 
-// send writes batch in one pipeline and returns the jobs that failed for
-// want of Redis, in order, to be sent again. Those Redis refused are
-// dropped, with a log line: sending them again would fail again.
-func (p *publisher) send(batch []job) []job {
+// send writes batch in one pipeline and returns the jobs to send again,
+// in order: those that failed for want of Redis (then down is true), and
+// the sequences whose script Redis lacked (a new or restarted Redis, a
+// replica just promoted: SCRIPT LOAD is not replicated), marked to go
+// whole. Those Redis refused are dropped, with a log line: sending them
+// again would fail again.
+func (p *publisher) send(batch []job) (failed []job, down bool) {
 	pipe := p.client.Pipeline()
 	cmds := make([]redis.Cmder, len(batch))
 	for i, j := range batch {
@@ -185,7 +190,6 @@ func (p *publisher) send(batch []job) []job {
 		}
 	}
 	_, _ = pipe.Exec(p.ctx)
-	var failed []job
 	for i, c := range cmds {
 		err := c.Err()
 		var rerr redis.Error
@@ -207,9 +211,10 @@ func (p *publisher) send(batch []job) []job {
 		default:
 			p.lastErr = err
 			failed = append(failed, batch[i])
+			down = true
 		}
 	}
-	return failed
+	return failed, down
 }
 
 // close stops taking jobs and waits until those queued are sent, or ctx

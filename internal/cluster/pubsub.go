@@ -6,9 +6,10 @@ import (
 	"github.com/parley-chat/parley/internal/cluster/wire"
 )
 
-// subscribeLoop subscribes to the channels of new namespaces. A failed
-// SUBSCRIBE is not retried here: the PUB/SUB connection keeps the
-// channels, and subscribes to them again when it reconnects.
+// subscribeLoop subscribes to the channels of new namespaces, each on
+// the PUB/SUB connection of its slot (pubsub). A failed SUBSCRIBE is not
+// retried here: the PUB/SUB connection keeps the channels, and subscribes
+// to them again when it reconnects.
 func (nd *Node) subscribeLoop() {
 	defer nd.wg.Done()
 	for {
@@ -21,26 +22,66 @@ func (nd *Node) subscribeLoop() {
 		list := nd.toSub
 		nd.toSub = nil
 		nd.mu.Unlock()
-		if len(list) == 0 {
-			continue
+		bySlot := make(map[int][]string)
+		for _, ch := range list {
+			s := 0
+			if nd.perSlot {
+				s = slot(ch)
+			}
+			bySlot[s] = append(bySlot[s], ch)
 		}
-		var err error
-		if nd.cfg.ShardedPubSub {
-			err = nd.ps.SSubscribe(nd.ctx, list...)
-		} else {
-			err = nd.ps.Subscribe(nd.ctx, list...)
-		}
-		if err != nil && nd.ctx.Err() == nil {
-			nd.log.Warn("cluster: subscribing failed; subscribing again once Redis is back", logKeyError, err)
+		for s, channels := range bySlot {
+			ps, fresh := nd.pubsub(s)
+			if ps == nil {
+				return // closed
+			}
+			var err error
+			if nd.cfg.ShardedPubSub {
+				err = ps.SSubscribe(nd.ctx, channels...)
+			} else {
+				err = ps.Subscribe(nd.ctx, channels...)
+			}
+			if fresh {
+				// Only now, once the connection is made for the
+				// channels: a connection made without them goes to any
+				// server of a Redis Cluster.
+				nd.wg.Add(1)
+				go nd.receiveLoop(ps)
+			}
+			if err != nil && nd.ctx.Err() == nil {
+				nd.log.Warn("cluster: subscribing failed; subscribing again once Redis is back", logKeyError, err)
+			}
 		}
 	}
 }
 
-// receiveLoop handles what comes on the PUB/SUB connection: confirmations
+// pubsub returns the PUB/SUB connection of the channels of slot s (0 for
+// every channel, but with perSlot), and whether it is new; nil once the
+// node is closed.
+func (nd *Node) pubsub(s int) (*redis.PubSub, bool) {
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	if nd.closed {
+		return nil, false
+	}
+	if ps := nd.pubsubs[s]; ps != nil {
+		return ps, false
+	}
+	var ps *redis.PubSub
+	if nd.cfg.ShardedPubSub {
+		ps = nd.cfg.Client.SSubscribe(nd.ctx)
+	} else {
+		ps = nd.cfg.Client.Subscribe(nd.ctx)
+	}
+	nd.pubsubs[s] = ps
+	return ps, true
+}
+
+// receiveLoop handles what comes on a PUB/SUB connection: confirmations
 // of subscriptions, and messages.
-func (nd *Node) receiveLoop() {
+func (nd *Node) receiveLoop(ps *redis.PubSub) {
 	defer nd.wg.Done()
-	for v := range nd.ps.ChannelWithSubscriptions(redis.WithChannelSize(1024)) {
+	for v := range ps.ChannelWithSubscriptions(redis.WithChannelSize(1024)) {
 		switch v := v.(type) {
 		case *redis.Subscription:
 			if v.Kind == "subscribe" || v.Kind == "ssubscribe" {

@@ -1,8 +1,12 @@
 package cluster_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -72,4 +76,53 @@ func TestSequence(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestSequenceNewScript checks that a sequence sent to a Redis that lacks
+// the script (a new one, or a replica just promoted: scripts loaded are
+// not replicated) is sent again at once, whole, not as a command that
+// failed for want of Redis: no word of Redis being unreachable (and no
+// wait of 50 ms or more before it goes again).
+func TestSequenceNewScript(t *testing.T) {
+	c := redistest.Client(t)
+	var log bytes.Buffer
+	var mu sync.Mutex
+	cfg := testConfig(c, redistest.Prefix(t))
+	cfg.Logger = slog.New(slog.NewTextHandler(&lockedWriter{mu: &mu, w: &log}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	s := startServer(t, cfg)
+	s.Of("/").Adapter().(socketio.Sequencer).UseSequences(nil)
+	results := make(chan socketio.SequenceResult, 1)
+	for id := range int64(5) {
+		if err := c.ScriptFlush(context.Background()).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Of("/").To().EmitInSequence("room:new", id+1, false, func(r socketio.SequenceResult) { results <- r }, "n", id); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case r := <-results:
+			if r.Status != socketio.SequenceAppended {
+				t.Errorf("append %d: %+v", id+1, r)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("append %d: no answer", id+1)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if log.Len() > 0 {
+		t.Errorf("logged:\n%s", log.String())
+	}
+}
+
+// lockedWriter is a writer safe for concurrent use.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

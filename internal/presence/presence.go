@@ -31,8 +31,10 @@ type Op struct {
 type Config struct {
 	// Client is the Redis client; required. Redis does not close it.
 	Client redis.UniversalClient
-	// Prefix starts every key (default DefaultPrefix). Give it a hash tag
-	// of its own, {...}, for a Redis Cluster; it must not hold a NUL.
+	// Prefix starts every key (default DefaultPrefix). It must not hold a
+	// NUL and, with a Redis Cluster (a *redis.ClusterClient), must hold a
+	// hash tag, {...}, which keeps every key in one slot: the scripts
+	// touch several.
 	Prefix string
 }
 
@@ -56,7 +58,22 @@ func New(cfg Config) (*Redis, error) {
 	if strings.ContainsRune(cfg.Prefix, 0) {
 		return nil, errors.New("presence: Config.Prefix holds a NUL")
 	}
+	if _, ok := cfg.Client.(*redis.ClusterClient); ok && !hasHashTag(cfg.Prefix) {
+		// Else the scripts fail on a Redis Cluster, halfway through.
+		return nil, fmt.Errorf("presence: Config.Prefix %q has no hash tag, {...}, which a Redis Cluster needs to keep the keys in one slot", cfg.Prefix)
+	}
 	return &Redis{c: cfg.Client, prefix: cfg.Prefix, leases: cfg.Prefix + ":nodes", reaping: cfg.Prefix + ":reaping"}, nil
+}
+
+// hasHashTag reports whether a key that starts with prefix has its hash
+// tag there: a "{" followed, later, by a "}", not at once.
+func hasHashTag(prefix string) bool {
+	i := strings.IndexByte(prefix, '{')
+	if i < 0 {
+		return false
+	}
+	j := strings.IndexByte(prefix[i+1:], '}')
+	return j > 0
 }
 
 // nodeKey is the set of node uid's entries.

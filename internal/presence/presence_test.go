@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -36,8 +37,11 @@ func leave(room, id string) presence.Op {
 	return presence.Op{Entry: presence.Entry{Room: room, ID: id}, Leave: true}
 }
 
-func TestApply(t *testing.T) {
-	p := newPresence(t)
+// TestApply checks that changes report news only: the first node to have
+// a person in a room, the last to let them go.
+func TestApply(t *testing.T) { testApply(t, newPresence(t)) }
+
+func testApply(t *testing.T, p *presence.Redis) {
 	ctx := wait.Context(t, 10*time.Second)
 	steps := []struct {
 		name string
@@ -111,8 +115,9 @@ func cmpEntry(x, y presence.Entry) int {
 
 // TestNames checks the pages of a room's names: in byte order, after a
 // cursor, people of one name together.
-func TestNames(t *testing.T) {
-	p := newPresence(t)
+func TestNames(t *testing.T) { testNames(t, newPresence(t)) }
+
+func testNames(t *testing.T, p *presence.Redis) {
 	ctx := wait.Context(t, 10*time.Second)
 	var ops []presence.Op
 	for i, name := range []string{"carol", "Bob", "alice", "Bobby", "Émile", "bob", "Bob"} {
@@ -144,8 +149,9 @@ func TestNames(t *testing.T) {
 // TestReap checks that the entries of a node whose lease ran out are taken
 // back: the people it alone had are gone, once, those on another node
 // stay; and that the node, renewing its lease, learns it was reaped.
-func TestReap(t *testing.T) {
-	p := newPresence(t)
+func TestReap(t *testing.T) { testReap(t, newPresence(t)) }
+
+func testReap(t *testing.T, p *presence.Redis) {
 	ctx := wait.Context(t, 10*time.Second)
 	for _, n := range []string{"a", "b", "c"} {
 		l, err := p.Renew(ctx, n, time.Minute)
@@ -241,8 +247,9 @@ func TestReap(t *testing.T) {
 
 // TestReapSparesItself checks that a node never reaps itself, even when
 // its own lease ran out.
-func TestReapSparesItself(t *testing.T) {
-	p := newPresence(t)
+func TestReapSparesItself(t *testing.T) { testReapSparesItself(t, newPresence(t)) }
+
+func testReapSparesItself(t *testing.T, p *presence.Redis) {
 	ctx := wait.Context(t, 10*time.Second)
 	if _, err := p.Renew(ctx, "a", 0); err != nil {
 		t.Fatal(err)
@@ -282,6 +289,37 @@ func TestRedisRestart(t *testing.T) {
 	got, err := p.Apply(ctx, "n", []presence.Op{join("r", "u", "U"), leave("r", "u")})
 	if err != nil || !slices.Equal(got, []bool{true, true}) {
 		t.Errorf("Apply after a restart = %v, %v", got, err)
+	}
+}
+
+// TestRedisCluster runs the tests above on a Redis Cluster of three
+// masters (of the test's own), each with a prefix whose hash tag keeps
+// its keys in one slot, the default's among them: the scripts, which
+// touch several keys, run there; and a prefix without a hash tag is
+// refused there (the scripts would fail halfway through).
+func TestRedisCluster(t *testing.T) {
+	c := redistest.Cluster(t, 3).Client(t)
+	for _, tc := range []struct {
+		name, prefix string
+		f            func(*testing.T, *presence.Redis)
+	}{
+		{"apply", presence.DefaultPrefix, testApply},
+		{"names", "{names}:presence", testNames},
+		{"reap", "x:{reap}", testReap},
+		{"reap spares itself", "{spares}", testReapSparesItself},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := presence.New(presence.Config{Client: c, Prefix: tc.prefix})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.f(t, p)
+		})
+	}
+	for _, prefix := range []string{"no-tag:presence", "{}:presence", "a{b:presence", "}{:presence"} {
+		if _, err := presence.New(presence.Config{Client: c, Prefix: prefix}); err == nil || !strings.Contains(err.Error(), "hash tag") {
+			t.Errorf("New with prefix %q on a Redis Cluster: %v, want a refusal", prefix, err)
+		}
 	}
 }
 

@@ -1,16 +1,23 @@
 // Package redistest gives tests a Redis of their own: a client of the
 // server named by PARLEY_TEST_REDIS, and a key prefix of their own, whose
-// keys are deleted when the test ends. Tests skip when the variable is
-// unset. It is for tests only.
+// keys are deleted when the test ends; or servers the test starts itself,
+// redis-server processes on free loopback ports, each in a directory of
+// its own, killed by their pids when the test ends: one server (Server),
+// a Redis Cluster (Cluster), or a master with replicas watched by Sentinel
+// (Sentinel). Tests skip when the variable is unset. It is for tests only.
 package redistest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -81,73 +88,184 @@ func Prefix(tb testing.TB) string {
 // Redis, or that need its default names to themselves; it is killed when
 // the test ends. It returns the server's URL, and skips the test when
 // PARLEY_TEST_REDIS is unset (the sign that this machine has no Redis) or
-// redis-server is not installed.
+// redis-server is not installed (see EnvRequireServer).
 func Server(tb testing.TB) *LocalServer {
 	tb.Helper()
-	URL(tb)
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		tb.Skip("Redis tests that start their own server skipped: no redis-server in PATH")
-	}
-	s := &LocalServer{tb: tb, bin: bin, dir: tb.TempDir()}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s.Addr = ln.Addr().String()
-	_ = ln.Close()
+	s := newLocalServer(tb, serverBinary(tb))
 	s.Start()
 	tb.Cleanup(s.Stop)
 	return s
 }
 
-// LocalServer is a redis-server that a test started (see Server).
+// EnvRequireServer names the variable that, set (as in CI), makes a test
+// that starts its own redis-server fail instead of skipping when there is
+// none in PATH.
+const EnvRequireServer = "PARLEY_REQUIRE_REDIS_SERVER"
+
+// serverBinary returns the path of redis-server, or skips the test (see
+// Server).
+func serverBinary(tb testing.TB) string {
+	tb.Helper()
+	URL(tb)
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv(EnvRequireServer) != "" {
+			tb.Fatalf("no redis-server in PATH, and %s is set", EnvRequireServer)
+		}
+		tb.Skipf("Redis tests that start their own server skipped: no redis-server in PATH (set %s to make them fail)", EnvRequireServer)
+	}
+	return bin
+}
+
+// freePort returns a port of the loopback interface that nothing listens
+// on, as a string.
+func freePort(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
+}
+
+// newLocalServer returns a server on a free port, in a directory of its
+// own, not started; args are added to its command line.
+func newLocalServer(tb testing.TB, bin string, args ...string) *LocalServer {
+	tb.Helper()
+	s := &LocalServer{tb: tb, bin: bin, dir: tb.TempDir(), Addr: net.JoinHostPort("127.0.0.1", freePort(tb))}
+	_, port, _ := net.SplitHostPort(s.Addr)
+	s.args = append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", s.dir, "--protected-mode", "no"}, args...)
+	return s
+}
+
+// LocalServer is a redis-server that a test started (see Server, Cluster
+// and Sentinel). Its methods are for the test's goroutine.
 type LocalServer struct {
 	// Addr is the server's host:port.
 	Addr string
 
-	tb  testing.TB
-	bin string
-	dir string
-	cmd *exec.Cmd
+	tb     testing.TB
+	bin    string
+	dir    string
+	args   []string
+	cmd    *exec.Cmd
+	out    *output       // what the process writes
+	exited chan struct{} // closed when the process has ended
 }
 
 // URL returns the URL of the server's database 0.
 func (s *LocalServer) URL() string { return "redis://" + s.Addr + "/0" }
 
+// Dir returns the server's working directory, the test's own.
+func (s *LocalServer) Dir() string { return s.dir }
+
 // Start starts the server (again, after Stop) on its address, and waits
-// until it answers.
+// until it answers, as this process: one that ends at once (its port was
+// taken meanwhile, say) fails the test with what it wrote.
 func (s *LocalServer) Start() {
 	s.tb.Helper()
-	_, port, _ := net.SplitHostPort(s.Addr)
-	s.cmd = exec.Command(s.bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", s.dir, "--protected-mode", "no")
+	s.cmd = exec.Command(s.bin, s.args...)
+	s.cmd.SysProcAttr = sysProcAttr()
+	s.out = &output{}
+	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	if err := s.cmd.Start(); err != nil {
 		s.tb.Fatalf("starting redis-server: %v", err)
 	}
-	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
+	s.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, exited chan struct{}) {
+		_ = cmd.Wait()
+		close(exited)
+	}(s.cmd, s.exited)
+	c := s.client()
 	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := c.Ping(ctx).Err()
-		cancel()
-		if err == nil {
-			return
+	pid := strconv.Itoa(s.cmd.Process.Pid)
+	poll(s.tb, "redis-server on "+s.Addr+" to answer", startTimeout, func(ctx context.Context) error {
+		select {
+		case <-s.exited:
+			s.tb.Fatalf("redis-server for %s ended at once:\n%s", s.Addr, s.out.String())
+		default:
 		}
-		if time.Now().After(deadline) {
-			s.tb.Fatalf("redis-server on %s does not answer: %v", s.Addr, err)
+		info, err := c.Info(ctx, "server").Result()
+		if err != nil {
+			return err
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		if !strings.Contains(info, "process_id:"+pid+"\r\n") {
+			return fmt.Errorf("another process answers on %s", s.Addr)
+		}
+		return nil
+	})
 }
 
-// Stop kills the server, if it runs, and waits for it to end.
+// client returns a client of the server alone, which does not retry.
+func (s *LocalServer) client() *redis.Client {
+	return redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, DialTimeout: time.Second})
+}
+
+// Running reports whether the server's process runs (it was started and
+// not stopped).
+func (s *LocalServer) Running() bool { return s.cmd != nil }
+
+// Stop kills the server (SIGKILL, by its pid), if it runs, and waits for
+// it to end.
 func (s *LocalServer) Stop() {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return
 	}
 	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
+	<-s.exited
 	s.cmd = nil
+}
+
+// output keeps what a server writes, the first 64 KiB of it. It is safe
+// for concurrent use.
+type output struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// maxOutput bounds what an output keeps.
+const maxOutput = 64 << 10
+
+func (o *output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if room := maxOutput - o.buf.Len(); room > 0 {
+		o.buf.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
+}
+
+// Bounds of the waits of this package.
+const (
+	startTimeout = 10 * time.Second // for a server to answer
+	formTimeout  = 15 * time.Second // for a cluster or Sentinel to form
+	pollInterval = 20 * time.Millisecond
+)
+
+// poll calls check until it returns nil, and fails tb if it does not
+// within d, with the last error. Each call has a second at most.
+func poll(tb testing.TB, what string, d time.Duration, check func(ctx context.Context) error) {
+	tb.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := check(ctx)
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("redistest: timed out after %v waiting for %s: %v", d, what, err)
+		}
+		time.Sleep(pollInterval)
+	}
 }
