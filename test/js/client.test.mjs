@@ -535,7 +535,7 @@ for (const mode of MODES) {
         s.io.on('reconnect_attempt', (n) => events.push('reconnect_attempt:' + n));
         s.io.on('reconnect', (n) => events.push('reconnect:' + n));
         s.emit('server-drop');
-        await until(() => events.includes('connect'), 'the reconnect');
+        await until(() => events.includes('connect'), 'the reconnect', 15000); // the backoff's first delay, under a loaded machine's timers
         const echo = await s.emitWithAck('echo', 'after');
         await until(() => echoes.length > 0, 'the buffered echo');
         return { events, newId: s.id !== firstId, echo, echoes };

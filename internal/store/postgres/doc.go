@@ -5,9 +5,11 @@
 //
 // Appends from several nodes, or from several connections of one node, to
 // one room are serialised by a row lock on the room's row in rooms: the
-// first statement of Append reserves as many IDs as the batch has messages
-// in the room with INSERT ... ON CONFLICT DO UPDATE ... RETURNING last_id,
-// an update that locks the row until commit. Only then does Append look up
+// first statements of Append insert the room's row if it is new (INSERT
+// ... ON CONFLICT DO NOTHING, on any of its unique keys: a racing insert is
+// waited for) and reserve as many IDs as the batch has messages in the
+// room with UPDATE ... RETURNING last_id, which locks the row until
+// commit. Only then does Append look up
 // the ClientIDs already stored, in a new snapshot (READ COMMITTED), so a
 // retry that raced with its original sees it. A batch locks its rooms in
 // name order, so that two batches with rooms in common cannot deadlock.

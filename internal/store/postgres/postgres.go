@@ -118,12 +118,18 @@ func (s *Store) Append(ctx context.Context, msgs []store.Message) (_ []store.Mes
 	// ClientIDs, which sees every commit made before the locks were taken.
 	b := &pgx.Batch{}
 	created := store.Timestamp(now)
+	// A room new to the store is inserted first, with no conflict on any
+	// of its unique keys (name or name_key), however many transactions
+	// insert it at once: ON CONFLICT with a target leaves a race on the
+	// other key. The UPDATE then locks the row.
 	for _, r := range rooms {
 		b.Queue(`
-INSERT INTO rooms (name, created, last_id, active, name_key) VALUES ($1, $2, $3, $2, $4)
-ON CONFLICT (name_key) DO UPDATE SET last_id = rooms.last_id + excluded.last_id,
-	active = greatest(rooms.active, excluded.active)
-RETURNING name, last_id`, spelt[r], created, counts[r], r)
+INSERT INTO rooms (name, created, last_id, active, name_key) VALUES ($1, $2, 0, $2, $3)
+ON CONFLICT DO NOTHING`, spelt[r], created, r)
+		b.Queue(`
+UPDATE rooms SET last_id = last_id + $2, active = greatest(active, $3)
+WHERE name_key = $1
+RETURNING name, last_id`, r, counts[r], created)
 	}
 	if len(keyIDs) > 0 {
 		b.Queue(`
@@ -144,6 +150,9 @@ FROM unnest($1::text[], $2::text[]) AS k (room_key, client_id)
 				name string
 				last int64
 			)
+			if _, err := br.Exec(); err != nil {
+				return fmt.Errorf("create room %q: %w", spelt[r], err)
+			}
 			if err := br.QueryRow().Scan(&name, &last); err != nil {
 				return fmt.Errorf("reserve ids in room %q: %w", spelt[r], err)
 			}
@@ -311,7 +320,7 @@ func (s *Store) CreateRoom(ctx context.Context, name string) (_ store.Room, err 
 	// a concurrent CreateRoom committed while the first one waited.
 	b := &pgx.Batch{}
 	key := store.RoomKey(name)
-	b.Queue(`INSERT INTO rooms (name, created, last_id, active, name_key) VALUES ($1, $2, 0, $2, $3) ON CONFLICT (name_key) DO NOTHING`,
+	b.Queue(`INSERT INTO rooms (name, created, last_id, active, name_key) VALUES ($1, $2, 0, $2, $3) ON CONFLICT DO NOTHING`,
 		name, store.Timestamp(time.Now()), key)
 	var r store.Room
 	b.Queue(`SELECT `+roomColumns+` FROM rooms WHERE name_key = $1`, key).QueryRow(func(row pgx.Row) error {
