@@ -76,11 +76,14 @@ func (srv *Server) watch(s *Session, ws *wsConn) {
 
 // onReadable reads what the poller said had arrived on ws.
 func (srv *Server) onReadable(s *Session, ws *wsConn) {
-	var batch [framesPerRead]frameCopy
+	var (
+		batch [framesPerRead]frameCopy
+		bufp  *[]byte // held over reads that complete nothing, such as a large message's
+	)
 	for range maxReadsPerEvent {
-		// The buffer goes back to the pool before what was read is
-		// handled: the frame reader copies what it hands out.
-		bufp := readBuffers.Get().(*[]byte)
+		if bufp == nil {
+			bufp = readBuffers.Get().(*[]byte)
+		}
 		n, err := netpoll.ReadNonblocking(ws.rc, *bufp)
 		var (
 			frames   []frameCopy
@@ -89,7 +92,12 @@ func (srv *Server) onReadable(s *Session, ws *wsConn) {
 		if n > 0 && !ws.draining {
 			frames, parseErr = ws.reader.collect((*bufp)[:n], batch[:0])
 		}
-		readBuffers.Put(bufp)
+		if len(frames) > 0 || parseErr != nil || err != nil {
+			// The buffer goes back to the pool before what was read is
+			// handled: the frame reader copies what it hands out.
+			readBuffers.Put(bufp)
+			bufp = nil
+		}
 		if errors.Is(err, netpoll.ErrWouldBlock) {
 			break
 		}
@@ -103,6 +111,9 @@ func (srv *Server) onReadable(s *Session, ws *wsConn) {
 		if n < readBufferSize {
 			break // drained, most likely; the poller tells if not
 		}
+	}
+	if bufp != nil {
+		readBuffers.Put(bufp)
 	}
 	ws.mu.Lock()
 	reg := ws.reg
