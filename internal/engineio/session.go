@@ -3,6 +3,7 @@ package engineio
 import (
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 	"unsafe"
@@ -152,6 +153,7 @@ func (s *Session) Send(msgs ...eioparser.Packet) error {
 // appendLocked queues msgs, which cost n, and wakes the writer. s.mu must
 // be held, and the bound checked.
 func (s *Session) appendLocked(msgs []eioparser.Packet, n int) {
+	s.queue = slices.Grow(s.queue, len(msgs)) // at once: a burst is one array
 	for _, m := range msgs {
 		if m.Type == 0 {
 			m.Type = eioparser.PacketMessage

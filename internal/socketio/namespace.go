@@ -302,11 +302,12 @@ func (n *Namespace) connect(c *conn, auth json.RawMessage) (*Socket, error) {
 // is in place by then, as in the reference server; what they send follows
 // the CONNECT reply, and then what they gave Socket.Async.
 func (n *Namespace) connected(so *Socket, handlers []func(*Socket), first []eioparser.Packet) {
+	so.holdFirst(first)
 	for _, h := range handlers {
 		h(so)
 	}
 	// An error means the connection is closing; onClose follows.
-	_ = so.release(first)
+	_ = so.release()
 	so.runDeferred()
 }
 
