@@ -233,7 +233,7 @@ func (n *Namespace) connect(c *conn, auth json.RawMessage) (*Socket, error) {
 		c.mu.Unlock()
 		return nil, ErrDisconnected
 	}
-	c.sockets[n.name] = so
+	c.setSocketLocked(so)
 	if c.connectTimer != nil {
 		c.connectTimer.Stop()
 		c.connectTimer = nil
