@@ -24,10 +24,11 @@ const (
 	// and the message's own fields) twice over, or about 60 of the longest
 	// ASCII messages (2,000 characters). The history events encoded for
 	// joiners count too, as they are made (about as much again for each
-	// message sent as history). The newest HistoryLimit messages
-	// are kept whatever their size, so that a joiner's history always
-	// comes from memory: at most 50 messages of 2,000 four-byte
-	// characters, some 400 KiB, in a room that sends nothing else.
+	// message sent as history). The newest HistoryLimit messages are kept
+	// whatever their size, so that a joiner's history always comes from
+	// memory: at most 50 messages of 2,000 four-byte characters, some
+	// 400 KiB, and as much again for their events, in a room that sends
+	// nothing else.
 	DefaultRecentBytes = 128 << 10
 )
 
