@@ -16,7 +16,8 @@
 // markdown table goes to stdout (and to --out): a row per metric and
 // scenario, a column per server, and parley's ratio to each other server.
 //
-// The scenarios (see scenarios.go) are idle memory per client, a fixed
+// The scenarios (see scenarios.go) are idle memory per client (on an
+// empty store, and with a history that every client is sent), a fixed
 // overload and a moderate load, the highest load held with p99 under
 // 100 ms and no loss (the ceiling), parley's ceiling with its SQLite and
 // in-memory stores (history), and the effect of clients that stop reading

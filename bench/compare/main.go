@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -184,10 +185,11 @@ func (r *runner) logf(format string, args ...any) {
 
 // spec is one run: a server and the generator's flags.
 type spec struct {
-	label  string // for progress lines: "overload", "ceiling 150k"
-	server string
-	store  string // parley's: storeSQLite or storeMemory
-	args   []string
+	label   string // for progress lines: "overload", "ceiling 150k"
+	server  string
+	store   string // parley's: storeSQLite or storeMemory
+	history int    // messages the default room holds before the run (node and parley's SQLite store)
+	args    []string
 }
 
 // serverLabel is the server's name, with parley's store when not the
@@ -202,7 +204,7 @@ func (s spec) serverLabel() string {
 // bench starts a fresh server, runs parley bench against it and stops it.
 // Runs with the same server, store and flags are done once.
 func (r *runner) bench(ctx context.Context, s spec) (*result, error) {
-	key := s.server + "/" + s.store + " " + strings.Join(s.args, " ")
+	key := s.server + "/" + s.store + " " + strconv.Itoa(s.history) + " " + strings.Join(s.args, " ")
 	if o, ok := r.cache[key]; ok {
 		return o.res, o.err
 	}
@@ -234,7 +236,15 @@ func (r *runner) benchOnce(ctx context.Context, s spec) (*result, error) {
 		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	p, err := startProcess(s.serverLabel(), e.command(s.server, s.store, port, dir))
+	if s.history > 0 && s.server == serverParley {
+		if s.store != storeSQLite {
+			return nil, fmt.Errorf("a history of %d messages needs parley's SQLite store", s.history)
+		}
+		if err := fillHistory(ctx, filepath.Join(dir, parleyDB), s.history); err != nil {
+			return nil, err
+		}
+	}
+	p, err := startProcess(s.serverLabel(), e.command(s.server, s.store, s.history, port, dir))
 	if err != nil {
 		return nil, err
 	}

@@ -77,6 +77,7 @@ type scenario struct {
 // scenarioList is every scenario, in the order they run and show.
 var scenarioList = []scenario{
 	{"idle", "5,000 WebSocket clients connected and idle, none joined: memory per connection", (*runner).idle},
+	{"idle-history", "idle, each client first sent the last 50 of the default room's 200 messages: memory per connection (node and parley)", (*runner).idleHistory},
 	{"idle-joined", "2,000 clients that each emit new-user, announced to everyone, then idle", (*runner).idleJoined},
 	{"overload", "1,000 clients, 10 senders × 10 msg/s (≈100k deliveries/s offered)", (*runner).overload},
 	{"moderate", "1,000 clients, 4 senders × 10 msg/s (≈40k deliveries/s offered)", (*runner).moderate},
@@ -207,10 +208,7 @@ func cpuPerDelivery(res *result) (float64, string, bool) {
 // nothing is announced or sent.
 func (r *runner) idle(ctx context.Context) {
 	name := fmt.Sprintf("idle: %s clients, no join", count(float64(r.p.idleClients)))
-	outs := r.each(ctx, spec{label: "idle", args: []string{
-		"--clients", strconv.Itoa(r.p.idleClients), "--idle", "--no-join",
-		"--duration", dur(r.p.idleWindow), "--settle", "30s",
-	}}, allServers)
+	outs := r.each(ctx, spec{label: "idle", args: r.idleArgs()}, allServers)
 	r.perServer(name, "connected", noRatio, outs, connected)
 	r.perServer(name, "server RSS per client", lowerBetter, outs, rssPerClient)
 	r.perServer(name, "server RSS, all connected", lowerBetter, outs, rssConnected)
@@ -221,6 +219,49 @@ func (r *runner) idle(ctx context.Context) {
 		pct := 100 * res.Server.CPUSeconds / (res.MeasuredMS / 1000)
 		return pct, percent(pct), true
 	})
+}
+
+// idleArgs are the generator's flags of the idle scenarios: clients that
+// connect, listen and send nothing, over the idle window.
+func (r *runner) idleArgs() []string {
+	return []string{
+		"--clients", strconv.Itoa(r.p.idleClients), "--idle", "--no-join",
+		"--duration", dur(r.p.idleWindow), "--settle", "30s",
+	}
+}
+
+// idleHistory is idle on a server whose default room has a history: each
+// client gets its last messages on connecting, and the memory is measured
+// once they all have (the generator waits for the events to stop). The
+// tutorial has no history: node's server is given one for this scenario,
+// an array of the last messages in memory (node/server.js, HISTORY), each
+// sent to a new connection with socket.emit; parley keeps its history in
+// its default SQLite store, filled before it starts. zishang's server has
+// none, and is not run.
+func (r *runner) idleHistory(ctx context.Context) {
+	name := fmt.Sprintf("idle-history: %s clients, no join, each sent %d of %d messages",
+		count(float64(r.p.idleClients)), historySent, historyStored)
+	outs := r.each(ctx, spec{label: "idle-history", history: historyStored, args: r.idleArgs()}, []string{serverNode, serverParley})
+	if len(outs) == 0 {
+		return
+	}
+	r.perServer(name, "connected", noRatio, outs, connected)
+	r.perServer(name, "history events received per client", noRatio, outs, eventsPerClient)
+	r.perServer(name, "server RSS per client", lowerBetter, outs, rssPerClient)
+	r.perServer(name, "server RSS, all connected", lowerBetter, outs, rssConnected)
+	r.table.note("idle-history: the tutorial keeps no history; node's server is given one for this scenario, "+
+		"the last %d messages in an array (node/server.js with HISTORY=%d), each sent to a new connection by socket.emit; "+
+		"parley's are in its SQLite store. zishang's server has none and is not run.", historyStored, historyStored)
+}
+
+// eventsPerClient is the events each connected client received before the
+// window, on average: on an idle run, what the server sent on connecting.
+func eventsPerClient(res *result) (float64, string, bool) {
+	if res.Connected == 0 {
+		return 0, "—", false
+	}
+	v := float64(res.SettleEvents) / float64(res.Connected)
+	return v, sig3(v), true
 }
 
 // idleJoined is idle with the tutorial's join: every client emits

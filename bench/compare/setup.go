@@ -33,6 +33,9 @@ const (
 	storeMemory = "memory"
 )
 
+// parleyDB is the name of parley's SQLite store in a run's directory.
+const parleyDB = "parley.db"
+
 // env is what the runner set up once: where things are, the binaries it
 // built and what they can do.
 type env struct {
@@ -129,18 +132,23 @@ func run(ctx context.Context, dir string, env []string, name string, args ...str
 }
 
 // command returns the command that starts server (with store, for
-// parley) on 127.0.0.1:port, working in dir.
-func (e *env) command(server, store string, port int, dir string) *exec.Cmd {
+// parley) on 127.0.0.1:port, working in dir. With history, node's server
+// keeps that many messages of its own (parley's are in its store, which
+// the runner fills: fillHistory).
+func (e *env) command(server, store string, history, port int, dir string) *exec.Cmd {
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	var cmd *exec.Cmd
 	switch server {
 	case serverNode:
 		cmd = exec.Command(e.node, filepath.Join(e.nodeDir, "server.js"))
 		cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port), "HOST=127.0.0.1")
+		if history > 0 {
+			cmd.Env = append(cmd.Env, "HISTORY="+strconv.Itoa(history), "HISTORY_SENT="+strconv.Itoa(historySent))
+		}
 	case serverZishang:
 		cmd = exec.Command(e.zishang, "--addr", addr)
 	case serverParley:
-		dsn := filepath.Join(dir, "parley.db")
+		dsn := filepath.Join(dir, parleyDB)
 		if store == storeMemory {
 			dsn = "memory"
 		}
@@ -165,7 +173,7 @@ func probeMemoryStore(ctx context.Context, e *env) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	p, err := startProcess("parley", e.command(serverParley, storeMemory, port, dir))
+	p, err := startProcess("parley", e.command(serverParley, storeMemory, 0, port, dir))
 	if err != nil {
 		return false, err
 	}

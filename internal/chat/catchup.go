@@ -121,15 +121,16 @@ type catchUp struct {
 	r  *room
 	st *socketio.Stream // encoded, not yet queued
 
-	next      int64           // the first id not yet taken
-	pending   []store.Message // taken from the room's recent messages, not yet encoded
-	readTo    int64           // when not 0: the messages next..readTo are to be read from the store
-	listening bool            // the socket is in the room's Socket.IO room
+	next      int64                     // the first id not yet taken
+	pending   []*socketio.PreparedEvent // taken from the room's recent messages, not yet in st
+	readTo    int64                     // when not 0: the messages next..readTo are to be read from the store
+	listening bool                      // the socket is in the room's Socket.IO room
 }
 
 // switchLocked ends the catch-up if it can: with r.deliverMu held, it
-// encodes the room's messages from cu.next on and, if they fit in the
-// queue now, queues them and joins the socket to the room. Otherwise it
+// takes the history events of the room's messages from cu.next on (each
+// encoded once, for every joiner: see recent.events) and, if they fit in
+// the queue now, queues them and joins the socket to the room. Otherwise it
 // takes what it has to send without the lock. With force (the last round),
 // it sends the rest whatever it takes. It releases r.deliverMu, and reports
 // whether the catch-up is over, and how it ended.
@@ -141,7 +142,10 @@ func (cu *catchUp) switchLocked(force bool) (done bool, err error) {
 			err = cu.joined()
 		}
 	}()
-	msgs, ok := r.recent.span(cu.next)
+	events, ok, err := r.recent.events(cu.next, cu.c.nsp)
+	if err != nil {
+		return true, err
+	}
 	if !ok && force {
 		return true, errCatchUpOvertaken
 	}
@@ -149,14 +153,14 @@ func (cu *catchUp) switchLocked(force bool) (done bool, err error) {
 		cu.readTo = r.recent.last
 		return false, nil
 	}
-	cu.st.Grow(len(msgs)) // at most what the room keeps in memory
+	cu.st.Grow(len(events)) // at most what the room keeps in memory
 	i := 0
-	for ; i < len(msgs) && (force || !cu.st.Full()); i++ {
-		if err := emitHistory(cu.st, msgs[i]); err != nil {
-			return true, err
+	for ; i < len(events) && (force || !cu.st.Full()); i++ {
+		if err := cu.st.EmitPrepared(events[i]); err != nil {
+			return true, fmt.Errorf("chat: sending history: %w", err)
 		}
 	}
-	if i == len(msgs) {
+	if i == len(events) {
 		sent := true
 		if force {
 			err = cu.st.SendNow()
@@ -173,7 +177,7 @@ func (cu *catchUp) switchLocked(force bool) (done bool, err error) {
 			return true, nil
 		}
 	}
-	cu.pending = msgs[i:]
+	cu.pending = events[i:]
 	cu.next = r.recent.last + 1
 	return false, nil
 }
@@ -253,9 +257,12 @@ func (cu *catchUp) send(ctx context.Context) error {
 			return err
 		}
 	}
-	for _, m := range cu.pending {
-		if err := cu.emit(ctx, m); err != nil {
+	for _, pe := range cu.pending {
+		if err := cu.makeRoom(ctx); err != nil {
 			return err
+		}
+		if err := cu.st.EmitPrepared(pe); err != nil {
+			return fmt.Errorf("chat: sending history: %w", err)
 		}
 	}
 	cu.pending = nil
@@ -297,22 +304,28 @@ func (cu *catchUp) read(ctx context.Context) error {
 	return nil
 }
 
-// emit encodes m for the catch-up, sending what was encoded before when
-// it makes a piece.
+// emit encodes m, read from the store, for the catch-up, sending what was
+// encoded before when it makes a piece.
 func (cu *catchUp) emit(ctx context.Context, m store.Message) error {
+	if err := cu.makeRoom(ctx); err != nil {
+		return err
+	}
+	return emitHistory(cu.st, m)
+}
+
+// makeRoom sends what the catch-up's stream holds when it makes a piece.
+func (cu *catchUp) makeRoom(ctx context.Context) error {
 	if cu.st.Full() {
 		if err := cu.st.Send(ctx); err != nil {
 			return fmt.Errorf("chat: sending history: %w", err)
 		}
 	}
-	return emitHistory(cu.st, m)
+	return nil
 }
 
 // emitHistory encodes m as a chat-message event marked as history.
 func emitHistory(st *socketio.Stream, m store.Message) error {
-	w := wireMessage(m)
-	w.History = true
-	if err := st.Emit(EventChatMessage, w); err != nil {
+	if err := st.Emit(EventChatMessage, historyMessage(m)); err != nil {
 		return fmt.Errorf("chat: encoding history: %w", err)
 	}
 	return nil

@@ -260,8 +260,8 @@ type Chat struct {
 	tokens    *identity.Tokens
 	verifier  *identity.Verifier
 	started   time.Time
-	epoch     string          // the store's (see Welcome)
-	hello     json.RawMessage // the welcome of every connection
+	epoch     string                  // the store's (see Welcome)
+	hello     *socketio.PreparedEvent // the welcome of every connection, encoded once
 
 	// The limits that outlive a connection: new-user and failed claims
 	// per client address, messages per identity.
@@ -332,7 +332,9 @@ func New(cfg Config, nsp *socketio.Namespace) (*Chat, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chat: %w", err)
 	}
-	c.hello = hello
+	if c.hello, err = nsp.PrepareEvent(EventWelcome, hello); err != nil {
+		return nil, fmt.Errorf("chat: encoding the welcome: %w", err)
+	}
 	if c.committer == nil {
 		c.committer = store.NewCommitter(cfg.Store, store.CommitterConfig{Logger: cfg.Logger})
 		c.ownCommit = true

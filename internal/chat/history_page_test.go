@@ -67,13 +67,6 @@ func TestHistoryPage(t *testing.T) {
 	}
 }
 
-// historyMessage returns m as a history reply holds it.
-func historyMessage(m store.Message) ChatMessage {
-	w := wireMessage(m)
-	w.History = true
-	return w
-}
-
 // mustJSON encodes v as an acknowledgement does (HTML characters as they
 // are; encoding/json escapes them, which takes more).
 func mustJSON(t *testing.T, v any) []byte {

@@ -33,6 +33,13 @@ func wireMessage(m store.Message) ChatMessage {
 	return ChatMessage{Name: m.Author, Message: m.Text, UserID: m.AuthorID, Room: m.Room, ID: m.ID, Time: m.Time.UnixMilli(), ClientID: clientIDOf(m)}
 }
 
+// historyMessage is the chat-message payload of m sent as history.
+func historyMessage(m store.Message) ChatMessage {
+	w := wireMessage(m)
+	w.History = true
+	return w
+}
+
 // storedClientID is the id a message's retries share in the store, which
 // keeps one message per id and room: the author's identity id and the id
 // the client gave, so that two people's ids never collide.
@@ -208,9 +215,7 @@ func historyPage(msgs []store.Message, budget int) (out []ChatMessage, more bool
 	}
 	out = make([]ChatMessage, 0, len(msgs)-first)
 	for _, m := range msgs[first:] {
-		w := wireMessage(m)
-		w.History = true
-		out = append(out, w)
+		out = append(out, historyMessage(m))
 	}
 	return out, first > 0
 }

@@ -1,6 +1,11 @@
 package chat
 
-import "github.com/parley-chat/parley/internal/store"
+import (
+	"fmt"
+
+	"github.com/parley-chat/parley/internal/socketio"
+	"github.com/parley-chat/parley/internal/store"
+)
 
 // Defaults of the rooms' recent messages (Config.RecentMessages,
 // Config.RecentBytes).
@@ -17,10 +22,13 @@ const (
 	// DefaultRecentBytes bounds the memory of a room's recent messages:
 	// room for 256 messages of a typical 200 bytes (text, name, client id
 	// and the message's own fields) twice over, or about 60 of the longest
-	// ASCII messages (2,000 characters). The newest HistoryLimit messages
-	// are kept whatever their size, so that a joiner's history always
-	// comes from memory: at most 50 messages of 2,000 four-byte
-	// characters, some 400 KiB, in a room that sends nothing else.
+	// ASCII messages (2,000 characters). The history events encoded for
+	// joiners count too, as they are made (about as much again for each
+	// message sent as history). The newest HistoryLimit messages are kept
+	// whatever their size, so that a joiner's history always comes from
+	// memory: at most 50 messages of 2,000 four-byte characters, some
+	// 400 KiB, and as much again for their events, in a room that sends
+	// nothing else.
 	DefaultRecentBytes = 128 << 10
 )
 
@@ -28,25 +36,51 @@ const (
 // the store.Message value (the room's name is shared by all of them).
 const messageOverhead = 96
 
+// eventOverhead is what a kept history event costs besides its bytes: the
+// socketio.PreparedEvent and its frame.
+const eventOverhead = 96
+
 // messageSize is what m costs in a room's recent messages.
 func messageSize(m store.Message) int {
 	return messageOverhead + len(m.Author) + len(m.Text) + len(m.ClientID)
+}
+
+// recentEntry is one of a room's recent messages, with its history event
+// once a joiner needed it.
+type recentEntry struct {
+	m store.Message
+	// history is m's chat-message event marked as history, encoded once
+	// for every socket that gets it (recent.events), nil until then.
+	history *socketio.PreparedEvent
+}
+
+// size is what k costs in a room's recent messages.
+func (k *recentEntry) size() int {
+	n := messageSize(k.m)
+	if k.history != nil {
+		n += eventOverhead + k.history.Size()
+	}
+	return n
 }
 
 // recent is a room's newest messages, oldest first, as the chat delivered
 // them: a ring buffer bounded by count (limit) and by bytes (maxBytes, but
 // never below keep messages). It holds every message of the room whose ID
 // is above floor() and at most last, with no gap: a message that does not
-// follow the newest (one stored by another node) starts it afresh.
+// follow the newest (one stored by another node) starts it afresh. The
+// messages sent as history keep their encoded event, which every joiner
+// shares (events): sending the history of a room to a socket then costs
+// no encoding, and what the burst of a thousand connections leaves behind
+// is not a thousand copies of it.
 //
 // A recent is not safe for concurrent use: the room's deliverMu guards it,
 // except while it is filled, before the room is shared.
 type recent struct {
-	buf   []store.Message // grows up to limit, then wraps
-	head  int             // index of the oldest message in buf
-	n     int             // messages held
-	bytes int             // their messageSize
-	last  int64           // the newest message delivered, held or not
+	buf   []recentEntry // grows up to limit, then wraps
+	head  int           // index of the oldest message in buf
+	n     int           // messages held
+	bytes int           // their size
+	last  int64         // the newest message delivered, held or not
 
 	limit, keep, maxBytes int
 }
@@ -72,7 +106,10 @@ func newRecent(limit, keep, maxBytes int, lastID int64, msgs []store.Message) *r
 func (q *recent) floor() int64 { return q.last - int64(q.n) }
 
 // at returns the i-th message held, oldest first.
-func (q *recent) at(i int) store.Message { return q.buf[(q.head+i)%len(q.buf)] }
+func (q *recent) at(i int) store.Message { return q.entry(i).m }
+
+// entry returns the i-th entry, oldest first.
+func (q *recent) entry(i int) *recentEntry { return &q.buf[(q.head+i)%len(q.buf)] }
 
 // push appends m, the newest message, dropping the oldest beyond the
 // bounds.
@@ -87,7 +124,7 @@ func (q *recent) push(m store.Message) {
 	if q.n == len(q.buf) {
 		q.grow()
 	}
-	q.buf[(q.head+q.n)%len(q.buf)] = m
+	q.buf[(q.head+q.n)%len(q.buf)] = recentEntry{m: m}
 	q.n++
 	q.bytes += size
 	q.last = m.ID
@@ -95,8 +132,8 @@ func (q *recent) push(m store.Message) {
 
 // dropOldest forgets the oldest message held.
 func (q *recent) dropOldest() {
-	q.bytes -= messageSize(q.buf[q.head])
-	q.buf[q.head] = store.Message{} // let its strings go
+	q.bytes -= q.buf[q.head].size()
+	q.buf[q.head] = recentEntry{} // let its strings and event go
 	q.head = (q.head + 1) % len(q.buf)
 	q.n--
 }
@@ -110,9 +147,9 @@ func (q *recent) clear() {
 // grow makes room for one more message: the buffer doubles up to limit, so
 // that a quiet room costs little.
 func (q *recent) grow() {
-	buf := make([]store.Message, min(max(2*len(q.buf), 8), q.limit))
+	buf := make([]recentEntry, min(max(2*len(q.buf), 8), q.limit))
 	for i := range q.n {
-		buf[i] = q.at(i)
+		buf[i] = *q.entry(i)
 	}
 	q.buf, q.head = buf, 0
 }
@@ -137,4 +174,42 @@ func (q *recent) appendFrom(dst []store.Message, from int64) []store.Message {
 		dst = append(dst, q.at(i))
 	}
 	return dst
+}
+
+// events returns the history events (historyEvent) of the messages with
+// IDs from up to last, oldest first, as span does their messages. Those
+// not yet encoded are, for nsp, and kept: the next joiner gets the same.
+// It fails only if a message cannot be encoded.
+func (q *recent) events(from int64, nsp *socketio.Namespace) ([]*socketio.PreparedEvent, bool, error) {
+	from = max(from, 1)
+	if from > q.last {
+		return nil, true, nil
+	}
+	if from <= q.floor() {
+		return nil, false, nil
+	}
+	start := int(from - q.floor() - 1)
+	out := make([]*socketio.PreparedEvent, 0, q.n-start)
+	for i := start; i < q.n; i++ {
+		k := q.entry(i)
+		if k.history == nil {
+			pe, err := historyEvent(nsp, k.m)
+			if err != nil {
+				return nil, false, err
+			}
+			k.history = pe
+			q.bytes += eventOverhead + pe.Size()
+		}
+		out = append(out, k.history)
+	}
+	return out, true, nil
+}
+
+// historyEvent encodes m as a chat-message event marked as history.
+func historyEvent(nsp *socketio.Namespace, m store.Message) (*socketio.PreparedEvent, error) {
+	pe, err := nsp.PrepareEvent(EventChatMessage, historyMessage(m))
+	if err != nil {
+		return nil, fmt.Errorf("chat: encoding history: %w", err)
+	}
+	return pe, nil
 }

@@ -1,11 +1,13 @@
 package chat
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/parley-chat/parley/internal/socketio"
 	"github.com/parley-chat/parley/internal/store"
 )
 
@@ -30,12 +32,12 @@ func (q *recent) held(t *testing.T) []int64 {
 	var out []int64
 	bytes := 0
 	for i := range q.n {
-		m := q.at(i)
-		out = append(out, m.ID)
-		bytes += messageSize(m)
+		e := q.entry(i)
+		out = append(out, e.m.ID)
+		bytes += e.size()
 	}
 	if bytes != q.bytes {
-		t.Errorf("bytes %d, but the messages held make %d", q.bytes, bytes)
+		t.Errorf("bytes %d, but the messages held and their events make %d", q.bytes, bytes)
 	}
 	if q.n > 0 && out[q.n-1] != q.last {
 		t.Errorf("newest held %d, last %d", out[q.n-1], q.last)
@@ -121,8 +123,8 @@ func TestRecentLetsGo(t *testing.T) {
 	unused := func(q *recent) {
 		t.Helper()
 		for i := q.n; i < len(q.buf); i++ {
-			if m := q.buf[(q.head+i)%len(q.buf)]; m != (store.Message{}) {
-				t.Errorf("unused slot %d holds message %d", i, m.ID)
+			if e := q.buf[(q.head+i)%len(q.buf)]; e != (recentEntry{}) {
+				t.Errorf("unused slot %d holds message %d", i, e.m.ID)
 			}
 		}
 	}
@@ -173,6 +175,93 @@ func TestRecentSpan(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// eventIDs returns the message ids of history events, checking that each
+// is a chat-message marked as history.
+func eventIDs(t *testing.T, events []*socketio.PreparedEvent) []int64 {
+	t.Helper()
+	var out []int64
+	for _, pe := range events {
+		var got struct {
+			ID      int64
+			Room    string
+			Message string
+			History bool
+		}
+		frames := pe.Frames()
+		if len(frames) != 1 {
+			t.Fatalf("history event of %d frames", len(frames))
+		}
+		text := string(frames[0].Data)
+		args, ok := strings.CutPrefix(text, `2["chat-message",`)
+		if !ok || json.Unmarshal([]byte(strings.TrimSuffix(args, "]")), &got) != nil || !got.History || got.Room != "r" {
+			t.Fatalf("history event %q", text)
+		}
+		out = append(out, got.ID)
+	}
+	return out
+}
+
+func TestRecentEvents(t *testing.T) {
+	nsp := socketio.NewServer(socketio.Config{}).Of("/")
+	// The ring holds 41..60 of a room whose ids start at 1.
+	ring := func() *recent { return newRecent(20, 10, 1<<20, 60, msgs(1, 60, 10)) }
+	cases := []struct {
+		name   string
+		from   int64
+		want   []int64
+		wantOK bool
+	}{
+		{"all in the ring", 45, idSpan(45, 60), true},
+		{"the whole ring", 41, idSpan(41, 60), true},
+		{"the newest", 60, []int64{60}, true},
+		{"nothing newer", 61, nil, true},
+		{"from 0 is from 1", 0, nil, false},
+		{"older", 40, nil, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			q := ring()
+			got, ok, err := q.events(tc.from, nsp)
+			if err != nil || ok != tc.wantOK || !slices.Equal(eventIDs(t, got), tc.want) {
+				t.Errorf("events(%d) = %v, %t, %v; want %v, %t", tc.from, eventIDs(t, got), ok, err, tc.want, tc.wantOK)
+			}
+			q.held(t) // the events' bytes are counted
+			again, _, _ := q.events(tc.from, nsp)
+			for i := range got {
+				if again[i] != got[i] {
+					t.Errorf("event %d encoded again", i)
+				}
+			}
+		})
+	}
+}
+
+// TestRecentEventsBounded checks that the events encoded count against
+// the ring's bytes, and go with their messages.
+func TestRecentEventsBounded(t *testing.T) {
+	nsp := socketio.NewServer(socketio.Config{}).Of("/")
+	q := newRecent(100, 2, 1<<20, 10, msgs(1, 10, 100))
+	bare := q.bytes
+	if _, ok, err := q.events(5, nsp); !ok || err != nil {
+		t.Fatalf("events(5): %t, %v", ok, err)
+	}
+	if q.held(t); q.bytes <= bare+6*100 {
+		t.Errorf("bytes %d with 6 events of 100 bytes of text, %d without", q.bytes, bare)
+	}
+	// Twice the bytes of the messages alone hold, now that half of them
+	// have their event: pushing drops the oldest until they fit.
+	q.maxBytes = bare
+	q.push(msg(11, 100))
+	if got := q.held(t); len(got) >= 10 || q.bytes > bare {
+		t.Errorf("holds %v (%d bytes, bound %d)", got, q.bytes, bare)
+	}
+	for i := range q.n {
+		if e := q.entry(i); e.m.ID < 5 && e.history != nil {
+			t.Errorf("message %d has an event it was never sent as", e.m.ID)
+		}
 	}
 }
 

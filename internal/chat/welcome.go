@@ -78,7 +78,7 @@ func (c *Chat) newWelcome() (json.RawMessage, error) {
 
 // welcome sends so the welcome: the first thing it hears.
 func (c *Chat) welcome(so *socketio.Socket) {
-	_ = so.Emit(EventWelcome, c.hello)
+	_ = so.EmitPrepared(c.hello)
 }
 
 // connectSince returns the since of so's handshake (see sinceFromAuth),

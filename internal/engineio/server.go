@@ -246,7 +246,15 @@ var sessionHeaders = []string{
 // sessionHeader returns the headers of h that are in sessionHeaders, in a
 // map of their own.
 func sessionHeader(h http.Header) http.Header {
-	kept := make(http.Header, len(sessionHeaders))
+	n := 0
+	for _, k := range sessionHeaders {
+		if len(h[k]) > 0 {
+			n++
+		}
+	}
+	// As small as it can be: a map made for all of sessionHeaders is
+	// twice the size of one for the few a client sends.
+	kept := make(http.Header, n)
 	for _, k := range sessionHeaders {
 		if v := h.Values(k); len(v) > 0 {
 			kept[k] = slices.Clone(v)

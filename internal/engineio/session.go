@@ -1,8 +1,11 @@
 package engineio
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"slices"
 	"sync"
 	"time"
 	"unsafe"
@@ -45,7 +48,7 @@ type queued struct {
 type Session struct {
 	id      string
 	srv     *Server
-	req     *http.Request
+	req     handshake
 	handler Handler
 
 	// dispatchMu serialises calls into handler; taken before mu.
@@ -64,7 +67,7 @@ type Session struct {
 	// polling
 	polling    bool                 // a GET is pending
 	posting    bool                 // a POST is being read
-	pollNotify chan struct{}        // wakes the pending GET; capacity 1
+	pollNotify chan struct{}        // wakes the pending GET; capacity 1; nil for a session opened over WebSocket
 	pollFinal  eioparser.PacketType // what a pending GET answers once closed
 	// websocket
 	ws        *wsConn
@@ -83,28 +86,40 @@ type Session struct {
 
 func newSession(srv *Server, id string, r *http.Request, kind transportKind) *Session {
 	s := &Session{
-		id:         id,
-		srv:        srv,
-		req:        trimRequest(r),
-		transport:  kind,
-		pollNotify: make(chan struct{}, 1),
+		id:        id,
+		srv:       srv,
+		req:       trimRequest(r),
+		transport: kind,
+	}
+	if kind == transportPolling {
+		// Only a session opened by polling is polled: one opened over
+		// WebSocket never is, and holds no channel for it.
+		s.pollNotify = make(chan struct{}, 1)
 	}
 	return s
 }
 
-// trimRequest keeps what handlers may need of the handshake request: its
-// URL, the headers of sessionHeaders, remote address and TLS state, without
-// the body.
-func trimRequest(r *http.Request) *http.Request {
-	return &http.Request{
-		Method:     r.Method,
-		URL:        r.URL,
-		Proto:      r.Proto,
-		Header:     sessionHeader(r.Header),
-		Host:       r.Host,
-		RemoteAddr: r.RemoteAddr,
-		RequestURI: r.RequestURI,
-		TLS:        r.TLS,
+// handshake is what a session keeps of its handshake request: what
+// handlers may need of it (Session.Request), without the body and with
+// only the headers of sessionHeaders.
+type handshake struct {
+	method, proto, host, remoteAddr, requestURI string
+	url                                         *url.URL
+	header                                      http.Header
+	tls                                         *tls.ConnectionState
+}
+
+// trimRequest keeps what handlers may need of the handshake request.
+func trimRequest(r *http.Request) handshake {
+	return handshake{
+		method:     r.Method,
+		proto:      r.Proto,
+		host:       r.Host,
+		remoteAddr: r.RemoteAddr,
+		requestURI: r.RequestURI,
+		url:        r.URL,
+		header:     sessionHeader(r.Header),
+		tls:        r.TLS,
 	}
 }
 
@@ -118,8 +133,22 @@ func (s *Session) ID() string { return s.id }
 // Request returns the handshake request, without its body and with only
 // these headers: Accept-Language, Authorization, Cookie, Forwarded, Origin,
 // User-Agent, X-Forwarded-For, X-Forwarded-Host, X-Forwarded-Proto and
-// X-Real-Ip.
-func (s *Session) Request() *http.Request { return s.req }
+// X-Real-Ip. Each call returns a request of its own (the session keeps only
+// what it is made of), which shares its URL, headers and TLS state with the
+// others: they must not be modified.
+func (s *Session) Request() *http.Request {
+	h := &s.req
+	return &http.Request{
+		Method:     h.method,
+		URL:        h.url,
+		Proto:      h.proto,
+		Header:     h.header,
+		Host:       h.host,
+		RemoteAddr: h.remoteAddr,
+		RequestURI: h.requestURI,
+		TLS:        h.tls,
+	}
+}
 
 // Transport returns the name of the current transport: "polling" or
 // "websocket".
@@ -157,6 +186,7 @@ func (s *Session) Send(msgs ...eioparser.Packet) error {
 // appendLocked queues msgs, which cost n, and wakes the writer. s.mu must
 // be held, and the bound checked.
 func (s *Session) appendLocked(msgs []eioparser.Packet, n int) {
+	s.queue = slices.Grow(s.queue, len(msgs)) // at once: a burst is one array
 	for _, m := range msgs {
 		if m.Type == 0 {
 			m.Type = eioparser.PacketMessage

@@ -76,10 +76,24 @@ type frameReader struct {
 func (r *frameReader) feed(data []byte, fn func(op byte, payload []byte) error) error {
 	err := r.parse(data, fn)
 	if err != nil {
-		*r = frameReader{maxMessage: r.maxMessage}
+		r.reset()
 	}
 	return err
 }
+
+// collect parses data as feed does, appending what it completes to dst,
+// in order, and returns it, with the error that stopped it: none of it
+// refers to data, which the caller may then reuse.
+func (r *frameReader) collect(data []byte, dst []frameCopy) ([]frameCopy, error) {
+	err := r.feed(data, func(op byte, payload []byte) error {
+		dst = append(dst, frameCopy{op, payload})
+		return nil
+	})
+	return dst, err
+}
+
+// reset drops what the reader holds: after an error, which ends reading.
+func (r *frameReader) reset() { *r = frameReader{maxMessage: r.maxMessage} }
 
 func (r *frameReader) parse(data []byte, fn func(op byte, payload []byte) error) error {
 	for {

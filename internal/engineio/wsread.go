@@ -13,7 +13,12 @@ import (
 )
 
 // readBuffers are shared by all connections: a connection holds one only
-// while reading what the poller said had arrived.
+// for a read and the parsing of what it read, never while what it read is
+// handled. A handler may wait (for a lock, the store, a slow client): were
+// the buffer held meanwhile, a burst of connections whose handlers wait
+// together, each new client's CONNECT waiting for its history, say, would
+// hold a buffer each, and the pool would keep them all once they were
+// back.
 var readBuffers = sync.Pool{New: func() any { b := make([]byte, readBufferSize); return &b }}
 
 // readBufferSize is the size of one read from a WebSocket connection.
@@ -71,11 +76,28 @@ func (srv *Server) watch(s *Session, ws *wsConn) {
 
 // onReadable reads what the poller said had arrived on ws.
 func (srv *Server) onReadable(s *Session, ws *wsConn) {
-	bufp := readBuffers.Get().(*[]byte)
-	defer readBuffers.Put(bufp)
-	buf := *bufp
+	var (
+		batch [framesPerRead]frameCopy
+		bufp  *[]byte // held over reads that complete nothing, such as a large message's
+	)
 	for range maxReadsPerEvent {
-		n, err := netpoll.ReadNonblocking(ws.rc, buf)
+		if bufp == nil {
+			bufp = readBuffers.Get().(*[]byte)
+		}
+		n, err := netpoll.ReadNonblocking(ws.rc, *bufp)
+		var (
+			frames   []frameCopy
+			parseErr error
+		)
+		if n > 0 && !ws.draining {
+			frames, parseErr = ws.reader.collect((*bufp)[:n], batch[:0])
+		}
+		if len(frames) > 0 || parseErr != nil || err != nil {
+			// The buffer goes back to the pool before what was read is
+			// handled: the frame reader copies what it hands out.
+			readBuffers.Put(bufp)
+			bufp = nil
+		}
 		if errors.Is(err, netpoll.ErrWouldBlock) {
 			break
 		}
@@ -83,12 +105,15 @@ func (srv *Server) onReadable(s *Session, ws *wsConn) {
 			srv.endRead(s, ws, err)
 			return
 		}
-		if !srv.consume(s, ws, buf[:n]) {
+		if !srv.handleFrames(s, ws, frames, parseErr) {
 			return
 		}
-		if n < len(buf) {
+		if n < readBufferSize {
 			break // drained, most likely; the poller tells if not
 		}
+	}
+	if bufp != nil {
+		readBuffers.Put(bufp)
 	}
 	ws.mu.Lock()
 	reg := ws.reg
@@ -147,11 +172,28 @@ func (srv *Server) consume(s *Session, ws *wsConn, data []byte) bool {
 	if ws.draining {
 		return true
 	}
-	err := ws.reader.feed(data, func(op byte, payload []byte) error {
-		return srv.handleFrame(s, ws, op, payload)
-	})
-	if err != nil {
-		ws.draining = srv.readFailed(s, ws, err)
+	var batch [framesPerRead]frameCopy
+	frames, err := ws.reader.collect(data, batch[:0])
+	return srv.handleFrames(s, ws, frames, err)
+}
+
+// framesPerRead is how many frames of one read are kept without an
+// allocation: a client mostly sends one or two at a time.
+const framesPerRead = 8
+
+// handleFrames hands s the frames parsed from one read of ws, in order,
+// then deals with parseErr, what the reader found wrong after them. It
+// returns false when reading must stop, as consume does.
+func (srv *Server) handleFrames(s *Session, ws *wsConn, frames []frameCopy, parseErr error) bool {
+	for _, f := range frames {
+		if err := srv.handleFrame(s, ws, f.op, f.payload); err != nil {
+			ws.reader.reset()
+			ws.draining = srv.readFailed(s, ws, err)
+			return ws.draining
+		}
+	}
+	if parseErr != nil {
+		ws.draining = srv.readFailed(s, ws, parseErr)
 		return ws.draining
 	}
 	return true

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -29,7 +30,7 @@ type conn struct {
 	reasm *sioparser.PacketReassembler // used by handleMessage, never concurrently
 
 	mu           sync.Mutex
-	sockets      map[string]*Socket // by namespace name
+	sockets      []*Socket // one per joined namespace: few, of those the server has
 	closed       bool
 	connectTimer *time.Timer
 	// replayDone is set while a restored socket's replay, or a function
@@ -54,10 +55,9 @@ const waitingOverhead = 64
 // newConn is the engineio.Config.NewSession hook.
 func (s *Server) newConn(es *engineio.Session) engineio.Handler {
 	c := &conn{
-		srv:     s,
-		eio:     es,
-		reasm:   sioparser.NewPacketReassembler(s.cfg.MaxAttachmentBytes),
-		sockets: make(map[string]*Socket, 1),
+		srv:   s,
+		eio:   es,
+		reasm: sioparser.NewPacketReassembler(s.cfg.MaxAttachmentBytes),
 	}
 	c.connectTimer = time.AfterFunc(s.cfg.ConnectTimeout, c.onConnectTimeout)
 	if s.cfg.Observer != nil {
@@ -223,10 +223,7 @@ func (c *conn) HandleClose(reason eioparser.CloseReason) {
 		<-replay
 	}
 	c.mu.Lock()
-	sockets := make([]*Socket, 0, len(c.sockets))
-	for _, so := range c.sockets {
-		sockets = append(sockets, so)
-	}
+	sockets := slices.Clone(c.sockets)
 	c.mu.Unlock()
 	for _, so := range sockets {
 		so.onClose(DisconnectReason(reason))
@@ -236,14 +233,37 @@ func (c *conn) HandleClose(reason eioparser.CloseReason) {
 func (c *conn) socket(nsp string) *Socket {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.sockets[nsp]
+	return c.socketLocked(nsp)
+}
+
+// socketLocked returns the socket of namespace nsp, nil if none; c.mu is
+// held.
+func (c *conn) socketLocked(nsp string) *Socket {
+	for _, so := range c.sockets {
+		if so.nsp.name == nsp {
+			return so
+		}
+	}
+	return nil
+}
+
+// setSocketLocked makes so the connection's socket of its namespace, in
+// place of any other; c.mu is held.
+func (c *conn) setSocketLocked(so *Socket) {
+	for i, old := range c.sockets {
+		if old.nsp.name == so.nsp.name {
+			c.sockets[i] = so
+			return
+		}
+	}
+	c.sockets = append(c.sockets, so)
 }
 
 func (c *conn) removeSocket(so *Socket) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.sockets[so.nsp.name] == so {
-		delete(c.sockets, so.nsp.name)
+	if i := slices.Index(c.sockets, so); i >= 0 {
+		c.sockets = slices.Delete(c.sockets, i, i+1)
 	}
 }
 
@@ -259,7 +279,7 @@ func (c *conn) onConnect(p *sioparser.Packet) {
 		return
 	}
 	c.mu.Lock()
-	_, dup := c.sockets[n.name]
+	dup := c.socketLocked(n.name) != nil
 	closed := c.closed
 	c.mu.Unlock()
 	if dup || closed {

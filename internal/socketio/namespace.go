@@ -247,7 +247,7 @@ func (n *Namespace) connect(c *conn, auth json.RawMessage) (*Socket, error) {
 		c.mu.Unlock()
 		return nil, ErrDisconnected
 	}
-	c.sockets[n.name] = so
+	c.setSocketLocked(so)
 	if c.connectTimer != nil {
 		c.connectTimer.Stop()
 		c.connectTimer = nil
@@ -321,11 +321,12 @@ func (n *Namespace) connected(so *Socket, handlers []func(*Socket), first []eiop
 	if obs := n.srv.cfg.Observer; obs != nil {
 		obs.SocketConnected(so)
 	}
+	so.holdFirst(first)
 	for _, h := range handlers {
 		h(so)
 	}
 	// An error means the connection is closing; onClose follows.
-	_ = so.release(first)
+	_ = so.release()
 	so.runDeferred()
 }
 

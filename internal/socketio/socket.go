@@ -362,12 +362,24 @@ func (so *Socket) queue(frames []eioparser.Packet, t *Tracker) error {
 	return so.conn.eio.SendTracked(t, frames...)
 }
 
-// release sends first, then what was held while connecting, and ends the
-// connecting phase.
-func (so *Socket) release(first []eioparser.Packet) error {
+// holdFirst puts first ahead of what is held while connecting, so that
+// release sends it first, with what the handlers send after it, in one
+// array.
+func (so *Socket) holdFirst(first []eioparser.Packet) {
+	if len(first) == 0 {
+		return
+	}
 	so.mu.Lock()
 	defer so.mu.Unlock()
-	frames := append(first, so.held...)
+	so.held = append(first, so.held...)
+}
+
+// release sends what was held while connecting and ends the connecting
+// phase.
+func (so *Socket) release() error {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	frames := so.held
 	so.held = nil
 	so.connecting.Store(false)
 	return so.conn.send(frames...)
