@@ -1,0 +1,251 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Bounds on a process's start and stop.
+const (
+	startTimeout = 20 * time.Second
+	stopTimeout  = 10 * time.Second
+)
+
+// clockTick is the unit of the CPU times in /proc/PID/stat (USER_HZ, 100
+// on every Linux architecture Go supports).
+const clockTick = 10 * time.Millisecond
+
+// moduleRoot returns the directory of the parley module that the working
+// directory is in.
+func moduleRoot(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("not in a Go module: run from the parley repository")
+	}
+	root := filepath.Dir(gomod)
+	if _, err := os.Stat(filepath.Join(root, "bench", "cluster", "doc.go")); err != nil {
+		return "", fmt.Errorf("%s is not the parley module: run from the parley repository", root)
+	}
+	return root, nil
+}
+
+// build builds parley into dir and returns the binary's path.
+func build(ctx context.Context, root, dir string) (string, error) {
+	bin := filepath.Join(dir, "parley")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/parley")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/parley: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// freeAddr returns a 127.0.0.1 address that nothing listens on now.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// process is a server that the benchmark started: a parley node or
+// redis-server.
+type process struct {
+	name string
+	addr string
+	cmd  *exec.Cmd
+	log  string // its output
+	done chan struct{}
+	err  error // its exit status, once done is closed
+}
+
+// startProcess starts bin with args, in a process group of its own that
+// dies with the benchmark, its output in logPath, and waits until it
+// listens on addr.
+func startProcess(ctx context.Context, name, addr, logPath string, env []string, bin string, args ...string) (*process, error) {
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = env
+	cmd.SysProcAttr = sysProcAttr()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", name, err)
+	}
+	p := &process{name: name, addr: addr, cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	wctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	var d net.Dialer
+	for {
+		c, err := d.DialContext(wctx, "tcp", addr)
+		if err == nil {
+			c.Close()
+			return p, nil
+		}
+		select {
+		case <-p.done:
+			return nil, fmt.Errorf("%s exited before listening on %s (%v): %s", name, addr, p.err, p.tail())
+		case <-wctx.Done():
+			p.stop()
+			return nil, fmt.Errorf("%s not listening on %s after %v: %s", name, addr, startTimeout, p.tail())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// pid is the process's id.
+func (p *process) pid() int { return p.cmd.Process.Pid }
+
+// exited reports whether the process has exited.
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop ends the process: SIGTERM to its group, then SIGKILL if it has not
+// exited within stopTimeout. It may be called more than once.
+func (p *process) stop() {
+	if p.exited() {
+		return
+	}
+	pgid := p.pid()
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(stopTimeout):
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+// tail returns the end of the process's output.
+func (p *process) tail() string {
+	b, _ := os.ReadFile(p.log)
+	if len(b) > 4<<10 {
+		b = b[len(b)-4<<10:]
+	}
+	return string(b)
+}
+
+// warnings counts the lines of a parley node's log at warning level or
+// above, by message.
+func (p *process) warnings() map[string]int {
+	b, _ := os.ReadFile(p.log)
+	return logWarnings(b)
+}
+
+// logWarnings counts the lines of a log at level WARN or ERROR, by
+// message (slog's text format).
+func logWarnings(b []byte) map[string]int {
+	out := map[string]int{}
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if !bytes.Contains(line, []byte("level=WARN")) && !bytes.Contains(line, []byte("level=ERROR")) {
+			continue
+		}
+		msg := "?"
+		if _, after, ok := bytes.Cut(line, []byte(`msg="`)); ok {
+			m, _, _ := bytes.Cut(after, []byte(`"`))
+			msg = string(m)
+		} else if _, after, ok := bytes.Cut(line, []byte("msg=")); ok {
+			m, _, _ := bytes.Cut(after, []byte(" "))
+			msg = string(m)
+		}
+		out[msg]++
+	}
+	return out
+}
+
+// cpuTime returns the CPU time, user and system, that process pid has
+// used, from /proc/PID/stat.
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseStatCPU(b)
+}
+
+// parseStatCPU reads utime and stime from the text of /proc/PID/stat.
+func parseStatCPU(b []byte) (time.Duration, error) {
+	// The command, in parentheses, may hold spaces: count the fields
+	// after its closing parenthesis, where field 3 (state) begins.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, errors.New("parsing /proc/PID/stat: no command")
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("parsing /proc/PID/stat: %d fields", len(f))
+	}
+	utime, err1 := strconv.ParseUint(string(f[11]), 10, 64) // field 14
+	stime, err2 := strconv.ParseUint(string(f[12]), 10, 64) // field 15
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("parsing /proc/PID/stat: %w", err)
+	}
+	return time.Duration(utime+stime) * clockTick, nil
+}
+
+// commandCPU returns the CPU time that the processes named comm (as
+// /proc/PID/stat has it) have used, summed over those alive now; 0 if
+// /proc cannot be read.
+func commandCPU(comm string) time.Duration {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	var sum time.Duration
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil || !bytes.Contains(b, []byte("("+comm+")")) {
+			continue
+		}
+		if d, err := parseStatCPU(b); err == nil {
+			sum += d
+		}
+	}
+	return sum
+}
+
+// childEnv is the environment of the processes the benchmark starts:
+// its own, without the PARLEY_ variables, which would change how a node
+// runs behind its flags' back.
+func childEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PARLEY_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
