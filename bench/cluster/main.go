@@ -37,6 +37,7 @@ type options struct {
 	refine           bool
 	budget           time.Duration
 	noisy            float64 // share of the machine other programs may use before a run is made again
+	quietWait        time.Duration
 	join             bool
 	postgres         string
 	redisServer      string
@@ -78,6 +79,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.BoolVar(&o.refine, "refine", true, "after the first step that fails, try the one halfway from the last held")
 	fs.DurationVar(&o.budget, "budget", 5*time.Minute, "the whole run's time: the ceiling search stops short of it")
 	fs.Float64Var(&o.noisy, "noisy", 0.15, "a run during which other programs kept more than this share of the machine busy is made once more, and the quieter kept (a ceiling step only if it failed); 0: never")
+	fs.DurationVar(&o.quietWait, "quiet-wait", 15*time.Second, "before each run, wait up to this long for the machine to be less busy than --noisy; 0: no wait")
 	fs.BoolVar(&o.join, "join", false, "every client emits new-user, announced to everyone (by default only the senders join, the others listen)")
 	fs.StringVar(&o.postgres, "postgres", "", "PostgreSQL URL whose database the runs' schemas go in (default PARLEY_TEST_POSTGRES, or "+DefaultPostgres+")")
 	fs.StringVar(&o.redisServer, "redis-server", "redis-server", "the redis-server binary to start")
@@ -117,8 +119,8 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		return o, fmt.Errorf("--rate %g: want more than 0", o.rate)
 	case o.window <= 0 || o.idleWindow <= 0 || o.stepWindow <= 0:
 		return o, errors.New("--window, --idle-window and --step-window must be positive")
-	case o.warmup < 0 || o.stepWarmup < 0:
-		return o, errors.New("--warmup and --step-warmup must not be negative")
+	case o.warmup < 0 || o.stepWarmup < 0 || o.quietWait < 0:
+		return o, errors.New("--warmup, --step-warmup and --quiet-wait must not be negative")
 	case !(o.noisy >= 0 && o.noisy <= 1):
 		return o, fmt.Errorf("--noisy %g: want a share from 0 to 1", o.noisy)
 	case o.p99Bound <= 0 || o.budget <= 0:

@@ -249,3 +249,70 @@ func childEnv() []string {
 	}
 	return out
 }
+
+// hostTicks returns the machine's busy and total CPU time so far, in
+// clock ticks summed over its CPUs, from the first line of /proc/stat.
+func hostTicks() (busy, total uint64, err error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	return parseHostTicks(b)
+}
+
+// parseHostTicks reads the "cpu" line of /proc/stat: user nice system
+// idle iowait irq softirq steal ...; idle and iowait are not busy.
+func parseHostTicks(b []byte) (busy, total uint64, err error) {
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	f := bytes.Fields(line)
+	if len(f) < 5 || string(f[0]) != "cpu" {
+		return 0, 0, fmt.Errorf("parsing /proc/stat: first line %q", line)
+	}
+	for i, s := range f[1:] {
+		if i >= 8 { // guest times are already in user and nice
+			break
+		}
+		n, err := strconv.ParseUint(string(s), 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("parsing /proc/stat: %w", err)
+		}
+		total += n
+		if i != 3 && i != 4 {
+			busy += n
+		}
+	}
+	return busy, total, nil
+}
+
+// quietSample is how long waitQuiet measures the machine at a time.
+const quietSample = 500 * time.Millisecond
+
+// waitQuiet waits, at most limit, until the machine's CPUs are less busy
+// than share (0 to 1) over quietSample, and returns how busy they were
+// last and whether they were quiet.
+func waitQuiet(ctx context.Context, share float64, limit time.Duration) (float64, bool) {
+	deadline := time.Now().Add(limit)
+	var last float64
+	for {
+		b0, t0, err := hostTicks()
+		if err != nil {
+			return 0, true
+		}
+		select {
+		case <-ctx.Done():
+			return last, false
+		case <-time.After(quietSample):
+		}
+		b1, t1, err := hostTicks()
+		if err != nil || t1 == t0 {
+			return 0, true
+		}
+		last = float64(b1-b0) / float64(t1-t0)
+		if last < share {
+			return last, true
+		}
+		if time.Now().After(deadline) {
+			return last, false
+		}
+	}
+}

@@ -14,6 +14,14 @@ import (
 	"time"
 )
 
+// The latency runs' labels.
+const (
+	labelOne      = "(a) one node, no Redis"
+	labelTogether = "(a′) two nodes, every client on node 1"
+	labelSplit    = "(b) two nodes, senders on node 1, the others on node 2"
+	labelIdle     = "idle: as many clients, on both nodes in turn, nothing sent"
+)
+
 // stepOverhead is a first guess at what a run takes beyond its warm-up
 // and window (starting the nodes, connecting, settling, closing), for the
 // budget; later steps go by what the last one took.
@@ -82,13 +90,13 @@ func (rp *report) collect(ctx context.Context, r *runner, deadline time.Time) {
 		}
 	}
 	s := rp.base()
-	s.label, s.layout = "(a) one node, no Redis", oneNode
+	s.label, s.layout = labelOne, oneNode
 	rp.one = run(s, roomFor(s))
-	s.label, s.layout = "(a′) two nodes, every client on node 1", together
+	s.label, s.layout = labelTogether, together
 	rp.together = run(s, roomFor(s))
-	s.label, s.layout = "(b) two nodes, senders on node 1, the others on node 2", split
+	s.label, s.layout = labelSplit, split
 	rp.split = run(s, roomFor(s))
-	s.label, s.layout, s.idle, s.window, s.warmup = "idle: as many clients, on both nodes in turn, nothing sent", spread, true, o.idleWindow, 0
+	s.label, s.layout, s.idle, s.window, s.warmup = labelIdle, spread, true, o.idleWindow, 0
 	rp.idle = run(s, func(outcome) bool { return false })
 	if ctx.Err() == nil {
 		rp.ceiling(ctx, r, deadline, run)
@@ -385,7 +393,7 @@ func (rp *report) writeCeiling(p func(string, ...any)) {
 		}
 	}
 	if genMax > 0 {
-		p("The generator used at most %.0f%% of a core in a step, of the machine's %d cores: when the machine is near 100%% busy at the ceiling, the machine's CPU, which the nodes share with the generator, redis-server and PostgreSQL, is the limit.\n",
+		p("The generator used at most %.0f%% of a core in a step, of the machine's %d; the nodes share the machine with it, redis-server and PostgreSQL.\n",
 			100*genShare, runtime.NumCPU())
 	}
 }

@@ -153,6 +153,14 @@ const runSlack = 90 * time.Second
 func (r *runner) run(ctx context.Context, s spec) (out outcome) {
 	out.spec = s
 	r.n++
+	if r.o.quietWait > 0 && r.o.noisy > 0 {
+		t := time.Now()
+		if busy, ok := waitQuiet(ctx, r.o.noisy, r.o.quietWait); !ok && ctx.Err() == nil {
+			r.say("  the machine is still %s busy after %v: running anyway", percent(100*busy), r.o.quietWait)
+		} else if d := time.Since(t); d > 2*quietSample {
+			r.say("  waited %v for the machine to be quiet", d.Round(100*time.Millisecond))
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.warmup+s.window+runSlack)
 	defer cancel()
 	dir := filepath.Join(r.tmp, fmt.Sprintf("run-%02d", r.n))
