@@ -162,24 +162,42 @@ func (p *process) warnings() map[string]int {
 }
 
 // logWarnings counts the lines of a log at level WARN or ERROR, by
-// message (slog's text format).
+// message and error (slog's text format): "msg: err".
 func logWarnings(b []byte) map[string]int {
 	out := map[string]int{}
 	for _, line := range bytes.Split(b, []byte("\n")) {
 		if !bytes.Contains(line, []byte("level=WARN")) && !bytes.Contains(line, []byte("level=ERROR")) {
 			continue
 		}
-		msg := "?"
-		if _, after, ok := bytes.Cut(line, []byte(`msg="`)); ok {
-			m, _, _ := bytes.Cut(after, []byte(`"`))
-			msg = string(m)
-		} else if _, after, ok := bytes.Cut(line, []byte("msg=")); ok {
-			m, _, _ := bytes.Cut(after, []byte(" "))
-			msg = string(m)
+		k := logField(line, "msg")
+		if k == "" {
+			k = "?"
 		}
-		out[msg]++
+		if e := logField(line, "err"); e != "" {
+			k += ": " + e
+		}
+		out[k]++
 	}
 	return out
+}
+
+// logField returns the value of key in a line of slog's text format, ""
+// if it has none: quoted, up to the closing quote, or up to a space.
+func logField(line []byte, key string) string {
+	i := bytes.Index(line, []byte(" "+key+"="))
+	if i < 0 {
+		return ""
+	}
+	v := line[i+len(key)+2:]
+	if len(v) > 0 && v[0] == '"' {
+		if s, err := strconv.QuotedPrefix(string(v)); err == nil {
+			u, _ := strconv.Unquote(s)
+			return u
+		}
+		v = v[1:]
+	}
+	v, _, _ = bytes.Cut(v, []byte(" "))
+	return string(v)
 }
 
 // cpuTime returns the CPU time, user and system, that process pid has

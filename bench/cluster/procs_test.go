@@ -66,10 +66,11 @@ func TestLogWarnings(t *testing.T) {
 time=2025-01-01T00:00:01Z level=WARN msg="relay refused" err=backlog
 time=2025-01-01T00:00:02Z level=WARN msg="relay refused" err=backlog
 time=2025-01-01T00:00:03Z level=ERROR msg=store err=x
+time=2025-01-01T00:00:04Z level=ERROR msg="creating room" room=general err="a \"quoted\" error"
 not a log line
 `
 	got := logWarnings([]byte(log))
-	want := map[string]int{"relay refused": 2, "store": 1}
+	want := map[string]int{"relay refused: backlog": 2, "store: x": 1, `creating room: a "quoted" error`: 1}
 	if !maps.Equal(got, want) {
 		t.Errorf("logWarnings = %v, want %v", got, want)
 	}
