@@ -277,13 +277,23 @@ func (rp *report) writeHop(p func(string, ...any)) {
 	if s := sp.res.SameNode; s != nil && s.Received > 0 {
 		row(fmt.Sprintf("(b)'s own same-node deliveries (the other senders, on node 1; %s)", count(float64(s.Received))), s.LatencyP50, s.LatencyP99)
 	}
-	if tg != nil && tg.res != nil {
-		added := c.LatencyP99 - tg.res.LatencyP99
-		verdict := "met"
+	verdict := func(added time.Duration) string {
 		if added > hopGoal {
-			verdict = "**not met**"
+			return "**not met** (" + signed(added) + ")"
 		}
-		p("\nGoal: the hop adds at most %s at p99, against (a′): %s (%s).\n", ms(hopGoal), verdict, signed(added))
+		return "met (" + signed(added) + ")"
+	}
+	if tg != nil && tg.res != nil {
+		p("\nGoal: the hop adds at most %s at p99. Against (a′): %s", ms(hopGoal), verdict(c.LatencyP99-tg.res.LatencyP99))
+		if s := sp.res.SameNode; s != nil && s.Received > 0 {
+			p("; against (b)'s own same-node deliveries, measured at the same moments: %s", verdict(c.LatencyP99-s.LatencyP99))
+		}
+		p(".")
+		if noisy := max(sp.others(), tg.others()); rp.o.noisy > 0 && noisy > rp.o.noisy {
+			p(" **Inconclusive**: other programs kept up to %s of the machine busy during (a′) and (b), more than the latency they are to tell apart; run it again on a quiet machine.",
+				percent(100*noisy))
+		}
+		p("\n")
 	}
 }
 
@@ -379,9 +389,13 @@ func (rp *report) writeCeiling(p func(string, ...any)) {
 		}
 		p(".\n")
 	default:
-		p("**Ceiling: %s deliveries/s** held (%d senders × %g msg/s, %s offered; p99 %s); %d senders failed: %s.\n",
+		p("**Ceiling: %s deliveries/s** held (%d senders × %g msg/s, %s offered; p99 %s); %d senders failed: %s.",
 			count(best.out.res.DeliveriesPerSec), best.out.spec.senders, o.rate, count(best.out.spec.offered()),
 			ms(best.out.res.LatencyP99), failed.out.spec.senders, failed.why)
+		if o.noisy > 0 && failed.out.others() > o.noisy {
+			p(" Other programs kept %s of the machine busy during that step: on a quiet machine the ceiling may be higher.", percent(100*failed.out.others()))
+		}
+		p("\n")
 	}
 	var genMax time.Duration
 	var genShare float64

@@ -127,6 +127,8 @@ type outcome struct {
 	// again is set on a run made a second time, as other programs kept
 	// the machine busy during the first.
 	again bool
+	// cpus is how many CPUs the machine has (runtime.NumCPU, when 0).
+	cpus int
 	// warnings counts the nodes' log lines at WARN or above, by message.
 	warnings map[string]int
 	err      error
@@ -376,7 +378,11 @@ func (o outcome) others() float64 {
 	for _, c := range o.nodeCPU {
 		ours += c
 	}
-	return max(0, r.HostBusy-ours.Seconds()/(r.Measured.Seconds()*float64(runtime.NumCPU())))
+	cpus := o.cpus
+	if cpus == 0 {
+		cpus = runtime.NumCPU()
+	}
+	return max(0, r.HostBusy-ours.Seconds()/(r.Measured.Seconds()*float64(cpus)))
 }
 
 // error returns what could not be read.

@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"reflect"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -141,13 +140,14 @@ func TestStepHeld(t *testing.T) {
 
 // TestOthers checks the share of the machine other programs used.
 func TestOthers(t *testing.T) {
-	cpus := float64(runtime.NumCPU())
+	const cpus = 2
 	o := outcome{
+		cpus:     cpus,
 		res:      &bench.Result{Measured: 10 * time.Second, HostBusy: 0.9, BenchCPU: 2 * time.Second},
 		nodeCPU:  []time.Duration{3 * time.Second, time.Second},
 		redisCPU: time.Second, pgCPU: time.Second,
 	}
-	want := max(0, 0.9-8/(10*cpus))
+	want := 0.9 - 8.0/(10*cpus) // 8 s of ours over 10 s × 2 CPUs
 	if got := o.others(); math.Abs(got-want) > 1e-9 {
 		t.Errorf("others = %g, want %g", got, want)
 	}
