@@ -176,16 +176,16 @@ func stepHeld(o outcome, bound time.Duration) (bool, string) {
 		why = append(why, fmt.Sprintf("%d of %d connected", r.Connected, r.Clients))
 	}
 	if r.Dropped > 0 {
-		why = append(why, fmt.Sprintf("%d dropped", r.Dropped))
+		why = append(why, fmt.Sprintf("%s dropped", plural(uint64(r.Dropped), "client")))
 	}
 	if r.Loss > 0 {
 		why = append(why, fmt.Sprintf("%s lost (%s)", count(float64(r.Loss)), percent(100*float64(r.Loss)/float64(max(r.Expected, 1)))))
 	}
 	if r.Duplicates > 0 {
-		why = append(why, fmt.Sprintf("%d duplicates", r.Duplicates))
+		why = append(why, plural(r.Duplicates, "duplicate"))
 	}
 	if r.Unsent > 0 {
-		why = append(why, fmt.Sprintf("%d messages due not sent (the generator fell behind, or a sender was refused)", r.Unsent))
+		why = append(why, fmt.Sprintf("%s due not sent (the generator fell behind, or a sender was refused)", plural(r.Unsent, "message")))
 	}
 	if r.LatencyP99 >= bound {
 		why = append(why, fmt.Sprintf("p99 %s ≥ %s", ms(r.LatencyP99), ms(bound)))
@@ -329,8 +329,13 @@ func (rp *report) writeCommands(p func(string, ...any)) {
 		}
 		p("| %s | %.3f | %s | %.1f | %.2f |\n", name, r.perMessage, count(float64(r.calls)), r.idlePerSec, float64(r.usec)/float64(sp.res.Sent))
 	}
-	p("\nredis-server's CPU over the window: %s (%s of a core), %.1f µs per message.\n",
+	p("\nredis-server's CPU over the window: %s (%s of a core), %.1f µs per message",
 		sp.redisCPU.Round(time.Millisecond), share(sp.redisCPU, sp.res.Measured), float64(sp.redisCPU)/float64(time.Microsecond)/float64(sp.res.Sent))
+	if idleSecs > 0 {
+		net := max(0, sp.redisCPU.Seconds()-idle.redisCPU.Seconds()/idleSecs*loadSecs)
+		p("; %.1f µs net of its idle rate (%s of a core), from /proc in 10 ms ticks", net*1e6/float64(sp.res.Sent), share(idle.redisCPU, idle.res.Measured))
+	}
+	p(".\n")
 }
 
 // writeCeiling writes the ceiling search.
@@ -486,6 +491,14 @@ func runLabel(x *outcome) string {
 		label += " (" + cellText(x.err.Error()) + ")"
 	}
 	return label
+}
+
+// plural prints n things, with an s unless one.
+func plural(n uint64, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%s %ss", count(float64(n)), thing)
 }
 
 // busy prints how busy the machine was, and other programs' share.

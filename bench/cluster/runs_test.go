@@ -117,10 +117,11 @@ func TestStepHeld(t *testing.T) {
 		{"p99", with(func(r *bench.Result) { r.LatencyP99 = 150 * time.Millisecond }), "p99 150.0 ms ≥ 100.0 ms"},
 		{"at the bound", with(func(r *bench.Result) { r.LatencyP99 = 100 * time.Millisecond }), "p99 100.0 ms ≥ 100.0 ms"},
 		{"loss", with(func(r *bench.Result) { r.Loss = 5 }), "5 lost (0.5%)"},
-		{"dropped", with(func(r *bench.Result) { r.Dropped = 2 }), "2 dropped"},
+		{"dropped", with(func(r *bench.Result) { r.Dropped = 2 }), "2 clients dropped"},
 		{"not all connected", with(func(r *bench.Result) { r.Connected, r.ConnectFailures = 400, 1 }), "400 of 401 connected"},
 		{"duplicates", with(func(r *bench.Result) { r.Duplicates = 3 }), "3 duplicates"},
 		{"generator behind", with(func(r *bench.Result) { r.Unsent = 7 }), "7 messages due not sent"},
+		{"one behind", with(func(r *bench.Result) { r.Unsent = 1 }), "1 message due not sent"},
 		{"two reasons", with(func(r *bench.Result) { r.Loss, r.LatencyP99 = 1, time.Second }), "1 lost (0.1%), p99 1000.0 ms ≥ 100.0 ms"},
 		{"failed", nil, "run failed: boom"},
 	}
