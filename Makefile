@@ -6,7 +6,7 @@ FUZZTIME ?= 10s
 # is none of the module's requirements.
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test test-go vet fuzz js-deps fmt fmt-check lint bench conformance soak
+.PHONY: all build test test-go vet fuzz js-deps fmt fmt-check lint bench conformance soak bench-cluster
 
 all: build
 
@@ -87,3 +87,13 @@ conformance:
 SOAK_DURATION ?= 10m
 soak:
 	$(GO) run ./bench/soak --duration $(SOAK_DURATION)
+
+# bench-cluster measures parley on two nodes of a cluster in one run of
+# about 5 minutes (bench/cluster/README.md): latency at 40k deliveries/s on
+# one node and across two, Redis commands per chat message, the ceiling of
+# two nodes. It starts its own redis-server and needs PostgreSQL
+# (PARLEY_TEST_POSTGRES, or postgres://postgres@127.0.0.1:5432/test); it
+# is not part of test. BENCH_CLUSTER_FLAGS are passed on (--quick, --out).
+BENCH_CLUSTER_FLAGS ?=
+bench-cluster:
+	$(GO) run ./bench/cluster $(BENCH_CLUSTER_FLAGS)

@@ -34,7 +34,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stderr, "Usage: parley bench [flags]\n\nLoad-tests a Socket.IO chat that follows the tutorial's contract (new-user,\nsend-chat-message, chat-message) and reports delivery rate, loss and latency.\n\n")
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&cfg.URL, "url", bench.DefaultURL, "server base URL")
+	fs.StringVar(&cfg.URL, "url", bench.DefaultURL, "server base URL; or the base URLs of several nodes of a cluster, comma-separated, which the clients are spread over in turn (client i on node i mod n)")
+	fs.StringVar(&cfg.SendersURL, "senders-url", "", "base URL, or comma-separated base URLs, of the nodes the senders connect to; the other clients are then spread over --url's alone. --senders-url http://node1 --url http://node2 sends every message on one node and hears it on the other; the result splits the deliveries into same-node and cross-node, both timed by the generator's one clock")
 	fs.StringVar(&cfg.Path, "path", bench.DefaultPath, "Socket.IO endpoint path")
 	fs.StringVar(&transport, "transport", string(bench.TransportWebSocket), "websocket or polling")
 	fs.IntVar(&cfg.Clients, "clients", bench.DefaultClients, fmt.Sprintf("clients to connect (at most %d)", bench.MaxClients))
@@ -80,6 +81,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("--slow-readers %g: want a fraction from 0 to 1", cfg.SlowReaders)
 	case cfg.SlowReaders > 0 && cfg.Idle:
 		return errors.New("--slow-readers needs messages to fall behind on: not with --idle")
+	case cfg.Idle && cfg.SendersURL != "":
+		return errors.New("--senders-url needs senders: not with --idle")
 	case cfg.Idle && (cfg.Churn != 0 || cfg.Ack || cfg.Hostile):
 		return errors.New("--churn, --ack and --hostile need a load: not with --idle")
 	case !(cfg.Churn >= 0 && cfg.Churn <= bench.MaxChurn):

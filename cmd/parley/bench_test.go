@@ -120,3 +120,37 @@ func TestBenchChurnFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchNodesFlags checks that --url's lists and --senders-url are
+// described and validated before anything is dialed.
+func TestBenchNodesFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"empty element", []string{"--url", "http://127.0.0.1:1,,http://127.0.0.1:2"}, "--url: URL 2 of"},
+		{"node twice", []string{"--url", "http://127.0.0.1:1,http://127.0.0.1:1"}, "lists node http://127.0.0.1:1 twice"},
+		{"bad senders URL", []string{"--senders-url", "ws://127.0.0.1:2"}, `--senders-url: URL scheme "ws"`},
+		{"senders URL idle", []string{"--senders-url", "http://127.0.0.1:2", "--idle"}, "--senders-url needs senders: not with --idle"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			args := append([]string{"--url", "http://127.0.0.1:1", "--quiet"}, tt.args...)
+			err := runBench(context.Background(), args, &stdout, &stderr)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("runBench(%q) = %v, want %q", tt.args, err, tt.wantErr)
+			}
+		})
+	}
+	var stdout, stderr bytes.Buffer
+	if err := runBench(context.Background(), []string{"--help"}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"-senders-url", "comma-separated", "cross-node"} {
+		if !strings.Contains(stderr.String(), s) {
+			t.Errorf("help lacks %q", s)
+		}
+	}
+}

@@ -84,7 +84,8 @@ const (
 type client struct {
 	r      *runner
 	id     int
-	sender int // its index among the senders, -1 if it only receives
+	node   int // its node, an index into the run's layout
+	sender int // its index among the senders (its id), -1 if it only receives
 	shard  *shard
 	slow   bool // a slow reader (see Config.SlowReaders)
 	// churns: the client may leave, to be replaced (Config.Churn);
@@ -329,6 +330,11 @@ func (c *client) onChat(p []byte) {
 	case seqLate:
 		sh.late.Add(1)
 	}
+	if c.r.nodes.nodeOf(d.sender) != c.node {
+		sh.crossReceived.Add(1)
+		sh.crossHist.Record(time.Duration(now - d.sent))
+		return
+	}
 	sh.received.Add(1)
 	sh.hist.Record(time.Duration(now - d.sent))
 }
@@ -404,15 +410,20 @@ func (w *window) observe(seq uint32) seqResult {
 // shard holds counters shared by a subset of the clients, to spread
 // their atomic updates.
 type shard struct {
-	hist         Histogram     // latencies of measured deliveries
-	events       atomic.Uint64 // every event, of any name but the welcome
-	live         atomic.Uint64
-	received     atomic.Uint64 // measured, unique
-	dups         atomic.Uint64 // measured
-	late         atomic.Uint64 // measured, also in received
-	echoes       atomic.Uint64
-	history      atomic.Uint64
-	malformed    atomic.Uint64
-	serverErrors atomic.Uint64
-	_            [64]byte
+	// hist and received are the latencies and count of the measured
+	// deliveries from a sender on the shard's node, crossHist and
+	// crossReceived those from a sender on another node.
+	hist          Histogram
+	crossHist     Histogram
+	events        atomic.Uint64 // every event, of any name but the welcome
+	live          atomic.Uint64
+	received      atomic.Uint64 // measured, unique
+	crossReceived atomic.Uint64
+	dups          atomic.Uint64 // measured
+	late          atomic.Uint64 // measured, also in received
+	echoes        atomic.Uint64
+	history       atomic.Uint64
+	malformed     atomic.Uint64
+	serverErrors  atomic.Uint64
+	_             [64]byte
 }

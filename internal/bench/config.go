@@ -3,7 +3,7 @@ package bench
 import (
 	"fmt"
 	"io"
-	"net/url"
+	"strings"
 	"time"
 )
 
@@ -44,13 +44,24 @@ const (
 	// MaxTracked bounds Clients × Senders: each client keeps 8 bytes of
 	// sequence state per sender.
 	MaxTracked = 10_000_000
+	// MaxNodes bounds the nodes that URL and SendersURL list.
+	MaxNodes = 64
 )
 
 // Config configures a run. Zero fields take the documented defaults.
 type Config struct {
 	// URL is the server's base URL, http or https (default
-	// http://127.0.0.1:3000).
+	// http://127.0.0.1:3000), or the base URLs of several nodes of a
+	// cluster, separated by commas: the clients are spread over them in
+	// turn (see SendersURL, and "Several nodes" in the package doc).
 	URL string
+	// SendersURL, when not empty, is the base URL, or the comma-separated
+	// base URLs, of the nodes the senders connect to: the senders are
+	// spread over these, and the other clients over URL's. With
+	// SendersURL http://node1 and URL http://node2, every message is
+	// sent on one node and heard on the other, and the latency includes
+	// the hop between them. Not with Idle.
+	SendersURL string
 	// Path is the Socket.IO endpoint (default /socket.io/).
 	Path string
 	// Transport is TransportWebSocket (the default) or TransportPolling.
@@ -133,6 +144,13 @@ type Config struct {
 	SampleInterval time.Duration
 	// Progress receives a progress line each second; nil for none.
 	Progress io.Writer
+	// OnWindow, when not nil, is called from Run's goroutine as the
+	// measured window opens (with true) and as it closes (false), just
+	// after the CPU counters are read: for a caller that measures
+	// something else over the same window, such as a broker's counters.
+	// It should return quickly. It is not called for a window that a
+	// canceled context cut short.
+	OnWindow func(open bool)
 
 	// hostile sizes the hostile client's items; nil for defaultHostile.
 	hostile *hostileParams
@@ -196,14 +214,19 @@ func (c Config) withDefaults() Config {
 
 // validate checks a Config that has its defaults.
 func (c Config) validate() error {
-	u, err := url.Parse(c.URL)
+	l, err := newLayout(c)
+	if err != nil {
+		return err
+	}
+	plain := true
+	for _, n := range l.nodes {
+		plain = plain && strings.HasPrefix(n.key, "http:")
+	}
 	switch {
-	case err != nil:
-		return fmt.Errorf("%w: URL: %v", ErrConfig, err)
-	case u.Scheme != "http" && u.Scheme != "https":
-		return fmt.Errorf("%w: URL scheme %q, want http or https", ErrConfig, u.Scheme)
-	case u.Host == "":
-		return fmt.Errorf("%w: URL %q has no host", ErrConfig, c.URL)
+	case len(l.nodes) > MaxNodes:
+		return fmt.Errorf("%w: %d nodes, want at most %d", ErrConfig, len(l.nodes), MaxNodes)
+	case l.split && c.Idle:
+		return fmt.Errorf("%w: senders URL with idle: an idle run has no senders", ErrConfig)
 	case c.Transport != TransportWebSocket && c.Transport != TransportPolling:
 		return fmt.Errorf("%w: transport %q, want websocket or polling", ErrConfig, c.Transport)
 	case c.Clients < 1 || c.Clients > MaxClients:
@@ -230,8 +253,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("%w: slow readers %g, want a fraction from 0 to 1", ErrConfig, c.SlowReaders)
 	case c.Idle && c.SlowReaders > 0:
 		return fmt.Errorf("%w: slow readers with idle: slow readers need messages to fall behind on", ErrConfig)
-	case c.Hostile && u.Scheme != "http":
-		return fmt.Errorf("%w: the hostile client speaks plain http, not %s", ErrConfig, u.Scheme)
+	case c.Hostile && !plain:
+		return fmt.Errorf("%w: the hostile client speaks plain http, not https", ErrConfig)
 	case c.Idle && (c.Churn > 0 || c.Ack || c.Hostile):
 		return fmt.Errorf("%w: churn, acks and the hostile client need a load: not with idle", ErrConfig)
 	case !(c.Churn >= 0 && c.Churn <= MaxChurn):

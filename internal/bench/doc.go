@@ -32,6 +32,31 @@
 // The run is bounded: every phase has a limit, and a server that drops,
 // refuses or ignores clients shows as failures in the Result, not a hang.
 //
+// # Several nodes
+//
+// Config.URL may list the base URLs of several nodes of a cluster,
+// separated by commas, and Config.SendersURL those that the senders
+// connect to. The clients are spread over the nodes by their place in the
+// run, so that a run goes the same way each time:
+//
+//   - Without SendersURL, client i (the senders first, then the others)
+//     connects to node i mod n of URL's n nodes: senders and receivers
+//     alike are spread over every node in turn.
+//   - With SendersURL, sender i connects to node i mod s of its s nodes,
+//     and the j-th client that does not send (the replacements of the
+//     churn included) to node j mod n of URL's. SendersURL http://a with
+//     URL http://b puts every sender on a and every other client on b.
+//
+// A node is its scheme and host: one listed in both lists is one node,
+// whose clients are senders and receivers. Each measured delivery is
+// counted as same-node, when its sender is on the receiver's node, or
+// cross-node (Result.SameNode, CrossNode), and by the receiver's node
+// (Result.Nodes). The generator is one process: a message carries its
+// send time, read from the same clock as its arrival, whatever node each
+// end is on, so a cross-node latency is measured as honestly as a local
+// one, and includes the hop between the nodes. The hostile client
+// (below) goes to URL's first node.
+//
 // # Slow readers
 //
 // Config.SlowReaders makes a fraction of the clients that do not send

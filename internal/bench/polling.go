@@ -49,7 +49,8 @@ func newHTTPClient(clients int, dial func(ctx context.Context, network, addr str
 // stops polling.
 func dialPolling(ctx context.Context, c *client) (link, []byte, error) {
 	r := c.r
-	body, err := pollRequest(ctx, r.http, http.MethodGet, r.pollURL, nil)
+	pollURL := r.nodes.nodes[c.node].pollURL
+	body, err := pollRequest(ctx, r.http, http.MethodGet, pollURL, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrHandshake, err)
 	}
@@ -61,7 +62,7 @@ func dialPolling(ctx context.Context, c *client) (link, []byte, error) {
 	lctx, cancel := context.WithCancel(context.Background())
 	l := &pollLink{
 		client:       r.http,
-		url:          r.pollURL + "&sid=" + url.QueryEscape(info.SID),
+		url:          pollURL + "&sid=" + url.QueryEscape(info.SID),
 		writeTimeout: r.cfg.WriteTimeout,
 		ctx:          lctx,
 		cancel:       cancel,

@@ -12,16 +12,17 @@ import (
 // Result is what a run measured: a plain value that Run fills in. Its
 // JSON encoding (MarshalJSON) is one line, for scripts.
 type Result struct {
-	RunID     string // the tag in the run's names and messages
-	URL       string
-	Transport Transport
-	Clients   int
-	Senders   int
-	Rate      float64 // per sender, messages per second
-	Warmup    time.Duration
-	Duration  time.Duration
-	Idle      bool
-	NoJoin    bool
+	RunID      string // the tag in the run's names and messages
+	URL        string
+	SendersURL string
+	Transport  Transport
+	Clients    int
+	Senders    int
+	Rate       float64 // per sender, messages per second
+	Warmup     time.Duration
+	Duration   time.Duration
+	Idle       bool
+	NoJoin     bool
 
 	// Connected clients at the end of the connection phase, which took
 	// ConnectTime; ConnectFailures could not connect; Dropped lost their
@@ -87,6 +88,16 @@ type Result struct {
 	LatencyP99       time.Duration
 	LatencyMax       time.Duration
 
+	// Nodes, when URL and SendersURL list more than one node, has each
+	// node's clients and the deliveries to them. SameNode and CrossNode
+	// then split the measured deliveries by where their sender was: on
+	// the receiver's node, or on another (the latency then includes the
+	// hop between the nodes). Both count every measured delivery to a
+	// healthy client, as DeliveriesPerSec does, churning ones included.
+	Nodes     []NodeStats
+	SameNode  *PathStats
+	CrossNode *PathStats
+
 	// Steady, with Config.Churn or Ack, is how many clients stayed
 	// connected from before the window to the end without churning,
 	// slow readers aside: then Expected, Received and Loss are theirs,
@@ -116,6 +127,40 @@ type Result struct {
 	// Errors counts failures by phase and kind: "connect: timeout", ...
 	Errors   map[string]int
 	Warnings []string
+}
+
+// NodeStats is one node of a run with several: its base URL; how many of
+// the first Config.Clients clients (Senders of them senders) were to
+// connect to it, and how many did (slow readers included); and the
+// measured deliveries to its clients, from any node.
+type NodeStats struct {
+	URL        string
+	Clients    int
+	Senders    int
+	Connected  int
+	Deliveries PathStats
+}
+
+// PathStats counts measured deliveries and gives their latencies.
+type PathStats struct {
+	Received   uint64
+	LatencyP50 time.Duration
+	LatencyP90 time.Duration
+	LatencyP99 time.Duration
+	LatencyMax time.Duration
+}
+
+// latencies prints the quantiles, with p90 too if p90, after a comma; or
+// nothing when there was no delivery.
+func (p PathStats) latencies(p90 bool) string {
+	if p.Received == 0 {
+		return ""
+	}
+	s := ", p50 " + fmtDuration(p.LatencyP50)
+	if p90 {
+		s += ", p90 " + fmtDuration(p.LatencyP90)
+	}
+	return s + ", p99 " + fmtDuration(p.LatencyP99) + ", max " + fmtDuration(p.LatencyMax)
 }
 
 // ServerStats is what a run measured of the server's process.
@@ -165,16 +210,17 @@ type AckStats struct {
 
 func newResult(cfg Config, runID string) *Result {
 	return &Result{
-		RunID:     runID,
-		URL:       cfg.URL,
-		Transport: cfg.Transport,
-		Clients:   cfg.Clients,
-		Senders:   cfg.Senders,
-		Rate:      cfg.Rate,
-		Warmup:    cfg.Warmup,
-		Duration:  cfg.Duration,
-		Idle:      cfg.Idle,
-		NoJoin:    cfg.NoJoin,
+		RunID:      runID,
+		URL:        cfg.URL,
+		SendersURL: cfg.SendersURL,
+		Transport:  cfg.Transport,
+		Clients:    cfg.Clients,
+		Senders:    cfg.Senders,
+		Rate:       cfg.Rate,
+		Warmup:     cfg.Warmup,
+		Duration:   cfg.Duration,
+		Idle:       cfg.Idle,
+		NoJoin:     cfg.NoJoin,
 	}
 }
 
@@ -193,6 +239,7 @@ func round(f float64) float64 {
 type Report struct {
 	RunID            string         `json:"run_id"`
 	URL              string         `json:"url"`
+	SendersURL       string         `json:"senders_url,omitempty"`
 	Transport        Transport      `json:"transport"`
 	Clients          int            `json:"clients"`
 	Senders          int            `json:"senders"`
@@ -231,6 +278,9 @@ type Report struct {
 	LatencyP90MS     float64        `json:"latency_p90_ms"`
 	LatencyP99MS     float64        `json:"latency_p99_ms"`
 	LatencyMaxMS     float64        `json:"latency_max_ms"`
+	Nodes            []NodeReport   `json:"nodes,omitempty"`
+	SameNode         *PathReport    `json:"same_node,omitempty"`
+	CrossNode        *PathReport    `json:"cross_node,omitempty"`
 	Steady           int            `json:"steady,omitempty"`
 	Churn            *ChurnStats    `json:"churn,omitempty"`
 	Acks             *AckStats      `json:"acks,omitempty"`
@@ -242,6 +292,33 @@ type Report struct {
 	NoFile           uint64         `json:"nofile"`
 	Errors           map[string]int `json:"errors,omitempty"`
 	Warnings         []string       `json:"warnings,omitempty"`
+}
+
+// NodeReport is an element of the "nodes" array of a Report.
+type NodeReport struct {
+	URL       string `json:"url"`
+	Clients   int    `json:"clients"`
+	Senders   int    `json:"senders"`
+	Connected int    `json:"connected"`
+	PathReport
+}
+
+// PathReport is the "same_node" and "cross_node" objects of a Report,
+// and the deliveries of a NodeReport.
+type PathReport struct {
+	Received     uint64  `json:"received"`
+	LatencyP50MS float64 `json:"latency_p50_ms"`
+	LatencyP90MS float64 `json:"latency_p90_ms"`
+	LatencyP99MS float64 `json:"latency_p99_ms"`
+	LatencyMaxMS float64 `json:"latency_max_ms"`
+}
+
+// report returns p in its JSON form.
+func (p PathStats) report() PathReport {
+	return PathReport{
+		Received: p.Received, LatencyP50MS: round(ms(p.LatencyP50)), LatencyP90MS: round(ms(p.LatencyP90)),
+		LatencyP99MS: round(ms(p.LatencyP99)), LatencyMaxMS: round(ms(p.LatencyMax)),
+	}
 }
 
 // ServerReport is the "server" object of a Report.
@@ -261,7 +338,7 @@ type ServerReport struct {
 // Report returns the result in its JSON form.
 func (r *Result) Report() Report {
 	out := Report{
-		RunID: r.RunID, URL: r.URL, Transport: r.Transport,
+		RunID: r.RunID, URL: r.URL, SendersURL: r.SendersURL, Transport: r.Transport,
 		Clients: r.Clients, Senders: r.Senders, Rate: r.Rate,
 		WarmupMS: ms(r.Warmup), DurationMS: ms(r.Duration), Idle: r.Idle, NoJoin: r.NoJoin,
 		Connected: r.Connected, ConnectFailures: r.ConnectFailures, Dropped: r.Dropped,
@@ -279,6 +356,17 @@ func (r *Result) Report() Report {
 		BenchCPUSeconds: round(r.BenchCPU.Seconds()), HostBusy: round(r.HostBusy), OtherBusy: round(r.OtherBusy),
 		NoFile: r.NoFile, Errors: r.Errors, Warnings: r.Warnings,
 		Steady: r.Steady, Churn: r.Churn, Acks: r.Acks, Hostile: r.Hostile,
+	}
+	for _, n := range r.Nodes {
+		out.Nodes = append(out.Nodes, NodeReport{URL: n.URL, Clients: n.Clients, Senders: n.Senders, Connected: n.Connected, PathReport: n.Deliveries.report()})
+	}
+	if r.SameNode != nil {
+		p := r.SameNode.report()
+		out.SameNode = &p
+	}
+	if r.CrossNode != nil {
+		p := r.CrossNode.report()
+		out.CrossNode = &p
 	}
 	if s := r.Server; s != nil {
 		out.Server = &ServerReport{
@@ -319,7 +407,11 @@ func (r *Result) WriteText(w io.Writer) error {
 	if r.NoJoin {
 		mode += "; only senders join"
 	}
-	p("parley bench %s: %s, %d clients over %s, %s\n", r.RunID, r.URL, r.Clients, r.Transport, mode)
+	where := r.URL
+	if r.SendersURL != "" {
+		where = "senders on " + r.SendersURL + ", the others on " + r.URL
+	}
+	p("parley bench %s: %s, %d clients over %s, %s\n", r.RunID, where, r.Clients, r.Transport, mode)
 	p("connect     %d connected, %d failed, %d dropped later; in %v (p50 %s, p99 %s, max %s)\n",
 		r.Connected, r.ConnectFailures, r.Dropped, r.ConnectTime.Round(time.Millisecond),
 		fmtDuration(r.ConnectP50), fmtDuration(r.ConnectP99), fmtDuration(r.ConnectMax))
@@ -344,6 +436,17 @@ func (r *Result) WriteText(w io.Writer) error {
 		}
 		p("latency     p50 %s, p90 %s, p99 %s, max %s\n",
 			fmtDuration(r.LatencyP50), fmtDuration(r.LatencyP90), fmtDuration(r.LatencyP99), fmtDuration(r.LatencyMax))
+	}
+	for i, n := range r.Nodes {
+		p("node %-6d %s: %d clients (%d senders), %d connected", i+1, n.URL, n.Clients, n.Senders, n.Connected)
+		if !r.Idle {
+			p("; %d deliveries to them%s", n.Deliveries.Received, n.Deliveries.latencies(false))
+		}
+		p("\n")
+	}
+	if r.SameNode != nil && !r.Idle {
+		p("same node   %d deliveries from a sender on the receiver's node%s\n", r.SameNode.Received, r.SameNode.latencies(true))
+		p("cross-node  %d deliveries from a sender on another node%s\n", r.CrossNode.Received, r.CrossNode.latencies(true))
 	}
 	if c := r.Churn; c != nil {
 		p("churn       %d clients left, %d joined in their place, %d could not join; %d history messages delivered\n",

@@ -145,8 +145,13 @@ func (r *runner) idle(ctx context.Context) span {
 	r.winStart.Store(start.UnixNano())
 	r.phase.Store("idle")
 	m.snapshot(r.cfg.PID, false)
-	sleepUntil(ctx, end)
-	m.snapshot(r.cfg.PID, true)
+	r.onWindow(true)
+	if sleepUntil(ctx, end) {
+		m.snapshot(r.cfg.PID, true)
+		r.onWindow(false)
+	} else {
+		m.snapshot(r.cfg.PID, true)
+	}
 	return m
 }
 
@@ -193,7 +198,7 @@ func (r *runner) load(ctx context.Context, res *Result) span {
 		if r.cfg.hostile != nil {
 			params = *r.cfg.hostile
 		}
-		if h, err := newHostile(r.cfg.URL, r.cfg.Path, r.runID, params); err != nil {
+		if h, err := newHostile(r.nodes.nodes[r.nodes.receivers[0]].base, r.cfg.Path, r.runID, params); err != nil {
 			res.Warnings = append(res.Warnings, "hostile client: "+err.Error())
 		} else {
 			res.Hostile = &h.report
@@ -204,8 +209,10 @@ func (r *runner) load(ctx context.Context, res *Result) span {
 	if sleepUntil(ctx, from) {
 		r.phase.Store("measuring")
 		m.snapshot(r.cfg.PID, false)
+		r.onWindow(true)
 		if sleepUntil(ctx, to) {
 			m.snapshot(r.cfg.PID, true)
+			r.onWindow(false)
 		}
 	}
 	close(stop)
@@ -229,6 +236,13 @@ func (r *runner) load(ctx context.Context, res *Result) span {
 		}
 	}
 	return m
+}
+
+// onWindow calls Config.OnWindow, if set.
+func (r *runner) onWindow(open bool) {
+	if r.cfg.OnWindow != nil {
+		r.cfg.OnWindow(open)
+	}
 }
 
 // drained reports whether what was sent in the window has all been
@@ -341,6 +355,17 @@ func (r *runner) finish(res *Result, m span, smp *sampler) {
 	h := r.latencies()
 	res.LatencyP50, res.LatencyP90 = h.Quantile(0.5), h.Quantile(0.9)
 	res.LatencyP99, res.LatencyMax = h.Quantile(0.99), h.Max()
+	if r.nodes.multi() {
+		clients, senders := r.nodes.count(r.cfg.Clients)
+		for k, n := range r.nodes.nodes {
+			res.Nodes = append(res.Nodes, NodeStats{
+				URL: n.base, Clients: clients[k], Senders: senders[k], Connected: int(r.nodeJoined[k].Load()),
+				Deliveries: pathStats(r.nodeShards(k), true, true),
+			})
+		}
+		same, cross := pathStats(r.shards, true, false), pathStats(r.shards, false, true)
+		res.SameNode, res.CrossNode = &same, &cross
+	}
 
 	if m.to.IsZero() {
 		return

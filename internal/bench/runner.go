@@ -10,9 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -53,14 +51,17 @@ type runner struct {
 	dialer     *websocket.Dialer
 	slowDialer *websocket.Dialer // a slow reader's: a small receive buffer
 	http       *http.Client
-	wsURL      string
-	pollURL    string
-	srcIP      bool // spread connections over loopback source addresses
-	srcNext    atomic.Uint32
+	nodes      *layout
+	srcNext    atomic.Uint32 // the next loopback source address
 
 	clients []*client
+	// shards are grouped by node: node k's clients use the perNode
+	// shards from k × perNode.
 	shards  []shard
-	connect Histogram // connection times
+	perNode int
+	// nodeJoined counts, by node, the first clients that joined.
+	nodeJoined []atomic.Int64
+	connect    Histogram // connection times
 
 	// winStart and winEnd bound the measured window, in unix
 	// nanoseconds: messages sent in it count. Zero until it is set.
@@ -99,32 +100,23 @@ type runner struct {
 }
 
 func newRunner(cfg Config) (*runner, error) {
-	u, err := url.Parse(cfg.URL)
+	l, err := newLayout(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("%w: URL: %v", ErrConfig, err)
+		return nil, err
 	}
-	u.Path = cfg.Path
-	u.RawQuery = "EIO=4&transport=polling"
-	u.Fragment = ""
-	pollURL := u.String()
-	u.Scheme = strings.Replace(u.Scheme, "http", "ws", 1)
-	u.RawQuery = "EIO=4&transport=websocket"
-	wsURL := u.String()
-
 	var tag [3]byte
 	_, _ = rand.Read(tag[:])
+	perNode := max(1, min(nShards, cfg.Clients)/len(l.nodes))
 	r := &runner{
-		cfg:     cfg,
-		runID:   hex.EncodeToString(tag[:]),
-		wsURL:   wsURL,
-		pollURL: pollURL,
-		shards:  make([]shard, min(nShards, cfg.Clients)),
-		errs:    make(map[string]int),
+		cfg:        cfg,
+		runID:      hex.EncodeToString(tag[:]),
+		nodes:      l,
+		shards:     make([]shard, perNode*len(l.nodes)),
+		perNode:    perNode,
+		nodeJoined: make([]atomic.Int64, len(l.nodes)),
+		errs:       make(map[string]int),
 	}
 	r.marker = marker(r.runID)
-	if ip := net.ParseIP(u.Hostname()); ip != nil && ip.IsLoopback() && ip.To4() != nil {
-		r.srcIP = true
-	}
 	if cfg.Transport == TransportPolling {
 		r.dial = dialPolling
 		r.http = newHTTPClient(cfg.Clients, r.dialTCP)
@@ -160,9 +152,12 @@ func newRunner(cfg Config) (*runner, error) {
 	return r, nil
 }
 
-// newClient makes client id, which only receives until told otherwise.
+// newClient makes client id, which only receives until told otherwise,
+// on its node.
 func (r *runner) newClient(id int) *client {
-	return &client{r: r, id: id, sender: -1, shard: &r.shards[id%len(r.shards)], tracks: make([]window, r.cfg.Senders)}
+	node := r.nodes.nodeOf(id)
+	sh := &r.shards[node*r.perNode+id%r.perNode]
+	return &client{r: r, id: id, node: node, sender: -1, shard: sh, tracks: make([]window, r.cfg.Senders)}
 }
 
 // dialTCP dials the server, from the next loopback address when it is on
@@ -181,11 +176,22 @@ func (r *runner) dialSlowTCP(ctx context.Context, network, addr string) (net.Con
 // net.Dialer's Control.
 func (r *runner) dialTCPWith(ctx context.Context, network, addr string, control func(network, address string, c syscall.RawConn) error) (net.Conn, error) {
 	d := net.Dialer{Control: control}
-	if r.srcIP {
+	if loopbackV4(addr) {
 		n := r.srcNext.Add(1)
 		d.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+n%loopbackSources))}
 	}
 	return d.DialContext(ctx, network, addr)
+}
+
+// loopbackV4 reports whether addr, a host:port, is an IPv4 loopback
+// address, which connections may come from any 127.x address to.
+func loopbackV4(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback() && ip.To4() != nil
 }
 
 // newUser is the new-user event of client id: its name is unique to the
@@ -210,6 +216,7 @@ func (r *runner) joined(c *client, d time.Duration) {
 		return
 	}
 	r.nJoined.Add(1)
+	r.nodeJoined[c.node].Add(1)
 	if c.slow {
 		r.nSlow.Add(1)
 	}
@@ -369,13 +376,16 @@ type totals struct {
 	events, live, received, dups, late, echoes, history, malformed, serverErrors uint64
 }
 
-func (r *runner) totals() totals {
+func (r *runner) totals() totals { return sumShards(r.shards) }
+
+// sumShards sums some shards' counters.
+func sumShards(shards []shard) totals {
 	var t totals
-	for i := range r.shards {
-		s := &r.shards[i]
+	for i := range shards {
+		s := &shards[i]
 		t.events += s.events.Load()
 		t.live += s.live.Load()
-		t.received += s.received.Load()
+		t.received += s.received.Load() + s.crossReceived.Load()
 		t.dups += s.dups.Load()
 		t.late += s.late.Load()
 		t.echoes += s.echoes.Load()
@@ -391,8 +401,36 @@ func (r *runner) latencies() *Histogram {
 	h := new(Histogram)
 	for i := range r.shards {
 		h.Merge(&r.shards[i].hist)
+		h.Merge(&r.shards[i].crossHist)
 	}
 	return h
+}
+
+// nodeShards returns the shards of node k's clients.
+func (r *runner) nodeShards(k int) []shard {
+	return r.shards[k*r.perNode : (k+1)*r.perNode]
+}
+
+// pathStats returns the figures of some shards' measured deliveries: all
+// of them, or those from a sender on the same node, or on another.
+func pathStats(shards []shard, same, cross bool) PathStats {
+	h := new(Histogram)
+	var n uint64
+	for i := range shards {
+		s := &shards[i]
+		if same {
+			h.Merge(&s.hist)
+			n += s.received.Load()
+		}
+		if cross {
+			h.Merge(&s.crossHist)
+			n += s.crossReceived.Load()
+		}
+	}
+	return PathStats{
+		Received: n, LatencyP50: h.Quantile(0.5), LatencyP90: h.Quantile(0.9),
+		LatencyP99: h.Quantile(0.99), LatencyMax: h.Max(),
+	}
 }
 
 // sent returns the messages sent in all and in the window.

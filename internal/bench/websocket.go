@@ -54,7 +54,7 @@ func dialWebSocket(ctx context.Context, c *client) (link, []byte, error) {
 	if c.slow {
 		d = r.slowDialer
 	}
-	ws, resp, err := d.DialContext(ctx, r.wsURL, nil)
+	ws, resp, err := d.DialContext(ctx, r.nodes.nodes[c.node].wsURL, nil)
 	if err != nil {
 		if resp != nil {
 			return nil, nil, fmt.Errorf("websocket dial: HTTP %d: %w", resp.StatusCode, err)
