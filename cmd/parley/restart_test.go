@@ -276,8 +276,14 @@ type process struct {
 // it still runs.
 func startParley(t *testing.T, bin, db string) *process {
 	t.Helper()
+	return startParleyAt(t, bin, db, "127.0.0.1:0")
+}
+
+// startParleyAt is startParley listening on addr.
+func startParleyAt(t *testing.T, bin, db, addr string) *process {
+	t.Helper()
 	p := &process{
-		cmd:    exec.Command(bin, "--addr", "127.0.0.1:0", "--store", db, "--shutdown-timeout", "5s"),
+		cmd:    exec.Command(bin, "--addr", addr, "--store", db, "--shutdown-timeout", "5s"),
 		stdout: &lockedBuffer{},
 		stderr: &lockedBuffer{},
 		done:   make(chan struct{}),
