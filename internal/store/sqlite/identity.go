@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -92,6 +93,35 @@ func (s *Store) SeenIdentity(ctx context.Context, id string, at time.Time) error
 		return fmt.Errorf("sqlite: identity %q seen: %w", id, err)
 	} else if n == 0 {
 		return fmt.Errorf("sqlite: identity %q seen: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// SeenIdentities implements store.Store with one UPDATE on the writer,
+// the ids in a JSON array.
+func (s *Store) SeenIdentities(ctx context.Context, ids []string, at time.Time) error {
+	end, err := s.begin(ctx, "identities seen")
+	if err != nil {
+		return err
+	}
+	defer end()
+	valid := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if store.ValidIdentityID(id) {
+			valid = append(valid, id)
+		}
+	}
+	if len(valid) == 0 {
+		return nil
+	}
+	list, err := json.Marshal(valid)
+	if err != nil {
+		return fmt.Errorf("sqlite: %d identities seen: %w", len(valid), err)
+	}
+	if _, err := s.w.ExecContext(ctx, `
+UPDATE identities SET last_seen = max(last_seen, ?1) WHERE id IN (SELECT value FROM json_each(?2))`,
+		store.Timestamp(at).UnixMilli(), string(list)); err != nil {
+		return fmt.Errorf("sqlite: %d identities seen: %w", len(valid), err)
 	}
 	return nil
 }
