@@ -11,51 +11,46 @@ import (
 	"github.com/parley-chat/parley/internal/store"
 )
 
-// ClaimName implements store.Store in one write transaction: BEGIN
+// ClaimName implements store.Store in a write transaction: BEGIN
 // IMMEDIATE takes the database's write lock, which serialises claims
 // between the connections of every process sharing the file, so that
-// reading the holder of the key and replacing it are one step.
-func (s *Store) ClaimName(ctx context.Context, c store.Claim) (_ store.Identity, err error) {
+// reading the holder of the key and replacing it are one step. Claims
+// that come together share one transaction, and its sync (see claims.go).
+func (s *Store) ClaimName(ctx context.Context, c store.Claim) (store.Identity, error) {
 	end, err := s.begin(ctx, "claim name")
 	if err != nil {
 		return store.Identity{}, err
 	}
 	defer end()
-	defer func() {
-		if err != nil {
-			err = fmt.Errorf("sqlite: claim name key %q for identity %q: %w", c.Key, c.ID, err)
-		}
-	}()
-	if err := c.Validate(); err != nil {
-		return store.Identity{}, err
-	}
-	tx, err := s.w.BeginTx(ctx, nil)
+	id, err := s.claim(ctx, c)
 	if err != nil {
-		return store.Identity{}, err
+		return store.Identity{}, fmt.Errorf("sqlite: claim name key %q for identity %q: %w", c.Key, c.ID, err)
 	}
-	defer tx.Rollback()
+	return id, nil
+}
+
+// claimIn does claim c in the write transaction tx, and reports whether
+// it wrote.
+func claimIn(ctx context.Context, tx *sql.Tx, c store.Claim) (_ store.Identity, wrote bool, err error) {
 	holder, err := scanIdentity(tx.QueryRowContext(ctx, `
 SELECT id, name, name_key, secret, created, last_seen FROM identities WHERE name_key = ?`, c.Key))
 	switch {
 	case err == nil && !c.Expired(holder):
-		return holder, nil // the read-only transaction rolls back
+		return holder, false, nil
 	case err != nil && !errors.Is(err, sql.ErrNoRows):
-		return store.Identity{}, fmt.Errorf("read the holder: %w", err)
+		return store.Identity{}, false, fmt.Errorf("read the holder: %w", err)
 	}
 	// The key's expired holder goes, and so does the claimant's old name.
 	if _, err := tx.ExecContext(ctx, `DELETE FROM identities WHERE name_key = ? OR id = ?`, c.Key, c.ID); err != nil {
-		return store.Identity{}, fmt.Errorf("remove the expired holder: %w", err)
+		return store.Identity{}, true, fmt.Errorf("remove the expired holder: %w", err)
 	}
 	id := c.Identity()
 	if _, err := tx.ExecContext(ctx, `
 INSERT INTO identities (id, name, name_key, secret, created, last_seen) VALUES (?, ?, ?, ?, ?, ?)`,
 		id.ID, id.Name, id.Key, id.Secret, id.Created.UnixMilli(), id.LastSeen.UnixMilli()); err != nil {
-		return store.Identity{}, fmt.Errorf("insert: %w", err)
+		return store.Identity{}, true, fmt.Errorf("insert: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
-		return store.Identity{}, fmt.Errorf("commit: %w", err)
-	}
-	return id, nil
+	return id, true, nil
 }
 
 // scanIdentity reads the id, name, name_key, secret, created and

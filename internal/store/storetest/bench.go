@@ -33,6 +33,8 @@ const Submitters = 64
 //     among BenchIdleRooms that are not; ns/op is per page.
 //   - History: the newest page of 50 of a room of 1,000 messages, among
 //     100 rooms, as scrollback and a join read it; ns/op is per page.
+//   - ClaimParallel: Submitters goroutines claim new names, as people
+//     arriving together do; msgs/s is claims per second.
 //   - Seen: recording 1,000 identities as seen, as a server that stops
 //     records the people online: one by one (SeenIdentity) or at once
 //     (SeenIdentities); ns/op is per identity.
@@ -51,6 +53,15 @@ func Bench(b *testing.B, f Factory) {
 	})
 	b.Run("History/page=50", func(b *testing.B) {
 		benchHistory(b, f)
+	})
+	b.Run(fmt.Sprintf("ClaimParallel/submitters=%d", Submitters), func(b *testing.B) {
+		s := openBench(b, f)
+		now := time.Now()
+		parallel(b, Submitters, func(i int64) error {
+			id := fmt.Sprintf("claimant-%d", i)
+			_, err := s.ClaimName(context.Background(), store.Claim{ID: id, Name: id, Key: id, Now: now, Reserve: time.Hour, Kept: true})
+			return err
+		})
 	})
 	for _, batch := range []bool{false, true} {
 		b.Run(fmt.Sprintf("Seen/identities=1000/batch=%v", batch), func(b *testing.B) {
