@@ -25,7 +25,7 @@ import (
 // and answers no acks, so a client is back once it has sent it).
 const (
 	stormClients      = 5000
-	stormConnectRate  = 100 // joins per second: each is announced to all
+	stormConnectRate  = 25 // joins per second: each is announced to all, and node must keep up
 	stormHold         = 50 * time.Second
 	stormLimit        = 2 * time.Minute
 	stormSettle       = 5 * time.Minute

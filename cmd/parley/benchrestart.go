@@ -23,8 +23,9 @@ const (
 	// restartCmdTimeout bounds --restart-cmd.
 	restartCmdTimeout = time.Minute
 	// exitTimeout bounds the wait for the old server to exit after
-	// SIGTERM.
-	exitTimeout = time.Minute
+	// SIGTERM: a server that announces every departure as it closes may
+	// take minutes.
+	exitTimeout = 5 * time.Minute
 	// pidFileTimeout bounds the wait for --pid-file to name the new
 	// server.
 	pidFileTimeout = time.Minute

@@ -14,9 +14,11 @@ type StormStats struct {
 	// server's process id, when known.
 	RestartTime time.Duration
 	PID         int
-	// Back is how many came back (Rejoin says what that is); AllBack is
-	// when the last did, 0 unless all did; BackP50... are the times they
-	// came back at.
+	// Back is how many came back (Rejoin says what that is), by the end
+	// of the run; AllBack is when the last did, 0 unless all did (after
+	// Config.StormLimit too, while the server settled or the clients were
+	// held: a warning then says how many were not back at the limit);
+	// BackP50... are the times they came back at.
 	Back    int
 	AllBack time.Duration
 	BackP50 time.Duration

@@ -253,9 +253,7 @@ func (s *storm) restart(ctx context.Context, res *Result, smp **sampler) {
 	if d, err := procCPU(cfg.PID); cfg.PID > 0 && err == nil {
 		st.OldCPU = d - cpuOld // it has not exited
 	}
-	if n := s.nBack.Load(); n >= expected {
-		st.AllBack = s.backTimes().Max()
-	} else if ctx.Err() == nil {
+	if n := s.nBack.Load(); n < expected && ctx.Err() == nil {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%d of %d clients were not back %v after the restart", expected-n, expected, cfg.StormLimit))
 	}
 	if rs == nil {
@@ -339,6 +337,9 @@ func (s *storm) finish(res *Result) {
 	st.MemberNames = s.names.Load()
 	h := s.backTimes()
 	st.BackP50, st.BackP99, st.BackMax = h.Quantile(0.5), h.Quantile(0.99), h.Max()
+	if st.Back >= st.Joined {
+		st.AllBack = st.BackMax // perhaps after the storm's limit, while settling
+	}
 	at := s.restartAt.Load()
 	var uc, ud []uint64
 	for _, sc := range s.clients {
