@@ -84,6 +84,7 @@ var scenarioList = []scenario{
 	{"ceiling", "the highest offered load held with p99 < 100 ms and no loss, 1,000 clients", (*runner).ceiling},
 	{"history", "parley's ceiling with its default SQLite store and with --store memory", (*runner).history},
 	{"slow", "10% of the listening clients stop reading: the others' p99 and the server's peak memory (node and parley)", (*runner).slow},
+	{"restart-storm", "5,000 joined clients, the server restarted with SIGTERM: how soon all are back, who is cut off, what the others hear (node and parley)", (*runner).restartStorm},
 }
 
 // scenarioNames are the names of scenarioList.

@@ -27,6 +27,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		asJSON    bool
 		quiet     bool
 		profile   string
+		storm     bool
+		restart   string
+		pidFile   string
+		rejoin    string
 	)
 	fs := flag.NewFlagSet("parley bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -54,6 +58,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&cfg.Ack, "ack", false, "senders ask for an ack of each message; check that every message acked in the window reached every client connected throughout")
 	fs.BoolVar(&cfg.Hostile, "hostile", false, "run a hostile client alongside the load, cycling through inputs a server must refuse or bound (parley's issue 10), and report what it met with")
 	fs.BoolVar(&cfg.Idle, "idle", false, "connect, then send nothing: measure the server's memory and CPU over --duration")
+	fs.BoolVar(&storm, "restart-storm", false, "restart storm: the clients join (and, with --rejoin page, keep the token new-user's ack gives), the server settles, then it is restarted (--restart-cmd, or SIGTERM to --pid); the clients reconnect with the page's backoff and rejoin; reports how soon all are back, who was cut off, and the user-connected and user-disconnected events each received; --duration is how long they stay once back")
+	fs.StringVar(&restart, "restart-cmd", "", "with --restart-storm: a shell command that restarts the server (stops it and starts it again on the same address and store); without it, the server at --pid gets SIGTERM and something else must start it again")
+	fs.StringVar(&pidFile, "pid-file", "", "a file holding the server's process id: read for --pid if that is not given, and again after a restart, until it names the new server")
+	fs.StringVar(&rejoin, "rejoin", string(bench.RejoinPage), "with --restart-storm: page (new-user with an ack and the token of the first, then the member list's pages and list-rooms, as parley's page) or tutorial (new-user with the name alone, for servers without identities or acks)")
+	fs.DurationVar(&cfg.StormLimit, "storm-limit", bench.DefaultStormLimit, fmt.Sprintf("with --restart-storm: longest wait, from the restart, for every client to be back (at most %v)", bench.MaxStorm))
 	fs.BoolVar(&asJSON, "json", false, "print the result as one JSON line on stdout")
 	fs.BoolVar(&quiet, "quiet", false, "no progress lines")
 	fs.StringVar(&profile, "cpuprofile", "", "write the generator's own CPU profile to this file")
@@ -73,7 +82,25 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cfg.Settle == 0 {
 		cfg.Settle = -1
 	}
-	if cfg.Senders == 0 && !cfg.Idle {
+	if pidFile != "" && cfg.PID == 0 {
+		pid, err := readPIDFile(pidFile)
+		if err != nil {
+			return fmt.Errorf("--pid-file: %w", err)
+		}
+		cfg.PID = pid
+	}
+	switch {
+	case storm && restart != "":
+		cfg.Restart = commandRestart(restart, pidFile, cfg.PID, stderr)
+	case storm && cfg.PID > 0:
+		cfg.Restart = signalRestart(cfg.PID, pidFile)
+	case storm:
+		return errors.New("--restart-storm needs --restart-cmd, or --pid (or --pid-file) to send SIGTERM to")
+	case restart != "":
+		return errors.New("--restart-cmd is for --restart-storm")
+	}
+	cfg.Rejoin = bench.Rejoin(rejoin)
+	if cfg.Senders == 0 && !cfg.Idle && !storm {
 		return errors.New("--senders must be at least 1 (or use --idle)")
 	}
 	switch {
@@ -85,6 +112,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errors.New("--senders-url needs senders: not with --idle")
 	case cfg.Idle && (cfg.Churn != 0 || cfg.Ack || cfg.Hostile):
 		return errors.New("--churn, --ack and --hostile need a load: not with --idle")
+	case storm && (cfg.Idle || cfg.SlowReaders > 0 || cfg.NoJoin || cfg.Churn != 0 || cfg.Ack || cfg.Hostile):
+		return errors.New("--restart-storm is a run of its own: not with --idle, --slow-readers, --no-join, --churn, --ack or --hostile")
 	case !(cfg.Churn >= 0 && cfg.Churn <= bench.MaxChurn):
 		return fmt.Errorf("--churn %g: want 0 to %d clients per second", cfg.Churn, bench.MaxChurn)
 	}

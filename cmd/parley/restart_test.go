@@ -279,9 +279,15 @@ func startParley(t *testing.T, bin, db string) *process {
 	return startParleyArgs(t, bin, "--store", db)
 }
 
-// startParleyArgs starts bin on a free loopback port with args, and
-// returns once it has printed its URL. The test's cleanup kills it if it
-// still runs.
+// startParleyAt is startParley listening on addr.
+func startParleyAt(t *testing.T, bin, db, addr string) *process {
+	t.Helper()
+	return startParleyArgs(t, bin, "--addr", addr, "--store", db)
+}
+
+// startParleyArgs starts bin on a free loopback port (unless args give
+// --addr) with args, and returns once it has printed its URL. The test's
+// cleanup kills it if it still runs.
 func startParleyArgs(t *testing.T, bin string, args ...string) *process {
 	t.Helper()
 	p := &process{

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -31,6 +32,7 @@ const (
 	DefaultSettle         = 30 * time.Second
 	DefaultWriteTimeout   = 5 * time.Second
 	DefaultSampleInterval = 100 * time.Millisecond
+	DefaultStormLimit     = 2 * time.Minute
 )
 
 // Hard limits, so that a run stays bounded in time and memory.
@@ -41,6 +43,7 @@ const (
 	MaxWarmup   = time.Minute
 	MaxDrain    = time.Minute
 	MaxSettle   = 5 * time.Minute
+	MaxStorm    = 10 * time.Minute
 	// MaxTracked bounds Clients × Senders: each client keeps 8 bytes of
 	// sequence state per sender.
 	MaxTracked = 10_000_000
@@ -136,6 +139,22 @@ type Config struct {
 	// checks that the server refuses or bounds it (Result.Hostile). It
 	// speaks plain http only. Not with Idle.
 	Hostile bool
+	// Restart, when set, makes the run a restart storm (see the package
+	// doc): the clients join, the server settles, then Restart restarts
+	// the server, and the clients come back as Rejoin says. Restart
+	// returns once the server has been told to stop (it may return
+	// before the new one listens: the clients wait for it) with the new
+	// server's process id, 0 when unknown, and with an error if it could
+	// not restart it. Senders, Rate and Warmup do not apply; Duration is
+	// how long the clients stay once all are back. Not with Idle,
+	// SlowReaders, NoJoin, Churn, Ack or Hostile.
+	Restart func(ctx context.Context) (pid int, err error)
+	// Rejoin is how the clients of a restart storm join and come back
+	// (default RejoinPage).
+	Rejoin Rejoin
+	// StormLimit bounds the wait, from the restart, for every client to
+	// be back (default 2 minutes, at most 10).
+	StormLimit time.Duration
 	// PID is the server's process id, on this machine: when set, the run
 	// reports its CPU time over the window and its resident memory.
 	PID int
@@ -198,6 +217,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ConnectTimeout == 0 {
 		c.ConnectTimeout = DefaultConnectTimeout
+		if c.Restart != nil {
+			c.ConnectTimeout = pageOpenTimeout
+		}
 	}
 	if c.WriteTimeout == 0 {
 		c.WriteTimeout = DefaultWriteTimeout
@@ -205,9 +227,17 @@ func (c Config) withDefaults() Config {
 	if c.SampleInterval == 0 {
 		c.SampleInterval = DefaultSampleInterval
 	}
-	if c.Idle {
+	if c.Idle || c.Restart != nil {
 		c.Senders = 0
 		c.Warmup = 0
+	}
+	if c.Restart != nil {
+		if c.Rejoin == "" {
+			c.Rejoin = RejoinPage
+		}
+		if c.StormLimit == 0 {
+			c.StormLimit = DefaultStormLimit
+		}
 	}
 	return c
 }
@@ -233,7 +263,7 @@ func (c Config) validate() error {
 		return fmt.Errorf("%w: clients %d, want 1 to %d", ErrConfig, c.Clients, MaxClients)
 	case c.Senders < 0 || c.Senders > c.Clients:
 		return fmt.Errorf("%w: senders %d, want 1 to clients (%d)", ErrConfig, c.Senders, c.Clients)
-	case !c.Idle && (c.Rate <= 0 || c.Rate > MaxRate):
+	case !c.Idle && c.Restart == nil && (c.Rate <= 0 || c.Rate > MaxRate):
 		return fmt.Errorf("%w: rate %g, want more than 0 and at most %d", ErrConfig, c.Rate, MaxRate)
 	case c.Duration < 0 || c.Duration > MaxDuration:
 		return fmt.Errorf("%w: duration %v, want at most %v", ErrConfig, c.Duration, MaxDuration)
@@ -263,6 +293,12 @@ func (c Config) validate() error {
 		return fmt.Errorf("%w: churn needs at least two clients that do not send", ErrConfig)
 	case c.Ack && c.ackBits() > maxAckBits:
 		return fmt.Errorf("%w: acks of clients × senders × messages need %.0f bits, want at most %d", ErrConfig, c.ackBits(), maxAckBits)
+	case c.Restart != nil && (c.Idle || c.SlowReaders > 0 || c.NoJoin || c.Churn > 0 || c.Ack || c.Hostile):
+		return fmt.Errorf("%w: a restart storm has clients join, then come back: not with idle, slow readers, no-join, churn, acks or the hostile client", ErrConfig)
+	case c.Restart != nil && c.Rejoin != RejoinPage && c.Rejoin != RejoinTutorial:
+		return fmt.Errorf("%w: rejoin %q, want page or tutorial", ErrConfig, c.Rejoin)
+	case c.Restart != nil && (c.StormLimit < 0 || c.StormLimit > MaxStorm):
+		return fmt.Errorf("%w: storm limit %v, want at most %v", ErrConfig, c.StormLimit, MaxStorm)
 	case int64(c.Clients)*int64(c.Senders) > MaxTracked:
 		return fmt.Errorf("%w: clients × senders = %d, want at most %d", ErrConfig, c.Clients*c.Senders, MaxTracked)
 	}

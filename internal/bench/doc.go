@@ -131,6 +131,33 @@
 //     says there is more; all must arrive, without the connection being
 //     cut off.
 //
+// # Restart storms
+//
+// Config.Restart makes a run a restart storm: the clients join (with
+// Config.Rejoin RejoinPage, as parley's page does: new-user with an ack,
+// whose answer gives each client its guest token), the server settles,
+// and Restart restarts it (cmd/parley: a command, or SIGTERM to the
+// server's process while something else starts it again). Every client
+// whose connection the restart closed then reconnects as the page's
+// client does (web/static/socket.io.js: the first attempt after 1 s, each
+// next one after twice as long, up to 5 s, each moved by up to half of
+// itself at random; a handshake has 20 s), and rejoins as the page does
+// (js/join.js, js/membership.js): new-user with its name and token, sent
+// again 1.5 s after no answer within 8 s or a rate_limited one, up to 8
+// times, given up on another refusal; then the pages of the default
+// room's members that new-user's answer did not hold, and the directory
+// of rooms. A client is back once new-user is acknowledged under its
+// name (RejoinTutorial: once new-user is sent, for servers with neither
+// identities nor acks). The run waits for all to be back or to have given
+// up (at most Config.StormLimit), for the server to go quiet, then holds
+// them for Config.Duration, and reports (Result.Storm) when they came
+// back, the connections the server cut off after that, and the
+// user-connected and user-disconnected events each client received from
+// the restart to the end of the hold: as everyone was there before the
+// restart, each user-connected is a return announced as news. With
+// Config.PID and a Restart that returns the new server's process id, it
+// also reports the new server's CPU time and memory.
+//
 // # A lean client
 //
 // The generator shares the machine with the server it measures, so its

@@ -112,6 +112,10 @@ type Result struct {
 	// Hostile is what the hostile client did and met with
 	// (Config.Hostile), nil without it.
 	Hostile *HostileReport
+	// Storm is what a restart storm measured (Config.Restart), nil
+	// otherwise; then Measured, BenchCPU and HostBusy are from the restart
+	// until the server went quiet again.
+	Storm *StormStats
 
 	// Server is measured with Config.PID, nil otherwise.
 	Server *ServerStats
@@ -285,6 +289,7 @@ type Report struct {
 	Churn            *ChurnStats    `json:"churn,omitempty"`
 	Acks             *AckStats      `json:"acks,omitempty"`
 	Hostile          *HostileReport `json:"hostile,omitempty"`
+	Storm            *StormReport   `json:"storm,omitempty"`
 	Server           *ServerReport  `json:"server,omitempty"`
 	BenchCPUSeconds  float64        `json:"bench_cpu_s"`
 	HostBusy         float64        `json:"host_busy"`
@@ -368,6 +373,9 @@ func (r *Result) Report() Report {
 		p := r.CrossNode.report()
 		out.CrossNode = &p
 	}
+	if r.Storm != nil {
+		out.Storm = r.Storm.report()
+	}
 	if s := r.Server; s != nil {
 		out.Server = &ServerReport{
 			PID: s.PID, CPUSeconds: round(s.CPU.Seconds()),
@@ -401,8 +409,11 @@ func (r *Result) WriteText(w io.Writer) error {
 	ew := &errWriter{w: w}
 	p := ew.printf
 	mode := fmt.Sprintf("%d senders × %g msg/s, %v warm-up + %v measured", r.Senders, r.Rate, r.Warmup, r.Duration)
-	if r.Idle {
+	switch {
+	case r.Idle:
 		mode = fmt.Sprintf("idle for %v", r.Duration)
+	case r.Storm != nil:
+		mode = "restart storm"
 	}
 	if r.NoJoin {
 		mode += "; only senders join"
@@ -420,7 +431,9 @@ func (r *Result) WriteText(w io.Writer) error {
 		p("slow        %d slow readers stopped reading before the warm-up; the server cut off %d of them; not in the figures below\n",
 			r.SlowReaders, r.SlowCutOff)
 	}
-	if !r.Idle {
+	if r.Storm != nil {
+		r.Storm.writeText(p)
+	} else if !r.Idle {
 		p("messages    %d sent in the window by %d senders (%d in all", r.Sent, r.SendersActive, r.SentTotal)
 		if r.Unsent > 0 {
 			p("; %d due but not sent", r.Unsent)
@@ -459,7 +472,10 @@ func (r *Result) WriteText(w io.Writer) error {
 	if h := r.Hostile; h != nil {
 		h.writeText(p)
 	}
-	if s := r.Server; s != nil {
+	if s := r.Server; s != nil && r.Storm != nil {
+		p("server      pid %d: %.2f s CPU to connect and settle; RSS %s before, %s connected, %.1f KiB per client\n",
+			s.PID, s.ConnectCPU.Seconds(), kib(s.RSSBeforeKiB), kib(s.RSSConnectedKiB), s.RSSPerClientKiB)
+	} else if s != nil {
 		p("server      pid %d: %.2f s CPU over %v", s.PID, s.CPU.Seconds(), r.Measured.Round(time.Millisecond))
 		if s.CPUPerDelivery > 0 {
 			p(", %.2f µs per delivery", float64(s.CPUPerDelivery)/float64(time.Microsecond))

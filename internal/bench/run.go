@@ -39,6 +39,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%d connections need more open files than the limit, %d", conns, res.NoFile))
 	}
 
+	if cfg.Restart != nil {
+		return runStorm(ctx, cfg, r, res)
+	}
+
 	var smp *sampler
 	if cfg.PID > 0 {
 		if _, err := procRSS(cfg.PID); err != nil {

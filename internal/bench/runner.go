@@ -128,6 +128,10 @@ func newRunner(cfg Config) (*runner, error) {
 	if nSlow > 0 && cfg.Transport == TransportWebSocket {
 		r.slowDialer = newDialer(r.dialSlowTCP)
 	}
+	if cfg.Restart != nil {
+		r.phase.Store("connecting")
+		return r, nil // a restart storm has clients of its own
+	}
 	r.clients = make([]*client, cfg.Clients)
 	for i := range r.clients {
 		c := r.newClient(i)
@@ -194,11 +198,11 @@ func loopbackV4(addr string) bool {
 	return ip != nil && ip.IsLoopback() && ip.To4() != nil
 }
 
-// newUser is the new-user event of client id: its name is unique to the
-// run.
-func (r *runner) newUser(id int) []byte {
-	return newUserFrame(fmt.Sprintf("bench-%s-%d", r.runID, id))
-}
+// name is the name of client id, unique to the run.
+func (r *runner) name(id int) string { return fmt.Sprintf("bench-%s-%d", r.runID, id) }
+
+// newUser is the new-user event of client id.
+func (r *runner) newUser(id int) []byte { return newUserFrame(r.name(id)) }
 
 // measured reports whether a message sent at t (unix nanoseconds) is in
 // the measured window.

@@ -107,8 +107,17 @@ type who struct {
 }
 
 // kept reports whether id is known to keep its token: it was seen again
-// after it claimed its name (see the comment at the top of this file).
+// after it claimed its name, or claimed it as kept (see the comment at
+// the top of this file).
 func kept(id store.Identity) bool { return id.LastSeen.After(id.Created) }
+
+// seenLately reports whether the store knows w, as of now, as kept and
+// seen lately enough that recording it as seen again can wait for the
+// sweep (refreshSeen): a person who claims a name as kept, or comes back
+// (say after a restart), costs the store no write but the claim.
+func (c *Chat) seenLately(w who, now time.Time) bool {
+	return w.seen.After(w.created) && now.Sub(w.seen) < c.cfg.NameReserve/4
+}
 
 // nameRefusal returns the refusal of a name that names.Normalize refused
 // with err.
@@ -165,8 +174,10 @@ func (c *Chat) guestToken(so *socketio.Socket, s *session, sent string, ack bool
 }
 
 // guest finds the guest identity that claims name for so, with the
-// new-user options opts, and the name it holds.
-func (c *Chat) guest(so *socketio.Socket, s *session, name string, opts newUserOptions, ack bool) (who, error) {
+// new-user options opts, and the name it holds. back, when not nil, is
+// the identity that opts' token names as the store held it just before,
+// holding name (see returnOf): it is taken without a claim.
+func (c *Chat) guest(so *socketio.Socket, s *session, name string, opts newUserOptions, ack bool, back *store.Identity) (who, error) {
 	name, err := names.Normalize(name, c.cfg.MaxNameLength)
 	if err != nil {
 		return who{}, nameRefusal(err)
@@ -207,6 +218,15 @@ func (c *Chat) guest(so *socketio.Socket, s *session, name string, opts newUserO
 	}
 
 	now := time.Now()
+	if back != nil && back.ID == w.id && !back.LastSeen.Before(now.Add(-c.cfg.NameReserve)) {
+		// A return: the store holds the name for the identity, and no
+		// claim takes it within the reserve, which the person renews
+		// once online (see seenLately). Nothing to write.
+		c.arrive(w.id, now)
+		w.name, w.key, w.kept, w.existed = back.Name, back.Key, true, true
+		w.seen, w.created = back.LastSeen, back.Created
+		return w, nil
+	}
 	held, err := c.claim(w, now)
 	if err != nil {
 		c.log.Error("claiming a name", "err", err)
@@ -228,7 +248,7 @@ func (c *Chat) guest(so *socketio.Socket, s *session, name string, opts newUserO
 // claim claims the guest w's name in the store at now, and returns the
 // identity that holds it: w's, or another's.
 func (c *Chat) claim(w who, now time.Time) (store.Identity, error) {
-	claim := store.Claim{ID: w.id, Name: w.name, Key: w.key, Secret: identity.Hash(w.token), Now: now, Reserve: c.cfg.NameReserve}
+	claim := store.Claim{ID: w.id, Name: w.name, Key: w.key, Secret: identity.Hash(w.token), Now: now, Reserve: c.cfg.NameReserve, Kept: w.kept}
 	ctx, cancel := storeContext()
 	defer cancel()
 	held, err := c.store.ClaimName(ctx, claim)
@@ -337,7 +357,7 @@ func (c *Chat) appUser(s *session) (who, error) {
 	now := time.Now()
 	ctx, cancel := storeContext()
 	defer cancel()
-	held, err := c.store.ClaimName(ctx, store.Claim{ID: w.id, Name: w.name, Key: w.key, Now: now, Reserve: c.cfg.NameReserve})
+	held, err := c.store.ClaimName(ctx, store.Claim{ID: w.id, Name: w.name, Key: w.key, Now: now, Reserve: c.cfg.NameReserve, Kept: true})
 	if err != nil || held.ID != w.id {
 		c.log.Error("storing an application user", "sub", a.Subject, "err", err, "holder", held.ID)
 		return who{}, ErrUnavailable
@@ -458,14 +478,9 @@ func (c *Chat) refreshSeen(now time.Time) {
 		}
 	}
 	c.mu.Unlock()
-	for _, p := range due {
-		select {
-		case <-c.stop:
-			return
-		default:
-		}
-		c.seen(context.Background(), p, now)
-	}
+	ctx, cancel := storeContext()
+	defer cancel()
+	c.seenMany(ctx, due, now)
 }
 
 // seenAll records as seen the people online, or within their grace, at
@@ -486,11 +501,30 @@ func (c *Chat) seenAll() {
 	c.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), seenAllTimeout)
 	defer cancel()
-	for _, p := range all {
-		if ctx.Err() != nil {
-			c.log.Warn("not all people online recorded as seen at close", "left", len(all))
+	c.seenMany(ctx, all, now)
+}
+
+// seenBatch is the most identities one SeenIdentities records.
+const seenBatch = 1000
+
+// seenMany records people as seen at now, in batches of seenBatch: a
+// transaction each, not one per person. A failure is logged, as in seen.
+func (c *Chat) seenMany(ctx context.Context, people []*person, now time.Time) {
+	for len(people) > 0 {
+		batch := people[:min(seenBatch, len(people))]
+		people = people[len(batch):]
+		ids := make([]string, len(batch))
+		for i, p := range batch {
+			ids[i] = p.id
+		}
+		if err := c.store.SeenIdentities(ctx, ids, now); err != nil {
+			c.log.Warn("recording people as seen", "count", len(batch), "left", len(people), "err", err)
 			return
 		}
-		c.seen(ctx, p, now)
+		c.mu.Lock()
+		for _, p := range batch {
+			p.seenAt = now
+		}
+		c.mu.Unlock()
 	}
 }

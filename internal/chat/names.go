@@ -123,6 +123,38 @@ func (x *nameIndex) snapshot() nameSnapshot {
 	return s
 }
 
+// pageSnapshot returns the part of the names that a page of up to limit
+// of them after after needs (see nameSnapshot.page): the chunk where
+// after is or belongs and the next ones, until they hold limit more names
+// and one to tell whether more follow. It costs O(log n + limit/minChunk):
+// a member list's page is measured and copied after, outside the lock.
+func (x *nameIndex) pageSnapshot(after string, limit int) nameSnapshot {
+	if len(x.chunks) == 0 {
+		return nil
+	}
+	i := 0
+	if after != "" {
+		i = x.find(after)
+	}
+	need := limit + 1
+	var s nameSnapshot
+	for j := i; j < len(x.chunks) && need > 0; j++ {
+		c := &x.chunks[j]
+		c.shared = true
+		s = append(s, c.names)
+		n := len(c.names)
+		if j == i && after != "" {
+			k, _ := slices.BinarySearch(c.names, after)
+			for k < n && c.names[k] <= after {
+				k++
+			}
+			n -= k
+		}
+		need -= n
+	}
+	return s
+}
+
 // nameSnapshot is a nameIndex's names at one time, in sorted chunks that
 // nothing changes. It is safe for concurrent use.
 type nameSnapshot [][]string

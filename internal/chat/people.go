@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/internal/identity"
+	"github.com/parley-chat/parley/internal/names"
 	"github.com/parley-chat/parley/internal/socketio"
 	"github.com/parley-chat/parley/internal/store"
 )
@@ -68,7 +69,25 @@ func (c *Chat) onNewUser(so *socketio.Socket, s *session, e *socketio.Event, rep
 		reply(nil, ErrAlreadyJoined)
 		return
 	}
-	if addr, ok := c.clientAddr(so); ok {
+	var (
+		name string
+		opts newUserOptions
+		back bool
+		held *store.Identity
+	)
+	if c.verifier == nil {
+		var ok bool
+		if name, ok = e.String(0); !ok {
+			reply(nil, ErrNameType)
+			return
+		}
+		if e.Len() > 1 && (e.Bind(1, &opts) != nil || len(opts.Token) > maxTokenLength) {
+			reply(nil, ErrBadRequest)
+			return
+		}
+		back, held = c.returnOf(name, opts.Token)
+	}
+	if addr, ok := c.clientAddr(so); ok && !back {
 		if ok, _ := c.newUsers.Allow(addr); !ok {
 			reply(nil, ErrJoinsLimited)
 			return
@@ -82,17 +101,7 @@ func (c *Chat) onNewUser(so *socketio.Socket, s *session, e *socketio.Event, rep
 		// App mode: the name is the application's, whatever was asked.
 		w, err = c.appUser(s)
 	} else {
-		name, ok := e.String(0)
-		if !ok {
-			reply(nil, ErrNameType)
-			return
-		}
-		var opts newUserOptions
-		if e.Len() > 1 && (e.Bind(1, &opts) != nil || len(opts.Token) > maxTokenLength) {
-			reply(nil, ErrBadRequest)
-			return
-		}
-		w, err = c.guest(so, s, name, opts, e.HasAck())
+		w, err = c.guest(so, s, name, opts, e.HasAck(), held)
 	}
 	if err != nil {
 		reply(nil, err)
@@ -111,7 +120,7 @@ func (c *Chat) onNewUser(so *socketio.Socket, s *session, e *socketio.Event, rep
 			reply(nil, err)
 			return
 		}
-		if (fresh && w.kept) || upgraded {
+		if upgraded || (fresh && w.kept && !c.seenLately(w, now)) {
 			c.seen(context.Background(), p, now)
 		}
 		reply(joinReply{OK: true, Name: p.name, Room: DefaultRoom, usersPage: users, ID: p.id, Token: w.token,
@@ -129,6 +138,39 @@ func (c *Chat) onNewUser(so *socketio.Socket, s *session, e *socketio.Event, rep
 		}
 		joined(users, err)
 	})
+}
+
+// returnOf reports whether a guest's new-user of name with token is a
+// return rather than a claim: the token is one of ours, and its identity,
+// known to keep it, holds that name. A return takes no name from anyone,
+// so it is not counted against its address's new-user limit (the people
+// behind one address, a NAT or an office, come back together after a
+// restart), and needs no claim: held is the identity as the store holds
+// it, for guest to take (nil when it is online here, or not a return).
+// It costs one read of the store, on its readers.
+func (c *Chat) returnOf(name, token string) (back bool, held *store.Identity) {
+	if token == "" || !c.tokens.Valid(token) {
+		return false, nil
+	}
+	n, err := names.Normalize(name, c.cfg.MaxNameLength)
+	if err != nil {
+		return false, nil
+	}
+	key, id := names.Key(n), guestID(token)
+	c.mu.Lock()
+	p := c.people[id]
+	c.mu.Unlock()
+	if p != nil {
+		return p.key == key, nil // another tab, or back within the grace
+	}
+	ctx, cancel := storeContext()
+	defer cancel()
+	got, err := c.store.IdentityByID(ctx, id)
+	if err != nil || got.Key != key || !kept(got) || !c.tokens.Matches(token, got.Secret) ||
+		time.Since(got.LastSeen) >= c.cfg.NameReserve {
+		return false, nil
+	}
+	return true, &got
 }
 
 // quietArrival reports whether the arrival at now of the identity w is
@@ -161,7 +203,7 @@ func (c *Chat) attach(so *socketio.Socket, s *session, w who, quiet bool) (p *pe
 	p = c.people[w.id]
 	if p == nil {
 		p = &person{
-			id: w.id, name: w.name, key: w.key, created: w.created, kept: w.kept,
+			id: w.id, name: w.name, key: w.key, created: w.created, kept: w.kept, seenAt: w.seen,
 			sockets: make(map[*socketio.Socket]struct{}, 1),
 			rooms:   make(map[string]*room),
 		}
@@ -441,7 +483,7 @@ func (c *Chat) reclaim(p *person) bool {
 	reserve := c.cfg.NameReserve
 	ctx, cancel := storeContext()
 	defer cancel()
-	held, err := c.store.ClaimName(ctx, store.Claim{ID: p.id, Name: p.name, Key: p.key, Secret: p.secret, Now: time.Now(), Reserve: reserve})
+	held, err := c.store.ClaimName(ctx, store.Claim{ID: p.id, Name: p.name, Key: p.key, Secret: p.secret, Now: time.Now(), Reserve: reserve, Kept: p.kept})
 	if err != nil {
 		c.log.Error("claiming a name again", "id", p.id, "err", err)
 		return false

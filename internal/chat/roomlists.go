@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/parley-chat/parley/internal/socketio"
@@ -90,22 +91,25 @@ func parsePage(e *socketio.Event, i, def, most int) (pageRequest, error) {
 
 // page returns, in order, up to limit (> 0) of the names that sort after
 // after, whose JSON list stays within MaxListBytes (but for a first name
-// longer than that alone), and whether more follow: then
-// the last name returned is the cursor of the next page. It costs
-// O(log n + limit): Chat.mu must be held, as for add. A room's names are
-// unique (one per person), so that a page never ends between equals.
-func (x *nameIndex) page(after string, limit int) (names []string, more bool) {
+// longer than that alone), and whether more follow: then the last name
+// returned is the cursor of the next page. It costs O(log n + limit). A
+// room's names are unique (one per person), so that a page never ends
+// between equals. The snapshot is taken under Chat.mu (pageSnapshot); the
+// page, which measures each name's JSON, is made after, outside it.
+func (s nameSnapshot) page(after string, limit int) (names []string, more bool) {
 	names = []string{}
-	if len(x.chunks) == 0 {
+	if len(s) == 0 {
 		return names, false
 	}
 	bytes := 2 // []
 	i := 0
 	if after != "" {
-		i = x.find(after)
+		i, _ = slices.BinarySearchFunc(s, after, func(c []string, name string) int {
+			return strings.Compare(c[len(c)-1], name)
+		})
 	}
-	for ; i < len(x.chunks); i++ {
-		c := x.chunks[i].names
+	for ; i < len(s); i++ {
+		c := s[i]
 		j := 0
 		if after != "" {
 			j, _ = slices.BinarySearch(c, after)
@@ -133,10 +137,10 @@ type usersPage struct {
 	Next  string   `json:"next,omitempty"`
 }
 
-// usersPageLocked returns the page of r's members after after, of up to
-// limit; Chat.mu must be held.
-func (r *room) usersPageLocked(after string, limit int) usersPage {
-	names, more := r.names.page(after, limit)
+// usersPage returns the page of the members after after, of up to
+// limit. No lock is needed.
+func (s nameSnapshot) usersPage(after string, limit int) usersPage {
+	names, more := s.page(after, limit)
 	p := usersPage{Users: names}
 	if more {
 		p.Next = names[len(names)-1]
@@ -257,12 +261,13 @@ func (c *Chat) onListRooms(so *socketio.Socket, s *session, e *socketio.Event, r
 // localUsersPage returns the page of a room's members on this node after
 // after, of up to limit. No lock may be held.
 func (c *Chat) localUsersPage(room, after string, limit int) usersPage {
+	var members nameSnapshot
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if r := c.rooms[store.RoomKey(room)]; r != nil {
-		return r.usersPageLocked(after, limit)
+		members = r.names.pageSnapshot(after, limit)
 	}
-	return usersPage{Users: []string{}}
+	c.mu.Unlock()
+	return members.usersPage(after, limit)
 }
 
 // clusterUsersPage returns the page of a room's people on every node

@@ -59,7 +59,7 @@ func pageAll(t *testing.T, x *nameIndex, limit int) []string {
 		if pages > 100000 {
 			t.Fatal("paging does not end")
 		}
-		names, more := x.page(after, limit)
+		names, more := x.pageSnapshot(after, limit).page(after, limit)
 		if len(names) > limit {
 			t.Fatalf("a page of %d names, want at most %d", len(names), limit)
 		}
@@ -105,11 +105,24 @@ func TestNamesPage(t *testing.T) {
 		{"all", "", 1000, names, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, more := x.page(tc.after, tc.limit)
+			got, more := x.pageSnapshot(tc.after, tc.limit).page(tc.after, tc.limit)
 			if !slices.Equal(got, tc.want) || more != tc.more {
 				t.Errorf("page(%q, %d) = %q, %t; want %q, %t", tc.after, tc.limit, got, more, tc.want, tc.more)
 			}
 		})
+	}
+	// The part of the names a page needs gives the page the whole would,
+	// wherever it starts and whatever its length.
+	for i := 0; i < len(names); i += 37 {
+		for _, limit := range []int{1, 63, 64, 200, 256, 1000} {
+			for _, after := range []string{names[i], names[i] + "a"} {
+				got, more := x.pageSnapshot(after, limit).page(after, limit)
+				want, wantMore := x.snapshot().page(after, limit)
+				if !slices.Equal(got, want) || more != wantMore {
+					t.Fatalf("page(%q, %d) of its part: %d names, more %t; of the whole: %d, %t", after, limit, len(got), more, len(want), wantMore)
+				}
+			}
+		}
 	}
 	for _, limit := range []int{1, 7, 255, 256, 257, 999, 1000, 5000} {
 		if got := pageAll(t, &x, limit); !slices.Equal(got, names) {
@@ -117,7 +130,7 @@ func TestNamesPage(t *testing.T) {
 		}
 	}
 	var empty nameIndex
-	if got, more := empty.page("", 10); len(got) != 0 || got == nil || more {
+	if got, more := empty.pageSnapshot("", 10).page("", 10); len(got) != 0 || got == nil || more {
 		t.Errorf("page of no names: %q (nil %t), %t", got, got == nil, more)
 	}
 }
@@ -136,7 +149,7 @@ func TestNamesPageBytes(t *testing.T) {
 	huge := "zzz" + strings.Repeat("<", MaxListBytes)
 	names = append(names, huge)
 	x.add(huge)
-	first, more := x.page("", MaxUsersPage)
+	first, more := x.pageSnapshot("", MaxUsersPage).page("", MaxUsersPage)
 	if !more || len(first) == 0 || len(first) >= 300 {
 		t.Fatalf("first page: %d names, more %t; want fewer than 300 and more", len(first), more)
 	}
@@ -145,25 +158,41 @@ func TestNamesPageBytes(t *testing.T) {
 	}
 }
 
-// BenchmarkUsersPage measures the page of a room's members taken under
-// Chat.mu for join-room's answer and list-users.
+// BenchmarkUsersPage measures a page of a room's members for join-room's
+// and new-user's answers and list-users (as the page asks for them, up
+// to MaxUsersPage): the snapshot taken under Chat.mu ("locked"), and the
+// page made from it outside the lock (whole: both), while members come
+// and go, which copies the chunks a snapshot shares.
 func BenchmarkUsersPage(b *testing.B) {
 	for _, n := range []int{1000, 100000} {
 		r := &room{members: make(map[*person]struct{})}
 		for i := range n {
 			r.addMember(&person{name: fmt.Sprintf("member%06d", i)})
 		}
-		for _, at := range []string{"first", "middle"} {
-			after := ""
-			if at == "middle" {
-				after = fmt.Sprintf("member%06d", n/2)
-			}
-			b.Run(fmt.Sprintf("members=%d/%s", n, at), func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
-					_ = r.usersPageLocked(after, DefaultUsersPage)
+		churn := &person{name: "member-churn"}
+		for _, limit := range []int{DefaultUsersPage, MaxUsersPage} {
+			for _, at := range []string{"first", "middle"} {
+				after := ""
+				if at == "middle" {
+					after = fmt.Sprintf("member%06d", n/2)
 				}
-			})
+				b.Run(fmt.Sprintf("members=%d/limit=%d/%s/locked", n, limit, at), func(b *testing.B) {
+					b.ReportAllocs()
+					for b.Loop() {
+						_ = r.names.pageSnapshot(after, limit)
+						r.addMember(churn)
+						r.dropMember(churn)
+					}
+				})
+				b.Run(fmt.Sprintf("members=%d/limit=%d/%s/whole", n, limit, at), func(b *testing.B) {
+					b.ReportAllocs()
+					for b.Loop() {
+						_ = r.names.pageSnapshot(after, limit).usersPage(after, limit)
+						r.addMember(churn)
+						r.dropMember(churn)
+					}
+				})
+			}
 		}
 	}
 }

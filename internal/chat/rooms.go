@@ -238,10 +238,14 @@ func (c *Chat) presentLocked(so *socketio.Socket, p *person, r *room, list bool)
 		c.node.await(op)
 		return c.clusterUsersPage(r.name, "", DefaultUsersPage)
 	}
+	var snap nameSnapshot
 	if list {
-		members = r.usersPageLocked("", DefaultUsersPage)
+		snap = r.names.pageSnapshot("", DefaultUsersPage)
 	}
 	c.mu.Unlock()
+	if list {
+		members = snap.usersPage("", DefaultUsersPage)
+	}
 	if !already {
 		c.announceJoined(so, p, r)
 	}

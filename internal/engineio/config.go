@@ -100,6 +100,10 @@ type Config struct {
 	// disablePoller makes a goroutine read each WebSocket connection, as
 	// on systems without a poller; for tests.
 	disablePoller bool
+	// afterRegister, when set, is called as a connection has been
+	// registered with the poller and before its registration is kept;
+	// for tests of what arrives in between.
+	afterRegister func(*Session)
 }
 
 // Handler receives the messages and the close of one session.

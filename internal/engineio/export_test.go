@@ -23,6 +23,13 @@ func WithoutPoller(c Config) Config {
 	return c
 }
 
+// WithAfterRegister returns c with f called as a connection has been
+// registered with the poller, before its registration is kept.
+func WithAfterRegister(c Config, f func(*Session)) Config {
+	c.afterRegister = f
+	return c
+}
+
 // UsesPoller reports whether the server reads WebSocket connections with
 // the poller.
 func (srv *Server) UsesPoller() bool { return srv.poller != nil }

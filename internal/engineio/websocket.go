@@ -35,8 +35,11 @@ type wsConn struct {
 	// dropped. Only the reader uses it.
 	draining bool
 
-	mu        sync.Mutex
-	reg       *netpoll.Registration
+	mu  sync.Mutex
+	reg *netpoll.Registration
+	// rearm: the poller called onReadable before watch kept reg, so
+	// that it could not ask for the next call; watch does.
+	rearm     bool
 	closed    bool
 	frameSent bool // the close frame is written (closeAfterFrame)
 	eof       bool // the client ended the stream before that

@@ -444,3 +444,39 @@ func heapAfterGC() uint64 {
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
 }
+
+// TestReadableBeforeRegistered sends a message that the poller reports,
+// and that is read, before the server has kept the connection's
+// registration: the messages after it must be read too.
+func TestReadableBeforeRegistered(t *testing.T) {
+	var ts *testServer
+	cfg := engineio.WithAfterRegister(engineio.Config{}, func(s *engineio.Session) {
+		// Hold the registration back until the first message is read.
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			ts.mu.Lock()
+			h := ts.sessions[s.ID()]
+			ts.mu.Unlock()
+			if h != nil && len(h.messages()) > 0 {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	})
+	ts = newTestServer(t, cfg, true)
+	if !ts.UsesPoller() {
+		t.Skip("no poller on this system")
+	}
+	ws, h := openRaw(t, ts, nil)
+	ws.send(maskedFrame(true, 1, []byte("4first")))
+	if op, data := ws.read(); op != 1 || data != "4first" {
+		t.Fatalf("echo %d %q, want 4first", op, data)
+	}
+	ws.send(maskedFrame(true, 1, []byte("4second")))
+	if op, data := ws.read(); op != 1 || data != "4second" {
+		t.Fatalf("echo %d %q, want 4second", op, data)
+	}
+	if m := h.messages(); len(m) != 2 {
+		t.Errorf("%d messages, want 2", len(m))
+	}
+}

@@ -60,12 +60,22 @@ func (srv *Server) watch(s *Session, ws *wsConn) {
 	if srv.poller != nil && ws.rc != nil {
 		reg, err := srv.poller.Add(ws.rc, func() { srv.onReadable(s, ws) })
 		if err == nil {
+			if srv.cfg.afterRegister != nil {
+				srv.cfg.afterRegister(s)
+			}
 			ws.mu.Lock()
-			closed := ws.closed
-			ws.reg = reg
+			closed, rearm := ws.closed, ws.rearm
+			ws.reg, ws.rearm = reg, false
 			ws.mu.Unlock()
-			if closed {
+			switch {
+			case closed:
 				reg.Remove()
+			case rearm:
+				// The first data came, and was read, before reg was kept:
+				// ask for what follows.
+				if err := reg.Rearm(); err != nil {
+					srv.endRead(s, ws, net.ErrClosed)
+				}
 			}
 			return
 		}
@@ -117,9 +127,17 @@ func (srv *Server) onReadable(s *Session, ws *wsConn) {
 	}
 	ws.mu.Lock()
 	reg := ws.reg
+	if reg == nil && !ws.closed {
+		// Called before watch kept the registration, which Add returned
+		// only after it could fire: watch rearms it. (Returning without
+		// either left the connection unread for good: its client's next
+		// message and pongs sat in the kernel until the ping timeout, as
+		// for some of 5,000 clients reconnecting at once.)
+		ws.rearm = true
+	}
 	ws.mu.Unlock()
 	if reg == nil {
-		return // closed meanwhile
+		return // closed meanwhile, or watch rearms
 	}
 	if err := reg.Rearm(); err != nil {
 		srv.endRead(s, ws, net.ErrClosed)

@@ -38,6 +38,11 @@ type Claim struct {
 	// seen; it must not be negative. A holder last seen before
 	// Now-Reserve has let the name go.
 	Reserve time.Duration
+	// Kept says that the claimant is known to keep what proves it (a
+	// guest's token): the identity stored is then seen a millisecond
+	// after it is created, which tells a later claimant that it was kept,
+	// with no SeenIdentity to follow.
+	Kept bool
 }
 
 // Validate reports, as an error wrapping ErrInvalid, why c cannot be
@@ -68,15 +73,20 @@ func (c Claim) Validate() error {
 }
 
 // Identity returns the identity c stores when it wins: times as the store
-// keeps them, and a Secret that is never nil (a database column that
-// cannot be null stores an empty one).
+// keeps them (LastSeen a millisecond after Created when c.Kept), and a
+// Secret that is never nil (a database column that cannot be null stores
+// an empty one).
 func (c Claim) Identity() Identity {
 	now := Timestamp(c.Now)
 	secret := c.Secret
 	if secret == nil {
 		secret = []byte{}
 	}
-	return Identity{ID: c.ID, Name: c.Name, Key: c.Key, Secret: secret, Created: now, LastSeen: now}
+	seen := now
+	if c.Kept {
+		seen = now.Add(time.Millisecond)
+	}
+	return Identity{ID: c.ID, Name: c.Name, Key: c.Key, Secret: secret, Created: now, LastSeen: seen}
 }
 
 // Expired reports whether id, seen last at its LastSeen, has let its name

@@ -84,6 +84,10 @@ type Store interface {
 	// LastSeen becomes the later of LastSeen and at, which keeps its name
 	// reserved for another Reserve from then. An unknown id is ErrNotFound.
 	SeenIdentity(ctx context.Context, id string, at time.Time) error
+	// SeenIdentities does what SeenIdentity does for each of ids, in one
+	// transaction: a server that stops records everyone online at once.
+	// The ids that no identity has are skipped.
+	SeenIdentities(ctx context.Context, ids []string, at time.Time) error
 	// IdentityByID returns the identity id, or ErrNotFound.
 	IdentityByID(ctx context.Context, id string) (Identity, error)
 	// PruneIdentities removes the identities last seen before before, and

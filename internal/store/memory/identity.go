@@ -99,6 +99,25 @@ func (s *Store) SeenIdentity(ctx context.Context, id string, at time.Time) error
 	return nil
 }
 
+// SeenIdentities implements store.Store.
+func (s *Store) SeenIdentities(ctx context.Context, ids []string, at time.Time) error {
+	d, end, err := s.begin(ctx, "memory: identities seen")
+	if err != nil {
+		return err
+	}
+	defer end()
+	at = store.Timestamp(at)
+	d.ids.mu.Lock()
+	defer d.ids.mu.Unlock()
+	for _, id := range ids {
+		if got, ok := d.ids.byID[id]; ok && at.After(got.LastSeen) {
+			got.LastSeen = at
+			d.ids.byID[id] = got
+		}
+	}
+	return nil
+}
+
 // IdentityByID implements store.Store.
 func (s *Store) IdentityByID(ctx context.Context, id string) (store.Identity, error) {
 	d, end, err := s.begin(ctx, "memory: identity")

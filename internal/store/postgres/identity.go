@@ -119,6 +119,30 @@ func (s *Store) SeenIdentity(ctx context.Context, id string, at time.Time) error
 	return nil
 }
 
+// SeenIdentities implements store.Store with one UPDATE of the ids in an
+// array.
+func (s *Store) SeenIdentities(ctx context.Context, ids []string, at time.Time) error {
+	end, err := s.begin(ctx, "identities seen")
+	if err != nil {
+		return err
+	}
+	defer end()
+	valid := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if store.ValidIdentityID(id) {
+			valid = append(valid, id)
+		}
+	}
+	if len(valid) == 0 {
+		return nil
+	}
+	if _, err := s.pool.Exec(ctx, `UPDATE identities SET last_seen = greatest(last_seen, $1) WHERE id = ANY($2::text[])`,
+		store.Timestamp(at), valid); err != nil {
+		return fmt.Errorf("postgres: %d identities seen: %w", len(valid), err)
+	}
+	return nil
+}
+
 // IdentityByID implements store.Store.
 func (s *Store) IdentityByID(ctx context.Context, id string) (store.Identity, error) {
 	end, err := s.begin(ctx, "identity")

@@ -24,7 +24,8 @@
 // so History and Since, which a chat runs for each joining client, are
 // served by the pool while a commit is syncing. ClaimName and Constant read
 // and write in one such write transaction, so the database's write lock
-// makes each atomic, between processes sharing the file too.
+// makes each atomic, between processes sharing the file too; claims made
+// together share one, each in a savepoint, and one sync (group commit).
 //
 // # Schema
 //

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -10,51 +11,46 @@ import (
 	"github.com/parley-chat/parley/internal/store"
 )
 
-// ClaimName implements store.Store in one write transaction: BEGIN
+// ClaimName implements store.Store in a write transaction: BEGIN
 // IMMEDIATE takes the database's write lock, which serialises claims
 // between the connections of every process sharing the file, so that
-// reading the holder of the key and replacing it are one step.
-func (s *Store) ClaimName(ctx context.Context, c store.Claim) (_ store.Identity, err error) {
+// reading the holder of the key and replacing it are one step. Claims
+// that come together share one transaction, and its sync (see claims.go).
+func (s *Store) ClaimName(ctx context.Context, c store.Claim) (store.Identity, error) {
 	end, err := s.begin(ctx, "claim name")
 	if err != nil {
 		return store.Identity{}, err
 	}
 	defer end()
-	defer func() {
-		if err != nil {
-			err = fmt.Errorf("sqlite: claim name key %q for identity %q: %w", c.Key, c.ID, err)
-		}
-	}()
-	if err := c.Validate(); err != nil {
-		return store.Identity{}, err
-	}
-	tx, err := s.w.BeginTx(ctx, nil)
+	id, err := s.claim(ctx, c)
 	if err != nil {
-		return store.Identity{}, err
+		return store.Identity{}, fmt.Errorf("sqlite: claim name key %q for identity %q: %w", c.Key, c.ID, err)
 	}
-	defer tx.Rollback()
+	return id, nil
+}
+
+// claimIn does claim c in the write transaction tx, and reports whether
+// it wrote.
+func claimIn(ctx context.Context, tx *sql.Tx, c store.Claim) (_ store.Identity, wrote bool, err error) {
 	holder, err := scanIdentity(tx.QueryRowContext(ctx, `
 SELECT id, name, name_key, secret, created, last_seen FROM identities WHERE name_key = ?`, c.Key))
 	switch {
 	case err == nil && !c.Expired(holder):
-		return holder, nil // the read-only transaction rolls back
+		return holder, false, nil
 	case err != nil && !errors.Is(err, sql.ErrNoRows):
-		return store.Identity{}, fmt.Errorf("read the holder: %w", err)
+		return store.Identity{}, false, fmt.Errorf("read the holder: %w", err)
 	}
 	// The key's expired holder goes, and so does the claimant's old name.
 	if _, err := tx.ExecContext(ctx, `DELETE FROM identities WHERE name_key = ? OR id = ?`, c.Key, c.ID); err != nil {
-		return store.Identity{}, fmt.Errorf("remove the expired holder: %w", err)
+		return store.Identity{}, true, fmt.Errorf("remove the expired holder: %w", err)
 	}
 	id := c.Identity()
 	if _, err := tx.ExecContext(ctx, `
 INSERT INTO identities (id, name, name_key, secret, created, last_seen) VALUES (?, ?, ?, ?, ?, ?)`,
 		id.ID, id.Name, id.Key, id.Secret, id.Created.UnixMilli(), id.LastSeen.UnixMilli()); err != nil {
-		return store.Identity{}, fmt.Errorf("insert: %w", err)
+		return store.Identity{}, true, fmt.Errorf("insert: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
-		return store.Identity{}, fmt.Errorf("commit: %w", err)
-	}
-	return id, nil
+	return id, true, nil
 }
 
 // scanIdentity reads the id, name, name_key, secret, created and
@@ -92,6 +88,35 @@ func (s *Store) SeenIdentity(ctx context.Context, id string, at time.Time) error
 		return fmt.Errorf("sqlite: identity %q seen: %w", id, err)
 	} else if n == 0 {
 		return fmt.Errorf("sqlite: identity %q seen: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// SeenIdentities implements store.Store with one UPDATE on the writer,
+// the ids in a JSON array.
+func (s *Store) SeenIdentities(ctx context.Context, ids []string, at time.Time) error {
+	end, err := s.begin(ctx, "identities seen")
+	if err != nil {
+		return err
+	}
+	defer end()
+	valid := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if store.ValidIdentityID(id) {
+			valid = append(valid, id)
+		}
+	}
+	if len(valid) == 0 {
+		return nil
+	}
+	list, err := json.Marshal(valid)
+	if err != nil {
+		return fmt.Errorf("sqlite: %d identities seen: %w", len(valid), err)
+	}
+	if _, err := s.w.ExecContext(ctx, `
+UPDATE identities SET last_seen = max(last_seen, ?1) WHERE id IN (SELECT value FROM json_each(?2))`,
+		store.Timestamp(at).UnixMilli(), string(list)); err != nil {
+		return fmt.Errorf("sqlite: %d identities seen: %w", len(valid), err)
 	}
 	return nil
 }

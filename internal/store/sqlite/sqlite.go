@@ -38,6 +38,8 @@ type Store struct {
 
 	// gate admits calls while the store is open; Close waits for them.
 	gate store.Gate
+	// claims queues ClaimName's claims for group commit (claims.go).
+	claims claims
 }
 
 // Open opens the SQLite database at path, creating the file if it does not

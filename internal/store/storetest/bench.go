@@ -33,6 +33,11 @@ const Submitters = 64
 //     among BenchIdleRooms that are not; ns/op is per page.
 //   - History: the newest page of 50 of a room of 1,000 messages, among
 //     100 rooms, as scrollback and a join read it; ns/op is per page.
+//   - ClaimParallel: Submitters goroutines claim new names, as people
+//     arriving together do; msgs/s is claims per second.
+//   - Seen: recording 1,000 identities as seen, as a server that stops
+//     records the people online: one by one (SeenIdentity) or at once
+//     (SeenIdentities); ns/op is per identity.
 func Bench(b *testing.B, f Factory) {
 	b.Run(fmt.Sprintf("Committer/submitters=%d", Submitters), func(b *testing.B) {
 		benchCommitter(b, f, Submitters)
@@ -49,6 +54,52 @@ func Bench(b *testing.B, f Factory) {
 	b.Run("History/page=50", func(b *testing.B) {
 		benchHistory(b, f)
 	})
+	b.Run(fmt.Sprintf("ClaimParallel/submitters=%d", Submitters), func(b *testing.B) {
+		s := openBench(b, f)
+		now := time.Now()
+		parallel(b, Submitters, func(i int64) error {
+			id := fmt.Sprintf("claimant-%d", i)
+			_, err := s.ClaimName(context.Background(), store.Claim{ID: id, Name: id, Key: id, Now: now, Reserve: time.Hour, Kept: true})
+			return err
+		})
+	})
+	for _, batch := range []bool{false, true} {
+		b.Run(fmt.Sprintf("Seen/identities=1000/batch=%v", batch), func(b *testing.B) {
+			benchSeen(b, f, 1000, batch)
+		})
+	}
+}
+
+// benchSeen records n identities as seen, one by one or in one batch.
+func benchSeen(b *testing.B, f Factory, n int, batch bool) {
+	s := openBench(b, f)
+	ctx := context.Background()
+	ids := make([]string, n)
+	t0 := time.Now()
+	for i := range ids {
+		ids[i] = fmt.Sprintf("bench-%d", i)
+		if _, err := s.ClaimName(ctx, store.Claim{ID: ids[i], Name: ids[i], Key: ids[i], Now: t0, Reserve: time.Hour}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		at := t0.Add(time.Duration(i+1) * time.Millisecond)
+		if batch {
+			if err := s.SeenIdentities(ctx, ids, at); err != nil {
+				b.Fatal(err)
+			}
+			continue
+		}
+		for _, id := range ids {
+			if err := s.SeenIdentity(ctx, id, at); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/identity")
 }
 
 // benchHistory reads the newest 50 messages of one of 100 rooms.

@@ -324,6 +324,63 @@ func testSeenIdentity(t *testing.T, open func() store.Store) {
 	}
 }
 
+func testSeenIdentities(t *testing.T, open func() store.Store) {
+	s := openStore(t, open)
+	ann := mustClaim(t, s, claim("id-ann", "ann", t0))
+	bob := mustClaim(t, s, claim("id-bob", "bob", t0.Add(20*time.Minute)))
+	cy := mustClaim(t, s, claim("id-cy", "cy", t0))
+	// Unknown and impossible ids are skipped; the others are seen once,
+	// never back in time.
+	ids := []string{"id-ann", "nobody", "", "a\x00b", "\xff", "id-bob", "id-ann"}
+	if err := s.SeenIdentities(Context(t), ids, t0.Add(10*time.Minute+1500*time.Microsecond)); err != nil {
+		t.Fatalf("SeenIdentities: %v", err)
+	}
+	ann.LastSeen = store.Timestamp(t0.Add(10*time.Minute + 1500*time.Microsecond))
+	sameIdentity(t, "ann, seen", identity(t, s, "id-ann"), ann)
+	sameIdentity(t, "bob, seen after", identity(t, s, "id-bob"), bob)
+	sameIdentity(t, "cy, not in the list", identity(t, s, "id-cy"), cy)
+	if err := s.SeenIdentities(Context(t), nil, t0.Add(time.Hour)); err != nil {
+		t.Errorf("SeenIdentities of none: %v", err)
+	}
+	// Many at once, as a server that stops records everyone online.
+	var many []string
+	for i := range 500 {
+		id := fmt.Sprintf("id-%d", i)
+		mustClaim(t, s, claim(id, fmt.Sprint("k", i), t0))
+		many = append(many, id)
+	}
+	at := t0.Add(30 * time.Minute)
+	if err := s.SeenIdentities(Context(t), many, at); err != nil {
+		t.Fatalf("SeenIdentities of %d: %v", len(many), err)
+	}
+	for _, i := range []int{0, 1, 250, 499} {
+		if got := identity(t, s, many[i]).LastSeen; !got.Equal(store.Timestamp(at)) {
+			t.Errorf("%s seen at %v, want %v", many[i], got, store.Timestamp(at))
+		}
+	}
+	// The reserve counts from then.
+	if got := mustClaim(t, s, claim("id-eve", "k7", at.Add(reserve))); got.ID != "id-7" {
+		t.Errorf("a claim within the reserve of the last sight: %+v, want id-7's", got)
+	}
+}
+
+func testKeptClaim(t *testing.T, open func() store.Store) {
+	s := openStore(t, open)
+	c := claim("id-ann", "ann", t0)
+	c.Kept = true
+	got := mustClaim(t, s, c)
+	want := c.Identity()
+	if !want.LastSeen.Equal(want.Created.Add(time.Millisecond)) {
+		t.Fatalf("a kept claim's identity %+v: want it seen a millisecond after its creation", want)
+	}
+	sameIdentity(t, "a kept claim", got, want)
+	sameIdentity(t, "a kept claim, stored", identity(t, s, "id-ann"), want)
+	plain := mustClaim(t, s, claim("id-bob", "bob", t0))
+	if !plain.LastSeen.Equal(plain.Created) {
+		t.Errorf("a claim not known kept: %+v, want it seen when created", plain)
+	}
+}
+
 func testPruneIdentities(t *testing.T, open func() store.Store) {
 	s := openStore(t, open)
 	base := store.Timestamp(t0)

@@ -53,6 +53,8 @@ func Run(t *testing.T, f Factory) {
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"ConcurrentClaimsOfExpired", testConcurrentClaimsOfExpired},
 		{"SeenIdentity", testSeenIdentity},
+		{"SeenIdentities", testSeenIdentities},
+		{"KeptClaim", testKeptClaim},
 		{"PruneIdentities", testPruneIdentities},
 		{"InvalidClaims", testInvalidClaims},
 		{"IdentitiesReopen", testIdentitiesReopen},
