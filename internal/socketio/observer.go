@@ -81,10 +81,7 @@ func (c *conn) HandleUpgrade() {
 		return
 	}
 	c.mu.Lock()
-	sockets := make([]*Socket, 0, len(c.sockets))
-	for _, so := range c.sockets {
-		sockets = append(sockets, so)
-	}
+	sockets := append([]*Socket(nil), c.sockets...)
 	c.mu.Unlock()
 	for _, so := range sockets {
 		obs.SocketUpdated(so)
