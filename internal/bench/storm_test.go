@@ -78,7 +78,8 @@ func (p *restartable) start(ln net.Listener) error {
 	srv := &http.Server{Handler: mux}
 	go func() { _ = srv.Serve(ln) }()
 	p.stop = func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// Generous: the machine may be busy with every other test.
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
 		// As cmd/parley shuts down: the sessions, the HTTP server, then
 		// the chat and its store.
