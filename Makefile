@@ -18,9 +18,13 @@ build:
 test: lint js-deps test-go fuzz
 
 # test-go prints what go test prints, then the tests that were skipped and
-# why (a missing service, Node.js or browser), through internal/test/testreport.
+# why (a missing service, Node.js or browser), through internal/test/testreport;
+# then it runs internal/engineio's tests once more with the long polls left
+# to net/http, the path a server without PollListener takes.
 test-go: vet
 	$(GO) test -race -count=1 -timeout 15m -json ./... | $(GO) run ./internal/test/testreport
+	@echo "internal/engineio again, every poll left to net/http:"
+	PARLEY_TEST_PLAIN_POLLING=1 $(GO) test -race -count=1 -timeout 5m ./internal/engineio/
 
 vet:
 	$(GO) vet ./...

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -45,13 +46,20 @@ func run() error {
 		NewSession:   func(s *engineio.Session) engineio.Handler { return echoHandler{s} },
 	})
 	mux.Handle("/engine.io/", echo)
-	mux.Handle("/socket.io/", newSocketIO(log))
+	sio := newSocketIO(log)
+	mux.Handle("/socket.io/", sio)
 
 	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	// Both servers take their long polls' connections over, as parley's
+	// does.
+	go func() { errc <- srv.Serve(echo.PollListener(sio.PollListener(ln))) }()
 	log.Info("conformance server listening", "addr", *addr)
 	select {
 	case err := <-errc:

@@ -94,6 +94,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	trusted := proxies(cfg.TrustedProxies)
 	exempt := func(a netip.Addr) bool { return a.IsLoopback() || trusted.trusts(a) }
 	ln = newConnLimiter(ln, cfg.MaxConns, cfg.MaxConnsPerIP, exempt, log)
+	// Long polls' connections are taken over by the Socket.IO server,
+	// and handed back through ln when a request on one is not a poll.
+	ln = app.sio.PollListener(ln)
 	httpSrv := newHTTPServer(app.handler, log)
 	errc := make(chan error, 3)
 	go func() { errc <- httpSrv.Serve(ln) }()

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -28,6 +29,10 @@ type event struct {
 	reason eioparser.CloseReason
 	at     time.Time
 }
+
+// plainPollingEnv, set to anything, has the test servers leave every poll
+// to net/http (no PollListener); make test runs the package both ways.
+const plainPollingEnv = "PARLEY_TEST_PLAIN_POLLING"
 
 // testServer is an Engine.IO server over httptest whose handler records
 // each session's messages and closes, and echoes messages when echo is set.
@@ -68,7 +73,12 @@ func newTestServer(t testing.TB, cfg engineio.Config, echo bool) *testServer {
 		return h
 	}
 	ts.Server = engineio.NewServer(cfg)
-	ts.ts = httptest.NewServer(ts.Server)
+	ts.ts = httptest.NewUnstartedServer(ts.Server)
+	if os.Getenv(plainPollingEnv) == "" {
+		// As parley serves: polls' connections taken over.
+		ts.ts.Listener = ts.Server.PollListener(ts.ts.Listener)
+	}
+	ts.ts.Start()
 	ts.URL = ts.ts.URL + "/engine.io/"
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -48,6 +48,8 @@ type Server struct {
 	sessions map[string]*Session
 	shutdown bool
 	gone     chan struct{} // closed when shutting down and no session is left
+
+	taken takenConns // connections of long polls, taken over from net/http
 }
 
 // NewServer returns a Server for cfg. cfg.NewSession must be set.
@@ -316,6 +318,9 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	for _, s := range all {
 		s.closeWith(eioparser.ReasonServerShutdown, eioparser.PacketClose, true)
 	}
+	// The connections taken over serve the sessions' last polls, and are
+	// closed once those are answered.
+	defer srv.closeTaken()
 	select {
 	case <-srv.gone:
 		return nil

@@ -69,6 +69,9 @@ type Session struct {
 	posting    bool                 // a POST is being read
 	pollNotify chan struct{}        // wakes the pending GET; capacity 1; nil for a session opened over WebSocket
 	pollFinal  eioparser.PacketType // what a pending GET answers once closed
+	// pollWaiter is the connection, taken over from net/http, on which
+	// the pending GET waits; wakePollLocked has it answered.
+	pollWaiter *pollConn
 	// websocket
 	ws        *wsConn
 	flushing  bool      // a flush goroutine owns ws writes
@@ -248,7 +251,7 @@ func (s *Session) kickLocked() {
 		}
 		return
 	}
-	s.wakePoll()
+	s.wakePollLocked()
 }
 
 // takeQueueLocked returns the queued entries and empties the queue.
@@ -348,6 +351,20 @@ func (s *Session) closedLocked(reason eioparser.CloseReason) {
 
 // wakePoll wakes the pending GET, if any.
 func (s *Session) wakePoll() {
+	s.mu.Lock()
+	s.wakePollLocked()
+	s.mu.Unlock()
+}
+
+// wakePollLocked wakes the pending GET, if any: net/http's handler waiting
+// for it, or, on a connection the server took over, a goroutine started
+// to answer it. s.mu must be held.
+func (s *Session) wakePollLocked() {
+	if pc := s.pollWaiter; pc != nil {
+		s.pollWaiter = nil
+		pc.srv.queueAnswer(pc)
+		return
+	}
 	select {
 	case s.pollNotify <- struct{}{}:
 	default:

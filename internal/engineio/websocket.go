@@ -299,6 +299,6 @@ func (s *Session) endUpgrade(ws *wsConn) bool {
 		return true
 	}
 	s.kickLocked()
-	s.wakePoll()
+	s.wakePollLocked()
 	return true
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"syscall"
 
@@ -25,7 +26,9 @@ type Poller struct {
 	regs    map[int32]*Registration // by file descriptor
 	epfd    int                     // the running epoll instance, or -1
 	wakefd  int                     // eventfd that wakes the goroutine, or -1
+	file    *os.File                // epfd, as the runtime's poller watches it
 	nextGen uint32
+	workers *workers
 }
 
 // Registration is one connection registered with a Poller.
@@ -36,22 +39,44 @@ type Registration struct {
 	gen        uint32 // tells a registration from a later one on the same fd
 	epfd       int
 	onReadable func()
+	inline     bool // AddInline's
 	removed    bool // guarded by p.mu
 }
 
 // New returns a Poller.
 func New() (*Poller, error) {
-	return &Poller{regs: make(map[int32]*Registration), epfd: -1, wakefd: -1}, nil
+	return &Poller{regs: make(map[int32]*Registration), epfd: -1, wakefd: -1, workers: newWorkers()}, nil
 }
 
 // watchedEvents: data, or the peer's end of the connection, once.
 const watchedEvents = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT
 
+// inlineEvents: each arrival of data, or the peer's end (edge-triggered).
+const inlineEvents = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET
+
 // Add registers the connection rc: onReadable is called, on a goroutine of
-// its own, once it has data to read or has been closed by its peer. It is
-// called once per Rearm: call Rearm when the data has been read, to hear of
-// more. Remove the registration before closing the connection.
+// the poller's (see workers), once it has data to read or has been closed
+// by its peer. It is called once per Rearm: call Rearm when the data has
+// been read, to hear of more. Remove the registration before closing the
+// connection.
 func (p *Poller) Add(rc syscall.RawConn, onReadable func()) (*Registration, error) {
+	return p.add(rc, onReadable, false)
+}
+
+// AddInline registers the connection rc: onReadable is called on the
+// poller's own goroutine, each time data arrives or the peer closes its
+// end, with no Rearm (which does nothing for it). It saves a hand-off to
+// another goroutine, and a system call to rearm, per event, for
+// connections whose reading never waits: onReadable must not block, and
+// must read until a read returns less than it asked for (or ErrWouldBlock),
+// since no later call comes for data that arrived before it read. It may
+// run while another goroutine reads the connection; the owner serialises
+// them. Remove the registration before closing the connection.
+func (p *Poller) AddInline(rc syscall.RawConn, onReadable func()) (*Registration, error) {
+	return p.add(rc, onReadable, true)
+}
+
+func (p *Poller) add(rc syscall.RawConn, onReadable func(), inline bool) (*Registration, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.epfd < 0 {
@@ -60,11 +85,15 @@ func (p *Poller) Add(rc syscall.RawConn, onReadable func()) (*Registration, erro
 		}
 	}
 	p.nextGen++
-	r := &Registration{p: p, rc: rc, gen: p.nextGen, epfd: p.epfd, onReadable: onReadable}
+	r := &Registration{p: p, rc: rc, gen: p.nextGen, epfd: p.epfd, onReadable: onReadable, inline: inline}
+	events := uint32(watchedEvents)
+	if inline {
+		events = inlineEvents
+	}
 	var ctlErr error
 	err := rc.Control(func(fd uintptr) {
 		r.fd = int32(fd)
-		ev := unix.EpollEvent{Events: watchedEvents, Fd: r.fd, Pad: int32(r.gen)}
+		ev := unix.EpollEvent{Events: events, Fd: r.fd, Pad: int32(r.gen)}
 		ctlErr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev)
 	})
 	if err == nil {
@@ -104,8 +133,24 @@ func (p *Poller) startLocked() error {
 		_ = unix.Close(wakefd)
 		return fmt.Errorf("netpoll: register eventfd: %w", err)
 	}
-	p.epfd, p.wakefd = epfd, wakefd
-	go p.run(epfd, wakefd)
+	// The goroutine waits for epfd through the runtime's own poller, as
+	// for any file: blocked in epoll_wait instead, it would hold a thread
+	// in a system call, which the runtime takes its processor from and
+	// hands back after each event, waking threads each time.
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		_ = unix.Close(epfd)
+		_ = unix.Close(wakefd)
+		return fmt.Errorf("netpoll: epoll instance: %w", err)
+	}
+	file := os.NewFile(uintptr(epfd), "epoll")
+	rc, err := file.SyscallConn()
+	if err != nil {
+		_ = file.Close()
+		_ = unix.Close(wakefd)
+		return fmt.Errorf("netpoll: epoll instance: %w", err)
+	}
+	p.epfd, p.wakefd, p.file = epfd, wakefd, file
+	go p.run(rc, file, epfd, wakefd)
 	return nil
 }
 
@@ -118,20 +163,30 @@ func (p *Poller) wakeLocked() {
 	}
 }
 
-// run waits for events on epfd until no connection is registered.
-func (p *Poller) run(epfd, wakefd int) {
+// run waits for events on file, the epoll instance, read through rc, until no connection is
+// registered.
+func (p *Poller) run(rc syscall.RawConn, file *os.File, epfd, wakefd int) {
 	events := make([]unix.EpollEvent, 128)
+	var (
+		n       int
+		waitErr error
+	)
+	wait := func(fd uintptr) bool {
+		n, waitErr = unix.EpollWait(int(fd), events, 0)
+		// Nothing yet: the runtime calls again once epfd is readable.
+		return n > 0 || waitErr != nil && waitErr != unix.EINTR
+	}
 	for {
-		n, err := unix.EpollWait(epfd, events, -1)
+		err := rc.Read(wait)
+		if err == nil {
+			err = waitErr
+		}
 		if err != nil {
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
 			// Not expected: epfd is ours and valid. Stop watching
 			// rather than spin; registrations then hear nothing, and
 			// their connections end by their owners' timeouts.
 			p.mu.Lock()
-			p.stopLocked(epfd, wakefd)
+			p.stopLocked(file, epfd, wakefd)
 			p.mu.Unlock()
 			return
 		}
@@ -141,7 +196,7 @@ func (p *Poller) run(epfd, wakefd int) {
 				_, _ = unix.Read(wakefd, buf[:])
 				p.mu.Lock()
 				if len(p.regs) == 0 {
-					p.stopLocked(epfd, wakefd)
+					p.stopLocked(file, epfd, wakefd)
 					p.mu.Unlock()
 					return
 				}
@@ -151,19 +206,28 @@ func (p *Poller) run(epfd, wakefd int) {
 			p.mu.RLock()
 			r := p.regs[ev.Fd]
 			p.mu.RUnlock()
-			if r != nil && r.gen == uint32(ev.Pad) {
-				go r.onReadable()
+			switch {
+			case r == nil || r.gen != uint32(ev.Pad):
+			case r.inline:
+				r.onReadable()
+			default:
+				p.workers.run(r.onReadable)
 			}
 		}
 	}
 }
 
+// Go calls f on a goroutine of the poller's, as it calls onReadable:
+// for work that follows from reading, such as writing an answer.
+func (p *Poller) Go(f func()) { p.workers.run(f) }
+
 // stopLocked closes the epoll instance; the next Add starts another.
-func (p *Poller) stopLocked(epfd, wakefd int) {
-	_ = unix.Close(epfd)
+func (p *Poller) stopLocked(file *os.File, epfd, wakefd int) {
+	p.workers.stop()
+	_ = file.Close()
 	_ = unix.Close(wakefd)
 	if p.epfd == epfd {
-		p.epfd, p.wakefd = -1, -1
+		p.epfd, p.wakefd, p.file = -1, -1, nil
 	}
 	for fd, r := range p.regs {
 		if r.epfd == epfd {
@@ -181,6 +245,9 @@ func (r *Registration) Rearm() error {
 	defer p.mu.RUnlock()
 	if r.removed {
 		return errors.New("netpoll: rearm: registration removed")
+	}
+	if r.inline {
+		return nil
 	}
 	var ctlErr error
 	err := r.rc.Control(func(fd uintptr) {

@@ -21,8 +21,16 @@ func (p *Poller) Add(rc syscall.RawConn, onReadable func()) (*Registration, erro
 	return nil, ErrUnsupported
 }
 
+// AddInline returns ErrUnsupported on this system.
+func (p *Poller) AddInline(rc syscall.RawConn, onReadable func()) (*Registration, error) {
+	return nil, ErrUnsupported
+}
+
 // Registered returns 0 on this system.
 func (p *Poller) Registered() int { return 0 }
+
+// Go calls f on a goroutine of its own.
+func (p *Poller) Go(f func()) { go f() }
 
 // Rearm returns ErrUnsupported on this system.
 func (r *Registration) Rearm() error { return ErrUnsupported }

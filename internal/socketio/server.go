@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -95,6 +96,13 @@ func NewServer(cfg Config) *Server {
 // ServeHTTP serves the Socket.IO endpoint.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.eio.ServeHTTP(w, r)
+}
+
+// PollListener returns a listener for the http.Server that serves s,
+// through which s takes the connections of long polls over from net/http
+// and answers them itself (engineio.Server.PollListener).
+func (s *Server) PollListener(l net.Listener) net.Listener {
+	return s.eio.PollListener(l)
 }
 
 // Of returns the namespace called name, creating it on first use. Names
