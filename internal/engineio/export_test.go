@@ -48,3 +48,10 @@ func (s *Session) QueueMemory() int {
 	}
 	return n
 }
+
+// TakenCount returns the number of connections taken over from net/http.
+func (srv *Server) TakenCount() int {
+	srv.taken.mu.Lock()
+	defer srv.taken.mu.Unlock()
+	return len(srv.taken.conns)
+}
