@@ -27,6 +27,19 @@
 // and Config.WriteTimeout then closes it. On polling, the pending GET
 // request drains the queue into one payload.
 //
+// # Long polls off net/http
+//
+// Served through the listener Server.PollListener returns, the server
+// takes a long-polling connection over from net/http at its first poll
+// with a sid, and serves the polls and POSTs that follow on it itself
+// (takeover.go): the poller reads them, a strict parser fuzzed against
+// net/http's reads them (pollreq.go), a waiting poll holds no goroutine,
+// and a broadcast's answers are written in one non-blocking write each by
+// a few goroutines in turn. Whatever the parser is unsure of (another
+// path, a handshake, an upgrade, a chunked or slow body, another host or
+// origin) hands the connection back to net/http through the listener, with
+// the bytes read.
+//
 // # Receiving
 //
 // The WebSocket transport is ours, on top of net/http's hijacked connection:
