@@ -18,7 +18,8 @@
 //
 // The scenarios (see scenarios.go) are idle memory per client (on an
 // empty store, and with a history that every client is sent), a fixed
-// overload and a moderate load, the highest load held with p99 under
+// overload and a moderate load, a moderate load over HTTP long-polling
+// (polling), the highest load held with p99 under
 // 100 ms and no loss (the ceiling), parley's ceiling with its SQLite and
 // in-memory stores (history), and the effect of clients that stop reading
 // (slow).

@@ -393,5 +393,5 @@ func (r *runner) header(ctx context.Context, w io.Writer, scenarios []string) {
 	fmt.Fprintf(w, "- Run: %s, %s, %s in %v; scenarios %s\n",
 		r.start.UTC().Format("2006-01-02 15:04 MST"), mode, runs,
 		time.Since(r.start).Round(time.Second), strings.Join(scenarios, ", "))
-	fmt.Fprintf(w, "- Generator: parley bench on the same machine, over WebSocket; ratios are parley's value over the other server's\n\n")
+	fmt.Fprintf(w, "- Generator: parley bench on the same machine, over WebSocket (HTTP long-polling in the polling scenario); ratios are parley's value over the other server's\n\n")
 }

@@ -20,6 +20,8 @@ type params struct {
 	warmup         time.Duration //
 	overloadWindow time.Duration //
 	moderateWindow time.Duration //
+	pollingClients int           // polling: clients over HTTP long-polling
+	pollingWindow  time.Duration //
 	slowWindow     time.Duration // slow: long enough for what slow readers miss to pile up
 	stepWindow     time.Duration // each step of a ceiling search
 	refine         bool          // try a step between a ceiling's last pass and first failure
@@ -37,6 +39,8 @@ func paramsFor(quick bool) params {
 		warmup:         2 * time.Second,
 		overloadWindow: 15 * time.Second,
 		moderateWindow: 10 * time.Second,
+		pollingClients: 200,
+		pollingWindow:  15 * time.Second,
 		slowWindow:     30 * time.Second,
 		stepWindow:     5 * time.Second,
 		refine:         true,
@@ -47,6 +51,7 @@ func paramsFor(quick bool) params {
 		p.warmup = time.Second
 		p.overloadWindow = 4 * time.Second
 		p.moderateWindow = 3 * time.Second
+		p.pollingWindow = 4 * time.Second
 		p.slowWindow = p.overloadWindow
 		p.stepWindow = 2 * time.Second
 		p.refine = false
@@ -59,6 +64,7 @@ func paramsFor(quick bool) params {
 const (
 	overloadSenders = 10 // × 10 msg/s × 999 ≈ 100k deliveries/s
 	moderateSenders = 4  // ≈ 40k deliveries/s
+	pollingSenders  = 5  // × 10 msg/s × 199 ≈ 10k deliveries/s, over polling
 	slowFraction    = 0.1
 	ceilingP99MS    = 100.0
 )
@@ -81,6 +87,7 @@ var scenarioList = []scenario{
 	{"idle-joined", "2,000 clients that each emit new-user, announced to everyone, then idle", (*runner).idleJoined},
 	{"overload", "1,000 clients, 10 senders × 10 msg/s (≈100k deliveries/s offered)", (*runner).overload},
 	{"moderate", "1,000 clients, 4 senders × 10 msg/s (≈40k deliveries/s offered)", (*runner).moderate},
+	{"polling", "200 clients over HTTP long-polling, 5 senders × 10 msg/s (≈10k deliveries/s offered)", (*runner).polling},
 	{"ceiling", "the highest offered load held with p99 < 100 ms and no loss, 1,000 clients", (*runner).ceiling},
 	{"history", "parley's ceiling with its default SQLite store and with --store memory", (*runner).history},
 	{"slow", "10% of the listening clients stop reading: the others' p99 and the server's peak memory (node and parley)", (*runner).slow},
@@ -312,6 +319,48 @@ func (r *runner) moderate(ctx context.Context) {
 	r.perServer(name, "loss", lowerBetter, outs, lossPct)
 	r.perServer(name, "latency p99", lowerBetter, outs, p99)
 	r.perServer(name, "server CPU per delivery", lowerBetter, outs, cpuPerDelivery)
+}
+
+// pollingArgs are the generator's flags of the polling scenario: the
+// moderate scenario's kind of load, over HTTP long-polling, on fewer
+// clients (each holds a pending GET and makes a POST per message it sends).
+func (r *runner) pollingArgs() []string {
+	return []string{
+		"--transport", "polling",
+		"--clients", strconv.Itoa(r.p.pollingClients), "--senders", strconv.Itoa(pollingSenders),
+		"--rate", strconv.FormatFloat(r.p.rate, 'f', -1, 64), "--no-join",
+		"--warmup", dur(r.p.warmup), "--duration", dur(r.p.pollingWindow), "--settle", "30s",
+	}
+}
+
+// polling offers a moderate load over HTTP long-polling, where every
+// delivery costs the server an HTTP answer (or a share of one, when
+// several messages wait for the same GET). The generator's own CPU is
+// shown beside the server's: a polling client costs it more than a
+// WebSocket one, and the figures hold only while it keeps up.
+func (r *runner) polling(ctx context.Context) {
+	offered := float64(pollingSenders) * r.p.rate * float64(r.p.pollingClients-1)
+	name := fmt.Sprintf("polling: %s clients, %s offered", count(float64(r.p.pollingClients)), kilo(math.Round(offered/1000)*1000))
+	outs := r.each(ctx, spec{label: "polling", args: r.pollingArgs()}, allServers)
+	r.perServer(name, "deliveries/s", higherBetter, outs, deliveries)
+	r.perServer(name, "loss", lowerBetter, outs, lossPct)
+	r.perServer(name, "latency p50", lowerBetter, outs, p50)
+	r.perServer(name, "latency p99", lowerBetter, outs, p99)
+	r.perServer(name, "latency max", lowerBetter, outs, pmax)
+	r.perServer(name, "server CPU per delivery", lowerBetter, outs, cpuPerDelivery)
+	r.perServer(name, "generator CPU per delivery (parley bench's own)", noRatio, outs, benchCPUPerDelivery)
+}
+
+// benchCPUPerDelivery is the generator's own CPU time over the window per
+// delivery, and its share of a core: a generator near a whole core
+// measures itself as much as the server.
+func benchCPUPerDelivery(res *result) (float64, string, bool) {
+	if res.Received == 0 || res.MeasuredMS == 0 {
+		return 0, "—", false
+	}
+	us := res.BenchCPUSeconds * 1e6 / float64(res.Received)
+	pct := 100 * res.BenchCPUSeconds / (res.MeasuredMS / 1000)
+	return us, fmt.Sprintf("%s µs (%s of a core)", sig3(us), percent(pct)), true
 }
 
 // ceilingResult is a server's ceiling search.

@@ -36,7 +36,8 @@ func TestStepPassed(t *testing.T) {
 // server's stats.
 func TestExtractors(t *testing.T) {
 	withServer := &result{Report: bench.Report{
-		Clients: 1000, Connected: 998, Loss: 5, Expected: 1000, DeliveriesPerSec: 99900.4,
+		Clients: 1000, Connected: 998, Loss: 5, Expected: 1000, Received: 1e6, DeliveriesPerSec: 99900.4,
+		MeasuredMS: 8000, BenchCPUSeconds: 2,
 		LatencyP50MS: 1.5, LatencyP99MS: 42, LatencyMaxMS: 1234,
 		Server: &bench.ServerReport{
 			RSSPerClientKiB: 61.5, RSSConnectedKiB: 81920, RSSMaxKiB: 204800, CPUMicrosPerDelivery: 8.25,
@@ -63,6 +64,8 @@ func TestExtractors(t *testing.T) {
 		{"rss connected", rssConnected, withServer, 81920, "80.0 MiB", true},
 		{"rss max", rssMax, withServer, 204800, "200 MiB", true},
 		{"cpu per delivery", cpuPerDelivery, withServer, 8.25, "8.25 µs", true},
+		{"bench cpu per delivery", benchCPUPerDelivery, withServer, 2, "2.00 µs (25.0% of a core)", true},
+		{"bench cpu per delivery, nothing received", benchCPUPerDelivery, noServer, 0, "—", false},
 		{"rss per client, no stats", rssPerClient, noServer, 0, "no server stats", false},
 		{"rss connected, no stats", rssConnected, noServer, 0, "no server stats", false},
 		{"rss max, no stats", rssMax, noServer, 0, "no server stats", false},
@@ -159,6 +162,21 @@ func TestLoadArgs(t *testing.T) {
 	} {
 		if got := r.offered(tc.senders); got != tc.want {
 			t.Errorf("offered(%d) = %v, want %v", tc.senders, got, tc.want)
+		}
+	}
+}
+
+func TestPollingArgs(t *testing.T) {
+	for _, tc := range []struct {
+		quick bool
+		want  string
+	}{
+		{false, "--transport polling --clients 200 --senders 5 --rate 10 --no-join --warmup 2s --duration 15s --settle 30s"},
+		{true, "--transport polling --clients 200 --senders 5 --rate 10 --no-join --warmup 1s --duration 4s --settle 30s"},
+	} {
+		r := &runner{p: paramsFor(tc.quick)}
+		if got := strings.Join(r.pollingArgs(), " "); got != tc.want {
+			t.Errorf("quick %v: pollingArgs = %q, want %q", tc.quick, got, tc.want)
 		}
 	}
 }
