@@ -262,3 +262,51 @@ func TestTakenConnectionClose(t *testing.T) {
 		t.Fatalf("after the answer: %v %v, want EOF", n, err)
 	}
 }
+
+// BenchmarkPollRoundTrip is one delivery over long-polling, as a client on
+// one keep-alive connection sees it: a message queued, the poll that
+// collects it written and its answer read. "taken" is the server's own
+// path (PollListener), "net/http" the same without it.
+func BenchmarkPollRoundTrip(b *testing.B) {
+	for _, mode := range []string{"taken", "net/http"} {
+		b.Run(mode, func(b *testing.B) {
+			if mode == "net/http" {
+				b.Setenv(plainPollingEnv, "1")
+			}
+			srv := newTestServer(b, engineio.Config{}, false)
+			c, err := net.Dial("tcp", strings.TrimPrefix(srv.ts.URL, "http://"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			br := bufio.NewReader(c)
+			path := strings.TrimPrefix(srv.URL, srv.ts.URL)
+			roundTrip := func(req string) string {
+				if _, err := io.WriteString(c, req); err != nil {
+					b.Fatal(err)
+				}
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				return string(body)
+			}
+			hs := roundTrip("GET " + path + "?EIO=4&transport=polling HTTP/1.1\r\nHost: localhost\r\n\r\n")
+			sid := srv.track(hs)
+			h := srv.session(b, sid)
+			get := "GET " + path + "?EIO=4&transport=polling&sid=" + sid + " HTTP/1.1\r\nHost: localhost\r\n\r\n"
+			msg := eioparser.Packet{Data: []byte("hello")}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := h.s.Send(msg); err != nil {
+					b.Fatal(err)
+				}
+				if body := roundTrip(get); body != "4hello" {
+					b.Fatalf("answer %q", body)
+				}
+			}
+		})
+	}
+}
