@@ -1,6 +1,7 @@
 package netpoll_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -234,41 +235,97 @@ func BenchmarkReadableRoundTrip(b *testing.B) {
 	}
 }
 
+// TestWriteNonblocking writes to a peer that reads nothing until the
+// socket takes no more, then checks that the peer reads every byte, in
+// order: with buffers written in one raw system call and with larger ones
+// (see rawIO), and an empty one.
 func TestWriteNonblocking(t *testing.T) {
 	if !netpoll.Supported {
 		t.Skip("netpoll: no poller on this system")
 	}
-	server, client := pair(t)
-	rc := rawConn(t, server)
-	chunk := make([]byte, 64<<10)
-	total := 0
-	for {
-		n, err := netpoll.WriteNonblocking(rc, chunk)
-		total += n
-		if errors.Is(err, netpoll.ErrWouldBlock) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if total > 256<<20 {
-			t.Fatal("256 MiB written to a peer that reads nothing, without blocking")
-		}
+	for _, size := range []int{1000, 64 << 10, 64<<10 + 1, 1 << 20} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			server, client := pair(t)
+			rc := rawConn(t, server)
+			if n, err := netpoll.WriteNonblocking(rc, nil); n != 0 || err != nil {
+				t.Fatalf("empty write: %d, %v", n, err)
+			}
+			chunk := make([]byte, size)
+			var sent []byte
+			for i := 0; ; i++ {
+				for j := range chunk {
+					chunk[j] = byte(i*7 + j)
+				}
+				n, err := netpoll.WriteNonblocking(rc, chunk)
+				sent = append(sent, chunk[:n]...)
+				if errors.Is(err, netpoll.ErrWouldBlock) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(sent) > 256<<20 {
+					t.Fatal("256 MiB written to a peer that reads nothing, without blocking")
+				}
+			}
+			// The peer reads everything: all that was written arrives.
+			got := make([]byte, 0, len(sent))
+			buf := make([]byte, 64<<10)
+			_ = client.SetReadDeadline(time.Now().Add(5 * time.Second))
+			for len(got) < len(sent) {
+				n, err := client.Read(buf)
+				if err != nil {
+					t.Fatalf("read %d of %d: %v", len(got), len(sent), err)
+				}
+				got = append(got, buf[:n]...)
+			}
+			if !bytes.Equal(got, sent) {
+				t.Fatalf("the peer read other bytes than were written (%d bytes)", len(sent))
+			}
+			server.Close()
+			if _, err := netpoll.WriteNonblocking(rc, chunk); !errors.Is(err, net.ErrClosed) {
+				t.Fatalf("write after close: %v, want net.ErrClosed", err)
+			}
+		})
 	}
-	// The peer reads everything: all that was written arrives.
-	got := 0
-	buf := make([]byte, 64<<10)
-	_ = client.SetReadDeadline(time.Now().Add(5 * time.Second))
-	for got < total {
-		n, err := client.Read(buf)
-		if err != nil {
-			t.Fatalf("read %d of %d: %v", got, total, err)
-		}
-		got += n
+}
+
+// TestReadNonblocking reads what the peer sent, whole and in order, into
+// buffers read in one raw system call and into larger ones.
+func TestReadNonblocking(t *testing.T) {
+	if !netpoll.Supported {
+		t.Skip("netpoll: no poller on this system")
 	}
-	server.Close()
-	if _, err := netpoll.WriteNonblocking(rc, chunk); !errors.Is(err, net.ErrClosed) {
-		t.Fatalf("write after close: %v, want net.ErrClosed", err)
+	for _, size := range []int{100, 64 << 10, 64<<10 + 1} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			server, client := pair(t)
+			rc := rawConn(t, server)
+			sent := make([]byte, 300<<10)
+			for i := range sent {
+				sent[i] = byte(i * 13)
+			}
+			go func() { _, _ = client.Write(sent); _ = client.CloseWrite() }()
+			var got []byte
+			buf := make([]byte, size)
+			deadline := time.Now().Add(5 * time.Second)
+			for time.Now().Before(deadline) {
+				n, err := netpoll.ReadNonblocking(rc, buf)
+				got = append(got, buf[:n]...)
+				if errors.Is(err, netpoll.ErrWouldBlock) {
+					time.Sleep(time.Millisecond)
+					continue
+				}
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !bytes.Equal(got, sent) {
+				t.Fatalf("read %d bytes, other than the %d sent", len(got), len(sent))
+			}
+		})
 	}
 }
 
