@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -50,7 +49,6 @@ type runner struct {
 	dial       dialFunc
 	dialer     *websocket.Dialer
 	slowDialer *websocket.Dialer // a slow reader's: a small receive buffer
-	http       *http.Client
 	nodes      *layout
 	srcNext    atomic.Uint32 // the next loopback source address
 
@@ -119,7 +117,6 @@ func newRunner(cfg Config) (*runner, error) {
 	r.marker = marker(r.runID)
 	if cfg.Transport == TransportPolling {
 		r.dial = dialPolling
-		r.http = newHTTPClient(cfg.Clients, r.dialTCP)
 	} else {
 		r.dial = dialWebSocket
 		r.dialer = newDialer(r.dialTCP)
