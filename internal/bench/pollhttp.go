@@ -65,6 +65,9 @@ func readPollResponse(br *bufio.Reader, buf []byte, limit int) (pollResponse, er
 		if err != nil {
 			return resp, err
 		}
+		if len(name) < len("connection") {
+			continue // none of those below
+		}
 		switch {
 		case asciiEqualFold(name, "content-length"):
 			n, ok := parseLength(value)
@@ -133,7 +136,7 @@ func parseStatusLine(line []byte) (status int, http10 bool, err error) {
 		return bad() // no 1xx: the client sends no Expect, asks no upgrade
 	}
 	for _, c := range line[min(len(line), 13):] {
-		if isCTL(c) && c != '\t' {
+		if byteClass[c]&classCTL != 0 {
 			return bad()
 		}
 	}
@@ -174,31 +177,55 @@ func readHeadLine(br *bufio.Reader) ([]byte, error) {
 	return line, nil
 }
 
+// readChunkLine reads a chunk's size line, which must end with CRLF.
+func readChunkLine(br *bufio.Reader) ([]byte, error) {
+	line, err := br.ReadSlice('\n')
+	switch {
+	case errors.Is(err, bufio.ErrBufferFull):
+		return nil, fmt.Errorf("%w: a chunk size line of more than %d bytes", errBadResponse, br.Size())
+	case err != nil:
+		return nil, noEOF(err)
+	case len(line) < 2 || line[len(line)-2] != '\r':
+		return nil, fmt.Errorf("%w: a chunk size line without CRLF", errBadResponse)
+	}
+	return line[:len(line)-2], nil
+}
+
 // splitHeader splits "Name: value" and trims the value.
 func splitHeader(line []byte) (name, value []byte, err error) {
-	name, value, ok := bytes.Cut(line, []byte{':'})
-	if !ok || len(name) == 0 {
+	i := 0
+	for i < len(line) && byteClass[line[i]]&classToken != 0 {
+		i++
+	}
+	if i == 0 || i == len(line) || line[i] != ':' {
 		return nil, nil, fmt.Errorf("%w: header line %.40q", errBadResponse, line)
 	}
-	for _, c := range name {
-		if !isTokenByte(c) {
-			return nil, nil, fmt.Errorf("%w: header name %.40q", errBadResponse, name)
-		}
-	}
+	name, value = line[:i], line[i+1:]
 	for _, c := range value {
-		if isCTL(c) && c != '\t' {
+		if byteClass[c]&classCTL != 0 {
 			return nil, nil, fmt.Errorf("%w: header value %.40q", errBadResponse, value)
 		}
 	}
-	return name, bytes.Trim(value, " \t"), nil
+	return name, trimSpace(value), nil
+}
+
+// trimSpace trims spaces and tabs off both ends of b.
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // readChunked reads a chunked body, then its trailer, appending it to buf.
 func readChunked(br *bufio.Reader, buf []byte, limit int) ([]byte, error) {
 	for {
-		line, err := readHeadLine(br)
+		line, err := readChunkLine(br)
 		if err != nil {
-			return buf, noEOF(err)
+			return buf, err
 		}
 		if i := bytes.IndexByte(line, ';'); i >= 0 {
 			line = line[:i]
@@ -323,7 +350,7 @@ func hasToken(v []byte, tok string) bool {
 	for len(v) > 0 {
 		var t []byte
 		t, v, _ = bytes.Cut(v, []byte{','})
-		if asciiEqualFold(bytes.Trim(t, " \t"), tok) {
+		if asciiEqualFold(trimSpace(t), tok) {
 			return true
 		}
 	}
@@ -347,14 +374,22 @@ func asciiEqualFold(b []byte, s string) bool {
 	return true
 }
 
-// isCTL reports whether c is a control byte.
-func isCTL(c byte) bool { return c < ' ' || c == 0x7f }
+// The classes of bytes byteClass tells.
+const (
+	classToken = 1 << iota // may be in an HTTP token (RFC 9110)
+	classCTL               // a control byte other than a tab
+)
 
-// isTokenByte reports whether c may be in an HTTP token (RFC 9110).
-func isTokenByte(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
+// byteClass is the classes of each byte.
+var byteClass = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
+			strings.IndexByte("!#$%&'*+-.^_`|~", byte(c)) >= 0:
+			t[c] = classToken
+		case (c < ' ' && c != '\t') || c == 0x7f:
+			t[c] = classCTL
+		}
 	}
-	return c < 0x7f && strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-}
+	return t
+}()
