@@ -176,3 +176,20 @@ func FuzzPollResponse(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkReadPollResponse(b *testing.B) {
+	in := []byte(parleyAnswer)
+	rd := bytes.NewReader(in)
+	br := bufio.NewReader(rd)
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		rd.Reset(in)
+		br.Reset(rd)
+		resp, err := readPollResponse(br, buf[:0], maxFrame)
+		if err != nil {
+			b.Fatal(err)
+		}
+		buf = resp.body
+	}
+}
