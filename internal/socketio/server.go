@@ -42,6 +42,11 @@ type Config struct {
 	// Metrics, when set, hears of the events received and sent, and of
 	// recoveries, for metrics (see Metrics).
 	Metrics Metrics
+
+	// releasing, for tests, is called as a socket's CONNECT reply and what
+	// was held with it are about to be queued (Socket.release), with
+	// Socket.mu held.
+	releasing func(*Socket)
 }
 
 // Server is a Socket.IO v5 server: an http.Handler to mount at the

@@ -348,7 +348,8 @@ func (so *Socket) deliver(frames []eioparser.Packet, t *Tracker) bool {
 // socket is connecting: what the middleware and connection handlers send,
 // and what is broadcast to the socket meanwhile, follows the CONNECT reply,
 // which goes out once the handlers have run (see Namespace.connect). Held
-// frames are not tracked.
+// frames are not tracked. Once connecting is cleared, release has queued
+// what was held, so that frames queued directly come after it.
 func (so *Socket) queue(frames []eioparser.Packet, t *Tracker) error {
 	if so.connecting.Load() {
 		so.mu.Lock()
@@ -376,13 +377,25 @@ func (so *Socket) holdFirst(first []eioparser.Packet) {
 
 // release sends what was held while connecting and ends the connecting
 // phase.
+//
+// The order matters: connecting is cleared only once the held frames are
+// queued. A sender that sees it cleared (queue, Stream.TrySend) queues on
+// the session at once, without Socket.mu; had it been cleared before,
+// such a sender (a broadcast to a room the socket joined in its handlers)
+// could queue its packet ahead of the CONNECT reply, and the client drops
+// an event for a namespace it is not yet connected to. While it is still
+// set, a sender waits for Socket.mu, which this holds, and comes after.
 func (so *Socket) release() error {
 	so.mu.Lock()
 	defer so.mu.Unlock()
 	frames := so.held
 	so.held = nil
+	if h := so.nsp.srv.cfg.releasing; h != nil {
+		h(so)
+	}
+	err := so.conn.send(frames...)
 	so.connecting.Store(false)
-	return so.conn.send(frames...)
+	return err
 }
 
 // Disconnect removes the socket from its namespace, telling the client;

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -474,5 +476,77 @@ func TestDisconnectReasonStrings(t *testing.T) {
 		if string(tt.r) != tt.want {
 			t.Errorf("reason %q, want %q", tt.r, tt.want)
 		}
+	}
+}
+
+// TestBroadcastWhileReleasing broadcasts to a room a socket joined in its
+// connection handler just as the server queues its CONNECT reply and what
+// the handler sent: the broadcast comes after them. Queued before the
+// CONNECT reply, it would be dropped by the client, which is not yet
+// connected to the namespace.
+func TestBroadcastWhileReleasing(t *testing.T) {
+	tests := []struct {
+		name     string
+		recovery *socketio.RecoveryConfig
+	}{
+		{"without recovery", nil},
+		{"with recovery", &socketio.RecoveryConfig{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			siotest.Run(t, func(t *testing.T, mode sioclient.Transport) {
+				var wg sync.WaitGroup
+				errc := make(chan error, 1)
+				cfg := socketio.WithReleasing(socketio.Config{Recovery: tt.recovery}, func(so *socketio.Socket) {
+					done := make(chan struct{})
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						defer close(done)
+						errc <- so.Namespace().To("live").Emit("live", 2)
+					}()
+					select {
+					case <-done: // it did not wait for the CONNECT reply
+					case <-time.After(100 * time.Millisecond): // it waits, as it should
+					}
+				})
+				srv := newTestServer(t, cfg)
+				srv.Of("/").OnConnection(func(so *socketio.Socket) {
+					so.Join("live")
+					_ = so.Emit("hello", 1)
+				})
+				ctx := siotest.Context(t)
+				ec, err := sioclient.DialEngine(ctx, srv.URL, &sioclient.Options{Transport: mode})
+				if err != nil {
+					t.Fatalf("dial %s: %v", mode, err)
+				}
+				defer func() { _ = ec.Close() }()
+				if err := ec.SendMessage([]byte("0"), false); err != nil {
+					t.Fatal(err)
+				}
+				c := &recoveryClient{ec: ec}
+				var got []string
+				for len(got) < 3 {
+					p, err := c.packet(ctx)
+					if err != nil {
+						t.Fatalf("after %v: %v", got, err)
+					}
+					name := p.Type.String()
+					if p.Type == sioparser.PacketEvent {
+						if name, _, err = sioparser.EventName(p.Data); err != nil {
+							t.Fatal(err)
+						}
+					}
+					got = append(got, name)
+				}
+				wg.Wait()
+				if err := <-errc; err != nil {
+					t.Errorf("broadcast: %v", err)
+				}
+				if want := []string{sioparser.PacketConnect.String(), "hello", "live"}; !slices.Equal(got, want) {
+					t.Errorf("client got %v, want %v", got, want)
+				}
+			})
+		})
 	}
 }
