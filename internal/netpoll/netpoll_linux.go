@@ -9,7 +9,6 @@ import (
 	"os"
 	"sync"
 	"syscall"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -173,7 +172,7 @@ func (p *Poller) run(rc syscall.RawConn, file *os.File, epfd, wakefd int) {
 		waitErr error
 	)
 	wait := func(fd uintptr) bool {
-		n, waitErr = epollWaitNow(int(fd), events)
+		n, waitErr = unix.EpollWait(int(fd), events, 0)
 		// Nothing yet: the runtime calls again once epfd is readable.
 		return n > 0 || waitErr != nil && waitErr != unix.EINTR
 	}
@@ -305,7 +304,7 @@ var ioOps = sync.Pool{New: func() any {
 
 func (op *ioOp) doRead(fd uintptr) bool {
 	for {
-		op.n, op.err = rawIO(unix.SYS_READ, fd, op.buf)
+		op.n, op.err = unix.Read(int(fd), op.buf)
 		if op.err != unix.EINTR {
 			return true
 		}
@@ -314,54 +313,11 @@ func (op *ioOp) doRead(fd uintptr) bool {
 
 func (op *ioOp) doWrite(fd uintptr) bool {
 	for {
-		op.n, op.err = rawIO(unix.SYS_WRITE, fd, op.buf)
+		op.n, op.err = unix.Write(int(fd), op.buf)
 		if op.err != unix.EINTR {
 			return true
 		}
 	}
-}
-
-// rawIO makes one read or write system call (trap) of buf on the
-// non-blocking fd, without telling the scheduler, as a system call that
-// may block must: the call never waits, and the runtime's bookkeeping
-// around one that might (entersyscall, exitsyscall, and sysmon taking
-// the P of a thread in a call longer than 20 µs, as a loopback write of
-// an answer often is, waking another thread for it) cost more than the
-// call itself on the polling path. Only the kernel's work on the data
-// takes time, bounded by len(buf): a buffer past maxRawIO is left to an
-// ordinary system call, so that the scheduler never waits long for the
-// call to end (as a stop of the world does).
-func rawIO(trap, fd uintptr, buf []byte) (int, error) {
-	if len(buf) > maxRawIO {
-		n, _, errno := unix.Syscall(trap, fd, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
-		if errno != 0 {
-			return 0, errno
-		}
-		return int(n), nil
-	}
-	var p unsafe.Pointer
-	if len(buf) > 0 {
-		p = unsafe.Pointer(&buf[0])
-	}
-	n, _, errno := unix.RawSyscall(trap, fd, uintptr(p), uintptr(len(buf)))
-	if errno != 0 {
-		return 0, errno
-	}
-	return int(n), nil
-}
-
-// maxRawIO is the largest buffer rawIO reads or writes in a raw system
-// call: 64 KiB, tens of microseconds of the kernel's work.
-const maxRawIO = 64 << 10
-
-// epollWaitNow returns the events ready on epfd without waiting, in one
-// raw system call (see rawIO).
-func epollWaitNow(epfd int, events []unix.EpollEvent) (int, error) {
-	n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
-	if errno != 0 {
-		return 0, errno
-	}
-	return int(n), nil
 }
 
 // run does one read or write of buf on rc.

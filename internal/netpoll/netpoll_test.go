@@ -237,8 +237,8 @@ func BenchmarkReadableRoundTrip(b *testing.B) {
 
 // TestWriteNonblocking writes to a peer that reads nothing until the
 // socket takes no more, then checks that the peer reads every byte, in
-// order: with buffers written in one raw system call and with larger ones
-// (see rawIO), and an empty one.
+// order: with small buffers, buffers larger than the socket takes at once,
+// and an empty one.
 func TestWriteNonblocking(t *testing.T) {
 	if !netpoll.Supported {
 		t.Skip("netpoll: no poller on this system")
@@ -291,7 +291,7 @@ func TestWriteNonblocking(t *testing.T) {
 }
 
 // TestReadNonblocking reads what the peer sent, whole and in order, into
-// buffers read in one raw system call and into larger ones.
+// buffers of several sizes.
 func TestReadNonblocking(t *testing.T) {
 	if !netpoll.Supported {
 		t.Skip("netpoll: no poller on this system")
