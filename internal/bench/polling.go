@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"sync"
 	"syscall"
@@ -337,8 +338,8 @@ func (l *pollLink) probe(quiet, _ time.Duration) error {
 	body, err := l.roundTrip(&l.get, http.MethodGet, l.getReq, deadline, l.body[:0], getReadBufferSize)
 	l.body = body
 	switch {
-	case err != nil && !time.Now().Before(deadline) && l.ctx.Err() == nil:
-		return nil // held: still open
+	case errors.Is(err, os.ErrDeadlineExceeded) && l.ctx.Err() == nil:
+		return nil // held until quiet: still open
 	case err != nil:
 		return err
 	}
