@@ -22,6 +22,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -160,12 +161,50 @@ const (
 // request or response, and would cut a long poll, which waits up to the
 // ping interval for something to send.
 func newHTTPServer(handler http.Handler, log *slog.Logger) *http.Server {
-	return &http.Server{
+	silent := &silentConns{conns: make(map[net.Conn]struct{})}
+	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes - headerSlack,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		ConnState:         silent.track,
+	}
+	srv.RegisterOnShutdown(silent.closeAll)
+	return srv
+}
+
+// silentConns holds the connections an http.Server has accepted and read
+// nothing from, for its shutdown to close them at once. http.Server.Shutdown
+// closes idle keep-alive connections but waits up to 5 s for one that has
+// not spoken yet, and HTTP clients open spare connections they may never
+// use (Go's http.Transport does, when another connection frees up first).
+// Such a connection holds no request, so closing it loses nothing.
+type silentConns struct {
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+// track is the server's ConnState hook: a connection is silent from its
+// acceptance until it reads the first byte of a request.
+func (s *silentConns) track(c net.Conn, state http.ConnState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if state == http.StateNew {
+		s.conns[c] = struct{}{}
+	} else {
+		delete(s.conns, c)
+	}
+}
+
+// closeAll closes the connections that are silent now. Shutdown calls it
+// after it has closed the listeners, so no new ones follow.
+func (s *silentConns) closeAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.Close()
+		delete(s.conns, c)
 	}
 }
 

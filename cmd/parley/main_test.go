@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -678,6 +679,43 @@ func TestRunVanishedPollingClient(t *testing.T) {
 	}
 	err := s.stop(t, 5*time.Second)
 	t.Logf("run: %v", err)
+}
+
+// TestRunSilentConnection checks that connections which never send a
+// request (HTTP clients open spare ones, and keep them unused) do not hold
+// up the shutdown: net/http alone waits 5 s for each to speak.
+func TestRunSilentConnection(t *testing.T) {
+	t.Parallel()
+	s := startRun(t, []string{"--addr", "127.0.0.1:0", "--shutdown-timeout", "10s"}, env())
+	u, err := url.Parse(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var silent []net.Conn
+	for range 3 {
+		c, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		silent = append(silent, c)
+	}
+	// A request on another connection: the server has accepted the
+	// silent ones by the time it answers it.
+	s.get(t, "/healthz")
+	start := time.Now()
+	if err := s.stop(t, 10*time.Second); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("the shutdown took %v with silent connections open, want well under net/http's 5 s", took)
+	}
+	for i, c := range silent {
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if n, err := c.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("silent connection %d: read %d bytes, %v; want it closed by the shutdown", i, n, err)
+		}
+	}
 }
 
 // TestRunSignal checks that SIGTERM stops run gracefully. It must not run

@@ -297,9 +297,25 @@ func testClusterChat(t *testing.T, tc *testCluster) {
 	// Leaving: Bob leaves dev, then the chat; each is announced once.
 	var lr roomReply
 	bob.ack(&lr, chat.EventLeaveRoom, "dev")
-	hasPresence(t, ann, "ann", "+Bob@general", "+Carol@general", "-Bob@dev")
+	// Ann joined dev on a as Bob's arrival there went round the cluster:
+	// node a may have read it from the stream after her join, and passed
+	// it on to her, once.
+	annHeard := func(want ...string) {
+		t.Helper()
+		eventually(t, "ann's announcements", func() error {
+			got := nonNil(ann.presence())
+			if len(got) > 2 && got[2] == "+Bob@dev" {
+				got = slices.Delete(slices.Clone(got), 2, 3)
+			}
+			if !slices.Equal(got, want) {
+				return fmt.Errorf("ann got %q, want %q", ann.presence(), want)
+			}
+			return nil
+		})
+	}
+	annHeard("+Bob@general", "+Carol@general", "-Bob@dev")
 	bob.leave()
-	hasPresence(t, ann, "ann", "+Bob@general", "+Carol@general", "-Bob@dev", "-Bob@general")
+	annHeard("+Bob@general", "+Carol@general", "-Bob@dev", "-Bob@general")
 	// Carol connected as Bob's arrival went round the cluster (a node's
 	// own announcements come back to it through the stream): she may
 	// have heard it, once, before his departure.
