@@ -104,6 +104,9 @@ type Config struct {
 	// registered with the poller and before its registration is kept;
 	// for tests of what arrives in between.
 	afterRegister func(*Session)
+	// sweepEvery, when set, replaces the constant of that name: how often
+	// the timeouts of connections taken over are checked.
+	sweepEvery time.Duration
 }
 
 // Handler receives the messages and the close of one session.

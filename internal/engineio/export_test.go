@@ -1,6 +1,9 @@
 package engineio
 
-import "unsafe"
+import (
+	"time"
+	"unsafe"
+)
 
 // PollPending reports whether a polling GET of the session is pending.
 func (s *Session) PollPending() bool {
@@ -27,6 +30,13 @@ func WithoutPoller(c Config) Config {
 // registered with the poller, before its registration is kept.
 func WithAfterRegister(c Config, f func(*Session)) Config {
 	c.afterRegister = f
+	return c
+}
+
+// WithSweepEvery returns c with the timeouts of connections taken over
+// checked every d.
+func WithSweepEvery(c Config, d time.Duration) Config {
+	c.sweepEvery = d
 	return c
 }
 

@@ -404,7 +404,11 @@ func (srv *Server) untrack(pc *pollConn) {
 // request's head is too slow to arrive, until none is left.
 func (srv *Server) sweep() {
 	t := &srv.taken
-	tick := time.NewTicker(sweepEvery)
+	every := sweepEvery
+	if srv.cfg.sweepEvery > 0 {
+		every = srv.cfg.sweepEvery
+	}
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	var late []*pollConn
 	for now := range tick.C {
@@ -418,14 +422,16 @@ func (srv *Server) sweep() {
 		late = late[:0]
 		for pc := range t.conns {
 			pc.mu.Lock()
-			// A connection not busy: its in is not being changed.
-			idle := !pc.busy && pc.waiting == nil
-			limit := takenIdleTimeout
-			if len(pc.in) > 0 {
-				limit = takenHeaderTimeout
-			}
-			if idle && time.Duration(now.UnixNano()-pc.since) > limit {
-				late = append(late, pc)
+			// Only a connection open and not busy has an in that no
+			// goroutine changes: the busy one owns it.
+			if !pc.closed && !pc.busy && pc.waiting == nil {
+				limit := takenIdleTimeout
+				if len(pc.in) > 0 {
+					limit = takenHeaderTimeout
+				}
+				if time.Duration(now.UnixNano()-pc.since) > limit {
+					late = append(late, pc)
+				}
 			}
 			pc.mu.Unlock()
 		}

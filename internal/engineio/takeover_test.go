@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -308,5 +309,70 @@ func BenchmarkPollRoundTrip(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestTakenBusyWhileSwept keeps a taken connection busy with requests, some
+// arriving in pieces, across several sweeps of the idle and header
+// timeouts: under the race detector, it checks that the sweep looks at no
+// connection's buffers while the goroutine handling it changes them.
+func TestTakenBusyWhileSwept(t *testing.T) {
+	srv := newTestServer(t, engineio.WithSweepEvery(engineio.Config{}, 50*time.Microsecond), false)
+	const conns = 4
+	var wg sync.WaitGroup
+	posted := make([]int, conns)
+	sessions := make([]*testSession, conns)
+	for c := range conns {
+		rc := dialKeepAlive(t, srv)
+		sid := rc.handshake()
+		h := srv.session(t, sid)
+		rc.send(rc.get(sid, ""))
+		wait.For(t, "the poll to wait", 5*time.Second, h.s.PollPending)
+		if err := h.s.Send(eioparser.Packet{Data: []byte("taken")}); err != nil {
+			t.Fatal(err)
+		}
+		if _, body := rc.answer(); body != "4taken" {
+			t.Fatalf("poll: %q", body)
+		}
+		sessions[c] = h
+		wg.Go(func() {
+			posts := 0
+			defer func() { posted[c] = posts }()
+			for end := time.Now().Add(time.Second); time.Now().Before(end); posts++ {
+				req := rc.post(sid, "4m")
+				if posts%2 == 1 {
+					// The head in two writes: a partial request waits
+					// in the connection's buffer.
+					if _, err := io.WriteString(rc.c, req[:20]); err != nil {
+						t.Errorf("connection %d: %v", c, err)
+						return
+					}
+					req = req[20:]
+				}
+				if _, err := io.WriteString(rc.c, req); err != nil {
+					t.Errorf("connection %d: %v", c, err)
+					return
+				}
+				_ = rc.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+				resp, err := http.ReadResponse(rc.br, nil)
+				if err != nil {
+					t.Errorf("connection %d, post %d: %v", c, posts, err)
+					return
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK || string(body) != "ok" {
+					t.Errorf("connection %d, post %d: %d %q", c, posts, resp.StatusCode, body)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for c, h := range sessions {
+		wait.For(t, "every posted message", 5*time.Second, func() bool { return len(h.messages()) == posted[c] })
+	}
+	if n := srv.TakenCount(); n != conns {
+		t.Errorf("%d connections taken over after the posts, want %d", n, conns)
 	}
 }
