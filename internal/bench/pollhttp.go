@@ -17,8 +17,7 @@ import (
 const (
 	// maxHeaderLine bounds a line of an answer's head.
 	maxHeaderLine = 8 << 10
-	// maxHeaderLines bounds how many lines an answer's head (or a chunked
-	// body's trailer) has.
+	// maxHeaderLines bounds how many lines an answer's head has.
 	maxHeaderLines = 100
 )
 
@@ -220,7 +219,7 @@ func trimSpace(b []byte) []byte {
 	return b
 }
 
-// readChunked reads a chunked body, then its trailer, appending it to buf.
+// readChunked reads a chunked body, appending it to buf.
 func readChunked(br *bufio.Reader, buf []byte, limit int) ([]byte, error) {
 	for {
 		line, err := readChunkLine(br)
@@ -254,21 +253,18 @@ func readChunked(br *bufio.Reader, buf []byte, limit int) ([]byte, error) {
 			return buf, fmt.Errorf("%w: no CRLF after a chunk", errBadResponse)
 		}
 	}
-	for n := 0; ; n++ {
-		if n == maxHeaderLines {
-			return buf, fmt.Errorf("%w: more than %d trailer lines", errBadResponse, maxHeaderLines)
-		}
-		line, err := readHeadLine(br)
-		if err != nil {
-			return buf, noEOF(err)
-		}
-		if len(line) == 0 {
-			return buf, nil
-		}
-		if _, _, err := splitHeader(line); err != nil {
-			return buf, err
-		}
+	// The servers measured send no trailer: the last chunk is followed by
+	// CRLF alone. A trailer, or a bare LF, is refused rather than read
+	// differently from net/http, which wants CRLF there too unless a
+	// whole trailer block follows.
+	var crlf [2]byte
+	if _, err := io.ReadFull(br, crlf[:]); err != nil {
+		return buf, noEOF(err)
 	}
+	if crlf != [2]byte{'\r', '\n'} {
+		return buf, fmt.Errorf("%w: a trailer, or no CRLF, after the last chunk", errBadResponse)
+	}
+	return buf, nil
 }
 
 // readToEOF reads a body that ends with the connection.

@@ -14,7 +14,7 @@ import (
 const (
 	parleyAnswer = "HTTP/1.1 200 OK\r\nX-Frame-Options: DENY\r\nContent-Type: text/plain; charset=UTF-8\r\nCache-Control: no-store\r\nContent-Length: 5\r\nDate: Mon, 07 Dec 2026 14:14:19 GMT\r\n\r\n42[1]"
 	nodeAnswer   = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Length: 2\r\nDate: Mon, 07 Dec 2026 14:14:19 GMT\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\nok"
-	chunkAnswer  = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\n42[\r\nA \r\n\"a\",\"b\"]\x1e2\r\n0\r\nX-Trailer: t\r\n\r\n"
+	chunkAnswer  = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\n42[\r\nA \r\n\"a\",\"b\"]\x1e2\r\n0\r\n\r\n"
 )
 
 func TestReadPollResponse(t *testing.T) {
@@ -32,7 +32,7 @@ func TestReadPollResponse(t *testing.T) {
 		{name: "parley", in: parleyAnswer + "HTTP", status: 200, body: "42[1]", rest: "HTTP"},
 		{name: "node", in: nodeAnswer, status: 200, body: "ok"},
 		{name: "chunked", in: chunkAnswer + "next", status: 200, body: "42[\"a\",\"b\"]\x1e2", rest: "next"},
-		{name: "chunked, bare LF", in: "HTTP/1.1 200 OK\ntransfer-encoding: Chunked\n\n2\r\nok\r\n0\r\n\n", status: 200, body: "ok"},
+		{name: "chunked, bare LF", in: "HTTP/1.1 200 OK\ntransfer-encoding: Chunked\n\n2\r\nok\r\n0\r\n\r\n", status: 200, body: "ok"},
 		{name: "chunk size, bare LF", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\nok\r\n0\r\n\r\n", status: 200, malformed: true},
 		{name: "chunked over a length", in: "HTTP/1.1 200 OK\r\nContent-Length: 9\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", status: 200, body: "ok"},
 		{name: "connection close", in: "HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\nContent-Length: 2\r\n\r\nok", status: 200, body: "ok", close: true},
@@ -74,6 +74,8 @@ func TestReadPollResponse(t *testing.T) {
 		{name: "bad chunk size", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n", status: 200, malformed: true},
 		{name: "no CRLF after a chunk", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokXX0\r\n\r\n", status: 200, malformed: true},
 		{name: "bad trailer", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nnot a header\r\n\r\n", status: 200, malformed: true},
+		{name: "a trailer", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-Trailer: t\r\n\r\n", status: 200, malformed: true},
+		{name: "LF after the last chunk", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\nHTTP/1.1 200 OK\r\n\r\n", status: 200, malformed: true},
 		{name: "body with no content", in: "HTTP/1.1 204 No Content\r\nContent-Length: 2\r\n\r\nok", status: 204, malformed: true},
 		{name: "line too long", in: "HTTP/1.1 200 OK\r\nX-A: " + strings.Repeat("a", maxHeaderLine) + "\r\n\r\n", status: 200, malformed: true},
 		{name: "long line", in: "HTTP/1.1 200 OK\r\nX-A: " + strings.Repeat("a", 100) + "\r\nContent-Length: 2\r\n\r\nok", status: 200, body: "ok"},
