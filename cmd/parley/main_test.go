@@ -852,3 +852,59 @@ func TestHelpExitsZero(t *testing.T) {
 		}
 	}
 }
+
+// TestSilentConns checks which connections a shutdown closes at once: those
+// in StateNew only, whatever states the others went through.
+func TestSilentConns(t *testing.T) {
+	tests := []struct {
+		name   string
+		states []http.ConnState
+		closed bool
+	}{
+		{"accepted, silent", []http.ConnState{http.StateNew}, true},
+		{"reading a request", []http.ConnState{http.StateNew, http.StateActive}, false},
+		{"idle between requests", []http.ConnState{http.StateNew, http.StateActive, http.StateIdle}, false},
+		{"hijacked", []http.ConnState{http.StateNew, http.StateActive, http.StateHijacked}, false},
+		{"closed", []http.ConnState{http.StateNew, http.StateClosed}, false},
+	}
+	s := &silentConns{conns: make(map[net.Conn]struct{})}
+	peers := make([]net.Conn, len(tests))
+	for i, tt := range tests {
+		c, peer := net.Pipe()
+		t.Cleanup(func() { c.Close(); peer.Close() })
+		peers[i] = peer
+		for _, st := range tt.states {
+			s.track(c, st)
+		}
+	}
+	s.closeAll()
+	for i, tt := range tests {
+		// A read from the peer ends at once with EOF when the connection
+		// was closed; otherwise it waits for its deadline.
+		_ = peers[i].SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		_, err := peers[i].Read(make([]byte, 1))
+		if closed := errors.Is(err, io.EOF); closed != tt.closed {
+			t.Errorf("%s: closed %v (%v), want %v", tt.name, closed, err, tt.closed)
+		}
+	}
+	if n := len(s.conns); n != 0 {
+		t.Errorf("%d connections still held after closeAll", n)
+	}
+}
+
+// BenchmarkSilentConnsTrack is the ConnState hook's cost on a keep-alive
+// connection's every request: to active and back to idle.
+func BenchmarkSilentConnsTrack(b *testing.B) {
+	s := &silentConns{conns: make(map[net.Conn]struct{})}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		c, peer := net.Pipe()
+		defer c.Close()
+		defer peer.Close()
+		s.track(c, http.StateNew)
+		for pb.Next() {
+			s.track(c, http.StateActive)
+			s.track(c, http.StateIdle)
+		}
+	})
+}
