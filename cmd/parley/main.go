@@ -188,6 +188,9 @@ type silentConns struct {
 // track is the server's ConnState hook: a connection is silent from its
 // acceptance until it reads the first byte of a request.
 func (s *silentConns) track(c net.Conn, state http.ConnState) {
+	if state == http.StateIdle {
+		return // only after StateActive, which forgot c
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if state == http.StateNew {

@@ -245,26 +245,27 @@ func readChunked(br *bufio.Reader, buf []byte, limit int) ([]byte, error) {
 		if _, err := io.ReadFull(br, buf[start:]); err != nil {
 			return buf, noEOF(err)
 		}
-		var crlf [2]byte
-		if _, err := io.ReadFull(br, crlf[:]); err != nil {
-			return buf, noEOF(err)
-		}
-		if crlf != [2]byte{'\r', '\n'} {
-			return buf, fmt.Errorf("%w: no CRLF after a chunk", errBadResponse)
+		if err := readCRLF(br, "a chunk"); err != nil {
+			return buf, err
 		}
 	}
 	// The servers measured send no trailer: the last chunk is followed by
 	// CRLF alone. A trailer, or a bare LF, is refused rather than read
 	// differently from net/http, which wants CRLF there too unless a
 	// whole trailer block follows.
+	return buf, readCRLF(br, "the last chunk (or a trailer)")
+}
+
+// readCRLF reads the CRLF that must come after what.
+func readCRLF(br *bufio.Reader, after string) error {
 	var crlf [2]byte
 	if _, err := io.ReadFull(br, crlf[:]); err != nil {
-		return buf, noEOF(err)
+		return noEOF(err)
 	}
 	if crlf != [2]byte{'\r', '\n'} {
-		return buf, fmt.Errorf("%w: a trailer, or no CRLF, after the last chunk", errBadResponse)
+		return fmt.Errorf("%w: no CRLF after %s", errBadResponse, after)
 	}
-	return buf, nil
+	return nil
 }
 
 // readToEOF reads a body that ends with the connection.

@@ -2,6 +2,7 @@ package engineio_test
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -62,17 +63,44 @@ func (rc *keepAliveConn) post(sid, body string) string {
 // answer reads one answer.
 func (rc *keepAliveConn) answer() (*http.Response, string) {
 	rc.t.Helper()
+	resp, body, err := rc.readAnswer()
+	if err != nil {
+		rc.t.Fatal(err)
+	}
+	return resp, body
+}
+
+// readAnswer reads one answer, and can be called off the test's goroutine.
+func (rc *keepAliveConn) readAnswer() (*http.Response, string, error) {
 	_ = rc.c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	resp, err := http.ReadResponse(rc.br, nil)
 	if err != nil {
-		rc.t.Fatalf("reading an answer: %v", err)
+		return nil, "", fmt.Errorf("reading an answer: %w", err)
 	}
 	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		rc.t.Fatalf("reading an answer's body: %v", err)
-	}
 	resp.Body.Close()
-	return resp, string(b)
+	if err != nil {
+		return nil, "", fmt.Errorf("reading an answer's body: %w", err)
+	}
+	return resp, string(b), nil
+}
+
+// takeOver opens a session on a new keep-alive connection and has the
+// connection taken over by a poll, answered with data.
+func takeOver(t *testing.T, srv *testServer, data string) (*keepAliveConn, string, *testSession) {
+	t.Helper()
+	rc := dialKeepAlive(t, srv)
+	sid := rc.handshake()
+	h := srv.session(t, sid)
+	rc.send(rc.get(sid, ""))
+	wait.For(t, "the poll to wait", 5*time.Second, h.s.PollPending)
+	if err := h.s.Send(eioparser.Packet{Data: []byte(data)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := rc.answer(); body != "4"+data {
+		t.Fatalf("poll: %q, want %q", body, "4"+data)
+	}
+	return rc, sid, h
 }
 
 // handshake opens a session on the connection.
@@ -220,15 +248,7 @@ func TestTakenPipelined(t *testing.T) {
 // the handlers in front made of the first do not hold for it.
 func TestTakenOtherHost(t *testing.T) {
 	srv := newTestServer(t, engineio.Config{}, false)
-	rc := dialKeepAlive(t, srv)
-	sid := rc.handshake()
-	h := srv.session(t, sid)
-	rc.send(rc.get(sid, ""))
-	wait.For(t, "the poll to wait", 5*time.Second, h.s.PollPending)
-	if err := h.s.Send(eioparser.Packet{Data: []byte("x")}); err != nil {
-		t.Fatal(err)
-	}
-	rc.answer()
+	rc, _, _ := takeOver(t, srv, "x")
 	rc.send(strings.Replace(rc.get("unknown", ""), "Host: localhost", "Host: elsewhere", 1))
 	resp, _ := rc.answer()
 	// net/http's error answers carry no Cache-Control; the server's own do.
@@ -323,17 +343,7 @@ func TestTakenBusyWhileSwept(t *testing.T) {
 	posted := make([]int, conns)
 	sessions := make([]*testSession, conns)
 	for c := range conns {
-		rc := dialKeepAlive(t, srv)
-		sid := rc.handshake()
-		h := srv.session(t, sid)
-		rc.send(rc.get(sid, ""))
-		wait.For(t, "the poll to wait", 5*time.Second, h.s.PollPending)
-		if err := h.s.Send(eioparser.Packet{Data: []byte("taken")}); err != nil {
-			t.Fatal(err)
-		}
-		if _, body := rc.answer(); body != "4taken" {
-			t.Fatalf("poll: %q", body)
-		}
+		rc, sid, h := takeOver(t, srv, "taken")
 		sessions[c] = h
 		wg.Go(func() {
 			posts := 0
@@ -353,15 +363,12 @@ func TestTakenBusyWhileSwept(t *testing.T) {
 					t.Errorf("connection %d: %v", c, err)
 					return
 				}
-				_ = rc.c.SetReadDeadline(time.Now().Add(5 * time.Second))
-				resp, err := http.ReadResponse(rc.br, nil)
+				resp, body, err := rc.readAnswer()
 				if err != nil {
 					t.Errorf("connection %d, post %d: %v", c, posts, err)
 					return
 				}
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK || string(body) != "ok" {
+				if resp.StatusCode != http.StatusOK || body != "ok" {
 					t.Errorf("connection %d, post %d: %d %q", c, posts, resp.StatusCode, body)
 					return
 				}
