@@ -17,7 +17,7 @@ var specPayloads = []string{
 	"1", "2", "3", "2probe", "3probe", "5", "6",
 	"4", "b", "4\x1e4", "40/admin,{\"token\":\"abc\"}", "42[\"chat\",\"hi\"]",
 	"451-[\"ev\",{\"_placeholder\":true,\"num\":0}]\x1ebAQI=",
-	"", "\x1e", "4a\x1e", "\x1e4a", "b!", "bAQ", "bAR=", "9", "4a\x1e\x1e4b",
+	"", "\x1e", "4a\x1e", "\x1e4a", "b!", "bAQ", "bAR=", "9", "4a\x1e\x1e4b", "bAQ\nIDBA==", "bAQID\r\nBA==",
 }
 
 func FuzzDecodePayload(f *testing.F) {

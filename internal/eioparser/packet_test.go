@@ -46,6 +46,7 @@ func TestDecodePayload(t *testing.T) {
 		{"empty", "", nil, eioparser.ErrInvalidPayload},
 		{"trailing separator", "4a\x1e", nil, eioparser.ErrInvalidPayload},
 		{"bad base64", "b!", nil, eioparser.ErrInvalidPayload},
+		{"line break in base64", "bAQ\nIDBA==", nil, eioparser.ErrInvalidPayload},
 		{"unknown type", "9", nil, eioparser.ErrInvalidPacket},
 		{"empty packet", "\x1e4a", nil, eioparser.ErrInvalidPacket},
 	}
